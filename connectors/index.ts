@@ -1,0 +1,19 @@
+/**
+ * The built-in sources, sinks and their decoders: the single registration point for connectors.
+ */
+import type { AnySpec } from '../engine/api.js';
+import { airbyteDecode } from './airbyte/decode.js';
+import { airbyteFile } from './airbyte/file-source.js';
+import { consoleSink } from './console/sink.js';
+import { duckdb } from './duckdb/sink.js';
+import { generate } from './generate/source.js';
+import { jsonDecode } from './jsonl/decode.js';
+import { jsonlSink } from './jsonl/sink.js';
+import { jsonl } from './jsonl/source.js';
+
+export const builtinSources = [generate, jsonl, airbyteFile] as const;
+export const builtinSinks = [duckdb, jsonlSink, consoleSink] as const;
+/** Operators that decode raw source bytes; the compiler inserts them after their sources. */
+export const builtinDecoders = [jsonDecode, airbyteDecode] as const;
+
+export const abflowComponents: readonly AnySpec[] = [...builtinSources, ...builtinSinks, ...builtinDecoders];

@@ -1,0 +1,60 @@
+/**
+ * Strict conversion of parsed JSON values into typed Arrow columns, shared by the JSON decoders. A value that does
+ * not fit its declared type is reported (never coerced silently): the caller dead-letters the record.
+ */
+import { type ColumnBuilder, type ColumnType, parseTimestamp } from '../../engine/api.js';
+
+const DAY_MS = 86_400_000;
+
+/** The value to append, or a string describing why it does not fit. `null` for JSON null or a missing field. */
+export function convertJson(v: unknown, type: ColumnType): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (v === null || v === undefined) return { ok: true, value: null };
+  switch (type) {
+    case 'string':
+      return typeof v === 'string' ? { ok: true, value: v } : { ok: false, reason: `expected a string, got ${describe(v)}` };
+    case 'bool':
+      return typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, reason: `expected a boolean, got ${describe(v)}` };
+    case 'int32':
+    case 'int64':
+      if (typeof v !== 'number' || !Number.isInteger(v)) return { ok: false, reason: `expected an integer, got ${describe(v)}` };
+      if (!Number.isSafeInteger(v)) return { ok: false, reason: `integer ${v} is beyond ±2^53 and lost precision in JSON` };
+      if (type === 'int32' && (v > 2147483647 || v < -2147483648)) return { ok: false, reason: `integer ${v} does not fit int32` };
+      return { ok: true, value: v };
+    case 'float64':
+      return typeof v === 'number' ? { ok: true, value: v } : { ok: false, reason: `expected a number, got ${describe(v)}` };
+    case 'timestamp': {
+      if (typeof v === 'number' && Number.isFinite(v)) return { ok: true, value: Math.trunc(v) };
+      const ms = typeof v === 'string' ? parseTimestamp(v) : null;
+      return ms === null ? { ok: false, reason: `expected an ISO 8601 timestamp or epoch ms, got ${describe(v)}` } : { ok: true, value: ms };
+    }
+    case 'date': {
+      const ms = typeof v === 'string' && /^[+-]?\d{4,6}-\d{2}-\d{2}$/.test(v) ? parseTimestamp(v) : null;
+      return ms === null ? { ok: false, reason: `expected a date YYYY-MM-DD, got ${describe(v)}` } : { ok: true, value: Math.floor(ms / DAY_MS) };
+    }
+  }
+}
+
+export function appendConverted(b: ColumnBuilder, value: unknown): void {
+  if (value === null) b.appendNull();
+  else if (typeof value === 'string') b.appendString(value);
+  else if (typeof value === 'boolean') b.appendBool(value);
+  else b.appendNumber(value as number);
+}
+
+function describe(v: unknown): string {
+  const s = JSON.stringify(v);
+  const shown = s.length > 40 ? s.slice(0, 37) + '...' : s;
+  return `${Array.isArray(v) ? 'a list' : typeof v} ${shown}`;
+}
+
+/** Infers a column type from sample values (for JSONL files without a declared schema). */
+export function inferType(values: unknown[]): ColumnType {
+  const present = values.filter((v) => v !== null && v !== undefined);
+  if (!present.length) return 'string';
+  if (present.every((v) => typeof v === 'boolean')) return 'bool';
+  if (present.every((v) => typeof v === 'number' && Number.isSafeInteger(v))) return 'int64';
+  if (present.every((v) => typeof v === 'number')) return 'float64';
+  if (present.every((v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v))) return 'date';
+  if (present.every((v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v) && parseTimestamp(v) !== null)) return 'timestamp';
+  return 'string';
+}

@@ -1,0 +1,108 @@
+/**
+ * Newline-delimited input, shared by line-based sources (jsonl, airbyte_file). Emits batches of raw lines with their
+ * line numbers as positions; parsing happens downstream in a decoder that runs in the worker pool. A line longer than
+ * `maxLineBytes` is not buffered whole: its first KiB is kept with its true length, so the decoder can dead-letter it
+ * while memory stays bounded.
+ */
+import { createReadStream } from 'node:fs';
+import { ColumnBuilder, makeBatch, schemaOf, type SourceOutput } from '../../engine/api.js';
+
+export const LINES_SCHEMA = schemaOf({ line: 'string', bytes: 'int64' });
+
+const PREFIX_BYTES = 1024;
+
+export interface LineReaderOptions {
+  readonly batchSize: number;
+  readonly lingerMs: number;
+  readonly maxLineBytes: number;
+}
+
+class LineBatch {
+  line: ColumnBuilder;
+  bytes: ColumnBuilder;
+  positions: number[] = [];
+  startedAt = 0;
+
+  constructor(private readonly capacity: number) {
+    this.line = new ColumnBuilder('string', capacity);
+    this.bytes = new ColumnBuilder('int64', capacity);
+  }
+
+  add(src: Uint8Array, start: number, end: number, length: number, lineNo: number): void {
+    if (!this.positions.length) this.startedAt = performance.now();
+    this.line.appendUtf8(src, start, end);
+    this.bytes.appendNumber(length);
+    this.positions.push(lineNo);
+  }
+
+  take(): SourceOutput {
+    const n = this.positions.length;
+    const out = { batch: makeBatch(LINES_SCHEMA, [this.line.finish(), this.bytes.finish()], n), positions: Float64Array.from(this.positions) };
+    this.line = new ColumnBuilder('string', this.capacity);
+    this.bytes = new ColumnBuilder('int64', this.capacity);
+    this.positions = [];
+    return out;
+  }
+}
+
+export async function* readLines(path: string, opts: LineReaderOptions): AsyncGenerator<SourceOutput> {
+  const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const batch = new LineBatch(Math.min(opts.batchSize, 65536));
+  let carry: Buffer | null = null;
+  let lineNo = 0;
+  // While skipping an oversized line: its prefix and the bytes seen so far.
+  let oversize: { prefix: Buffer; length: number } | null = null;
+  let pending: Promise<IteratorResult<Buffer>> | null = null;
+  try {
+    for (;;) {
+      pending ??= it.next();
+      let r: IteratorResult<Buffer> | 'linger';
+      if (batch.positions.length) {
+        const wait = Math.max(0, opts.lingerMs - (performance.now() - batch.startedAt));
+        let timer: NodeJS.Timeout | undefined;
+        r = await Promise.race([pending, new Promise<'linger'>((res) => (timer = setTimeout(() => res('linger'), wait)))]);
+        clearTimeout(timer);
+      } else r = await pending;
+      if (r === 'linger') {
+        yield batch.take();
+        continue;
+      }
+      pending = null;
+      if (r.done) break;
+      const chunk: Buffer = carry ? Buffer.concat([carry, r.value]) : r.value;
+      carry = null;
+      let pos = 0;
+      for (;;) {
+        const nl = chunk.indexOf(10, pos);
+        if (oversize) {
+          const end = nl < 0 ? chunk.length : nl;
+          oversize.length += end - pos;
+          if (nl < 0) break;
+          lineNo++;
+          batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, lineNo);
+          oversize = null;
+          pos = nl + 1;
+        } else if (nl < 0) {
+          const rest = chunk.length - pos;
+          if (rest > opts.maxLineBytes) oversize = { prefix: Buffer.from(chunk.subarray(pos, pos + PREFIX_BYTES)), length: rest };
+          else if (rest > 0) carry = Buffer.from(chunk.subarray(pos));
+          break;
+        } else {
+          lineNo++;
+          const len = nl - pos;
+          if (len > opts.maxLineBytes) batch.add(chunk, pos, pos + PREFIX_BYTES, len, lineNo);
+          else batch.add(chunk, pos, nl, len, lineNo);
+          pos = nl + 1;
+        }
+        if (batch.positions.length >= opts.batchSize) yield batch.take();
+      }
+    }
+    // A last line without a trailing newline is still a line.
+    if (oversize) batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, ++lineNo);
+    else if (carry && carry.length) batch.add(carry, 0, carry.length, carry.length, ++lineNo);
+    if (batch.positions.length) yield batch.take();
+  } finally {
+    if (path !== '-') (stream as ReturnType<typeof createReadStream>).destroy();
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * @module arrow/columns
+ * Building and reading Arrow columns without per-value Arrow calls. apache-arrow's `vectorFromArray` and
+ * `tableFromJSON` are 10-15x slower than filling the buffers directly (measured, shared/SETUP-NOTES.md), so the
+ * builders here write typed arrays and the readers hand out typed arrays; everything else stays plain Arrow.
+ */
+import { Data, Field, makeData, RecordBatch, Schema, Struct, Type, Vector } from 'apache-arrow';
+import { type ColumnType, columnTypeOf, toArrowType } from '../types.js';
+
+const encoder = new TextEncoder();
+
+/** Appends values of one column type into growable buffers; `finish()` returns the Arrow `Data`. */
+export class ColumnBuilder {
+  readonly type: ColumnType;
+  length = 0;
+  private nulls = 0;
+  private valid: Uint8Array;
+  private nums: Float64Array | BigInt64Array | Int32Array | Uint8Array;
+  private offsets: Int32Array | null = null;
+  private bytes: Uint8Array | null = null;
+  private byteLength = 0;
+
+  constructor(type: ColumnType, capacity = 1024) {
+    this.type = type;
+    const cap = Math.max(capacity, 16);
+    this.valid = new Uint8Array(cap);
+    if (type === 'string') {
+      this.nums = new Uint8Array(0);
+      this.offsets = new Int32Array(cap + 1);
+      this.bytes = new Uint8Array(cap * 16);
+    } else if (type === 'int64' || type === 'timestamp') this.nums = new BigInt64Array(cap);
+    else if (type === 'int32' || type === 'date') this.nums = new Int32Array(cap);
+    else if (type === 'bool') this.nums = new Uint8Array(cap);
+    else this.nums = new Float64Array(cap);
+  }
+
+  private grow(): void {
+    const cap = this.valid.length * 2;
+    const valid = new Uint8Array(cap);
+    valid.set(this.valid);
+    this.valid = valid;
+    if (this.offsets) {
+      const o = new Int32Array(cap + 1);
+      o.set(this.offsets);
+      this.offsets = o;
+    } else {
+      const Ctor = this.nums.constructor as new (n: number) => typeof this.nums;
+      const n = new Ctor(cap);
+      (n as Float64Array).set(this.nums as Float64Array);
+      this.nums = n;
+    }
+  }
+
+  appendNull(): void {
+    if (this.length === this.valid.length) this.grow();
+    if (this.offsets) this.offsets[this.length + 1] = this.byteLength;
+    this.length++;
+    this.nulls++;
+  }
+
+  /** Numbers for numeric, timestamp (epoch ms) and date (days) columns; bigint accepted for 64-bit ints. */
+  appendNumber(v: number | bigint): void {
+    if (this.length === this.valid.length) this.grow();
+    const i = this.length++;
+    this.valid[i] = 1;
+    if (this.nums instanceof BigInt64Array) this.nums[i] = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
+    else (this.nums as Float64Array)[i] = Number(v);
+  }
+
+  appendBool(v: boolean): void {
+    if (this.length === this.valid.length) this.grow();
+    const i = this.length++;
+    this.valid[i] = 1;
+    (this.nums as Uint8Array)[i] = v ? 1 : 0;
+  }
+
+  appendString(s: string): void {
+    if (this.length === this.valid.length) this.grow();
+    // Worst case 3 bytes per UTF-16 unit; grow before encodeInto so it never truncates.
+    const need = this.byteLength + s.length * 3;
+    let bytes = this.bytes!;
+    if (need > bytes.length) {
+      const b = new Uint8Array(Math.max(need, bytes.length * 2));
+      b.set(bytes.subarray(0, this.byteLength));
+      this.bytes = bytes = b;
+    }
+    this.byteLength += encoder.encodeInto(s, bytes.subarray(this.byteLength)).written;
+    const i = this.length++;
+    this.valid[i] = 1;
+    this.offsets![i + 1] = this.byteLength;
+  }
+
+  /** Raw UTF-8 bytes (already validated by the caller). */
+  appendUtf8(src: Uint8Array, start: number, end: number): void {
+    if (this.length === this.valid.length) this.grow();
+    const n = end - start;
+    let bytes = this.bytes!;
+    if (this.byteLength + n > bytes.length) {
+      const b = new Uint8Array(Math.max(this.byteLength + n, bytes.length * 2));
+      b.set(bytes.subarray(0, this.byteLength));
+      this.bytes = bytes = b;
+    }
+    bytes.set(src.subarray(start, end), this.byteLength);
+    this.byteLength += n;
+    const i = this.length++;
+    this.valid[i] = 1;
+    this.offsets![i + 1] = this.byteLength;
+  }
+
+  finish(): Data {
+    const length = this.length;
+    const nullBitmap = this.nulls > 0 ? packValidity(this.valid, length) : undefined;
+    const type = toArrowType(this.type);
+    const nullCount = this.nulls;
+    if (this.type === 'string') {
+      return makeData({
+        type: type as never,
+        length,
+        nullCount,
+        nullBitmap,
+        valueOffsets: this.offsets!.slice(0, length + 1),
+        data: this.bytes!.slice(0, this.byteLength),
+      } as never);
+    }
+    if (this.type === 'bool') return makeData({ type: type as never, length, nullCount, nullBitmap, data: packValidity(this.nums as Uint8Array, length) } as never);
+    return makeData({ type: type as never, length, nullCount, nullBitmap, data: this.nums.slice(0, length) } as never);
+  }
+}
+
+/** Byte-per-row flags → Arrow's LSB bit order bitmap. */
+export function packValidity(flags: Uint8Array, length: number): Uint8Array {
+  const bits = new Uint8Array(((length + 63) >> 6) << 3);
+  for (let i = 0; i < length; i++) if (flags[i]) bits[i >> 3]! |= 1 << (i & 7);
+  return bits;
+}
+
+export function makeBatch(schema: Schema, columns: readonly Data[], length?: number): RecordBatch {
+  const n = length ?? columns[0]?.length ?? 0;
+  const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: columns as Data[] });
+  return new RecordBatch(schema, data);
+}
+
+export function emptyBatch(schema: Schema): RecordBatch {
+  return makeBatch(
+    schema,
+    schema.fields.map((f) => new ColumnBuilder(columnTypeOf(f.type), 0).finish()),
+    0,
+  );
+}
+
+/** Builds a batch row by row from plain objects: for sources and tests, not hot paths. */
+export function batchFromRows(schema: Schema, rows: readonly Record<string, unknown>[]): RecordBatch {
+  const builders = schema.fields.map((f) => new ColumnBuilder(columnTypeOf(f.type), rows.length));
+  for (const row of rows) {
+    schema.fields.forEach((f, i) => appendValue(builders[i]!, row[f.name]));
+  }
+  return makeBatch(schema, builders.map((b) => b.finish()), rows.length);
+}
+
+export function appendValue(b: ColumnBuilder, v: unknown): void {
+  if (v === null || v === undefined) return b.appendNull();
+  switch (b.type) {
+    case 'string':
+      return b.appendString(String(v));
+    case 'bool':
+      return b.appendBool(Boolean(v));
+    case 'timestamp':
+      return b.appendNumber(v instanceof Date ? v.getTime() : (v as number | bigint));
+    default:
+      return b.appendNumber(v as number | bigint);
+  }
+}
+
+/** The single `Data` chunk of a batch column (a RecordBatch column always has exactly one). */
+export function columnData(batch: RecordBatch, index: number): Data {
+  return batch.data.children[index]!;
+}
+
+export function isValid(data: Data, i: number): boolean {
+  const bm = data.nullBitmap;
+  if (!bm || data.nullCount === 0) return true;
+  const j = data.offset + i;
+  return (bm[j >> 3]! & (1 << (j & 7))) !== 0;
+}
+
+/** Byte-per-row validity (1 = value), or null when the column has no nulls. */
+export function validityBytes(data: Data): Uint8Array | null {
+  if (!data.nullBitmap || data.nullCount === 0) return null;
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = isValid(data, i) ? 1 : 0;
+  return out;
+}
+
+/** Numeric view of a column as float64 (int64/timestamp converted; exact below 2^53). */
+export function numbersOf(data: Data): Float64Array {
+  const values = data.values as ArrayLike<number | bigint>;
+  const out = new Float64Array(data.length);
+  const off = data.offset;
+  if (data.typeId === Type.Bool) {
+    for (let i = 0; i < data.length; i++) {
+      const j = off + i;
+      out[i] = ((values as Uint8Array)[j >> 3]! >> (j & 7)) & 1;
+    }
+  } else if (values instanceof BigInt64Array) for (let i = 0; i < data.length; i++) out[i] = Number(values[off + i]);
+  else for (let i = 0; i < data.length; i++) out[i] = values[off + i] as number;
+  return out;
+}
+
+/** Strings of a utf8 column (null for null slots); Node's native UTF-8 slice beats TextDecoder per value. */
+export function stringsOf(data: Data): (string | null)[] {
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Array<string | null>(data.length);
+  for (let i = 0; i < data.length; i++) {
+    out[i] = isValid(data, i) ? buf.toString('utf8', offsets[data.offset + i]!, offsets[data.offset + i + 1]!) : null;
+  }
+  return out;
+}
+
+/** A JS value for one cell: for row-wise consumers (JSONL/console sinks, dead-letter raw rows). */
+export function cellValue(data: Data, i: number): unknown {
+  if (!isValid(data, i)) return null;
+  const j = data.offset + i;
+  switch (data.typeId) {
+    case Type.Utf8: {
+      const o = data.valueOffsets as Int32Array;
+      const b = data.values as Uint8Array;
+      return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', o[j]!, o[j + 1]!);
+    }
+    case Type.Bool:
+      return (((data.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1;
+    case Type.Timestamp:
+      return new Date(Number((data.values as BigInt64Array)[j])).toISOString();
+    case Type.Date:
+      return new Date((data.values as Int32Array)[j]! * 86_400_000).toISOString().slice(0, 10);
+    default: {
+      const v = (data.values as ArrayLike<number | bigint>)[j]!;
+      return typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v;
+    }
+  }
+}
+
+export function rowObject(batch: RecordBatch, i: number): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  batch.schema.fields.forEach((f, c) => (row[f.name] = cellValue(columnData(batch, c), i)));
+  return row;
+}
+
+/** Rows `indices` of a column, as a new column (filter/route/take). */
+export function takeData(data: Data, indices: Int32Array | Uint32Array, count = indices.length): Data {
+  const type = columnTypeOf(data.type);
+  const b = new ColumnBuilder(type, count);
+  const off = data.offset;
+  const hasNulls = data.nullCount > 0;
+  if (type === 'string') {
+    const o = data.valueOffsets as Int32Array;
+    const bytes = data.values as Uint8Array;
+    for (let k = 0; k < count; k++) {
+      const i = indices[k]!;
+      if (hasNulls && !isValid(data, i)) b.appendNull();
+      else b.appendUtf8(bytes, o[off + i]!, o[off + i + 1]!);
+    }
+    return b.finish();
+  }
+  if (type === 'bool') {
+    const v = data.values as Uint8Array;
+    for (let k = 0; k < count; k++) {
+      const i = indices[k]!;
+      if (hasNulls && !isValid(data, i)) b.appendNull();
+      else b.appendBool(((v[(off + i) >> 3]! >> ((off + i) & 7)) & 1) === 1);
+    }
+    return b.finish();
+  }
+  // Fixed-width: gather directly into a typed array of the source's own kind.
+  const src = data.values as Float64Array | BigInt64Array | Int32Array;
+  const Ctor = src.constructor as new (n: number) => typeof src;
+  const out = new Ctor(count);
+  for (let k = 0; k < count; k++) (out as Float64Array)[k] = (src as Float64Array)[off + indices[k]!]!;
+  let nullBitmap: Uint8Array | undefined;
+  let nullCount = 0;
+  if (hasNulls) {
+    const flags = new Uint8Array(count);
+    for (let k = 0; k < count; k++) {
+      if (isValid(data, indices[k]!)) flags[k] = 1;
+      else nullCount++;
+    }
+    if (nullCount) nullBitmap = packValidity(flags, count);
+  }
+  return makeData({ type: data.type, length: count, nullCount, nullBitmap, data: out } as never);
+}
+
+export function takeBatch(batch: RecordBatch, indices: Int32Array | Uint32Array, count = indices.length): RecordBatch {
+  if (count === batch.numRows && isIdentity(indices, count)) return batch;
+  return makeBatch(
+    batch.schema,
+    batch.data.children.map((c) => takeData(c, indices, count)),
+    count,
+  );
+}
+
+function isIdentity(indices: ArrayLike<number>, count: number): boolean {
+  for (let i = 0; i < count; i++) if (indices[i] !== i) return false;
+  return true;
+}
+
+/** Concatenates batches of one schema (sinks batching many small inputs). */
+export function concatBatches(schema: Schema, batches: readonly RecordBatch[]): RecordBatch {
+  if (batches.length === 1) return batches[0]!;
+  const total = batches.reduce((n, b) => n + b.numRows, 0);
+  const cols = schema.fields.map((f: Field, c) => {
+    const b = new ColumnBuilder(columnTypeOf(f.type), total);
+    for (const batch of batches) {
+      const d = columnData(batch, c);
+      for (let i = 0; i < d.length; i++) appendCell(b, d, i);
+    }
+    return b.finish();
+  });
+  return makeBatch(schema, cols, total);
+}
+
+function appendCell(b: ColumnBuilder, d: Data, i: number): void {
+  if (!isValid(d, i)) return b.appendNull();
+  const j = d.offset + i;
+  if (d.typeId === Type.Utf8) {
+    const o = d.valueOffsets as Int32Array;
+    b.appendUtf8(d.values as Uint8Array, o[j]!, o[j + 1]!);
+  } else if (d.typeId === Type.Bool) b.appendBool(((((d.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1));
+  else b.appendNumber((d.values as ArrayLike<number | bigint>)[j]!);
+}
+
+export { Vector };

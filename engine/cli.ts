@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+/**
+ * @module cli
+ * The `abflow` command: validate, explain and run plans, and write the plan JSON schema.
+ * Exit codes: 0 success (including a graceful stop), 1 the job failed, 2 the plan is invalid.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { loadComponents } from './builtins.js';
+import { compilePlan, type CompiledPlan } from './compile/compile.js';
+import { renderMermaid, renderText } from './compile/render.js';
+import { isAbflowError, PlanErrors } from './errors.js';
+import { loadPlanFile } from './plan/load.js';
+import { planJsonSchema } from './plan/json-schema.js';
+import { Job, type JobResult, type Progress } from './runtime/scheduler.js';
+
+const program = new Command();
+program.name('abflow').description('Streaming dataflow engine: YAML plans over Arrow batches on worker threads.').version('0.1.0');
+
+const pluginOption = () => new Option('--plugin <module...>', 'extra component modules (exporting abflowComponents)').default([]);
+const parallelismOption = () => new Option('-p, --parallelism <n>', 'worker threads (overrides engine.parallelism)').argParser((v) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error('--parallelism must be a positive integer');
+  return n;
+});
+
+async function compile(file: string, opts: { plugin: string[]; parallelism?: number }): Promise<CompiledPlan> {
+  const { registry } = await loadComponents(opts.plugin);
+  return compilePlan(loadPlanFile(file), registry, opts.parallelism ? { parallelism: opts.parallelism } : {});
+}
+
+function reportPlanError(e: unknown): never {
+  if (e instanceof PlanErrors) {
+    for (const err of e.errors) process.stderr.write(`error: ${err.format()}\n`);
+    process.stderr.write(`${e.errors.length} error${e.errors.length > 1 ? 's' : ''} in the plan\n`);
+    process.exit(2);
+  }
+  if (isAbflowError(e) && (e.location || e.domain === 'user')) {
+    process.stderr.write(`error: ${e.format()}\n`);
+    process.exit(2);
+  }
+  throw e;
+}
+
+program
+  .command('validate')
+  .description('check a plan without running it')
+  .argument('<plan>', 'plan YAML file')
+  .addOption(pluginOption())
+  .action(async (file: string, opts: { plugin: string[] }) => {
+    const plan = await compile(file, opts).catch(reportPlanError);
+    for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+    const count = (role: string) => plan.nodes.filter((n) => n.role === role && n.path).length;
+    process.stdout.write(`ok: ${file}: plan ${plan.name} (${count('source')} sources, ${count('operator')} operators, ${count('sink')} sinks)\n`);
+  });
+
+program
+  .command('explain')
+  .description('print the compiled physical plan: fused chains, parallelism, partitioning, schemas')
+  .argument('<plan>', 'plan YAML file')
+  .addOption(new Option('--format <format>', 'output format').choices(['text', 'mermaid']).default('text'))
+  .addOption(parallelismOption())
+  .addOption(pluginOption())
+  .action(async (file: string, opts: { format: string; plugin: string[]; parallelism?: number }) => {
+    const plan = await compile(file, opts).catch(reportPlanError);
+    process.stdout.write(opts.format === 'mermaid' ? renderMermaid(plan) : renderText(plan));
+  });
+
+function fmtRate(rows: number, ms: number): string {
+  const r = ms > 0 ? (rows / ms) * 1000 : 0;
+  return r >= 1e6 ? `${(r / 1e6).toFixed(2)}M/s` : r >= 1e3 ? `${(r / 1e3).toFixed(1)}k/s` : `${r.toFixed(0)}/s`;
+}
+
+function summary(result: JobResult): string {
+  const head = ['node', 'kind', 'in', 'out', 'filtered', 'dead-lettered', 'discarded', 'busy ms'];
+  const rows = result.nodes.map((m) => {
+    const filtered = m.role === 'operator' ? Math.max(0, m.rowsIn - m.rowsOut - m.dead) : 0;
+    return [m.id, m.kind, m.role === 'source' ? '' : String(m.rowsIn), m.role === 'sink' || m.role === 'dead_letters' ? '' : String(m.rowsOut), String(filtered), String(m.dead), String(m.discarded), m.busyMs.toFixed(0)];
+  });
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((s, c) => (c < 2 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+program
+  .command('run')
+  .description('run a plan until its sources end (or SIGINT/SIGTERM: drain and exit 0)')
+  .argument('<plan>', 'plan YAML file')
+  .addOption(parallelismOption())
+  .addOption(pluginOption())
+  .option('-q, --quiet', 'no progress line and no summary')
+  .option('--summary-json <file>', 'also write the run summary as JSON')
+  .action(async (file: string, opts: { plugin: string[]; parallelism?: number; quiet?: boolean; summaryJson?: string }) => {
+    const { registry, modules } = await loadComponents(opts.plugin);
+    const plan = await compilePlan(loadPlanFile(file), registry, opts.parallelism ? { parallelism: opts.parallelism } : {}).catch(reportPlanError);
+    for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+    const tty = process.stderr.isTTY && !opts.quiet;
+    const onProgress = tty
+      ? (p: Progress) => process.stderr.write(`\r${plan.name}: in ${p.rowsIn} · out ${p.rowsOut} · ${fmtRate(p.rowsIn, p.elapsedMs)} · ${(p.elapsedMs / 1000).toFixed(1)}s   `)
+      : undefined;
+    const job = new Job(plan, { modules, ...(onProgress ? { onProgress } : {}) });
+    let signals = 0;
+    const onSignal = (sig: string) => {
+      if (++signals > 1) process.exit(130);
+      process.stderr.write(`\n${sig}: stopping sources, draining in-flight batches and flushing sinks (again to force)\n`);
+      job.stop();
+    };
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    try {
+      const result = await job.run();
+      if (tty) process.stderr.write('\n');
+      if (!opts.quiet) {
+        process.stderr.write(`${summary(result)}\n`);
+        process.stderr.write(`${result.stopped ? 'stopped' : 'done'}: ${result.rowsIn} rows in, ${result.rowsOut} rows to sinks, ${result.deadLetters} dead-lettered in ${(result.durationMs / 1000).toFixed(2)}s (${fmtRate(result.rowsIn, result.durationMs)})\n`);
+        if (result.deadLetters && plan.physical.vertices.some((v) => v.type === 'dead_letters')) process.stderr.write(`dead letters without a sink: ${plan.engine.deadLetters}\n`);
+      }
+      if (opts.summaryJson) writeFileSync(opts.summaryJson, JSON.stringify(result, null, 2));
+      process.exit(0);
+    } catch (e) {
+      if (tty) process.stderr.write('\n');
+      const msg = isAbflowError(e) ? e.format() : (e as Error).stack ?? String(e);
+      process.stderr.write(`error: ${msg}\n`);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('schema')
+  .description('write the plan JSON schema (for editor completion)')
+  .option('-o, --out <file>', 'output file', 'plans/plan.schema.json')
+  .addOption(pluginOption())
+  .action(async (opts: { out: string; plugin: string[] }) => {
+    const { registry } = await loadComponents(opts.plugin);
+    writeFileSync(opts.out, JSON.stringify(planJsonSchema(registry), null, 2) + '\n');
+    process.stdout.write(`wrote ${opts.out}\n`);
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  process.stderr.write(`error: ${isAbflowError(e) ? e.format() : (e as Error).message}\n`);
+  process.exit(isAbflowError(e) && e.domain === 'user' ? 2 : 1);
+});

@@ -1,0 +1,131 @@
+/**
+ * @module operator
+ * The plugin contracts: operators, sources and sinks. Built-in components use exactly these interfaces, through
+ * `defineOperator` / `defineSource` / `defineSink` in engine/api.ts, so custom components are first-class.
+ *
+ * Lifecycle of an operator: `outputSchemas(config, inputs)` runs when the plan compiles (it type-checks expressions
+ * and reports errors with config-relative paths); `create(config, ctx)` runs once per worker that executes it;
+ * `processBatch` is called for every batch, in order per input. Operators never see channels, threads or metrics: the
+ * runtime counts rows, times calls and attaches the node id to errors around every call.
+ */
+import type { RecordBatch, Schema } from 'apache-arrow';
+import type { z } from 'zod';
+
+/** Where operator output goes. `rows[i]` is the input row that output row i came from (lineage), which the runtime
+ * uses to keep source positions for dead letters; omit it when output rows are the input rows, in order. */
+export interface Collector {
+  emit(batch: RecordBatch, port?: string, rows?: Int32Array): void;
+  /** Sends input rows to the operator's `dead_letter` output with a reason each; `raw` overrides the row's text. */
+  deadLetter(rows: ArrayLike<number>, reasons: readonly string[], raw?: readonly string[]): void;
+}
+
+export interface OperatorContext {
+  readonly nodeId: string;
+  readonly inputs: readonly Schema[];
+  readonly outputs: Readonly<Record<string, Schema>>;
+}
+
+export interface Operator {
+  processBatch(batch: RecordBatch, out: Collector, input: number): void | Promise<void>;
+  /** Called once after the last input, with a collector for any final output. */
+  close?(out: Collector): void | Promise<void>;
+}
+
+/** How the engine may run an operator. `parallel`: stateless per batch, fused into chains and run data-parallel in
+ * the worker pool. `single`: one instance on the coordinating thread (cheap multi-input operators such as union). */
+export type Execution = 'parallel' | 'single';
+
+export interface Example {
+  readonly title: string;
+  readonly yaml: string;
+}
+
+interface SpecBase<C> {
+  readonly kind: string;
+  readonly summary: string;
+  readonly description?: string;
+  /** zod schema of `config`; strict objects, so unknown fields are errors with a closest-field hint. */
+  readonly config: z.ZodType<C>;
+  readonly examples: readonly Example[];
+  /** Short key/value facts shown by `abflow explain`. */
+  display?(config: C): Record<string, string>;
+}
+
+export interface OperatorSpec<C = unknown> extends SpecBase<C> {
+  readonly role: 'operator';
+  readonly inputs?: { readonly min: number; readonly max: number };
+  readonly execution: Execution;
+  /** Output port names (default `['out']`), not counting `dead_letter`. */
+  ports?(config: C): readonly string[];
+  /** Whether the operator has a `dead_letter` output. */
+  readonly deadLetters?: boolean;
+  outputSchemas(config: C, inputs: readonly Schema[]): Record<string, Schema>;
+  create(config: C, ctx: OperatorContext): Operator;
+}
+
+/** What a source yields: a batch for one of its ports, with optional source positions (line numbers, offsets). */
+export interface SourceOutput {
+  readonly batch: RecordBatch;
+  readonly port?: string;
+  readonly positions?: Float64Array;
+}
+
+export interface SourceContext {
+  readonly nodeId: string;
+  readonly batchSize: number;
+  /** Longest a source should hold a partial batch before yielding it. */
+  readonly lingerMs: number;
+  readonly outputs: Readonly<Record<string, Schema>>;
+}
+
+export interface Source {
+  /** Pulled by the runtime: the next batch is requested only once downstream has room (backpressure). Returning
+   * ends the input; the runtime stops pulling early on shutdown and calls the iterator's `return()`. */
+  read(): AsyncIterable<SourceOutput>;
+  /** Human-readable description of a position, e.g. `data.jsonl:17`. */
+  describePosition?(position: number): string;
+}
+
+/** A stage the compiler puts right after a source and fuses into the downstream chain, so that decoding (JSON
+ * parsing, Arrow building) runs in the worker pool instead of on the coordinating thread. */
+export interface Decoder {
+  readonly kind: string;
+  readonly config: unknown;
+  /** Schema of the raw batches the source emits (the decoder's input). */
+  readonly input: Schema;
+}
+
+export interface SourceSpec<C = unknown> extends SpecBase<C> {
+  readonly role: 'source';
+  ports?(config: C): readonly string[];
+  /** Schemas of the source's ports as seen by the plan (after its decoder, if any). */
+  outputSchemas(config: C): Record<string, Schema> | Promise<Record<string, Schema>>;
+  /** The decoder to insert after this source, given the plan-visible schemas `outputSchemas` returned. */
+  decoder?(config: C, outputs: Record<string, Schema>): Decoder | undefined;
+  create(config: C, ctx: SourceContext): Source;
+}
+
+export interface SinkContext {
+  readonly nodeId: string;
+  readonly inputs: readonly Schema[];
+}
+
+export interface Sink {
+  open?(): Promise<void>;
+  write(batch: RecordBatch, input: number): void | Promise<void>;
+  /** Called after the last batch; must make everything written durable. */
+  close(): Promise<void>;
+  /** Called instead of `close` when the job fails: release resources without committing pending output. */
+  abort?(): Promise<void>;
+}
+
+export interface SinkSpec<C = unknown> extends SpecBase<C> {
+  readonly role: 'sink';
+  readonly inputs?: { readonly min: number; readonly max: number };
+  /** Compile-time check of the input schemas (throw an AbflowError with a config-relative path). */
+  check?(config: C, inputs: readonly Schema[]): void;
+  create(config: C, ctx: SinkContext): Sink;
+}
+
+export type AnySpec = OperatorSpec<any> | SourceSpec<any> | SinkSpec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Role = AnySpec['role'];

@@ -1,0 +1,74 @@
+/**
+ * @module runtime/channel
+ * A bounded FIFO between two vertices. `push` waits while the channel is full: that wait is the engine's
+ * backpressure, reaching from a slow sink back to the sources. Elements keep their order; watermarks and end-of-input
+ * travel in the same queue as the batches they follow.
+ */
+import type { RecordBatch } from 'apache-arrow';
+
+export type Element =
+  | { readonly t: 'batch'; readonly batch: RecordBatch; readonly positions?: Float64Array; readonly origin?: string }
+  | { readonly t: 'watermark'; readonly ms: number }
+  | { readonly t: 'end' };
+
+export class ChannelClosed extends Error {
+  constructor() {
+    super('channel closed');
+  }
+}
+
+export class Channel<T = Element> {
+  private readonly items: T[] = [];
+  private readonly waitingPull: ((e: T) => void)[] = [];
+  private readonly waitingPush: (() => void)[] = [];
+  private closedWith: Error | null = null;
+  private rejectors = new Set<(e: Error) => void>();
+  /** Deepest the queue has been: the bound the backpressure tests check. */
+  maxDepth = 0;
+
+  constructor(
+    readonly name: string,
+    readonly capacity: number,
+  ) {}
+
+  get depth(): number {
+    return this.items.length;
+  }
+
+  async push(e: T): Promise<void> {
+    while (this.items.length >= this.capacity && !this.closedWith) {
+      await new Promise<void>((resolve, reject) => {
+        this.waitingPush.push(resolve);
+        this.rejectors.add(reject);
+      });
+    }
+    if (this.closedWith) throw this.closedWith;
+    const puller = this.waitingPull.shift();
+    if (puller) puller(e);
+    else {
+      this.items.push(e);
+      if (this.items.length > this.maxDepth) this.maxDepth = this.items.length;
+    }
+  }
+
+  async pull(): Promise<T> {
+    if (this.items.length) {
+      const e = this.items.shift()!;
+      this.waitingPush.shift()?.();
+      return e;
+    }
+    if (this.closedWith) throw this.closedWith;
+    return new Promise<T>((resolve, reject) => {
+      this.waitingPull.push(resolve);
+      this.rejectors.add(reject);
+    });
+  }
+
+  /** Fails every waiting and future push/pull (used when the job aborts). */
+  close(err: Error = new ChannelClosed()): void {
+    if (this.closedWith) return;
+    this.closedWith = err;
+    for (const r of this.rejectors) r(err);
+    this.rejectors.clear();
+  }
+}

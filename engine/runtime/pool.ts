@@ -1,0 +1,46 @@
+/**
+ * @module runtime/pool
+ * The only module that touches piscina. One pool per job, sized to the job's parallelism; workers load the same
+ * component modules as the coordinating thread, so user operators run in the pool like built-ins.
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { AbflowError } from '../errors.js';
+import type { ChainResult, ChainTask, WorkerData } from './protocol.js';
+
+export interface PoolOptions {
+  readonly threads: number;
+  readonly data: WorkerData;
+}
+
+export class WorkerPool {
+  private readonly pool: Piscina;
+
+  constructor(opts: PoolOptions) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new AbflowError('config', `options.threads must be a positive integer, got ${opts.threads}`);
+    // Under vitest/tsx the engine runs from .ts sources; the worker then needs the tsx loader. Production runs dist/*.js.
+    const fromSource = import.meta.url.endsWith('.ts');
+    const filename = fileURLToPath(new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url));
+    this.pool = new Piscina({
+      filename,
+      minThreads: opts.threads,
+      maxThreads: opts.threads,
+      idleTimeout: 60_000,
+      // The scheduler bounds in-flight tasks itself; piscina's queue never holds more than that.
+      maxQueue: 'auto',
+      workerData: opts.data,
+      ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
+    });
+  }
+
+  async run(task: ChainTask): Promise<ChainResult> {
+    const transferList = [task.ipc.buffer, ...(task.positions ? [task.positions.buffer] : [])] as ArrayBuffer[];
+    const res = (await this.pool.run(task, { transferList })) as ChainResult | { error: { message: string; nodeId?: string } };
+    if ('error' in res) throw new AbflowError('operator_failed', res.error.message, { ...(res.error.nodeId ? { nodeId: res.error.nodeId } : {}) });
+    return res;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close({ force: true });
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * @module runtime/protocol
+ * Messages between the coordinating thread and pool workers. Batches travel as IPC bytes in the transfer list.
+ */
+import type { ChainMember } from '../compile/compile.js';
+
+export interface WorkerData {
+  /** Module URLs exporting `abflowComponents: AnySpec[]` (built-ins and user plugins). */
+  readonly modules: readonly string[];
+  readonly chains: Readonly<Record<string, { readonly members: readonly ChainMember[]; readonly external: readonly string[] }>>;
+}
+
+export interface ChainTask {
+  readonly type: 'process';
+  readonly chain: string;
+  readonly ipc: Uint8Array;
+  readonly positions?: Float64Array;
+  readonly origin?: string;
+}
+
+export interface PortOutput {
+  /** `node.port` */
+  readonly port: string;
+  readonly ipc: Uint8Array;
+  readonly positions?: Float64Array;
+}
+
+export interface NodeCounters {
+  readonly nodeId: string;
+  rowsIn: number;
+  rowsOut: number;
+  dead: number;
+  /** Rows emitted on ports that nothing consumes. */
+  discarded: number;
+  busyMs: number;
+}
+
+export interface ChainResult {
+  readonly outputs: PortOutput[];
+  readonly counters: NodeCounters[];
+}
+
+export function isChainTask(x: unknown): x is ChainTask {
+  return typeof x === 'object' && x !== null && (x as ChainTask).type === 'process' && (x as ChainTask).ipc instanceof Uint8Array;
+}

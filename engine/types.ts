@@ -1,0 +1,86 @@
+/**
+ * @module types
+ * abflow's column types and their one mapping to Arrow. Plans name types with these words; everything inside the
+ * engine is an Arrow `Schema`. Event time is epoch milliseconds, UTC, stored as Arrow `Timestamp(ms)`.
+ */
+import {
+  Bool,
+  DataType,
+  DateDay,
+  Field,
+  Float64,
+  Int32,
+  Int64,
+  Schema,
+  TimestampMillisecond,
+  Type,
+  Utf8,
+} from 'apache-arrow';
+import { z } from 'zod';
+
+export const COLUMN_TYPES = ['bool', 'int32', 'int64', 'float64', 'string', 'timestamp', 'date'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+export const columnTypeSchema = z
+  .enum(COLUMN_TYPES)
+  .describe('Column type: bool, int32, int64, float64, string, timestamp (ms, UTC) or date.');
+
+export function toArrowType(t: ColumnType): DataType {
+  switch (t) {
+    case 'bool':
+      return new Bool();
+    case 'int32':
+      return new Int32();
+    case 'int64':
+      return new Int64();
+    case 'float64':
+      return new Float64();
+    case 'string':
+      return new Utf8();
+    case 'timestamp':
+      return new TimestampMillisecond();
+    case 'date':
+      return new DateDay();
+  }
+}
+
+/** The abflow type of an Arrow field; Arrow types abflow does not model are reported, not guessed. */
+export function columnTypeOf(dt: DataType): ColumnType {
+  switch (dt.typeId) {
+    case Type.Bool:
+      return 'bool';
+    case Type.Int:
+      return (dt as unknown as { bitWidth: number }).bitWidth === 64 ? 'int64' : 'int32';
+    case Type.Float:
+      return 'float64';
+    case Type.Utf8:
+      return 'string';
+    case Type.Timestamp:
+      return 'timestamp';
+    case Type.Date:
+      return 'date';
+    default:
+      throw new Error(`unsupported Arrow type ${String(dt)}`);
+  }
+}
+
+export type SchemaSpec = Readonly<Record<string, ColumnType>>;
+
+export function schemaOf(spec: SchemaSpec): Schema {
+  return new Schema(Object.entries(spec).map(([name, t]) => new Field(name, toArrowType(t), true)));
+}
+
+export function fieldsOf(schema: Schema): { name: string; type: ColumnType }[] {
+  return schema.fields.map((f) => ({ name: f.name, type: columnTypeOf(f.type) }));
+}
+
+/** `a: int64, b: string` — how schemas appear in messages and `explain`. */
+export function describeSchema(schema: Schema): string {
+  return fieldsOf(schema)
+    .map((f) => `${f.name}: ${f.type}`)
+    .join(', ');
+}
+
+export function isNumeric(t: ColumnType): boolean {
+  return t === 'int32' || t === 'int64' || t === 'float64';
+}

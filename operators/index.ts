@@ -1,0 +1,17 @@
+/**
+ * The built-in operators: the single registration point for operators (no import side effects).
+ */
+import type { AnySpec } from '../engine/api.js';
+import { cast } from './stateless/cast.js';
+import { drop, rename, select } from './stateless/columns.js';
+import { derive } from './stateless/derive.js';
+import { filter } from './stateless/filter.js';
+import { route } from './stateless/route.js';
+import { union } from './stateless/union.js';
+
+export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route] as const;
+
+export type OperatorKind = (typeof builtinOperators)[number]['kind'];
+
+/** Read by the worker pool, which loads components by module URL. */
+export const abflowComponents: readonly AnySpec[] = builtinOperators;
