@@ -74,8 +74,8 @@ function fmtRate(rows: number, ms: number): string {
 function summary(result: JobResult): string {
   const head = ['node', 'kind', 'in', 'out', 'filtered', 'dead-lettered', 'discarded', 'busy ms'];
   const rows = result.nodes.map((m) => {
-    const filtered = m.role === 'operator' ? Math.max(0, m.rowsIn - m.rowsOut - m.dead) : 0;
-    return [m.id, m.kind, m.role === 'source' ? '' : String(m.rowsIn), m.role === 'sink' || m.role === 'dead_letters' ? '' : String(m.rowsOut), String(filtered), String(m.dead), String(m.discarded), m.busyMs.toFixed(0)];
+    const filtered = m.role === 'operator' || m.decoded ? Math.max(0, m.rowsIn - m.rowsOut - m.dead) : 0;
+    return [m.id, m.kind, m.role === 'source' && !m.decoded ? '' : String(m.rowsIn), m.role === 'sink' || m.role === 'dead_letters' ? '' : String(m.rowsOut), String(filtered), String(m.dead), String(m.discarded), m.busyMs.toFixed(0)];
   });
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => r.map((s, c) => (c < 2 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ');

@@ -94,7 +94,9 @@ export function didYouMean(name: string, candidates: Iterable<string>): string[]
     .map((c) => ({ c, d: distance(name.toLowerCase(), c.toLowerCase()) }))
     .filter(({ c, d }) => d <= Math.max(2, Math.floor(c.length / 3)) || c.includes(name) || name.includes(c))
     .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
-  return scored.slice(0, 3).map((s) => s.c);
+  // Only the closest ones: a hint with one good guess beats a list of loose ones.
+  const best = scored[0]?.d;
+  return scored.filter((s) => s.d === best).slice(0, 3).map((s) => s.c);
 }
 
 /** `did you mean `a` or `b`?`, or undefined when nothing is close. */

@@ -5,8 +5,11 @@
  */
 import { type RecordBatch, RecordBatchReader, Table, tableToIPC } from 'apache-arrow';
 
+/** IPC bytes that own their whole ArrayBuffer, so the buffer can be transferred (small Node buffers are views into a
+ * shared pool slab, and transferring a slab would hand other allocations' bytes to the other thread). */
 export function toIPC(batch: RecordBatch): Uint8Array {
-  return tableToIPC(new Table(batch), 'stream');
+  const bytes = tableToIPC(new Table(batch), 'stream');
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
 export function fromIPC(bytes: Uint8Array): RecordBatch {
@@ -16,9 +19,3 @@ export function fromIPC(bytes: Uint8Array): RecordBatch {
   return first.value as RecordBatch;
 }
 
-/** The ArrayBuffers to put in a transfer list (skipping ones that cannot be transferred, e.g. shared pools). */
-export function transferables(...arrays: (ArrayBufferView | undefined)[]): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  for (const a of arrays) if (a && a.buffer instanceof ArrayBuffer && a.byteLength === a.buffer.byteLength) out.add(a.buffer);
-  return [...out];
-}

@@ -177,7 +177,8 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
       const up = byId.get(nodeName);
       if (!up) {
         const known = [...seen.keys()].filter((x) => x !== d.id);
-        fail(new AbflowError('unknown_input', seen.has(nodeName) ? `input \`${nodeName}\` is not usable (it has errors of its own)` : `input \`${nodeName}\` does not exist`, { path: [...d.path, 'inputs', k], hint: suggestion(nodeName, known) ?? `nodes: ${known.join(', ')}` }));
+        if (seen.has(nodeName)) fail(new AbflowError('unknown_input', `input \`${nodeName}\` is not usable: it has errors of its own (above)`, { path: [...d.path, 'inputs', k] }));
+        else fail(new AbflowError('unknown_input', `input \`${nodeName}\` does not exist`, { path: [...d.path, 'inputs', k], hint: suggestion(nodeName, known) ?? `nodes: ${known.join(', ')}` }));
         return;
       }
       if (up.spec.role === 'sink') {

@@ -13,7 +13,7 @@ export interface LoadedPlan {
   readonly source: string;
   readonly value: unknown;
   /** Maps a plan path (and an offset inside a string value) to `file:line:column`. */
-  locate(path: readonly (string | number)[], offset?: number): string;
+  locate(path: readonly (string | number)[], offset?: number, atKey?: boolean): string;
   /** Fills `location` in on errors that have a path. */
   place<E extends AbflowError>(e: E): E;
 }
@@ -40,8 +40,8 @@ export function loadPlanText(source: string, file = '<plan>'): LoadedPlan {
     e.location = `${file}:${pos.line}:${pos.col}`;
     throw e;
   }
-  const locate = (path: readonly (string | number)[], offset?: number) => {
-    const { line, col } = position(doc, lc, source, path, offset);
+  const locate = (path: readonly (string | number)[], offset?: number, atKey = false) => {
+    const { line, col } = position(doc, lc, source, path, offset, atKey);
     return `${file}:${line}:${col}`;
   };
   return {
@@ -50,7 +50,8 @@ export function loadPlanText(source: string, file = '<plan>'): LoadedPlan {
     value: doc.toJS({ maxAliasCount: 100 }),
     locate,
     place(e) {
-      if (e.path && !e.location) e.location = locate(e.path, e.offset);
+      // An unknown field is best shown at its key; everything else at its value.
+      if (e.path && !e.location) e.location = locate(e.path, e.offset, e.code === 'unknown_field');
       return e;
     },
   };
@@ -62,13 +63,14 @@ function position(
   source: string,
   path: readonly (string | number)[],
   offset?: number,
+  atKey = false,
 ): { line: number; col: number } {
   // Walk as deep as the path exists; a missing leaf (unknown or missing key) points at its parent or its key.
   let node: unknown = doc.contents;
   let keyNode: unknown;
-  for (const seg of path) {
+  for (const [i, seg] of path.entries()) {
     const next = (node as { get?: (k: unknown, keep: boolean) => unknown })?.get?.(seg, true);
-    if (next === undefined) {
+    if (next === undefined || (atKey && i === path.length - 1)) {
       if (isMap(node)) keyNode = node.items.find((p) => isScalar(p.key) && p.key.value === seg)?.key;
       break;
     }

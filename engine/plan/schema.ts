@@ -73,7 +73,7 @@ export const planSchema = z
     $schema: z.string().optional(),
     name: z.string().regex(ID, 'plan names use letters, digits, _ and -').describe('Job name: names output files and checkpoints.'),
     description,
-    engine: engineOptions.default({} as never),
+    engine: engineOptions.prefault({}),
     sources: z.array(sourceNode).min(1, 'a plan needs at least one source'),
     operators: z.array(operatorNode).default([]),
     sinks: z.array(sinkNode).min(1, 'a plan needs at least one sink'),

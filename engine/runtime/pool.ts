@@ -26,8 +26,7 @@ export class WorkerPool {
       minThreads: opts.threads,
       maxThreads: opts.threads,
       idleTimeout: 60_000,
-      // The scheduler bounds in-flight tasks itself; piscina's queue never holds more than that.
-      maxQueue: 'auto',
+      // No queue limit here: the scheduler bounds in-flight tasks per chain (parallelism × inFlightPerWorker).
       workerData: opts.data,
       ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
     });

@@ -27,6 +27,8 @@ export interface NodeMetrics {
   readonly id: string;
   readonly kind: string;
   readonly role: 'source' | 'operator' | 'sink' | 'dead_letters';
+  /** A source whose raw input is decoded in the pool: rowsIn counts raw records (lines), rowsOut decoded rows. */
+  readonly decoded: boolean;
   rowsIn: number;
   rowsOut: number;
   dead: number;
@@ -86,13 +88,15 @@ export class Job {
       outs.push({ port: e.port, channel: ch });
       this.channelsOut.set(e.from, outs);
     }
+    const zero = { rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
+    const raw = new Map(plan.nodes.filter((n) => n.id.endsWith('__raw')).map((n) => [n.id.slice(0, -5), n]));
     for (const n of plan.nodes) {
-      const id = n.id.endsWith('__raw') ? n.id.slice(0, -5) : n.id;
       if (n.id.endsWith('__raw')) continue;
-      this.metrics.set(id, { id, kind: n.kind, role: n.role === 'source' ? 'source' : n.role, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 });
+      const src = raw.get(n.id);
+      this.metrics.set(n.id, src ? { id: n.id, kind: src.kind, role: 'source', decoded: true, ...zero } : { id: n.id, kind: n.kind, role: n.role, decoded: false, ...zero });
     }
     if (plan.physical.vertices.some((v) => v.type === 'dead_letters'))
-      this.metrics.set('dead_letters', { id: 'dead_letters', kind: 'file', role: 'dead_letters', rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 });
+      this.metrics.set('dead_letters', { id: 'dead_letters', kind: 'file', role: 'dead_letters', decoded: false, ...zero });
   }
 
   /** Graceful stop: sources stop reading, in-flight batches drain, sinks flush. */
@@ -138,7 +142,7 @@ export class Job {
     let rowsIn = 0;
     let rowsOut = 0;
     for (const m of this.metrics.values()) {
-      if (m.role === 'source') rowsIn += m.rowsOut;
+      if (m.role === 'source') rowsIn += m.decoded ? m.rowsIn : m.rowsOut;
       if (m.role === 'sink') rowsOut += m.rowsIn;
     }
     return { rowsIn, rowsOut };
@@ -190,8 +194,8 @@ export class Job {
         const r = await it.next();
         if (r.done) break;
         const { batch, port = 'out', positions } = r.value;
-        // A source with a decoder counts rows after decoding (the decoder's own metrics); raw batches are lines.
-        m.rowsOut += batch.numRows;
+        // A source with a decoder is counted by its decoder (lines in, rows out); raw batches are not rows yet.
+        if (n.id === origin) m.rowsOut += batch.numRows;
         await this.emit(v.id, `${n.id}.${port}`, { t: 'batch', batch, ...(positions ? { positions } : {}), origin });
       }
     } finally {
@@ -206,6 +210,7 @@ export class Job {
     // In-flight tasks in input order; its capacity bounds the batches inside the pool.
     const fifo = new Channel<Promise<(ChainResult & { origin?: string }) | Element>>(`${v.id} in flight`, v.parallelism * DEFAULTS.inFlightPerWorker);
     this.all.push(fifo as unknown as Channel);
+    // A failing emitter must fail the job at once: the dispatcher may be waiting on the full in-flight queue.
     const emitter = (async () => {
       for (;;) {
         const r = await (await fifo.pull());
@@ -220,7 +225,10 @@ export class Job {
           await this.emit(v.id, o.port, { t: 'batch', batch, ...(o.positions ? { positions: o.positions } : {}), ...(r.origin ? { origin: r.origin } : {}) });
         }
       }
-    })();
+    })().catch((e: unknown) => {
+      this.fail(e, v);
+      throw e;
+    });
     for (;;) {
       const el = await input.pull();
       if (el.t !== 'batch') {

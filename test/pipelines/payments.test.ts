@@ -1,0 +1,55 @@
+/**
+ * The main job end to end through the CLI, as a user runs it: the DuckDB file holds exactly the generated rows
+ * minus the filtered ones, split disjointly by the route, and parallelism 1 and 2 give identical tables.
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { paymentsBatch, paymentsOptions } from '../../connectors/generate/generators/payments.js';
+import { columnData, stringsOf } from '../../engine/arrow/columns.js';
+import { abflow, ROOT, tempDir } from '../kit/cli.js';
+import { query } from '../kit/duckdb.js';
+
+const PLAN = join(ROOT, 'plans/payments.yaml');
+const COUNT = 200_000;
+const TABLES = ['failed_payments', 'large_payments', 'payments'];
+
+function expectedStatuses(): string[] {
+  const b = paymentsBatch(42, Date.parse('2024-01-01T00:00:00Z'), 0, COUNT, paymentsOptions.parse({}));
+  return stringsOf(columnData(b, b.schema.fields.findIndex((f) => f.name === 'status'))) as string[];
+}
+
+describe('plans/payments.yaml', () => {
+  const runs: Record<number, string> = {};
+  beforeAll(() => {
+    for (const p of [1, 2]) {
+      const cwd = tempDir();
+      const r = abflow(['run', PLAN, '--parallelism', String(p), '--summary-json', 'summary.json'], { cwd });
+      expect(r.code, r.stderr).toBe(0);
+      runs[p] = cwd;
+    }
+  }, 120_000);
+
+  it('writes every generated row except the filtered (pending) ones, each to exactly one table', async () => {
+    const statuses = expectedStatuses();
+    const pending = statuses.filter((s) => s === 'pending').length;
+    const failed = statuses.filter((s) => s === 'failed').length;
+    const db = join(runs[2]!, 'out/payments.duckdb');
+    const counts = await query(db, TABLES.map((t) => `SELECT '${t}' AS t, count(*) AS n, count(DISTINCT payment_id) AS d FROM ${t}`).join(' UNION ALL '));
+    const byTable = Object.fromEntries(counts.map((r) => [r.t, Number(r.n)]));
+    expect(byTable.failed_payments).toBe(failed);
+    expect(TABLES.reduce((n, t) => n + byTable[t]!, 0)).toBe(COUNT - pending);
+    const all = await query(db, `SELECT count(DISTINCT payment_id) AS d, min(payment_id) AS lo, max(payment_id) AS hi FROM (${TABLES.map((t) => `SELECT payment_id FROM ${t}`).join(' UNION ALL ')})`);
+    expect(Number(all[0]!.d)).toBe(COUNT - pending);
+    const wrongStatus = await query(db, `SELECT count(*) AS n FROM (${TABLES.map((t) => `SELECT status FROM ${t}`).join(' UNION ALL ')}) WHERE status = 'pending'`);
+    expect(Number(wrongStatus[0]!.n)).toBe(0);
+  });
+
+  it('gives identical sink contents at parallelism 1 and 2', async () => {
+    for (const t of TABLES) {
+      const sql = `SELECT md5(string_agg(payment_id::VARCHAR || '|' || amount_usd::VARCHAR || '|' || status || '|' || event_time::VARCHAR, ',')) AS h, count(*) AS n FROM (SELECT * FROM ${t})`;
+      const [a] = await query(join(runs[1]!, 'out/payments.duckdb'), sql);
+      const [b] = await query(join(runs[2]!, 'out/payments.duckdb'), sql);
+      expect(b).toEqual(a);
+    }
+  });
+});
