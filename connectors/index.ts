@@ -4,6 +4,7 @@
 import type { AnySpec } from '../engine/api.js';
 import { airbyteDecode } from './airbyte/decode.js';
 import { airbyteFile } from './airbyte/file-source.js';
+import { blackhole } from './blackhole/sink.js';
 import { consoleSink } from './console/sink.js';
 import { duckdb } from './duckdb/sink.js';
 import { generate } from './generate/source.js';
@@ -12,7 +13,7 @@ import { jsonlSink } from './jsonl/sink.js';
 import { jsonl } from './jsonl/source.js';
 
 export const builtinSources = [generate, jsonl, airbyteFile] as const;
-export const builtinSinks = [duckdb, jsonlSink, consoleSink] as const;
+export const builtinSinks = [duckdb, jsonlSink, consoleSink, blackhole] as const;
 /** Operators that decode raw source bytes; the compiler inserts them after their sources. */
 export const builtinDecoders = [jsonDecode, airbyteDecode] as const;
 

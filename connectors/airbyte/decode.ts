@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, schemaOf, z } from '../../engine/api.js';
-import { appendConverted, convertJson } from '../jsonl/json-values.js';
+import { appendConverted, convertJson, Misfit } from '../jsonl/json-values.js';
 import { EMITTED_AT } from './catalog.js';
 
 const config = z
@@ -73,11 +73,11 @@ export const airbyteDecode = defineOperator({
           for (const [name, type] of stream.fields) {
             const v = name === EMITTED_AT ? rec.emitted_at : (rec.data as Record<string, unknown>)[name];
             const r = convertJson(typeof v === 'object' && v !== null && type === 'string' ? JSON.stringify(v) : v, type);
-            if (!r.ok) {
+            if (r instanceof Misfit) {
               failed = `stream ${rec.stream}, field \`${name}\`: ${r.reason}`;
               break;
             }
-            values.push(r.value);
+            values.push(r);
           }
           if (failed) {
             bad.push(i), reasons.push(failed), raw.push(text);

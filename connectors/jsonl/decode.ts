@@ -4,9 +4,9 @@
  * (counted as filtered); every other line becomes a row or a dead letter with its line number and the reason:
  * invalid UTF-8, invalid JSON, not an object, a value that does not fit its declared type, or an oversized line.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, schemaOf, z } from '../../engine/api.js';
-import { appendConverted, convertJson } from './json-values.js';
+import { appendConverted, convertJson, Misfit } from './json-values.js';
 
 const config = z
   .object({
@@ -34,6 +34,13 @@ export const jsonDecode = defineOperator({
         const offsets = lines.valueOffsets as Int32Array;
         const bytes = lines.values as Uint8Array;
         const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        // Check the encoding once per batch: all-ASCII text (the common case) is decoded once and sliced per line
+        // (byte offsets are character offsets), valid UTF-8 is decoded per line, and only a batch holding invalid
+        // bytes is checked line by line.
+        const whole = bytes.subarray(offsets[0]!, offsets[batch.numRows]!);
+        const asciiText = isAscii(whole) ? buf.toString('latin1', offsets[0]!, offsets[batch.numRows]!) : null;
+        const allUtf8 = asciiText !== null || isUtf8(whole);
+        const base = offsets[0]!;
         const n = batch.numRows;
         const builders = fields.map(([, t]) => new ColumnBuilder(t, n));
         const rows = new Int32Array(n);
@@ -48,7 +55,7 @@ export const jsonDecode = defineOperator({
           raw.push(text);
         };
         for (let i = 0; i < n; i++) {
-          let start = offsets[i]!;
+          const start = offsets[i]!;
           let end = offsets[i + 1]!;
           if (end > start && bytes[end - 1] === 13) end--; // CRLF
           const length = Number(lengths[i]);
@@ -57,11 +64,11 @@ export const jsonDecode = defineOperator({
             reject(i, `line of ${length} bytes exceeds maxLineBytes (${cfg.maxLineBytes})`, buf.toString('utf8', start, end) + '…');
             continue;
           }
-          if (!isUtf8(slice)) {
+          if (!allUtf8 && !isUtf8(slice)) {
             reject(i, 'invalid UTF-8', buf.toString('latin1', start, end));
             continue;
           }
-          const text = buf.toString('utf8', start, end);
+          const text = asciiText !== null ? asciiText.slice(start - base, end - base) : buf.toString('utf8', start, end);
           if (text.trim() === '') continue; // blank line: no record
           let obj: unknown;
           try {
@@ -78,11 +85,11 @@ export const jsonDecode = defineOperator({
           for (let c = 0; c < fields.length; c++) {
             const [name, type] = fields[c]!;
             const r = convertJson((obj as Record<string, unknown>)[name], type);
-            if (!r.ok) {
+            if (r instanceof Misfit) {
               failed = `field \`${name}\`: ${r.reason}`;
               break;
             }
-            values[c] = r.value;
+            values[c] = r;
           }
           if (failed) {
             reject(i, failed, text);
@@ -90,7 +97,6 @@ export const jsonDecode = defineOperator({
           }
           for (let c = 0; c < fields.length; c++) appendConverted(builders[c]!, values[c]);
           rows[count++] = i;
-          start = 0;
         }
         out.deadLetter(bad, reasons, raw);
         if (count) out.emit(makeBatch(schema, builders.map((b) => b.finish()), count), 'out', rows.subarray(0, count));

@@ -6,30 +6,35 @@ import { type ColumnBuilder, type ColumnType, parseTimestamp } from '../../engin
 
 const DAY_MS = 86_400_000;
 
-/** The value to append, or a string describing why it does not fit. `null` for JSON null or a missing field. */
-export function convertJson(v: unknown, type: ColumnType): { ok: true; value: unknown } | { ok: false; reason: string } {
-  if (v === null || v === undefined) return { ok: true, value: null };
+/** Why a JSON value does not fit its column; allocated only for bad values, so the good path allocates nothing. */
+export class Misfit {
+  constructor(readonly reason: string) {}
+}
+
+/** The value to append (null for JSON null or a missing field), or a Misfit saying why it does not fit. */
+export function convertJson(v: unknown, type: ColumnType): unknown {
+  if (v === null || v === undefined) return null;
   switch (type) {
     case 'string':
-      return typeof v === 'string' ? { ok: true, value: v } : { ok: false, reason: `expected a string, got ${describe(v)}` };
+      return typeof v === 'string' ? v : new Misfit(`expected a string, got ${describe(v)}`);
     case 'bool':
-      return typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, reason: `expected a boolean, got ${describe(v)}` };
+      return typeof v === 'boolean' ? v : new Misfit(`expected a boolean, got ${describe(v)}`);
     case 'int32':
     case 'int64':
-      if (typeof v !== 'number' || !Number.isInteger(v)) return { ok: false, reason: `expected an integer, got ${describe(v)}` };
-      if (!Number.isSafeInteger(v)) return { ok: false, reason: `integer ${v} is beyond ±2^53 and lost precision in JSON` };
-      if (type === 'int32' && (v > 2147483647 || v < -2147483648)) return { ok: false, reason: `integer ${v} does not fit int32` };
-      return { ok: true, value: v };
+      if (typeof v !== 'number' || !Number.isInteger(v)) return new Misfit(`expected an integer, got ${describe(v)}`);
+      if (!Number.isSafeInteger(v)) return new Misfit(`integer ${v} is beyond ±2^53 and lost precision in JSON`);
+      if (type === 'int32' && (v > 2147483647 || v < -2147483648)) return new Misfit(`integer ${v} does not fit int32`);
+      return v;
     case 'float64':
-      return typeof v === 'number' ? { ok: true, value: v } : { ok: false, reason: `expected a number, got ${describe(v)}` };
+      return typeof v === 'number' ? v : new Misfit(`expected a number, got ${describe(v)}`);
     case 'timestamp': {
-      if (typeof v === 'number' && Number.isFinite(v)) return { ok: true, value: Math.trunc(v) };
+      if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
       const ms = typeof v === 'string' ? parseTimestamp(v) : null;
-      return ms === null ? { ok: false, reason: `expected an ISO 8601 timestamp or epoch ms, got ${describe(v)}` } : { ok: true, value: ms };
+      return ms === null ? new Misfit(`expected an ISO 8601 timestamp or epoch ms, got ${describe(v)}`) : ms;
     }
     case 'date': {
       const ms = typeof v === 'string' && /^[+-]?\d{4,6}-\d{2}-\d{2}$/.test(v) ? parseTimestamp(v) : null;
-      return ms === null ? { ok: false, reason: `expected a date YYYY-MM-DD, got ${describe(v)}` } : { ok: true, value: Math.floor(ms / DAY_MS) };
+      return ms === null ? new Misfit(`expected a date YYYY-MM-DD, got ${describe(v)}`) : Math.floor(ms / DAY_MS);
     }
   }
 }

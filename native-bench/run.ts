@@ -1,0 +1,34 @@
+/**
+ * `npm run bench [-- <scenario> ...]`: runs the named scenarios (default: micro pipeline), prints a markdown table
+ * and writes it with the raw JSON to native-bench/results/ (git-ignored). Speeds are reported as ratios against
+ * baselines measured in the same run, never as absolute targets in tests.
+ * Environment: BENCH_ROWS (pipeline rows, default 1 000 000).
+ */
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { microBench } from './micro.js';
+import { pipelineBench } from './pipeline.js';
+import { markdown, type Row, save } from './report.js';
+
+const SCENARIOS: Record<string, () => Promise<Row[]>> = {
+  micro: microBench,
+  pipeline: () => pipelineBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length ? wanted : Object.keys(SCENARIOS);
+const unknown = names.filter((n) => !SCENARIOS[n]);
+if (unknown.length) {
+  console.error(`unknown scenario ${unknown.join(', ')}; scenarios: ${Object.keys(SCENARIOS).join(', ')}`);
+  process.exit(2);
+}
+const rows: Row[] = [];
+for (const n of names) {
+  console.error(`running ${n} …`);
+  const r = await SCENARIOS[n]!();
+  rows.push(...r);
+  console.error(markdown(r));
+}
+const dir = join(fileURLToPath(new URL('.', import.meta.url)), '../../native-bench/results');
+save(rows, dir);
+console.log(markdown(rows));
