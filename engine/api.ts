@@ -75,7 +75,7 @@ export {
   stringsOf,
   takeBatch,
 } from './arrow/columns.js';
-export { type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, parseTimestamp, partitionRows } from './expr/compile.js';
+export { canonicalUtc, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, parseTimestamp, partitionRows } from './expr/compile.js';
 export { castNode } from './expr/functions.js';
 export { type Vec, vecToData } from './expr/vec.js';
 export { DEAD_LETTER_SCHEMA } from './deadletter.js';

@@ -548,27 +548,38 @@ function equalsLiteralBytes(op: string, col: Node, lit: Node): Node | null {
   };
 }
 
-const DIGITS_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-function parseCanonicalUtc(s: string): number | null {
-  const n = s.length;
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(n - 1) !== 90) return null;
-  for (const i of DIGITS_AT) if (s.charCodeAt(i) - 48 > 9 || s.charCodeAt(i) < 48) return null;
+/** YYYY-MM-DDTHH:MM:SS[.fff]Z from character codes (`at(i)`), or NaN when not exactly that shape or not a real
+ * date. Shared by the string parser and the byte-level JSON scanner. */
+export function canonicalUtc(at: (i: number) => number, n: number): number {
+  if ((n !== 20 && n !== 24) || at(4) !== 45 || at(7) !== 45 || at(10) !== 84 || at(13) !== 58 || at(16) !== 58 || at(n - 1) !== 90) return NaN;
+  const d2 = (i: number) => {
+    const a = at(i) - 48;
+    const b = at(i + 1) - 48;
+    return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1000;
+  };
   let ms = 0;
   if (n === 24) {
-    if (s.charCodeAt(19) !== 46) return null;
-    for (let i = 20; i < 23; i++) {
-      const c = s.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) return null;
-      ms = ms * 10 + c;
-    }
+    if (at(19) !== 46) return NaN;
+    const a = d2(20);
+    const c = at(22) - 48;
+    if (a < 0 || c < 0 || c > 9) return NaN;
+    ms = a * 10 + c;
   }
-  const d = (i: number) => (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
-  const y = d(0) * 100 + d(2);
-  const mo = d(5);
-  const day = d(8);
+  const y = d2(0) * 100 + d2(2);
+  const mo = d2(5);
+  const day = d2(8);
+  const h = d2(11);
+  const mi = d2(14);
+  const se = d2(17);
+  if (y < 0 || mo < 1 || mo > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return NaN;
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (mo < 1 || mo > 12 || day < 1 || day > DAYS_IN_MONTH[mo - 1]! + (mo === 2 && leap ? 1 : 0) || d(11) > 23 || d(14) > 59 || d(17) > 59) return null;
-  return Date.UTC(y, mo - 1, day, d(11), d(14), d(17), ms);
+  if (day > DAYS_IN_MONTH[mo - 1]! + (mo === 2 && leap ? 1 : 0)) return NaN;
+  return Date.UTC(y, mo - 1, day, h, mi, se, ms);
+}
+
+function parseCanonicalUtc(s: string): number | null {
+  const t = canonicalUtc((i) => s.charCodeAt(i), s.length);
+  return Number.isNaN(t) ? null : t;
 }
