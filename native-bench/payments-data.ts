@@ -2,7 +2,8 @@
  * Payments as Airbyte-free plain JSONL, generated once per benchmark run with the same generator the engine uses.
  */
 import { createWriteStream } from 'node:fs';
-import { paymentsBatch, paymentsOptions } from '../connectors/generate/generators/payments.js';
+import { paymentsBatch, paymentsOptions, paymentsSchema } from '../connectors/generate/generators/payments.js';
+import { fieldsOf } from '../engine/types.js';
 import { rowObject } from '../engine/arrow/columns.js';
 
 export async function writePaymentsJsonl(path: string, rows: number): Promise<number> {
@@ -20,14 +21,5 @@ export async function writePaymentsJsonl(path: string, rows: number): Promise<nu
   return bytes;
 }
 
-export const PAYMENTS_JSONL_SCHEMA = {
-  payment_id: 'int64',
-  event_time: 'timestamp',
-  customer_id: 'string',
-  merchant_id: 'string',
-  amount: 'float64',
-  currency: 'string',
-  status: 'string',
-  country: 'string',
-  channel: 'string',
-} as const;
+/** The generator's columns as a jsonl source `schema` (name → type). */
+export const PAYMENTS_JSONL_SCHEMA = Object.fromEntries(fieldsOf(paymentsSchema).map((f) => [f.name, f.type]));

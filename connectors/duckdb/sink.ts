@@ -118,6 +118,9 @@ export const duckdb = defineSink({
       async close() {
         appender!.closeSync();
         await conn!.run('COMMIT');
+        // Fold the WAL into the database file so other tools see one file. Sinks sharing the file may still be
+        // writing; then their own close checkpoints later, so a refusal here is expected and harmless.
+        await conn!.run('CHECKPOINT').catch(() => undefined);
         conn!.closeSync();
       },
       async abort() {
