@@ -79,6 +79,8 @@ export { canonicalUtc, type CompiledExpression, compileExpression, compilePredic
 export { castNode } from './expr/functions.js';
 export { type Vec, vecToData } from './expr/vec.js';
 export { DEAD_LETTER_SCHEMA } from './deadletter.js';
+export * from './time/windows.js';
+export * from './time/watermark.js';
 export { Field, type RecordBatch, Schema } from 'apache-arrow';
 
 /**

@@ -1,0 +1,212 @@
+/**
+ * Flink's WindowOperator for one partition of keyed state, without Arrow: window assignment, the event-time trigger,
+ * allowed lateness, cleanup and session merging (shared/spec/event-time.md §7.4–7.6). Generic over the accumulator,
+ * so the semantics are tested on their own with the spec's vectors.
+ *
+ * Firing follows EventTimeTrigger: a window fires when the watermark reaches `end - 1`; an element added to a
+ * window that already fired (allowed lateness) fires it again at once with the accumulated contents, marked `late`.
+ * Contents stay until cleanup (`end - 1 + allowedLateness <= watermark`).
+ */
+import { isElementLate, isWindowLate, mergeSessions, sessionsOverlap, slidingWindowStarts, type Interval } from '../../engine/api.js';
+
+export type WindowSpec =
+  | { readonly type: 'tumbling'; readonly sizeMs: number; readonly offsetMs: number }
+  | { readonly type: 'sliding'; readonly sizeMs: number; readonly slideMs: number; readonly offsetMs: number }
+  | { readonly type: 'session'; readonly gapMs: number };
+
+export type Firing = 'on_time' | 'late';
+
+export interface Accumulator<A> {
+  create(): A;
+  /** Adds input row `row` to `acc` (returns the new accumulator; numbers are immutable). */
+  add(acc: A, row: number): A;
+  merge(a: A, b: A): A;
+}
+
+export interface Fired<A> {
+  readonly key: string;
+  readonly start: number;
+  readonly end: number;
+  readonly acc: A;
+  readonly firing: Firing;
+}
+
+interface Slot<A> {
+  start: number;
+  end: number;
+  acc: A;
+  fired: boolean;
+}
+
+interface KeyEntry<A> {
+  /** Sliding/tumbling: by window start. Sessions: the key's sessions in start order. */
+  windows: Map<number, Slot<A>> | Slot<A>[];
+}
+
+/** Binary min-heap of timers (time, key, window start), with lazy deletion of stale entries. */
+class TimerHeap {
+  private readonly times: number[] = [];
+  private readonly keys: string[] = [];
+  private readonly starts: number[] = [];
+
+  get size(): number {
+    return this.times.length;
+  }
+
+  peek(): number {
+    return this.times[0] ?? Infinity;
+  }
+
+  push(time: number, key: string, start: number): void {
+    let i = this.times.length;
+    this.times.push(time);
+    this.keys.push(key);
+    this.starts.push(start);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.times[p]! <= time) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  pop(): { time: number; key: string; start: number } {
+    const top = { time: this.times[0]!, key: this.keys[0]!, start: this.starts[0]! };
+    const last = this.times.length - 1;
+    this.swap(0, last);
+    this.times.pop();
+    this.keys.pop();
+    this.starts.pop();
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < this.times.length && this.times[l]! < this.times[m]!) m = l;
+      if (r < this.times.length && this.times[r]! < this.times[m]!) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+    return top;
+  }
+
+  private swap(a: number, b: number): void {
+    [this.times[a], this.times[b]] = [this.times[b]!, this.times[a]!];
+    [this.keys[a], this.keys[b]] = [this.keys[b]!, this.keys[a]!];
+    [this.starts[a], this.starts[b]] = [this.starts[b]!, this.starts[a]!];
+  }
+}
+
+export class KeyedWindows<A> {
+  private readonly state = new Map<string, KeyEntry<A>>();
+  private readonly fireTimers = new TimerHeap();
+  private readonly cleanupTimers = new TimerHeap();
+  watermark = Number.MIN_SAFE_INTEGER;
+  /** Elements that no window took and that are late: side output or counted drop. */
+  lateElements = 0;
+
+  constructor(
+    readonly spec: WindowSpec,
+    readonly allowedLatenessMs: number,
+    private readonly agg: Accumulator<A>,
+  ) {}
+
+  get keyCount(): number {
+    return this.state.size;
+  }
+
+  /** Adds an element; returns false when it was late for every window it belongs to (for the `late` output).
+   * Windows that this element updates after they fired are appended to `fired` (late firings). */
+  add(key: string, ts: number, row: number, fired: Fired<A>[]): boolean {
+    if (this.spec.type === 'session') return this.addToSession(key, ts, row, fired);
+    const size = this.spec.sizeMs;
+    const slide = this.spec.type === 'sliding' ? this.spec.slideMs : size;
+    let entry = this.state.get(key);
+    let taken = false;
+    for (const start of slidingWindowStarts(ts, size, slide, this.spec.offsetMs)) {
+      const end = start + size;
+      if (isWindowLate(end, this.allowedLatenessMs, this.watermark)) continue;
+      taken = true;
+      if (!entry) this.state.set(key, (entry = { windows: new Map() }));
+      const windows = entry.windows as Map<number, Slot<A>>;
+      let slot = windows.get(start);
+      if (!slot) {
+        slot = { start, end, acc: this.agg.create(), fired: false };
+        windows.set(start, slot);
+        this.registerTimers(key, slot);
+      }
+      slot.acc = this.agg.add(slot.acc, row);
+      if (end - 1 <= this.watermark) {
+        slot.fired = true;
+        fired.push({ key, start, end, acc: slot.acc, firing: 'late' });
+      }
+    }
+    return taken || !isElementLate(ts, this.allowedLatenessMs, this.watermark);
+  }
+
+  private addToSession(key: string, ts: number, row: number, fired: Fired<A>[]): boolean {
+    if (this.spec.type !== 'session') throw new Error('not a session window');
+    const proposed: Interval = { start: ts, end: ts + this.spec.gapMs };
+    let entry = this.state.get(key);
+    const sessions = (entry?.windows as Slot<A>[] | undefined) ?? [];
+    const touching = sessions.filter((s) => sessionsOverlap(s, proposed));
+    const merged = mergeSessions([proposed, ...touching])[0]!;
+    if (isWindowLate(merged.end, this.allowedLatenessMs, this.watermark)) return !isElementLate(ts, this.allowedLatenessMs, this.watermark);
+    if (!entry) this.state.set(key, (entry = { windows: [] }));
+    let acc = this.agg.add(this.agg.create(), row);
+    let wasFired = false;
+    for (const s of touching) {
+      acc = this.agg.merge(s.acc, acc);
+      wasFired ||= s.fired;
+    }
+    const slot: Slot<A> = { start: merged.start, end: merged.end, acc, fired: wasFired };
+    entry.windows = [...sessions.filter((s) => !touching.includes(s)), slot].sort((a, b) => a.start - b.start);
+    this.registerTimers(key, slot);
+    if (merged.end - 1 <= this.watermark) {
+      slot.fired = true;
+      fired.push({ key, start: slot.start, end: slot.end, acc: slot.acc, firing: 'late' });
+    }
+    return true;
+  }
+
+  private registerTimers(key: string, slot: Slot<A>): void {
+    this.fireTimers.push(slot.end - 1, key, slot.start);
+    if (this.allowedLatenessMs > 0) this.cleanupTimers.push(slot.end - 1 + this.allowedLatenessMs, key, slot.start);
+  }
+
+  private slot(key: string, start: number): Slot<A> | undefined {
+    const w = this.state.get(key)?.windows;
+    if (!w) return undefined;
+    return w instanceof Map ? w.get(start) : w.find((s) => s.start === start);
+  }
+
+  private remove(key: string, start: number): void {
+    const entry = this.state.get(key);
+    if (!entry) return;
+    if (entry.windows instanceof Map) entry.windows.delete(start);
+    else entry.windows = entry.windows.filter((s) => s.start !== start);
+    if ((entry.windows instanceof Map ? entry.windows.size : entry.windows.length) === 0) this.state.delete(key);
+  }
+
+  /** Advances event time: fires windows whose max timestamp is <= watermark (in timestamp order), then drops state
+   * whose cleanup time has passed. */
+  advance(watermark: number, fired: Fired<A>[]): void {
+    if (watermark <= this.watermark) return;
+    this.watermark = watermark;
+    while (this.fireTimers.size && this.fireTimers.peek() <= watermark) {
+      const t = this.fireTimers.pop();
+      const slot = this.slot(t.key, t.start);
+      // Stale timers (merged sessions, already fired on a late element) are skipped.
+      if (!slot || slot.end - 1 !== t.time) continue;
+      if (!slot.fired) fired.push({ key: t.key, start: slot.start, end: slot.end, acc: slot.acc, firing: 'on_time' });
+      slot.fired = true;
+      if (this.allowedLatenessMs === 0) this.remove(t.key, t.start);
+    }
+    while (this.cleanupTimers.size && this.cleanupTimers.peek() <= watermark) {
+      const t = this.cleanupTimers.pop();
+      const slot = this.slot(t.key, t.start);
+      if (slot && slot.end - 1 + this.allowedLatenessMs === t.time) this.remove(t.key, t.start);
+    }
+  }
+}
