@@ -17,6 +17,9 @@ export interface Collector {
   emit(batch: RecordBatch, port?: string, rows?: Int32Array): void;
   /** Sends input rows to the operator's `dead_letter` output with a reason each; `raw` overrides the row's text. */
   deadLetter(rows: ArrayLike<number>, reasons: readonly string[], raw?: readonly string[]): void;
+  /** For watermark generators (`generatesWatermarks`): a watermark candidate after this batch. The runtime keeps
+   * the running maximum, in input order, and forwards it after the batch's rows. */
+  emitWatermark(ms: number): void;
 }
 
 export interface OperatorContext {
@@ -27,13 +30,20 @@ export interface OperatorContext {
 
 export interface Operator {
   processBatch(batch: RecordBatch, out: Collector, input: number): void | Promise<void>;
-  /** Called once after the last input, with a collector for any final output. */
+  /** Event time advanced to `watermarkMs` (the minimum over the operator's non-idle inputs): emit what is due. The
+   * runtime forwards the watermark after everything emitted here. Keyed and single operators only. */
+  onWatermark?(watermarkMs: number, out: Collector): void | Promise<void>;
+  /** Processing-time tick (wall clock, ms), for processing-time windows; see `OperatorSpec.processingTime`. */
+  onTick?(nowMs: number, out: Collector): void | Promise<void>;
+  /** Called once after the last input (after the final watermark), with a collector for any final output. */
   close?(out: Collector): void | Promise<void>;
 }
 
 /** How the engine may run an operator. `parallel`: stateless per batch, fused into chains and run data-parallel in
- * the worker pool. `single`: one instance on the coordinating thread (cheap multi-input operators such as union). */
-export type Execution = 'parallel' | 'single';
+ * the worker pool. `single`: one instance on the coordinating thread (cheap multi-input operators such as union).
+ * `keyed`: one instance per partition, each on its own worker thread owning a fixed set of key groups; input rows
+ * are hash-partitioned by `keyBy`, so every key's state lives in exactly one place. */
+export type Execution = 'parallel' | 'single' | 'keyed';
 
 export interface Example {
   readonly title: string;
@@ -59,6 +69,14 @@ export interface OperatorSpec<C = unknown> extends SpecBase<C> {
   ports?(config: C): readonly string[];
   /** Whether the operator has a `dead_letter` output. */
   readonly deadLetters?: boolean;
+  /** Keyed operators: the key columns rows are partitioned by (empty: one partition holds everything). */
+  keyBy?(config: C): readonly string[];
+  /** Watermark generators replace upstream watermarks with their own (`Collector.emitWatermark`); the final
+   * end-of-input watermark still passes. `idleTimeoutMs` marks the stream idle after that long without rows. */
+  readonly generatesWatermarks?: boolean;
+  idleTimeoutMs?(config: C): number | undefined;
+  /** Whether the operator needs processing-time ticks (`onTick`). */
+  processingTime?(config: C): boolean;
   outputSchemas(config: C, inputs: readonly Schema[]): Record<string, Schema>;
   create(config: C, ctx: OperatorContext): Operator;
 }

@@ -17,7 +17,7 @@ const N = 8192;
 const PREDICATE = "status != 'pending' and amount > 100";
 const CASE_EXPR = "round(amount * CASE currency WHEN 'EUR' THEN 1.08 WHEN 'GBP' THEN 1.27 WHEN 'JPY' THEN 0.0067 ELSE 1.0 END, 2)";
 
-const sinkCollector: Collector = { emit() {}, deadLetter() {} };
+const sinkCollector: Collector = { emit() {}, deadLetter() {}, emitWatermark() {} };
 
 export async function microBench(): Promise<Row[]> {
   const batch = paymentsBatch(42, Date.UTC(2024, 0, 1), 0, N, paymentsOptions.parse({}));

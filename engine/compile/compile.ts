@@ -47,11 +47,22 @@ export interface ChainMember {
   readonly from: { readonly member: number; readonly port: string };
 }
 
-export type Partitioning = 'forward' | 'rebalance';
+/** How an edge distributes rows: `forward` (one consumer instance), `rebalance` (any pool worker; order restored
+ * by the runtime) or `hash` (by key columns into key groups, each owned by one partition of a keyed operator). */
+export type Partitioning = 'forward' | 'rebalance' | { readonly hash: readonly string[] };
 
 export type Vertex =
   | { readonly type: 'source'; readonly id: string; readonly node: LogicalNode }
-  | { readonly type: 'chain'; readonly id: string; readonly members: readonly ChainMember[]; readonly parallelism: number }
+  | {
+      readonly type: 'chain';
+      readonly id: string;
+      readonly members: readonly ChainMember[];
+      readonly parallelism: number;
+      /** A member generates watermarks: upstream ones are replaced (the final one excepted). */
+      readonly generatesWatermarks: boolean;
+      readonly idleTimeoutMs: number | undefined;
+    }
+  | { readonly type: 'keyed'; readonly id: string; readonly node: LogicalNode; readonly parallelism: number; readonly keys: readonly string[] }
   | { readonly type: 'single'; readonly id: string; readonly node: LogicalNode }
   | { readonly type: 'sink'; readonly id: string; readonly node: LogicalNode }
   | { readonly type: 'dead_letters'; readonly id: string; readonly path: string };
@@ -319,6 +330,10 @@ function toPhysical(logical: readonly LogicalNode[], engine: ResolvedEngine): { 
     } else if (n.role === 'sink') {
       vertices.push({ type: 'sink', id: n.id, node: n });
       vertexOf.set(n.id, n.id);
+    } else if ((n.spec as OperatorSpec).execution === 'keyed') {
+      const keys = (n.spec as OperatorSpec).keyBy?.(n.config as never) ?? [];
+      vertices.push({ type: 'keyed', id: n.id, node: n, parallelism: keys.length ? engine.parallelism : 1, keys });
+      vertexOf.set(n.id, n.id);
     } else if (!isParallel(n)) {
       vertices.push({ type: 'single', id: n.id, node: n });
       vertexOf.set(n.id, n.id);
@@ -333,13 +348,16 @@ function toPhysical(logical: readonly LogicalNode[], engine: ResolvedEngine): { 
         outputs: Object.fromEntries(Object.entries(n.outputs).map(([p, s]) => [p, schemaToJson(s)])),
         from,
       });
+      const spec = n.spec as OperatorSpec;
+      const idle = spec.idleTimeoutMs?.(n.config as never);
       if (upVertex?.type === 'chain') {
         upVertex.members!.push(member({ member: memberIndex.get(up!.node)!, port: up!.port }));
         memberIndex.set(n.id, upVertex.members!.length - 1);
         vertexOf.set(n.id, upVertex.id);
+        if (spec.generatesWatermarks) Object.assign(upVertex, { generatesWatermarks: true, idleTimeoutMs: idle });
       } else {
         const id = `chain-${++chains}`;
-        vertices.push({ type: 'chain', id, members: [member({ member: -1, port: 'in' })], parallelism: engine.parallelism });
+        vertices.push({ type: 'chain', id, members: [member({ member: -1, port: 'in' })], parallelism: engine.parallelism, generatesWatermarks: spec.generatesWatermarks === true, idleTimeoutMs: idle });
         memberIndex.set(n.id, 0);
         vertexOf.set(n.id, id);
       }
@@ -358,7 +376,8 @@ function toPhysical(logical: readonly LogicalNode[], engine: ResolvedEngine): { 
       const v = vertices.find((x) => x.id === to)!;
       const input = inputCounts.get(to) ?? 0;
       inputCounts.set(to, input + 1);
-      edges.push({ from, port: `${r.node}.${r.port}`, to, input, partitioning: v.type === 'chain' ? 'rebalance' : 'forward', schema: nodeOutput(logical, r) });
+      const partitioning: Partitioning = v.type === 'chain' ? 'rebalance' : v.type === 'keyed' && v.parallelism > 1 ? { hash: v.keys } : 'forward';
+      edges.push({ from, port: `${r.node}.${r.port}`, to, input, partitioning, schema: nodeOutput(logical, r) });
     });
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Schema } from 'apache-arrow';
 import { describeSchema } from '../types.js';
-import type { CompiledPlan, LogicalNode, Vertex } from './compile.js';
+import type { CompiledPlan, LogicalNode, Partitioning, Vertex } from './compile.js';
 import { schemaFromJson } from './schema-json.js';
 
 function facts(n: LogicalNode): string {
@@ -39,6 +39,10 @@ export function renderText(plan: CompiledPlan): string {
         }
         break;
       }
+      case 'keyed':
+        out.push(`operator ${v.node.id} [${v.node.kind}]${facts(v.node)} keyed by (${v.keys.join(', ')}) ×${v.parallelism} partitions`);
+        out.push(...ports(v.node.id, v.node.outputs));
+        break;
       case 'single':
         out.push(`operator ${v.node.id} [${v.node.kind}]${facts(v.node)} (coordinator thread)`);
         out.push(...ports(v.node.id, v.node.outputs));
@@ -52,9 +56,13 @@ export function renderText(plan: CompiledPlan): string {
     }
   }
   out.push('', 'edges:');
-  for (const edge of plan.physical.edges) out.push(`  ${edge.port} ─${edge.partitioning}→ ${edge.to}  (${describeSchema(edge.schema)})`);
+  for (const edge of plan.physical.edges) out.push(`  ${edge.port} ─${partitioningText(edge.partitioning)}→ ${edge.to}  (${describeSchema(edge.schema)})`);
   if (plan.physical.unconsumed.length) out.push('', `discarded (not connected): ${plan.physical.unconsumed.join(', ')}`);
   return out.join('\n') + '\n';
+}
+
+export function partitioningText(p: Partitioning): string {
+  return typeof p === 'string' ? p : `hash(${p.hash.join(', ')})`;
 }
 
 function mid(id: string): string {
@@ -85,7 +93,7 @@ export function renderMermaid(plan: CompiledPlan): string {
     const [node, port] = e.port.split('.') as [string, string];
     const fromV = plan.physical.vertices.find((x) => x.id === e.from)!;
     const from = fromV.type === 'chain' ? mid(node) : mid(fromV.id);
-    out.push(`  ${from} -->|"${port} (${e.partitioning})"| ${target(e, plan)}`);
+    out.push(`  ${from} -->|"${port} (${partitioningText(e.partitioning)})"| ${target(e, plan)}`);
   }
   return out.join('\n') + '\n';
 }

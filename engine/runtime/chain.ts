@@ -56,7 +56,8 @@ export class ChainExecutor {
     });
   }
 
-  async run(batch: RecordBatch, positions: Float64Array | undefined, origin: string | undefined): Promise<{ outputs: ChainOutput[]; counters: NodeCounters[] }> {
+  async run(batch: RecordBatch, positions: Float64Array | undefined, origin: string | undefined): Promise<{ outputs: ChainOutput[]; counters: NodeCounters[]; watermark: number }> {
+    let watermark = -Infinity;
     const produced: Emitted[][] = [];
     const counters: NodeCounters[] = [];
     const outputs: ChainOutput[] = [];
@@ -78,6 +79,7 @@ export class ChainExecutor {
         }
         c.busyMs += performance.now() - t0;
         emitted.push(...col.emitted);
+        if (col.watermark > watermark) watermark = col.watermark;
       }
       produced.push(emitted);
       for (const e of emitted) {
@@ -86,6 +88,6 @@ export class ChainExecutor {
         else if (!this.internal.has(key)) c.discarded += e.batch.numRows;
       }
     }
-    return { outputs, counters };
+    return { outputs, counters, watermark };
   }
 }

@@ -7,8 +7,16 @@
 import type { RecordBatch } from 'apache-arrow';
 
 export type Element =
-  | { readonly t: 'batch'; readonly batch: RecordBatch; readonly positions?: Float64Array; readonly origin?: string }
-  | { readonly t: 'watermark'; readonly ms: number }
+  | {
+      readonly t: 'batch';
+      readonly batch: RecordBatch;
+      readonly positions?: Float64Array;
+      readonly origin?: string;
+      /** Target partition of a keyed consumer (hash edges). */
+      readonly partition?: number;
+    }
+  /** Event time reached `ms`; `idle` marks an input with no data for its idle timeout (excluded from minimums). */
+  | { readonly t: 'watermark'; readonly ms: number; readonly idle?: boolean }
   | { readonly t: 'end' };
 
 export class ChannelClosed extends Error {

@@ -17,6 +17,8 @@ export interface Emitted {
 
 export class BatchCollector implements Collector {
   readonly emitted: Emitted[] = [];
+  /** Highest watermark candidate emitted (watermark generators), or -Infinity. */
+  watermark = -Infinity;
 
   constructor(
     private readonly nodeId: string,
@@ -37,6 +39,10 @@ export class BatchCollector implements Collector {
     }
     this.counters.rowsOut += batch.numRows;
     this.emitted.push({ port, batch, positions });
+  }
+
+  emitWatermark(ms: number): void {
+    if (ms > this.watermark) this.watermark = ms;
   }
 
   deadLetter(rows: ArrayLike<number>, reasons: readonly string[], raw?: readonly string[]): void {

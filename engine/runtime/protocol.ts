@@ -4,10 +4,16 @@
  */
 import type { ChainMember } from '../compile/compile.js';
 
+/** Where a chain's output goes: one exit per outgoing edge; `hash` exits are split by key in the worker. */
+export interface ChainExit {
+  readonly port: string;
+  readonly hash?: { readonly columns: readonly number[]; readonly parallelism: number };
+}
+
 export interface WorkerData {
   /** Module URLs exporting `abflowComponents: AnySpec[]` (built-ins and user plugins). */
   readonly modules: readonly string[];
-  readonly chains: Readonly<Record<string, { readonly members: readonly ChainMember[]; readonly external: readonly string[] }>>;
+  readonly chains: Readonly<Record<string, { readonly members: readonly ChainMember[]; readonly exits: readonly ChainExit[] }>>;
 }
 
 export interface ChainTask {
@@ -19,8 +25,10 @@ export interface ChainTask {
 }
 
 export interface PortOutput {
-  /** `node.port` */
-  readonly port: string;
+  /** Index into the chain's exits. */
+  readonly exit: number;
+  /** Target partition on hash exits. */
+  readonly partition?: number;
   readonly ipc: Uint8Array;
   readonly positions?: Float64Array;
 }
@@ -38,6 +46,8 @@ export interface NodeCounters {
 export interface ChainResult {
   readonly outputs: PortOutput[];
   readonly counters: NodeCounters[];
+  /** Highest watermark candidate emitted by a watermark generator in the chain for this batch. */
+  readonly watermark?: number;
 }
 
 export function isChainTask(x: unknown): x is ChainTask {

@@ -1,27 +1,42 @@
 /**
  * @module runtime/scheduler
  * Runs a compiled plan. Every vertex is an async loop on the coordinating thread connected by bounded channels:
- * sources pull from their connector only when downstream has room; chain vertices ship batches to the worker pool
- * (up to `parallelism × inFlightPerWorker` at once) and emit results strictly in input order, so output order per
- * source is preserved at any parallelism; sinks and `single` operators run here. Watermarks and end-of-input travel
- * in the same ordered streams as batches; a vertex with several inputs forwards the minimum watermark.
+ * - sources are pulled only when downstream has room;
+ * - chain vertices ship batches to the worker pool (up to `parallelism × inFlightPerWorker` at once) and emit results
+ *   strictly in input order, so output order per source is the same at any parallelism; a chain holding a watermark
+ *   generator folds its per-batch candidates into a running maximum, in order, and marks its stream idle after the
+ *   generator's idle timeout;
+ * - keyed vertices run one partition per dedicated worker thread (see keyed-host.ts); hash exits are split by key in
+ *   the thread that produced the rows;
+ * - sinks and `single` operators run here.
+ * Watermarks and end-of-input travel in the same ordered streams as batches; a vertex with several inputs uses the
+ * minimum over its non-idle inputs, and forwards a watermark only after everything it caused.
  */
-import { mkdirSync, createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { RecordBatch } from 'apache-arrow';
 import { rowObject } from '../arrow/columns.js';
 import { fromIPC, toIPC } from '../arrow/ipc.js';
-import type { CompiledPlan, Vertex } from '../compile/compile.js';
+import type { CompiledPlan, Edge, Vertex } from '../compile/compile.js';
+import { schemaToJson } from '../compile/schema-json.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { AbflowError, isAbflowError } from '../errors.js';
 import type { OperatorSpec, Sink, SinkSpec, SourceSpec } from '../operator.js';
+import { combineWatermarks, IdlenessTimer, type InputWatermark, MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.js';
 import { Channel, ChannelClosed, type Element } from './channel.js';
 import { instantiate, operatorFailure } from './chain.js';
 import { BatchCollector } from './collector.js';
+import type { KeyedReply, KeyedRequest, KeyedWorkerData } from './keyed-host.js';
+import { partitionBatch } from './partition.js';
 import { WorkerPool } from './pool.js';
-import type { ChainResult, NodeCounters } from './protocol.js';
+import type { ChainExit, ChainResult, NodeCounters, PortOutput } from './protocol.js';
 
-export const MAX_WATERMARK = Number.MAX_SAFE_INTEGER;
+export { MAX_WATERMARK };
+
+/** How often idleness and processing-time ticks are checked (Flink's auto-watermark interval). */
+const TICK_MS = 200;
 
 export interface NodeMetrics {
   readonly id: string;
@@ -53,16 +68,22 @@ export interface JobResult {
 }
 
 export interface RunOptions {
-  /** Module URLs exporting `abflowComponents`, loaded by the pool workers. */
+  /** Module URLs exporting `abflowComponents`, loaded by the worker threads. */
   readonly modules: readonly string[];
   readonly onProgress?: (p: Progress) => void;
   readonly progressIntervalMs?: number;
   readonly clock?: () => number;
 }
 
+type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
+
 interface OutEdge {
   readonly port: string;
   readonly channel: Channel;
+  readonly edge: Edge;
+  /** Key column indices in the edge schema, for hash edges. */
+  readonly hashColumns: readonly number[] | null;
+  readonly parallelism: number;
 }
 
 export class Job {
@@ -71,6 +92,7 @@ export class Job {
   private readonly all: Channel[] = [];
   private readonly metrics = new Map<string, NodeMetrics>();
   private pool: WorkerPool | null = null;
+  private readonly workers: Worker[] = [];
   private failure: Error | null = null;
   private stopping = false;
 
@@ -85,7 +107,15 @@ export class Job {
       ins[e.input] = ch;
       this.channelsIn.set(e.to, ins);
       const outs = this.channelsOut.get(e.from) ?? [];
-      outs.push({ port: e.port, channel: ch });
+      const target = plan.physical.vertices.find((v) => v.id === e.to)!;
+      const hash = typeof e.partitioning === 'object' ? e.partitioning.hash : null;
+      outs.push({
+        port: e.port,
+        channel: ch,
+        edge: e,
+        hashColumns: hash ? hash.map((k) => e.schema.fields.findIndex((f) => f.name === k)) : null,
+        parallelism: target.type === 'keyed' ? target.parallelism : 1,
+      });
       this.channelsOut.set(e.from, outs);
     }
     const zero = { rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
@@ -104,6 +134,13 @@ export class Job {
     this.stopping = true;
   }
 
+  private exitsOf(vertexId: string): ChainExit[] {
+    return (this.channelsOut.get(vertexId) ?? []).map((o) => ({
+      port: o.port,
+      ...(o.hashColumns && o.parallelism > 1 ? { hash: { columns: o.hashColumns, parallelism: o.parallelism } } : {}),
+    }));
+  }
+
   async run(): Promise<JobResult> {
     const clock = this.opts.clock ?? (() => performance.now());
     const t0 = clock();
@@ -113,7 +150,7 @@ export class Job {
         threads: this.plan.engine.parallelism,
         data: {
           modules: this.opts.modules,
-          chains: Object.fromEntries(chains.map((c) => [c.id, { members: c.type === 'chain' ? c.members : [], external: (this.channelsOut.get(c.id) ?? []).map((o) => o.port) }])),
+          chains: Object.fromEntries(chains.map((c) => [c.id, { members: c.type === 'chain' ? c.members : [], exits: this.exitsOf(c.id) }])),
         },
       });
     }
@@ -125,6 +162,7 @@ export class Job {
     } finally {
       if (timer) clearInterval(timer);
       await this.pool?.close();
+      await Promise.all(this.workers.map((w) => w.terminate()));
     }
     if (this.failure) throw this.failure;
     const nodes = [...this.metrics.values()];
@@ -159,12 +197,37 @@ export class Job {
     for (const c of this.all) c.close(this.failure);
   }
 
-  private async emit(vertex: string, port: string, el: Element): Promise<void> {
-    for (const o of this.channelsOut.get(vertex) ?? []) if (o.port === port) await o.channel.push(el);
+  /** Sends a batch or control element to every edge leaving `vertex` from `port` (every edge when port is null).
+   * Batches bound for a hash edge that were not split upstream are split here. */
+  private async emit(vertex: string, port: string | null, el: Element): Promise<void> {
+    for (const o of this.channelsOut.get(vertex) ?? []) {
+      if (port !== null && o.port !== port) continue;
+      if (el.t === 'batch' && o.hashColumns && o.parallelism > 1 && el.partition === undefined) {
+        for (const piece of partitionBatch(el.batch, o.hashColumns, o.parallelism)) {
+          const positions = el.positions ? Float64Array.from(piece.rows, (r) => el.positions![r]!) : undefined;
+          await o.channel.push({ t: 'batch', batch: piece.batch, partition: piece.partition, ...(positions ? { positions } : {}), ...(el.origin ? { origin: el.origin } : {}) });
+        }
+      } else await o.channel.push(el);
+    }
   }
 
-  private async broadcast(vertex: string, el: Element): Promise<void> {
-    for (const o of this.channelsOut.get(vertex) ?? []) await o.channel.push(el);
+  private broadcast(vertex: string, el: Element): Promise<void> {
+    return this.emit(vertex, null, el);
+  }
+
+  /** Pushes wire outputs (exit-indexed, from a worker) to their edges. */
+  private async emitWire(vertex: string, outputs: readonly PortOutput[], origin?: string): Promise<void> {
+    const outs = this.channelsOut.get(vertex) ?? [];
+    for (const o of outputs) {
+      const batch = fromIPC(o.ipc);
+      await outs[o.exit]!.channel.push({
+        t: 'batch',
+        batch,
+        ...(o.positions ? { positions: o.positions } : {}),
+        ...(origin ? { origin } : {}),
+        ...(o.partition !== undefined ? { partition: o.partition } : {}),
+      });
+    }
   }
 
   private runVertex(v: Vertex): Promise<void> {
@@ -173,6 +236,8 @@ export class Job {
         return this.runSource(v);
       case 'chain':
         return this.runChain(v);
+      case 'keyed':
+        return this.runKeyed(v);
       case 'single':
         return this.runSingle(v);
       case 'sink':
@@ -210,40 +275,67 @@ export class Job {
     // In-flight tasks in input order; its capacity bounds the batches inside the pool.
     const fifo = new Channel<Promise<(ChainResult & { origin?: string }) | Element>>(`${v.id} in flight`, v.parallelism * DEFAULTS.inFlightPerWorker);
     this.all.push(fifo as unknown as Channel);
+    // Watermark generation: the running maximum of the generator's per-batch candidates, in input order.
+    let generated = MIN_WATERMARK;
+    let idle = false;
+    const idleness = v.idleTimeoutMs !== undefined ? new IdlenessTimer(v.idleTimeoutMs, performance.now()) : null;
+    let idleCheck: NodeJS.Timeout | undefined;
+    let emitting = Promise.resolve();
+    const serial = (f: () => Promise<void>) => (emitting = emitting.then(f));
+    if (idleness) {
+      idleCheck = setInterval(() => {
+        if (!idle && idleness.checkIfIdle(performance.now()))
+          serial(async () => {
+            idle = true;
+            await this.broadcast(v.id, { t: 'watermark', ms: generated, idle: true });
+          }).catch(() => undefined);
+      }, TICK_MS);
+    }
     // A failing emitter must fail the job at once: the dispatcher may be waiting on the full in-flight queue.
     const emitter = (async () => {
       for (;;) {
         const r = await (await fifo.pull());
         if ('t' in r) {
-          await this.broadcast(v.id, r);
+          // A generating chain replaces upstream watermarks; the final one (end of input) still passes.
+          if (r.t === 'watermark' && v.generatesWatermarks && r.ms < MAX_WATERMARK) continue;
+          await serial(() => this.broadcast(v.id, r));
           if (r.t === 'end') return;
           continue;
         }
         this.count(r.counters);
-        for (const o of r.outputs) {
-          const batch = fromIPC(o.ipc);
-          await this.emit(v.id, o.port, { t: 'batch', batch, ...(o.positions ? { positions: o.positions } : {}), ...(r.origin ? { origin: r.origin } : {}) });
-        }
+        await serial(async () => {
+          await this.emitWire(v.id, r.outputs, r.origin);
+          if (v.generatesWatermarks && r.watermark !== undefined && (r.watermark > generated || idle)) {
+            generated = Math.max(generated, r.watermark);
+            idle = false;
+            await this.broadcast(v.id, { t: 'watermark', ms: generated });
+          }
+        });
       }
     })().catch((e: unknown) => {
       this.fail(e, v);
       throw e;
     });
-    for (;;) {
-      const el = await input.pull();
-      if (el.t !== 'batch') {
-        await fifo.push(Promise.resolve(el));
-        if (el.t === 'end') break;
-        continue;
+    try {
+      for (;;) {
+        const el = await input.pull();
+        if (el.t !== 'batch') {
+          await fifo.push(Promise.resolve(el));
+          if (el.t === 'end') break;
+          continue;
+        }
+        idleness?.activity(performance.now());
+        const ipc = toIPC(el.batch);
+        const task = this.pool!.run({ type: 'process', chain: v.id, ipc, ...(el.positions ? { positions: el.positions.slice() } : {}), ...(el.origin ? { origin: el.origin } : {}) });
+        const origin = el.origin;
+        const tagged = task.then((r) => (origin ? { ...r, origin } : r));
+        tagged.catch(() => undefined); // observed by the emitter; avoid an unhandled rejection while queued
+        await fifo.push(tagged);
       }
-      const ipc = toIPC(el.batch);
-      const task = this.pool!.run({ type: 'process', chain: v.id, ipc, ...(el.positions ? { positions: el.positions.slice() } : {}), ...(el.origin ? { origin: el.origin } : {}) });
-      const origin = el.origin;
-      const tagged = task.then((r) => (origin ? { ...r, origin } : r));
-      tagged.catch(() => undefined); // observed by the emitter; avoid an unhandled rejection while queued
-      await fifo.push(tagged);
+      await emitter;
+    } finally {
+      clearInterval(idleCheck);
     }
-    await emitter;
   }
 
   private count(counters: readonly NodeCounters[]): void {
@@ -274,15 +366,127 @@ export class Job {
     );
   }
 
+  private async runKeyed(v: Extract<Vertex, { type: 'keyed' }>): Promise<void> {
+    const n = v.node;
+    const spec = n.spec as OperatorSpec;
+    const data: KeyedWorkerData = {
+      modules: this.opts.modules,
+      nodeId: n.id,
+      kind: n.kind,
+      rawConfig: n.rawConfig,
+      inputs: n.inputSchemas.map(schemaToJson),
+      outputs: Object.fromEntries(Object.entries(n.outputs).map(([p, s]) => [p, schemaToJson(s)])),
+      exits: this.exitsOf(v.id),
+    };
+    const fromSource = import.meta.url.endsWith('.ts');
+    const file = fileURLToPath(new URL(fromSource ? './keyed-worker.ts' : './keyed-worker.js', import.meta.url));
+    const partitions = Array.from({ length: v.parallelism }, () => {
+      const worker = new Worker(file, { workerData: data, ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}) });
+      this.workers.push(worker);
+      return { worker, seq: 0, pending: new Map<number, (r: KeyedReply) => void>(), inFlight: 0, waiters: [] as (() => void)[], tail: Promise.resolve(), watermark: { ms: MIN_WATERMARK, idle: false } as InputWatermark, ended: false };
+    });
+    const limit = DEFAULTS.inFlightPerWorker * 2;
+    let forwarded = MIN_WATERMARK;
+    let forwardedIdle = false;
+    let endedCount = 0;
+    await Promise.all(
+      partitions.map(
+        (p) =>
+          new Promise<void>((resolve, reject) => {
+            p.worker.once('message', () => resolve());
+            p.worker.once('error', reject);
+          }),
+      ),
+    );
+    for (const p of partitions) {
+      p.worker.on('message', (r: KeyedReply) => p.pending.get(r.seq)?.(r));
+      p.worker.on('error', (e) => this.fail(e, v));
+    }
+    const onReply = async (p: (typeof partitions)[number], r: KeyedReply) => {
+      if (r.error) throw new AbflowError('operator_failed', r.error.message, { nodeId: n.id });
+      this.count([r.counters]);
+      await this.emitWire(v.id, r.outputs);
+      if (r.watermark) p.watermark = r.watermark;
+      if (r.ended) {
+        p.ended = true;
+        endedCount++;
+      }
+      const combined = combineWatermarks(partitions.map((x) => x.watermark));
+      if (!combined.idle && combined.ms > forwarded) {
+        forwarded = combined.ms;
+        forwardedIdle = false;
+        await this.broadcast(v.id, { t: 'watermark', ms: forwarded });
+      } else if (combined.idle && !forwardedIdle) {
+        forwardedIdle = true;
+        await this.broadcast(v.id, { t: 'watermark', ms: forwarded, idle: true });
+      }
+      if (endedCount === partitions.length && r.ended) await this.broadcast(v.id, { t: 'end' });
+    };
+    const send = async (k: number, req: WithoutSeq<KeyedRequest>, transfer: ArrayBuffer[] = []) => {
+      const p = partitions[k]!;
+      while (p.inFlight >= limit) await new Promise<void>((r) => p.waiters.push(r));
+      p.inFlight++;
+      const seq = ++p.seq;
+      const reply = new Promise<KeyedReply>((resolve) => p.pending.set(seq, resolve));
+      p.worker.postMessage({ ...req, seq }, transfer);
+      // Replies are handled in order per partition; a slot frees only once its outputs were pushed downstream.
+      p.tail = p.tail
+        .then(() => reply)
+        .then(async (r) => {
+          p.pending.delete(seq);
+          await onReply(p, r);
+          p.inFlight--;
+          p.waiters.shift()?.();
+        })
+        .catch((e: unknown) => this.fail(e, v));
+    };
+    const ticker = spec.processingTime?.(n.config as never)
+      ? setInterval(() => partitions.forEach((_, k) => void send(k, { type: 'tick', now: Date.now() })), TICK_MS)
+      : undefined;
+    try {
+      await this.merge(v.id, async (el, input) => {
+        if (el.t === 'batch') {
+          const pieces = el.partition !== undefined || partitions.length === 1 ? [{ partition: el.partition ?? 0, batch: el.batch, positions: el.positions }] : this.splitInMain(v, input, el);
+          for (const piece of pieces) {
+            const ipc = toIPC(piece.batch);
+            const positions = piece.positions?.slice();
+            await send(piece.partition, { type: 'batch', input, ipc, ...(positions ? { positions } : {}), ...(el.origin ? { origin: el.origin } : {}) }, [ipc.buffer as ArrayBuffer, ...(positions ? [positions.buffer as ArrayBuffer] : [])]);
+          }
+        } else if (el.t === 'watermark') {
+          for (let k = 0; k < partitions.length; k++) await send(k, { type: 'watermark', input, ms: el.ms, idle: el.idle === true });
+        } else {
+          if (ticker) clearInterval(ticker);
+          for (let k = 0; k < partitions.length; k++) await send(k, { type: 'end', input });
+        }
+      });
+      await Promise.all(partitions.map((p) => p.tail));
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
+  }
+
+  /** A batch reaching a keyed vertex unsplit (its producer could not split it): split by key here. */
+  private splitInMain(v: Extract<Vertex, { type: 'keyed' }>, input: number, el: Extract<Element, { t: 'batch' }>) {
+    const schema = v.node.inputSchemas[input]!;
+    const cols = v.keys.map((k) => schema.fields.findIndex((f) => f.name === k));
+    return partitionBatch(el.batch, cols, v.parallelism).map((p) => ({
+      partition: p.partition,
+      batch: p.batch,
+      positions: el.positions ? Float64Array.from(p.rows, (r) => el.positions![r]!) : undefined,
+    }));
+  }
+
   private async runSingle(v: Extract<Vertex, { type: 'single' }>): Promise<void> {
     const n = v.node;
     const m = this.metrics.get(n.id)!;
     const op = instantiate(n.spec as OperatorSpec, n.id, n.rawConfig, [...n.inputSchemas], { ...n.outputs });
     const inputs = this.channelsIn.get(v.id)?.length ?? 0;
-    const marks = new Array<number>(inputs).fill(-Infinity);
-    let emitted = -Infinity;
+    const marks: InputWatermark[] = Array.from({ length: inputs }, () => ({ ms: MIN_WATERMARK, idle: false }));
+    let forwarded = MIN_WATERMARK;
+    let forwardedIdle = false;
     let ended = 0;
     const counters: NodeCounters = { nodeId: n.id, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
+    const empty = { numRows: 0 } as RecordBatch;
     const flush = async (col: BatchCollector, origin?: string) => {
       this.count([counters]);
       Object.assign(counters, { rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 });
@@ -304,16 +508,27 @@ export class Job {
         }
         counters.busyMs += performance.now() - t;
         await flush(col, el.origin);
-      } else if (el.t === 'watermark') {
-        marks[i] = Math.max(marks[i]!, el.ms);
-        const combined = Math.min(...marks);
-        if (combined > emitted) {
-          emitted = combined;
-          await this.broadcast(v.id, { t: 'watermark', ms: combined });
-        }
-      } else if (++ended === inputs) {
+        return;
+      }
+      if (el.t === 'watermark') marks[i] = { ms: Math.max(marks[i]!.ms, el.ms), idle: el.idle === true };
+      else {
+        marks[i] = { ms: MAX_WATERMARK, idle: false };
+        ended++;
+      }
+      const combined = combineWatermarks(marks);
+      if (!combined.idle && combined.ms > forwarded) {
+        const col = new BatchCollector(n.id, empty, undefined, undefined, counters);
+        await op.onWatermark?.(combined.ms, col);
+        await flush(col);
+        forwarded = combined.ms;
+        forwardedIdle = false;
+        await this.broadcast(v.id, { t: 'watermark', ms: forwarded });
+      } else if (combined.idle && !forwardedIdle) {
+        forwardedIdle = true;
+        await this.broadcast(v.id, { t: 'watermark', ms: forwarded, idle: true });
+      }
+      if (el.t === 'end' && ended === inputs) {
         if (op.close) {
-          const empty = { numRows: 0 } as RecordBatch;
           const col = new BatchCollector(n.id, empty, undefined, undefined, counters);
           await op.close(col);
           await flush(col);

@@ -3,11 +3,12 @@
  * What a pool worker does, loaded by worker.ts through the same module loader as the component modules, so that
  * the engine, apache-arrow and the operators share one module graph inside the worker.
  */
-import { fromIPC, toIPC } from '../arrow/ipc.js';
+import { fromIPC } from '../arrow/ipc.js';
 import type { AnySpec } from '../operator.js';
 import { Registry } from '../registry.js';
 import { ChainExecutor } from './chain.js';
-import { type ChainResult, isChainTask, type PortOutput, type WorkerData } from './protocol.js';
+import { toExits } from './exits.js';
+import { type ChainResult, isChainTask, type WorkerData } from './protocol.js';
 
 export type HostResult = { result: ChainResult; transfer: ArrayBuffer[] } | { error: { message: string; nodeId?: string } };
 
@@ -32,13 +33,13 @@ export function createHost(data: WorkerData, importModule: (url: string) => Prom
       if (!exec) {
         const chain = data.chains[task.chain];
         if (!chain) throw new Error(`unknown chain ${task.chain}`);
-        exec = new ChainExecutor(chain.members, chain.external, await registry);
+        exec = new ChainExecutor(chain.members, chain.exits.map((e) => e.port), await registry);
         executors.set(task.chain, exec);
       }
-      const { outputs, counters } = await exec.run(fromIPC(task.ipc), task.positions, task.origin);
-      const wire: PortOutput[] = outputs.map((o) => ({ port: o.port, ipc: toIPC(o.batch), ...(o.positions ? { positions: o.positions.slice() } : {}) }));
-      const transfer = wire.flatMap((o) => [o.ipc.buffer, ...(o.positions ? [o.positions.buffer] : [])]) as ArrayBuffer[];
-      return { result: { outputs: wire, counters }, transfer };
+      const { outputs, counters, watermark } = await exec.run(fromIPC(task.ipc), task.positions, task.origin);
+      // Hash exits are split here, in the pool, so the coordinating thread does no per-row work.
+      const { wire, transfer } = toExits(outputs, data.chains[task.chain]!.exits);
+      return { result: { outputs: wire, counters, ...(watermark > -Infinity ? { watermark } : {}) }, transfer };
     } catch (e) {
       const err = e as Error & { nodeId?: string };
       return { error: { message: err.message, ...(err.nodeId ? { nodeId: err.nodeId } : {}) } };

@@ -4,23 +4,14 @@
  * hands results back with their IPC buffers moved rather than copied.
  */
 import { Piscina, workerData } from 'piscina';
+import { importModule, siblingUrl } from './loader.js';
 import type { HostResult } from './worker-host.js';
 import type { WorkerData } from './protocol.js';
-
-const fromSource = import.meta.url.endsWith('.ts');
-let tsLoader: Promise<unknown> | undefined;
-
-/** Production loads compiled .js; the test suite runs the engine from .ts sources, which need tsx's loader
- * registered in this worker before anything else is imported. */
-async function importModule(url: string): Promise<unknown> {
-  if (url.endsWith('.ts')) await (tsLoader ??= import('tsx/esm/api' as string).then((m) => (m as { register: () => unknown }).register()));
-  return import(url);
-}
 
 let host: Promise<(task: unknown) => Promise<HostResult>> | undefined;
 
 export default async function run(task: unknown): Promise<unknown> {
-  host ??= (importModule(new URL(fromSource ? './worker-host.ts' : './worker-host.js', import.meta.url).href) as Promise<typeof import('./worker-host.js')>).then((m) =>
+  host ??= (importModule(siblingUrl(import.meta.url, 'worker-host')) as Promise<typeof import('./worker-host.js')>).then((m) =>
     m.createHost(workerData as WorkerData, importModule),
   );
   const r = await (await host)(task);

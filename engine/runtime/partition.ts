@@ -1,0 +1,71 @@
+/**
+ * @module runtime/partition
+ * Hash partitioning by key columns into key groups, as Flink does: keyGroup = hash(key) mod maxParallelism, and
+ * partition = floor(keyGroup × parallelism / maxParallelism). Key groups are the unit of state ownership, so a job
+ * can later restore its state at another parallelism by re-assigning whole key groups.
+ */
+import type { Data, RecordBatch } from 'apache-arrow';
+import { cellValue, columnData, takeBatch } from '../arrow/columns.js';
+
+/** Number of key groups (Flink's default max parallelism is 128). */
+export const MAX_PARALLELISM = 128;
+
+/** The canonical key of a row: key column values joined, identical in every thread and run. */
+export function rowKey(columns: readonly Data[], i: number): string {
+  if (columns.length === 1) return keyPart(cellValue(columns[0]!, i));
+  let k = '';
+  for (let c = 0; c < columns.length; c++) k += (c ? '\u0001' : '') + keyPart(cellValue(columns[c]!, i));
+  return k;
+}
+
+function keyPart(v: unknown): string {
+  return v === null ? '\u0000' : String(v);
+}
+
+/** FNV-1a over UTF-16 code units, then a murmur3 finalizer for spread: fast and stable across threads. */
+export function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export function keyGroupOf(key: string, maxParallelism = MAX_PARALLELISM): number {
+  return keyHash(key) % maxParallelism;
+}
+
+export function partitionOfKeyGroup(keyGroup: number, parallelism: number, maxParallelism = MAX_PARALLELISM): number {
+  return Math.floor((keyGroup * parallelism) / maxParallelism);
+}
+
+export interface Partitioned {
+  readonly partition: number;
+  readonly batch: RecordBatch;
+  /** Input rows of this piece (lineage for positions). */
+  readonly rows: Int32Array;
+}
+
+/** Splits a batch by the hash of its key columns; pieces keep row order. */
+export function partitionBatch(batch: RecordBatch, keyColumns: readonly number[], parallelism: number): Partitioned[] {
+  if (parallelism === 1) return [{ partition: 0, batch, rows: Int32Array.from({ length: batch.numRows }, (_, i) => i) }];
+  const cols = keyColumns.map((c) => columnData(batch, c));
+  const target = new Int32Array(batch.numRows);
+  const counts = new Int32Array(parallelism);
+  for (let i = 0; i < batch.numRows; i++) {
+    const p = partitionOfKeyGroup(keyGroupOf(rowKey(cols, i)), parallelism);
+    target[i] = p;
+    counts[p]!++;
+  }
+  const out: Partitioned[] = [];
+  for (let p = 0; p < parallelism; p++) {
+    if (!counts[p]) continue;
+    const rows = new Int32Array(counts[p]!);
+    let k = 0;
+    for (let i = 0; i < batch.numRows; i++) if (target[i] === p) rows[k++] = i;
+    out.push({ partition: p, batch: takeBatch(batch, rows), rows });
+  }
+  return out;
+}
