@@ -58,7 +58,7 @@ export type {
   SourceSpec,
 } from './operator.js';
 export { AbflowError };
-export { duration } from './plan/duration.js';
+export { duration, signedDuration } from './plan/duration.js';
 export { type ColumnType, columnTypeOf, columnTypeSchema, describeSchema, fieldsOf, schemaOf, type SchemaSpec, toArrowType } from './types.js';
 export {
   appendValue,
@@ -74,13 +74,17 @@ export {
   rowObject,
   stringsOf,
   takeBatch,
+  validityBytes,
 } from './arrow/columns.js';
-export { canonicalUtc, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, parseTimestamp, partitionRows } from './expr/compile.js';
+export { canonicalUtc, compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, parseTimestamp, partitionRows } from './expr/compile.js';
 export { castNode } from './expr/functions.js';
-export { type Vec, vecToData } from './expr/vec.js';
+export { parseExpression, type Expression } from './expr/parse.js';
+export type { Node as ExprNode } from './expr/compile.js';
+export { type Vec, vecFromData, vecToData } from './expr/vec.js';
 export { DEAD_LETTER_SCHEMA } from './deadletter.js';
 export * from './time/windows.js';
 export * from './time/watermark.js';
+export { keyHash, MAX_PARALLELISM, rowKey } from './runtime/partition.js';
 export { Field, type RecordBatch, Schema } from 'apache-arrow';
 
 /**

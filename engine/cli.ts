@@ -71,11 +71,13 @@ function fmtRate(rows: number, ms: number): string {
   return r >= 1e6 ? `${(r / 1e6).toFixed(2)}M/s` : r >= 1e3 ? `${(r / 1e3).toFixed(1)}k/s` : `${r.toFixed(0)}/s`;
 }
 
-function summary(result: JobResult): string {
+function summary(result: JobResult, plan: CompiledPlan): string {
+  // Keyed operators aggregate: rows in and rows out are not comparable, so "filtered" does not apply.
+  const keyed = new Set(plan.physical.vertices.filter((v) => v.type === 'keyed').map((v) => v.id));
   const head = ['node', 'kind', 'in', 'out', 'filtered', 'dead-lettered', 'discarded', 'busy ms'];
   const rows = result.nodes.map((m) => {
-    const filtered = m.role === 'operator' || m.decoded ? Math.max(0, m.rowsIn - m.rowsOut - m.dead) : 0;
-    return [m.id, m.kind, m.role === 'source' && !m.decoded ? '' : String(m.rowsIn), m.role === 'sink' || m.role === 'dead_letters' ? '' : String(m.rowsOut), String(filtered), String(m.dead), String(m.discarded), m.busyMs.toFixed(0)];
+    const filtered = keyed.has(m.id) ? NaN : m.role === 'operator' || m.decoded ? Math.max(0, m.rowsIn - m.rowsOut - m.dead) : 0;
+    return [m.id, m.kind, m.role === 'source' && !m.decoded ? '' : String(m.rowsIn), m.role === 'sink' || m.role === 'dead_letters' ? '' : String(m.rowsOut), Number.isNaN(filtered) ? '' : String(filtered), String(m.dead), String(m.discarded), m.busyMs.toFixed(0)];
   });
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => r.map((s, c) => (c < 2 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ');
@@ -111,7 +113,7 @@ program
       const result = await job.run();
       if (tty) process.stderr.write('\n');
       if (!opts.quiet) {
-        process.stderr.write(`${summary(result)}\n`);
+        process.stderr.write(`${summary(result, plan)}\n`);
         process.stderr.write(`${result.stopped ? 'stopped' : 'done'}: ${result.rowsIn} rows in, ${result.rowsOut} rows to sinks, ${result.deadLetters} dead-lettered in ${(result.durationMs / 1000).toFixed(2)}s (${fmtRate(result.rowsIn, result.durationMs)})\n`);
         if (result.deadLetters && plan.physical.vertices.some((v) => v.type === 'dead_letters')) process.stderr.write(`dead letters without a sink: ${plan.engine.deadLetters}\n`);
       }

@@ -8,8 +8,10 @@ import { derive } from './stateless/derive.js';
 import { filter } from './stateless/filter.js';
 import { route } from './stateless/route.js';
 import { union } from './stateless/union.js';
+import { watermark } from './time/watermark.js';
+import { windowAggregate } from './windowed/window-aggregate.js';
 
-export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route] as const;
+export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route, watermark, windowAggregate] as const;
 
 export type OperatorKind = (typeof builtinOperators)[number]['kind'];
 

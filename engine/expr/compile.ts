@@ -583,3 +583,8 @@ function parseCanonicalUtc(s: string): number | null {
   const t = canonicalUtc((i) => s.charCodeAt(i), s.length);
   return Number.isNaN(t) ? null : t;
 }
+
+/** Compiles an already-parsed expression (e.g. an aggregate's argument) against a schema. */
+export function compileAst(ast: Expression, text: string, schema: Schema): Node {
+  return new Compiler(text, fieldsOf(schema), new Set()).compile(ast);
+}

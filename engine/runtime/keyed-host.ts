@@ -84,7 +84,9 @@ export async function createKeyedHost(data: KeyedWorkerData, importModule: (url:
       return { reply: { seq: req.seq, outputs: [], counters, error: { message: err.message, nodeId: data.nodeId } }, transfer: [] };
     }
     counters.busyMs += performance.now() - t0;
-    const { wire, transfer } = toExits(col.emitted, data.exits);
+    const named = col.emitted.map((e) => ({ ...e, port: `${data.nodeId}.${e.port}` }));
+    for (const e of named) if (!data.exits.some((x) => x.port === e.port)) counters.discarded += e.batch.numRows;
+    const { wire, transfer } = toExits(named, data.exits);
     return { reply: { seq: req.seq, outputs: wire, counters, watermark: eventTime, ...(done ? { ended: true } : {}) }, transfer };
   };
 
