@@ -69,8 +69,9 @@ export interface OperatorSpec<C = unknown> extends SpecBase<C> {
   ports?(config: C): readonly string[];
   /** Whether the operator has a `dead_letter` output. */
   readonly deadLetters?: boolean;
-  /** Keyed operators: the key columns rows are partitioned by (empty: one partition holds everything). */
-  keyBy?(config: C): readonly string[];
+  /** Keyed operators: the key columns of input `input` that rows are partitioned by (empty: one partition holds
+   * everything). Inputs of a multi-input operator use columns whose values match (e.g. person.id, auction.seller). */
+  keyBy?(config: C, input: number): readonly string[];
   /** Watermark generators replace upstream watermarks with their own (`Collector.emitWatermark`); the final
    * end-of-input watermark still passes. `idleTimeoutMs` marks the stream idle after that long without rows. */
   readonly generatesWatermarks?: boolean;

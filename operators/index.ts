@@ -10,8 +10,10 @@ import { route } from './stateless/route.js';
 import { union } from './stateless/union.js';
 import { watermark } from './time/watermark.js';
 import { windowAggregate } from './windowed/window-aggregate.js';
+import { windowJoin } from './windowed/window-join.js';
+import { windowTopN } from './windowed/window-top-n.js';
 
-export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route, watermark, windowAggregate] as const;
+export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route, watermark, windowAggregate, windowTopN, windowJoin] as const;
 
 export type OperatorKind = (typeof builtinOperators)[number]['kind'];
 

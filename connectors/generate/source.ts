@@ -3,27 +3,46 @@
  * of (seed, row number), so reruns, parallelism changes and restarts give identical data. `count` bounds the stream
  * (omit it for an endless one); `rowsPerSecond` paces it in wall-clock time for live demos.
  */
-import { defineSource, parseTimestamp, z, AbflowError } from '../../engine/api.js';
-import { paymentsBatch, paymentsOptions, paymentsSchema } from './generators/payments.js';
+import { AbflowError, defineSource, parseTimestamp, type RecordBatch, type Schema, z } from '../../engine/api.js';
+import { nexmarkBatch, nexmarkOptions, type NexmarkOptions, nexmarkSchemas } from './generators/nexmark.js';
+import { paymentsBatch, paymentsOptions, type PaymentsOptions, paymentsSchema } from './generators/payments.js';
 
-const GENERATORS = {
-  payments: { schema: paymentsSchema, options: paymentsOptions, batch: paymentsBatch },
-} as const;
+interface Generator<O> {
+  readonly schemas: Record<string, Schema>;
+  readonly options: z.ZodType<O>;
+  /** Rows [first, first + count) of the stream, per output port, with their row numbers as positions. */
+  batches(seed: number, startMs: number, first: number, count: number, options: O): { port: string; batch: RecordBatch; positions: Float64Array }[];
+}
+
+const payments: Generator<PaymentsOptions> = {
+  schemas: { out: paymentsSchema },
+  options: paymentsOptions,
+  batches: (seed, start, first, count, o) => [{ port: 'out', batch: paymentsBatch(seed, start, first, count, o), positions: Float64Array.from({ length: count }, (_, i) => first + i + 1) }],
+};
+
+const nexmark: Generator<NexmarkOptions> = {
+  schemas: nexmarkSchemas,
+  options: nexmarkOptions,
+  batches: nexmarkBatch,
+};
+
+/** The generators, by name: one file each under generators/. */
+const GENERATORS: Record<'payments' | 'nexmark', Generator<never>> = { payments, nexmark } as never;
 
 const config = z
   .object({
-    generator: z.enum(Object.keys(GENERATORS) as [keyof typeof GENERATORS]).describe('Which stream to generate.'),
+    generator: z.enum(['payments', 'nexmark']).describe('Which stream to generate: `payments` (port out) or `nexmark` (ports person, auction, bid).'),
     count: z.number().int().min(0).optional().describe('Rows to generate; omit for an unbounded stream.'),
     seed: z.number().int().default(42).describe('Seed: the same seed gives the same rows.'),
     start: z.string().default('2024-01-01T00:00:00Z').describe('Event time of the first row (ISO 8601).'),
     rowsPerSecond: z.number().positive().optional().describe('Wall-clock pacing; omit to generate as fast as downstream takes it.'),
-    options: z.record(z.string(), z.unknown()).default({}).describe("Generator options (e.g. payments: customers, merchants, eventsPerSecond, lateFraction)."),
+    options: z.record(z.string(), z.unknown()).default({}).describe('Generator options (payments: customers, merchants, eventsPerSecond, lateFraction, maxLatenessMs; nexmark: eventsPerSecond, outOfOrderGroupSize).'),
   })
   .strict();
 
 export const generate = defineSource({
   kind: 'generate',
-  summary: 'Generates a deterministic synthetic stream (payments) from a seed.',
+  summary: 'Generates a deterministic synthetic stream (payments, or Nexmark people/auctions/bids) from a seed.',
   config,
   examples: [
     {
@@ -32,12 +51,13 @@ export const generate = defineSource({
     },
   ],
   display: (cfg) => ({ generator: cfg.generator, count: String(cfg.count ?? 'unbounded'), seed: String(cfg.seed) }),
+  ports: (cfg) => Object.keys(GENERATORS[cfg.generator].schemas),
   outputSchemas(cfg) {
     const gen = GENERATORS[cfg.generator];
     const parsed = gen.options.safeParse(cfg.options);
     if (!parsed.success) throw new AbflowError('config', `invalid ${cfg.generator} options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, { path: ['options'] });
     if (parseTimestamp(cfg.start) === null) throw new AbflowError('config', `invalid start time "${cfg.start}"`, { path: ['start'], hint: 'use ISO 8601, e.g. 2024-01-01T00:00:00Z' });
-    return { out: gen.schema };
+    return gen.schemas;
   },
   create(cfg, ctx) {
     const gen = GENERATORS[cfg.generator];
@@ -56,9 +76,7 @@ export const generate = defineSource({
             const wait = due - performance.now();
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           }
-          const positions = new Float64Array(n);
-          for (let i = 0; i < n; i++) positions[i] = first + i + 1;
-          yield { batch: gen.batch(cfg.seed, startMs, first, n, options), positions };
+          yield* gen.batches(cfg.seed, startMs, first, n, options as never);
         }
       },
     };

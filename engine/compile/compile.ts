@@ -62,7 +62,14 @@ export type Vertex =
       readonly generatesWatermarks: boolean;
       readonly idleTimeoutMs: number | undefined;
     }
-  | { readonly type: 'keyed'; readonly id: string; readonly node: LogicalNode; readonly parallelism: number; readonly keys: readonly string[] }
+  | {
+      readonly type: 'keyed';
+      readonly id: string;
+      readonly node: LogicalNode;
+      readonly parallelism: number;
+      /** Key columns per input. */
+      readonly keys: readonly (readonly string[])[];
+    }
   | { readonly type: 'single'; readonly id: string; readonly node: LogicalNode }
   | { readonly type: 'sink'; readonly id: string; readonly node: LogicalNode }
   | { readonly type: 'dead_letters'; readonly id: string; readonly path: string };
@@ -331,8 +338,8 @@ function toPhysical(logical: readonly LogicalNode[], engine: ResolvedEngine): { 
       vertices.push({ type: 'sink', id: n.id, node: n });
       vertexOf.set(n.id, n.id);
     } else if ((n.spec as OperatorSpec).execution === 'keyed') {
-      const keys = (n.spec as OperatorSpec).keyBy?.(n.config as never) ?? [];
-      vertices.push({ type: 'keyed', id: n.id, node: n, parallelism: keys.length ? engine.parallelism : 1, keys });
+      const keys = n.inputs.map((_, i) => (n.spec as OperatorSpec).keyBy?.(n.config as never, i) ?? []);
+      vertices.push({ type: 'keyed', id: n.id, node: n, parallelism: keys.some((k) => k.length) ? engine.parallelism : 1, keys });
       vertexOf.set(n.id, n.id);
     } else if (!isParallel(n)) {
       vertices.push({ type: 'single', id: n.id, node: n });
@@ -376,7 +383,7 @@ function toPhysical(logical: readonly LogicalNode[], engine: ResolvedEngine): { 
       const v = vertices.find((x) => x.id === to)!;
       const input = inputCounts.get(to) ?? 0;
       inputCounts.set(to, input + 1);
-      const partitioning: Partitioning = v.type === 'chain' ? 'rebalance' : v.type === 'keyed' && v.parallelism > 1 ? { hash: v.keys } : 'forward';
+      const partitioning: Partitioning = v.type === 'chain' ? 'rebalance' : v.type === 'keyed' && v.parallelism > 1 ? { hash: v.keys[input]! } : 'forward';
       edges.push({ from, port: `${r.node}.${r.port}`, to, input, partitioning, schema: nodeOutput(logical, r) });
     });
   }

@@ -40,7 +40,7 @@ export function renderText(plan: CompiledPlan): string {
         break;
       }
       case 'keyed':
-        out.push(`operator ${v.node.id} [${v.node.kind}]${facts(v.node)} keyed by (${v.keys.join(', ')}) ×${v.parallelism} partitions`);
+        out.push(`operator ${v.node.id} [${v.node.kind}]${facts(v.node)} keyed by ${v.keys.map((k) => `(${k.join(', ')})`).join(' / ')} ×${v.parallelism} partitions`);
         out.push(...ports(v.node.id, v.node.outputs));
         break;
       case 'single':

@@ -468,7 +468,7 @@ export class Job {
   /** A batch reaching a keyed vertex unsplit (its producer could not split it): split by key here. */
   private splitInMain(v: Extract<Vertex, { type: 'keyed' }>, input: number, el: Extract<Element, { t: 'batch' }>) {
     const schema = v.node.inputSchemas[input]!;
-    const cols = v.keys.map((k) => schema.fields.findIndex((f) => f.name === k));
+    const cols = v.keys[input]!.map((k) => schema.fields.findIndex((f) => f.name === k));
     return partitionBatch(el.batch, cols, v.parallelism).map((p) => ({
       partition: p.partition,
       batch: p.batch,

@@ -44,7 +44,7 @@ interface KeyEntry<A> {
 }
 
 /** Binary min-heap of timers (time, key, window start), with lazy deletion of stale entries. */
-class TimerHeap {
+export class TimerHeap {
   private readonly times: number[] = [];
   private readonly keys: string[] = [];
   private readonly starts: number[] = [];
