@@ -44,7 +44,27 @@ describe('plans/payments.yaml', () => {
     expect(Number(wrongStatus[0]!.n)).toBe(0);
   });
 
+  it('computes per-customer windowed features: each payment counted in its 5-minute window and 12 hops of 60 minutes', async () => {
+    const db = join(runs[2]!, 'out/payments.duckdb');
+    const [late] = await query(db, 'SELECT count(*) AS n FROM late_payments');
+    const [f5] = await query(db, 'SELECT sum(tx_count_5m) AS n, count(*) AS w, count(DISTINCT (customer_id, window_start)) AS d, min(epoch_ms(window_end) - epoch_ms(window_start)) AS size FROM customer_features_5m');
+    const [f60] = await query(db, 'SELECT sum(tx_count_60m) AS n, min(epoch_ms(window_end) - epoch_ms(window_start)) AS size FROM customer_features_60m');
+    const lateRows = Number(late!.n);
+    expect(Number(f5!.w)).toBe(Number(f5!.d)); // one result per key and window
+    expect(Number(f5!.size)).toBe(300_000);
+    expect(Number(f60!.size)).toBe(3_600_000);
+    // The watermark advances per batch (8192 payments ≈ 164 s of event time, like Flink's periodic emission), so with
+    // this plan's 10 s bound no payment arrives after its windows closed: every one is counted, none side-output.
+    expect(lateRows).toBe(0);
+    expect(Number(f5!.n)).toBe(COUNT);
+    expect(Number(f60!.n)).toBe(12 * COUNT);
+  });
+
   it('gives identical sink contents at parallelism 1 and 2', async () => {
+    for (const t of ['customer_features_5m', 'customer_features_60m']) {
+      const sql = `SELECT md5(string_agg(customer_id || '|' || window_start::VARCHAR || '|' || COLUMNS('tx_count.*')::VARCHAR, ',' ORDER BY customer_id, window_start)) AS h FROM ${t}`;
+      expect(await query(join(runs[2]!, 'out/payments.duckdb'), sql)).toEqual(await query(join(runs[1]!, 'out/payments.duckdb'), sql));
+    }
     for (const t of TABLES) {
       const sql = `SELECT md5(string_agg(payment_id::VARCHAR || '|' || amount_usd::VARCHAR || '|' || status || '|' || event_time::VARCHAR, ',' ORDER BY rowid)) AS h, count(*) AS n FROM ${t}`;
       const [a] = await query(join(runs[1]!, 'out/payments.duckdb'), sql);
