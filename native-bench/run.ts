@@ -2,17 +2,21 @@
  * `npm run bench [-- <scenario> ...]`: runs the named scenarios (default: micro pipeline), prints a markdown table
  * and writes it with the raw JSON to native-bench/results/ (git-ignored). Speeds are reported as ratios against
  * baselines measured in the same run, never as absolute targets in tests.
- * Environment: BENCH_ROWS (pipeline rows, default 1 000 000).
+ * Environment: BENCH_ROWS (pipeline rows), BENCH_EVENTS (Nexmark events), BENCH_KEYS (window-state keys); 1 M each.
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { microBench } from './micro.js';
+import { nexmarkBench } from './nexmark.js';
+import { windowStateBench } from './window-state.js';
 import { pipelineBench } from './pipeline.js';
 import { markdown, type Row, save } from './report.js';
 
 const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   micro: microBench,
   pipeline: () => pipelineBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
+  nexmark: () => nexmarkBench(Number(process.env.BENCH_EVENTS ?? 1_000_000)),
+  'window-state': () => windowStateBench(Number(process.env.BENCH_KEYS ?? 1_000_000)),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

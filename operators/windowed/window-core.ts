@@ -38,10 +38,6 @@ interface Slot<A> {
   fired: boolean;
 }
 
-interface KeyEntry<A> {
-  /** Sliding/tumbling: by window start. Sessions: the key's sessions in start order. */
-  windows: Map<number, Slot<A>> | Slot<A>[];
-}
 
 /** Binary min-heap of timers (time, key, window start), with lazy deletion of stale entries. */
 export class TimerHeap {
@@ -98,8 +94,15 @@ export class TimerHeap {
   }
 }
 
+/** Tumbling and sliding windows live in one flat map keyed by (key, window start): a map per key would cost
+ * several hundred bytes of overhead for every key (measured with native-bench window-state). */
+function slotId(key: string, start: number): string {
+  return `${key}\u0002${start}`;
+}
+
 export class KeyedWindows<A> {
-  private readonly state = new Map<string, KeyEntry<A>>();
+  private readonly slots = new Map<string, Slot<A>>();
+  private readonly sessions = new Map<string, Slot<A>[]>();
   private readonly fireTimers = new TimerHeap();
   private readonly cleanupTimers = new TimerHeap();
   watermark = Number.MIN_SAFE_INTEGER;
@@ -112,8 +115,9 @@ export class KeyedWindows<A> {
     private readonly agg: Accumulator<A>,
   ) {}
 
+  /** Open (key, window) pairs; for sessions, keys with open sessions. */
   get keyCount(): number {
-    return this.state.size;
+    return this.slots.size + this.sessions.size;
   }
 
   /** Adds an element; returns false when it was late for every window it belongs to (for the `late` output).
@@ -122,18 +126,16 @@ export class KeyedWindows<A> {
     if (this.spec.type === 'session') return this.addToSession(key, ts, row, fired);
     const size = this.spec.sizeMs;
     const slide = this.spec.type === 'sliding' ? this.spec.slideMs : size;
-    let entry = this.state.get(key);
     let taken = false;
     for (const start of slidingWindowStarts(ts, size, slide, this.spec.offsetMs)) {
       const end = start + size;
       if (isWindowLate(end, this.allowedLatenessMs, this.watermark)) continue;
       taken = true;
-      if (!entry) this.state.set(key, (entry = { windows: new Map() }));
-      const windows = entry.windows as Map<number, Slot<A>>;
-      let slot = windows.get(start);
+      const id = slotId(key, start);
+      let slot = this.slots.get(id);
       if (!slot) {
         slot = { start, end, acc: this.agg.create(), fired: false };
-        windows.set(start, slot);
+        this.slots.set(id, slot);
         this.registerTimers(key, slot);
       }
       slot.acc = this.agg.add(slot.acc, row);
@@ -148,12 +150,10 @@ export class KeyedWindows<A> {
   private addToSession(key: string, ts: number, row: number, fired: Fired<A>[]): boolean {
     if (this.spec.type !== 'session') throw new Error('not a session window');
     const proposed: Interval = { start: ts, end: ts + this.spec.gapMs };
-    let entry = this.state.get(key);
-    const sessions = (entry?.windows as Slot<A>[] | undefined) ?? [];
+    const sessions = this.sessions.get(key) ?? [];
     const touching = sessions.filter((s) => sessionsOverlap(s, proposed));
     const merged = mergeSessions([proposed, ...touching])[0]!;
     if (isWindowLate(merged.end, this.allowedLatenessMs, this.watermark)) return !isElementLate(ts, this.allowedLatenessMs, this.watermark);
-    if (!entry) this.state.set(key, (entry = { windows: [] }));
     let acc = this.agg.add(this.agg.create(), row);
     let wasFired = false;
     for (const s of touching) {
@@ -161,7 +161,7 @@ export class KeyedWindows<A> {
       wasFired ||= s.fired;
     }
     const slot: Slot<A> = { start: merged.start, end: merged.end, acc, fired: wasFired };
-    entry.windows = [...sessions.filter((s) => !touching.includes(s)), slot].sort((a, b) => a.start - b.start);
+    this.sessions.set(key, [...sessions.filter((s) => !touching.includes(s)), slot].sort((a, b) => a.start - b.start));
     this.registerTimers(key, slot);
     if (merged.end - 1 <= this.watermark) {
       slot.fired = true;
@@ -176,17 +176,18 @@ export class KeyedWindows<A> {
   }
 
   private slot(key: string, start: number): Slot<A> | undefined {
-    const w = this.state.get(key)?.windows;
-    if (!w) return undefined;
-    return w instanceof Map ? w.get(start) : w.find((s) => s.start === start);
+    if (this.spec.type !== 'session') return this.slots.get(slotId(key, start));
+    return this.sessions.get(key)?.find((s) => s.start === start);
   }
 
   private remove(key: string, start: number): void {
-    const entry = this.state.get(key);
-    if (!entry) return;
-    if (entry.windows instanceof Map) entry.windows.delete(start);
-    else entry.windows = entry.windows.filter((s) => s.start !== start);
-    if ((entry.windows instanceof Map ? entry.windows.size : entry.windows.length) === 0) this.state.delete(key);
+    if (this.spec.type !== 'session') {
+      this.slots.delete(slotId(key, start));
+      return;
+    }
+    const rest = (this.sessions.get(key) ?? []).filter((s) => s.start !== start);
+    if (rest.length) this.sessions.set(key, rest);
+    else this.sessions.delete(key);
   }
 
   /** Advances event time: fires windows whose max timestamp is <= watermark (in timestamp order), then drops state

@@ -1,6 +1,6 @@
 /**
  * Nexmark q0, q1, q2, q5, q7, q8 and q11 over the same 1 M generated events give exactly the rows DuckDB SQL
- * computes over those events (test/nexmark/oracle.ts), at parallelism 1 and 2; and the same events shuffled within
+ * computes over those events (native-bench/baselines/nexmark-sql.ts), at parallelism 1 and 2; and the same events shuffled within
  * the out-of-orderness bound give the same window results as in order.
  */
 import { spawn } from 'node:child_process';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, tempDir } from '../kit/cli.js';
-import { ORACLE } from './oracle.js';
+import { ORACLE } from '../../native-bench/baselines/nexmark-sql.js';
 
 const QUERIES = ['q0', 'q1', 'q2', 'q5', 'q7', 'q8', 'q11'];
 const WINDOWED = ['q5', 'q7', 'q8', 'q11'];

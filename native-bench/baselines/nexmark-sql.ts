@@ -1,6 +1,7 @@
 /**
- * Nexmark queries in DuckDB SQL over the raw events (plans/nexmark/events.yaml): the oracle the engine's results
- * are checked against. Times are epoch milliseconds; windows are [start, end) as in Flink.
+ * Nexmark queries in DuckDB SQL over the raw events (plans/nexmark/events.yaml): the oracle the engine is tested
+ * against (test/nexmark) and the batch baseline of the Nexmark benchmark. Times are epoch milliseconds; windows are
+ * [start, end) as in Flink.
  */
 const T = (col: string) => `epoch_ms(${col})`;
 
