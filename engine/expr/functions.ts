@@ -478,6 +478,12 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       return rowwise('int64', args, ([x]) => x);
     },
   },
+  now: {
+    minArgs: 0,
+    maxArgs: 0,
+    signature: 'now() → timestamp: wall-clock time when the row is processed (ingestion time)',
+    build: () => rowwise('timestamp', [], () => Date.now()),
+  },
   interval: {
     minArgs: 1,
     maxArgs: 1,

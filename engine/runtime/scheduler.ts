@@ -29,6 +29,7 @@ import { Channel, ChannelClosed, type Element } from './channel.js';
 import { instantiate, operatorFailure } from './chain.js';
 import { BatchCollector } from './collector.js';
 import type { KeyedReply, KeyedRequest, KeyedWorkerData } from './keyed-host.js';
+import { siblingUrl } from './loader.js';
 import { partitionBatch } from './partition.js';
 import { WorkerPool } from './pool.js';
 import type { ChainExit, ChainResult, NodeCounters, PortOutput } from './protocol.js';
@@ -95,6 +96,7 @@ export class Job {
   private readonly workers: Worker[] = [];
   private failure: Error | null = null;
   private stopping = false;
+  private readonly onStop: (() => void)[] = [];
 
   constructor(
     readonly plan: CompiledPlan,
@@ -132,6 +134,7 @@ export class Job {
   /** Graceful stop: sources stop reading, in-flight batches drain, sinks flush. */
   stop(): void {
     this.stopping = true;
+    for (const f of this.onStop.splice(0)) f();
   }
 
   private exitsOf(vertexId: string): ChainExit[] {
@@ -193,7 +196,7 @@ export class Job {
       this.failure = isAbflowError(e) ? e : operatorFailure(nodeId ?? v.id, v.type, e);
       if (isAbflowError(this.failure) && !this.failure.nodeId && nodeId) this.failure.nodeId = nodeId;
     }
-    this.stopping = true;
+    this.stop();
     for (const c of this.all) c.close(this.failure);
   }
 
@@ -254,17 +257,20 @@ export class Job {
     const spec = n.spec as SourceSpec;
     const source = spec.create(n.config, { nodeId: origin, batchSize: this.plan.engine.batchSize, lingerMs: this.plan.engine.lingerMs, outputs: n.outputs });
     const it = source.read()[Symbol.asyncIterator]();
+    // A stop must not wait for a silent source's next batch (stdin, an idle queue): race it against the stop.
+    const stopped = new Promise<'stop'>((resolve) => this.onStop.push(() => resolve('stop')));
     try {
       while (!this.stopping) {
-        const r = await it.next();
-        if (r.done) break;
+        const r = await Promise.race([it.next(), stopped]);
+        if (r === 'stop' || r.done) break;
         const { batch, port = 'out', positions } = r.value;
         // A source with a decoder is counted by its decoder (lines in, rows out); raw batches are not rows yet.
         if (n.id === origin) m.rowsOut += batch.numRows;
         await this.emit(v.id, `${n.id}.${port}`, { t: 'batch', batch, ...(positions ? { positions } : {}), origin });
       }
     } finally {
-      if (this.stopping) await it.return?.();
+      // Not awaited: a generator suspended in an await only returns once that await settles.
+      if (this.stopping) void it.return?.()?.catch(() => undefined);
     }
     await this.broadcast(v.id, { t: 'watermark', ms: MAX_WATERMARK });
     await this.broadcast(v.id, { t: 'end' });
@@ -378,10 +384,8 @@ export class Job {
       outputs: Object.fromEntries(Object.entries(n.outputs).map(([p, s]) => [p, schemaToJson(s)])),
       exits: this.exitsOf(v.id),
     };
-    const fromSource = import.meta.url.endsWith('.ts');
-    const file = fileURLToPath(new URL(fromSource ? './keyed-worker.ts' : './keyed-worker.js', import.meta.url));
     const partitions = Array.from({ length: v.parallelism }, () => {
-      const worker = new Worker(file, { workerData: data, ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}) });
+      const worker = startKeyedWorker(data);
       this.workers.push(worker);
       return { worker, seq: 0, pending: new Map<number, (r: KeyedReply) => void>(), inFlight: 0, waiters: [] as (() => void)[], tail: Promise.resolve(), watermark: { ms: MIN_WATERMARK, idle: false } as InputWatermark, ended: false };
     });
@@ -581,6 +585,16 @@ export class Job {
     const stream = out as WriteStream | null;
     if (stream) await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
   }
+}
+
+/** Starts a keyed partition worker. From compiled dist/ it is a plain worker file; when the engine runs from .ts
+ * sources (the test suite), a bootstrap registers tsx's loader before the entry module is imported. */
+function startKeyedWorker(data: KeyedWorkerData): Worker {
+  const entry = siblingUrl(import.meta.url, 'keyed-worker');
+  if (!entry.endsWith('.ts')) return new Worker(fileURLToPath(entry), { workerData: data });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: data });
 }
 
 export async function runJob(plan: CompiledPlan, opts: RunOptions): Promise<JobResult> {
