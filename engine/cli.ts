@@ -109,6 +109,7 @@ program
     };
     process.on('SIGINT', () => onSignal('SIGINT'));
     process.on('SIGTERM', () => onSignal('SIGTERM'));
+    if (!opts.quiet) process.stderr.write(`running ${plan.name}: ${plan.engine.parallelism} worker threads (Ctrl-C stops gracefully)\n`);
     try {
       const result = await job.run();
       if (tty) process.stderr.write('\n');

@@ -76,6 +76,27 @@ export interface RunOptions {
   readonly clock?: () => number;
 }
 
+/** Forwards a vertex's event time downstream: each advance once (after `beforeAdvance`, which emits what the
+ * advance caused), and idleness once per idle period. */
+class EventTimeForwarder {
+  private forwarded = MIN_WATERMARK;
+  private idle = false;
+
+  constructor(private readonly send: (el: Element) => Promise<void>) {}
+
+  async update(combined: InputWatermark, beforeAdvance?: (ms: number) => Promise<void>): Promise<void> {
+    if (!combined.idle && combined.ms > this.forwarded) {
+      await beforeAdvance?.(combined.ms);
+      this.forwarded = combined.ms;
+      this.idle = false;
+      await this.send({ t: 'watermark', ms: combined.ms });
+    } else if (combined.idle && !this.idle) {
+      this.idle = true;
+      await this.send({ t: 'watermark', ms: this.forwarded, idle: true });
+    }
+  }
+}
+
 type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
 
 interface OutEdge {
@@ -390,8 +411,7 @@ export class Job {
       return { worker, seq: 0, pending: new Map<number, (r: KeyedReply) => void>(), inFlight: 0, waiters: [] as (() => void)[], tail: Promise.resolve(), watermark: { ms: MIN_WATERMARK, idle: false } as InputWatermark, ended: false };
     });
     const limit = DEFAULTS.inFlightPerWorker * 2;
-    let forwarded = MIN_WATERMARK;
-    let forwardedIdle = false;
+    const eventTime = new EventTimeForwarder((el) => this.broadcast(v.id, el));
     let endedCount = 0;
     await Promise.all(
       partitions.map(
@@ -415,15 +435,7 @@ export class Job {
         p.ended = true;
         endedCount++;
       }
-      const combined = combineWatermarks(partitions.map((x) => x.watermark));
-      if (!combined.idle && combined.ms > forwarded) {
-        forwarded = combined.ms;
-        forwardedIdle = false;
-        await this.broadcast(v.id, { t: 'watermark', ms: forwarded });
-      } else if (combined.idle && !forwardedIdle) {
-        forwardedIdle = true;
-        await this.broadcast(v.id, { t: 'watermark', ms: forwarded, idle: true });
-      }
+      await eventTime.update(combineWatermarks(partitions.map((x) => x.watermark)));
       if (endedCount === partitions.length && r.ended) await this.broadcast(v.id, { t: 'end' });
     };
     const send = async (k: number, req: WithoutSeq<KeyedRequest>, transfer: ArrayBuffer[] = []) => {
@@ -486,8 +498,7 @@ export class Job {
     const op = instantiate(n.spec as OperatorSpec, n.id, n.rawConfig, [...n.inputSchemas], { ...n.outputs });
     const inputs = this.channelsIn.get(v.id)?.length ?? 0;
     const marks: InputWatermark[] = Array.from({ length: inputs }, () => ({ ms: MIN_WATERMARK, idle: false }));
-    let forwarded = MIN_WATERMARK;
-    let forwardedIdle = false;
+    const eventTime = new EventTimeForwarder((el) => this.broadcast(v.id, el));
     let ended = 0;
     const counters: NodeCounters = { nodeId: n.id, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
     const empty = { numRows: 0 } as RecordBatch;
@@ -519,18 +530,11 @@ export class Job {
         marks[i] = { ms: MAX_WATERMARK, idle: false };
         ended++;
       }
-      const combined = combineWatermarks(marks);
-      if (!combined.idle && combined.ms > forwarded) {
+      await eventTime.update(combineWatermarks(marks), async (ms) => {
         const col = new BatchCollector(n.id, empty, undefined, undefined, counters);
-        await op.onWatermark?.(combined.ms, col);
+        await op.onWatermark?.(ms, col);
         await flush(col);
-        forwarded = combined.ms;
-        forwardedIdle = false;
-        await this.broadcast(v.id, { t: 'watermark', ms: forwarded });
-      } else if (combined.idle && !forwardedIdle) {
-        forwardedIdle = true;
-        await this.broadcast(v.id, { t: 'watermark', ms: forwarded, idle: true });
-      }
+      });
       if (el.t === 'end' && ended === inputs) {
         if (op.close) {
           const col = new BatchCollector(n.id, empty, undefined, undefined, counters);

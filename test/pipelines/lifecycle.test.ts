@@ -26,8 +26,14 @@ describe('run lifecycle', () => {
       writeFileSync(join(cwd, 'plan.yaml'), ENDLESS);
       const child = abflowAsync(['run', 'plan.yaml', '--summary-json', 'summary.json'], { cwd });
       let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      await new Promise((r) => setTimeout(r, 2500));
+      const running = new Promise<void>((resolve) =>
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('running endless')) resolve();
+        }),
+      );
+      await running; // signal handlers are installed
+      await new Promise((r) => setTimeout(r, 2000));
       child.kill(signal);
       const code = await new Promise<number | null>((r) => child.on('exit', r));
       expect(code, stderr).toBe(0);
