@@ -46,6 +46,7 @@ export type {
   Decoder,
   Example,
   Execution,
+  KeyedState,
   Operator,
   OperatorContext,
   OperatorSpec,

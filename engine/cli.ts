@@ -13,6 +13,7 @@ import { isAbflowError, PlanErrors } from './errors.js';
 import { loadPlanFile } from './plan/load.js';
 import { planJsonSchema } from './plan/json-schema.js';
 import { Job, type JobResult, type Progress } from './runtime/scheduler.js';
+import { CheckpointStore } from './state/store.js';
 
 const program = new Command();
 program.name('abflow').description('Streaming dataflow engine: YAML plans over Arrow batches on worker threads.').version('0.1.0');
@@ -91,8 +92,9 @@ program
   .addOption(parallelismOption())
   .addOption(pluginOption())
   .option('-q, --quiet', 'no progress line and no summary')
+  .option('--from-scratch', 'ignore saved checkpoints and start afresh')
   .option('--summary-json <file>', 'also write the run summary as JSON')
-  .action(async (file: string, opts: { plugin: string[]; parallelism?: number; quiet?: boolean; summaryJson?: string }) => {
+  .action(async (file: string, opts: { plugin: string[]; parallelism?: number; quiet?: boolean; fromScratch?: boolean; summaryJson?: string }) => {
     const { registry, modules } = await loadComponents(opts.plugin);
     const plan = await compilePlan(loadPlanFile(file), registry, opts.parallelism ? { parallelism: opts.parallelism } : {}).catch(reportPlanError);
     for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -100,7 +102,12 @@ program
     const onProgress = tty
       ? (p: Progress) => process.stderr.write(`\r${plan.name}: in ${p.rowsIn} · out ${p.rowsOut} · ${fmtRate(p.rowsIn, p.elapsedMs)} · ${(p.elapsedMs / 1000).toFixed(1)}s   `)
       : undefined;
-    const job = new Job(plan, { modules, ...(onProgress ? { onProgress } : {}) });
+    const job = new Job(plan, {
+      modules,
+      ...(onProgress ? { onProgress } : {}),
+      fromScratch: opts.fromScratch === true,
+      onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+    });
     let signals = 0;
     const onSignal = (sig: string) => {
       if (++signals > 1) process.exit(130);
@@ -115,6 +122,8 @@ program
       if (tty) process.stderr.write('\n');
       if (!opts.quiet) {
         process.stderr.write(`${summary(result, plan)}\n`);
+        if (result.resumedFrom !== null) process.stderr.write(`resumed from checkpoint ${result.resumedFrom}\n`);
+        if (result.checkpoints.length) process.stderr.write(`checkpoints: ${result.checkpoints.length} taken, last ${result.checkpoints[result.checkpoints.length - 1]!.id}\n`);
         process.stderr.write(`${result.stopped ? 'stopped' : 'done'}: ${result.rowsIn} rows in, ${result.rowsOut} rows to sinks, ${result.deadLetters} dead-lettered in ${(result.durationMs / 1000).toFixed(2)}s (${fmtRate(result.rowsIn, result.durationMs)})\n`);
         if (result.deadLetters && plan.physical.vertices.some((v) => v.type === 'dead_letters')) process.stderr.write(`dead letters without a sink: ${plan.engine.deadLetters}\n`);
       }
@@ -126,6 +135,54 @@ program
       process.stderr.write(`error: ${msg}\n`);
       process.exit(1);
     }
+  });
+
+const checkpoints = program.command('checkpoints').description("inspect a job's checkpoints");
+
+async function openStore(file: string): Promise<CheckpointStore> {
+  const plan = await compile(file, { plugin: [] }).catch(reportPlanError);
+  if (!plan.engine.checkpoint) {
+    process.stderr.write(`error: plan ${plan.name} takes no checkpoints (engine.checkpoint is not set)\n`);
+    process.exit(2);
+  }
+  return CheckpointStore.open(plan.engine.checkpoint.path);
+}
+
+checkpoints
+  .command('list')
+  .description('complete checkpoints of the job, newest first')
+  .argument('<plan>', 'plan YAML file')
+  .action(async (file: string) => {
+    const store = await openStore(file);
+    const list = await store.list();
+    store.close();
+    if (!list.length) return void process.stdout.write('no checkpoints\n');
+    process.stdout.write('id  created                        duration ms    bytes  parallelism  finished\n');
+    for (const c of list) process.stdout.write(`${String(c.id).padEnd(3)} ${c.createdAt.padEnd(30)} ${c.durationMs.toFixed(1).padStart(11)} ${String(c.bytes).padStart(8)}  ${String(c.parallelism).padStart(11)}  ${c.finished}\n`);
+  });
+
+checkpoints
+  .command('show')
+  .description('one checkpoint: metadata and state size per vertex (default: the newest)')
+  .argument('<plan>', 'plan YAML file')
+  .argument('[id]', 'checkpoint id')
+  .action(async (file: string, id?: string) => {
+    const store = await openStore(file);
+    const list = await store.list();
+    const meta = id === undefined ? list[0] : list.find((c) => c.id === Number(id));
+    if (!meta) {
+      store.close();
+      process.stderr.write(`error: no checkpoint ${id ?? ''}\n`);
+      process.exit(1);
+    }
+    let status = 'ok';
+    try {
+      await store.load(meta.id);
+    } catch (e) {
+      status = `DAMAGED: ${(e as Error).message}`;
+    }
+    store.close();
+    process.stdout.write(JSON.stringify({ ...meta, status }, null, 2) + '\n');
   });
 
 program

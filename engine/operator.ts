@@ -37,6 +37,17 @@ export interface Operator {
   onTick?(nowMs: number, out: Collector): void | Promise<void>;
   /** Called once after the last input (after the final watermark), with a collector for any final output. */
   close?(out: Collector): void | Promise<void>;
+  /** Keyed operators: the partition's state for a checkpoint, per key (so it can be re-split by key group when the
+   * job restores at another parallelism). Must be structured-clone data (v8 serialization). */
+  snapshot?(): KeyedState;
+  /** Restores the entries of this partition's key groups (gathered from every old partition) before any input. */
+  restore?(state: KeyedState): void;
+}
+
+export interface KeyedState {
+  readonly entries: readonly (readonly [key: string, value: unknown])[];
+  /** Partition-wide values (e.g. the current watermark); on restore, the first old partition's. */
+  readonly shared?: unknown;
 }
 
 /** How the engine may run an operator. `parallel`: stateless per batch, fused into chains and run data-parallel in
@@ -87,6 +98,9 @@ export interface SourceOutput {
   readonly batch: RecordBatch;
   readonly port?: string;
   readonly positions?: Float64Array;
+  /** Where to resume to continue right after this output (a file offset, a sequence number, connector state):
+   * recorded with checkpoints and handed back to `read(from)` on restore. Plain data. */
+  readonly resumeAfter?: unknown;
 }
 
 export interface SourceContext {
@@ -99,8 +113,9 @@ export interface SourceContext {
 
 export interface Source {
   /** Pulled by the runtime: the next batch is requested only once downstream has room (backpressure). Returning
-   * ends the input; the runtime stops pulling early on shutdown and calls the iterator's `return()`. */
-  read(): AsyncIterable<SourceOutput>;
+   * ends the input; the runtime stops pulling early on shutdown and calls the iterator's `return()`. `from` is the
+   * `resumeAfter` of an output of an earlier run: the read continues right after it (checkpoint restore). */
+  read(from?: unknown): AsyncIterable<SourceOutput>;
   /** Human-readable description of a position, e.g. `data.jsonl:17`. */
   describePosition?(position: number): string;
 }
@@ -127,6 +142,12 @@ export interface SourceSpec<C = unknown> extends SpecBase<C> {
 export interface SinkContext {
   readonly nodeId: string;
   readonly inputs: readonly Schema[];
+  /** Set when the job takes checkpoints: the sink must then write exactly once with two-phase commit. */
+  readonly checkpointing?: {
+    /** The newest complete checkpoint the job resumes from (null: a fresh start). On open, the sink commits what it
+     * staged up to it and discards what it staged after it. */
+    readonly resumeFrom: number | null;
+  };
 }
 
 export interface Sink {
@@ -136,6 +157,11 @@ export interface Sink {
   close(): Promise<void>;
   /** Called instead of `close` when the job fails: release resources without committing pending output. */
   abort?(): Promise<void>;
+  /** Checkpoint barrier `epoch` reached the sink: make everything written since the previous barrier durable as
+   * staged (not yet visible) data of this epoch. */
+  preCommit?(epoch: number): Promise<void>;
+  /** Checkpoint `epoch` is complete: make its staged data (and any older) visible, idempotently. */
+  commit?(epoch: number): Promise<void>;
 }
 
 export interface SinkSpec<C = unknown> extends SpecBase<C> {

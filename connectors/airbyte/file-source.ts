@@ -4,7 +4,7 @@
  * The complete protocol — STATE as checkpoint barriers, running live connectors — is the `airbyte_source` work.
  */
 import { defineSource, schemaOf, z } from '../../engine/api.js';
-import { LINES_SCHEMA, readLines } from '../jsonl/lines.js';
+import { LINES_SCHEMA, type LinePosition, readLines } from '../jsonl/lines.js';
 import { readCatalog } from './catalog.js';
 
 const config = z
@@ -27,7 +27,7 @@ export const airbyteFile = defineSource({
   create(cfg, ctx) {
     return {
       describePosition: (line) => `${cfg.path}:${line}`,
-      read: () => readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes }),
+      read: (from) => readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes }, from as LinePosition | undefined),
     };
   },
 });

@@ -45,9 +45,10 @@ export function createTableSql(table: string, schema: Schema, mode: 'overwrite' 
 
 const CHUNK = 2048; // DuckDB's standard vector size
 
-/** Appends a batch through data chunks: one native call per 2048 rows per column instead of one per value. */
-function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: ColumnType[]): void {
-  const duckTypes = types.map((_, c) => appender.columnType(c));
+/** Appends a batch through data chunks: one native call per 2048 rows per column instead of one per value.
+ * `epoch`, when given, fills one more BIGINT column (the staging table's checkpoint epoch). */
+function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: ColumnType[], epoch?: number): void {
+  const duckTypes = Array.from({ length: types.length + (epoch === undefined ? 0 : 1) }, (_, c) => appender.columnType(c));
   for (let start = 0; start < batch.numRows; start += CHUNK) {
     const n = Math.min(CHUNK, batch.numRows - start);
     const chunk = DuckDBDataChunk.create(duckTypes, n);
@@ -88,6 +89,11 @@ function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: Column
       }
       vec.flush();
     });
+    if (epoch !== undefined) {
+      const vec = chunk.getColumnVector(types.length) as unknown as { setItem(i: number, v: unknown): void; flush(): void };
+      for (let k = 0; k < n; k++) vec.setItem(k, BigInt(epoch));
+      vec.flush();
+    }
     appender.appendDataChunk(chunk);
   }
 }
@@ -99,6 +105,7 @@ export const duckdb = defineSink({
   examples: [{ title: 'Large payments table', yaml: `id: large_out\nkind: duckdb\ninputs: [route.large]\nconfig:\n  path: out/payments.duckdb\n  table: large_payments` }],
   display: (cfg) => ({ path: cfg.path, table: cfg.table, mode: cfg.mode }),
   create(cfg, ctx) {
+    if (ctx.checkpointing) return exactlyOnce(cfg, ctx.nodeId, ctx.inputs[0]!, ctx.checkpointing.resumeFrom);
     const schema = ctx.inputs[0]!;
     const types = fieldsOf(schema).map((f) => f.type);
     let conn: DuckDBConnection | null = null;
@@ -135,3 +142,88 @@ export const duckdb = defineSink({
     };
   },
 });
+
+/**
+ * The exactly-once variant, used when the job takes checkpoints (two-phase commit). Rows are appended to a staging
+ * table tagged with their checkpoint epoch; on a barrier the appender is flushed (staged rows are durable); when the
+ * checkpoint is complete, one transaction moves the epoch's rows into the target table and records the commit in
+ * `_abflow_commits`. On restart the sink finishes a commit the crash interrupted and drops rows staged after the
+ * checkpoint it resumes from (the replay produces them again), so nothing is lost and nothing appears twice.
+ */
+function exactlyOnce(cfg: z.output<typeof config>, nodeId: string, schema: Schema, resumeFrom: number | null) {
+  const types = fieldsOf(schema).map((f) => f.type);
+  const stage = `_abflow_stage_${cfg.table}`;
+  const cols = fieldsOf(schema).map((f) => quoteIdent(f.name)).join(', ');
+  let conn: DuckDBConnection | null = null;
+  let commitConn: DuckDBConnection | null = null;
+  let appender: DuckDBAppender | null = null;
+  let epoch = (resumeFrom ?? 0) + 1;
+  let committed = -1;
+
+  const commitUpTo = async (id: number) => {
+    if (id <= committed) return;
+    const c = commitConn!;
+    await c.run('BEGIN TRANSACTION');
+    try {
+      await c.run(`INSERT INTO ${quoteIdent(cfg.table)} (${cols}) SELECT ${cols} FROM ${quoteIdent(stage)} WHERE _abflow_epoch <= ${id} ORDER BY rowid`);
+      await c.run(`DELETE FROM ${quoteIdent(stage)} WHERE _abflow_epoch <= ${id}`);
+      await c.run('INSERT INTO _abflow_commits VALUES ($1, $2)', [nodeId, id]);
+      await c.run('COMMIT');
+    } catch (e) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+    committed = id;
+  };
+
+  return {
+    async open() {
+      if (cfg.path !== ':memory:') mkdirSync(dirname(cfg.path), { recursive: true });
+      const db = await DuckDBInstance.fromCache(cfg.path);
+      conn = await db.connect();
+      commitConn = await db.connect();
+      await conn.run('CREATE TABLE IF NOT EXISTS _abflow_commits (sink VARCHAR, epoch BIGINT)');
+      const stageCols = fieldsOf(schema).map((f) => `${quoteIdent(f.name)} ${SQL_TYPES[f.type]}`).join(', ');
+      await conn.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(stage)} (${stageCols}, _abflow_epoch BIGINT)`);
+      const r = await conn.runAndReadAll('SELECT coalesce(max(epoch), -1)::DOUBLE AS e FROM _abflow_commits WHERE sink = $1', [nodeId]);
+      committed = Number((r.getRowObjects()[0] as { e: number }).e);
+      if (resumeFrom === null) {
+        // A fresh run: nothing staged or committed before counts.
+        await conn.run(`DELETE FROM ${quoteIdent(stage)}`);
+        await conn.run('DELETE FROM _abflow_commits WHERE sink = $1', [nodeId]);
+        committed = -1;
+        await conn.run(createTableSql(cfg.table, schema, cfg.mode));
+      } else {
+        await conn.run(createTableSql(cfg.table, schema, 'append'));
+        await commitUpTo(resumeFrom); // a commit the crash may have interrupted
+        await conn.run(`DELETE FROM ${quoteIdent(stage)} WHERE _abflow_epoch > ${resumeFrom}`);
+      }
+      appender = await conn.createAppender(stage);
+    },
+    write(batch: RecordBatch) {
+      appendBatch(appender!, batch, types, epoch);
+    },
+    async preCommit(id: number) {
+      appender!.flushSync();
+      epoch = id + 1;
+    },
+    async commit(id: number) {
+      await commitUpTo(id);
+    },
+    async close() {
+      appender!.closeSync();
+      await conn!.run('CHECKPOINT').catch(() => undefined);
+      conn!.closeSync();
+      commitConn!.closeSync();
+    },
+    async abort() {
+      try {
+        appender?.closeSync();
+      } catch {
+        // Staged rows of an unfinished epoch are dropped on the next start.
+      }
+      conn?.closeSync();
+      commitConn?.closeSync();
+    },
+  };
+}

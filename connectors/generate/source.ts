@@ -72,18 +72,22 @@ export const generate = defineSource({
     const startMs = parseTimestamp(cfg.start)!;
     return {
       describePosition: (p) => `row ${p}`,
-      async *read() {
-        const t0 = performance.now();
+      // Resume token: [next row, outputs of that chunk already yielded] (a chunk may yield one batch per port).
+      async *read(from?: unknown) {
+        const [start, skip] = Array.isArray(from) ? (from as [number, number]) : [0, 0];
+        const t0 = performance.now() - (start / (cfg.rowsPerSecond ?? Infinity)) * 1000;
         // Paced streams emit small batches (one linger period's worth) so latency stays at the linger bound.
         const size = cfg.rowsPerSecond ? Math.max(1, Math.min(ctx.batchSize, Math.ceil((cfg.rowsPerSecond * ctx.lingerMs) / 1000))) : ctx.batchSize;
-        for (let first = 0; cfg.count === undefined || first < cfg.count; first += size) {
+        for (let first = start; cfg.count === undefined || first < cfg.count; first += size) {
           const n = cfg.count === undefined ? size : Math.min(size, cfg.count - first);
           if (cfg.rowsPerSecond) {
             const due = t0 + (first / cfg.rowsPerSecond) * 1000;
             const wait = due - performance.now();
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           }
-          yield* gen.batches(cfg.seed, startMs, first, n, options as never);
+          const pieces = gen.batches(cfg.seed, startMs, first, n, options as never);
+          for (let k = first === start ? skip : 0; k < pieces.length; k++)
+            yield { ...pieces[k]!, resumeAfter: k === pieces.length - 1 ? [first + n, 0] : [first, k + 1] };
         }
       },
     };

@@ -11,6 +11,11 @@ export const LINES_SCHEMA = schemaOf({ line: 'string', bytes: 'int64' });
 
 const PREFIX_BYTES = 1024;
 
+export interface LinePosition {
+  readonly offset: number;
+  readonly line: number;
+}
+
 export interface LineReaderOptions {
   readonly batchSize: number;
   readonly lingerMs: number;
@@ -35,9 +40,12 @@ class LineBatch {
     this.positions.push(lineNo);
   }
 
+  /** Byte offset just after the last line added, and its line number: where a resumed read continues. */
+  end: LinePosition = { offset: 0, line: 0 };
+
   take(): SourceOutput {
     const n = this.positions.length;
-    const out = { batch: makeBatch(LINES_SCHEMA, [this.line.finish(), this.bytes.finish()], n), positions: Float64Array.from(this.positions) };
+    const out = { batch: makeBatch(LINES_SCHEMA, [this.line.finish(), this.bytes.finish()], n), positions: Float64Array.from(this.positions), resumeAfter: this.end };
     this.line = new ColumnBuilder('string', this.capacity);
     this.bytes = new ColumnBuilder('int64', this.capacity);
     this.positions = [];
@@ -45,12 +53,16 @@ class LineBatch {
   }
 }
 
-export async function* readLines(path: string, opts: LineReaderOptions): AsyncGenerator<SourceOutput> {
-  const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
+/** Reads lines from `path` (or stdin); `from` continues a file after a checkpointed position. */
+export async function* readLines(path: string, opts: LineReaderOptions, from?: LinePosition): AsyncGenerator<SourceOutput> {
+  const startOffset = path === '-' ? 0 : (from?.offset ?? 0);
+  const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20, start: startOffset });
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const batch = new LineBatch(Math.min(opts.batchSize, 65536));
   let carry: Buffer | null = null;
-  let lineNo = 0;
+  let lineNo = from?.line ?? 0;
+  // Absolute offset of the next byte the stream will deliver.
+  let streamOffset = startOffset;
   // While skipping an oversized line: its prefix and the bytes seen so far.
   let oversize: { prefix: Buffer; length: number } | null = null;
   let pending: Promise<IteratorResult<Buffer>> | null = null;
@@ -71,6 +83,8 @@ export async function* readLines(path: string, opts: LineReaderOptions): AsyncGe
       pending = null;
       if (r.done) break;
       const chunk: Buffer = carry ? Buffer.concat([carry, r.value]) : r.value;
+      streamOffset += r.value.length;
+      const chunkStart = streamOffset - chunk.length;
       carry = null;
       let pos = 0;
       for (;;) {
@@ -81,6 +95,7 @@ export async function* readLines(path: string, opts: LineReaderOptions): AsyncGe
           if (nl < 0) break;
           lineNo++;
           batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, lineNo);
+          batch.end = { offset: chunkStart + nl + 1, line: lineNo };
           oversize = null;
           pos = nl + 1;
         } else if (nl < 0) {
@@ -93,6 +108,7 @@ export async function* readLines(path: string, opts: LineReaderOptions): AsyncGe
           const len = nl - pos;
           if (len > opts.maxLineBytes) batch.add(chunk, pos, pos + PREFIX_BYTES, len, lineNo);
           else batch.add(chunk, pos, nl, len, lineNo);
+          batch.end = { offset: chunkStart + nl + 1, line: lineNo };
           pos = nl + 1;
         }
         if (batch.positions.length >= opts.batchSize) yield batch.take();
@@ -101,6 +117,7 @@ export async function* readLines(path: string, opts: LineReaderOptions): AsyncGe
     // A last line without a trailing newline is still a line.
     if (oversize) batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, ++lineNo);
     else if (carry && carry.length) batch.add(carry, 0, carry.length, carry.length, ++lineNo);
+    batch.end = { offset: streamOffset, line: lineNo };
     if (batch.positions.length) yield batch.take();
   } finally {
     if (path !== '-') (stream as ReturnType<typeof createReadStream>).destroy();

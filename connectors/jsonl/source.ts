@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { AbflowError, type ColumnType, columnTypeSchema, defineSource, fieldsOf, schemaOf, z } from '../../engine/api.js';
 import { inferType } from './json-values.js';
-import { LINES_SCHEMA, readLines } from './lines.js';
+import { LINES_SCHEMA, type LinePosition, readLines } from './lines.js';
 
 const config = z
   .object({
@@ -69,7 +69,7 @@ export const jsonl = defineSource({
   create(cfg, ctx) {
     return {
       describePosition: (line) => `${cfg.path}:${line}`,
-      read: () => readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes }),
+      read: (from) => readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes }, from as LinePosition | undefined),
     };
   },
 });

@@ -91,10 +91,11 @@ export interface PhysicalPlan {
   readonly unconsumed: readonly string[];
 }
 
-export type ResolvedEngine = Omit<EngineOptions, 'parallelism' | 'linger'> & {
+export type ResolvedEngine = Omit<EngineOptions, 'parallelism' | 'linger' | 'checkpoint'> & {
   readonly parallelism: number;
   readonly lingerMs: number;
   readonly deadLetters: string;
+  readonly checkpoint: { readonly intervalMs: number; readonly keep: number; readonly path: string } | null;
 };
 
 export interface CompiledPlan {
@@ -285,6 +286,7 @@ function resolveEngine(plan: PlanSpec, opts: CompileOptions): ResolvedEngine {
     parallelism,
     lingerMs: e.linger,
     deadLetters: (e.deadLetters ?? DEFAULTS.deadLetterPath).replace('{name}', plan.name),
+    checkpoint: e.checkpoint ? { intervalMs: e.checkpoint.interval, keep: e.checkpoint.keep, path: (e.checkpoint.path ?? DEFAULTS.checkpointPath).replace('{name}', plan.name) } : null,
   };
 }
 

@@ -13,6 +13,8 @@ export const DEFAULTS = {
   inFlightPerWorker: 2,
   /** Where dead letters with no sink in the plan are written; `{name}` is the plan name. */
   deadLetterPath: 'out/{name}.dead_letter.jsonl',
+  /** Where a job's checkpoints are kept; `{name}` is the plan name. */
+  checkpointPath: 'out/{name}.checkpoints.duckdb',
   /** Rows per DuckDB appender flush. */
   duckdbFlushRows: 100_000,
 } as const;

@@ -38,6 +38,15 @@ export const engineOptions = z
       .string()
       .optional()
       .describe(`File for dead letters that no sink in the plan receives (default "${DEFAULTS.deadLetterPath}").`),
+    checkpoint: z
+      .object({
+        interval: duration().describe('How often to checkpoint, e.g. "1s".'),
+        keep: z.number().int().min(1).max(100).default(3).describe('Complete checkpoints to keep.'),
+        path: z.string().optional().describe(`Checkpoint database file (default "${DEFAULTS.checkpointPath}").`),
+      })
+      .strict()
+      .optional()
+      .describe('Take checkpoints for exactly-once recovery: a restarted run resumes from the latest complete one.'),
   })
   .strict();
 

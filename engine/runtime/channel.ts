@@ -17,6 +17,8 @@ export type Element =
     }
   /** Event time reached `ms`; `idle` marks an input with no data for its idle timeout (excluded from minimums). */
   | { readonly t: 'watermark'; readonly ms: number; readonly idle?: boolean }
+  /** Checkpoint barrier: everything before it belongs to checkpoint `id`, everything after to the next. */
+  | { readonly t: 'barrier'; readonly id: number }
   | { readonly t: 'end' };
 
 export class ChannelClosed extends Error {

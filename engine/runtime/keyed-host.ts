@@ -7,7 +7,7 @@
 import { fromIPC } from '../arrow/ipc.js';
 import type { ChainMember } from '../compile/compile.js';
 import { schemaFromJson, type SchemaJson } from '../compile/schema-json.js';
-import type { AnySpec, OperatorSpec } from '../operator.js';
+import type { AnySpec, KeyedState, OperatorSpec } from '../operator.js';
 import { Registry } from '../registry.js';
 import { combineWatermarks, type InputWatermark, MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.js';
 import { instantiate, operatorFailure } from './chain.js';
@@ -23,13 +23,16 @@ export interface KeyedWorkerData {
   readonly inputs: readonly SchemaJson[];
   readonly outputs: ChainMember['outputs'];
   readonly exits: readonly ChainExit[];
+  /** State to start from (this partition's key groups, from a checkpoint). */
+  readonly restore?: KeyedState;
 }
 
 export type KeyedRequest =
   | { readonly seq: number; readonly type: 'batch'; readonly input: number; readonly ipc: Uint8Array; readonly positions?: Float64Array; readonly origin?: string }
   | { readonly seq: number; readonly type: 'watermark'; readonly input: number; readonly ms: number; readonly idle: boolean }
   | { readonly seq: number; readonly type: 'end'; readonly input: number }
-  | { readonly seq: number; readonly type: 'tick'; readonly now: number };
+  | { readonly seq: number; readonly type: 'tick'; readonly now: number }
+  | { readonly seq: number; readonly type: 'snapshot' };
 
 export interface KeyedReply {
   readonly seq: number;
@@ -38,6 +41,8 @@ export interface KeyedReply {
   /** The partition's event time after this request (forwarded downstream once every partition reached it). */
   readonly watermark?: InputWatermark;
   readonly ended?: boolean;
+  /** Reply to `snapshot`: the partition's state. */
+  readonly state?: KeyedState;
   readonly error?: { readonly message: string; readonly nodeId?: string };
 }
 
@@ -48,6 +53,7 @@ export async function createKeyedHost(data: KeyedWorkerData, importModule: (url:
   const spec = registry.get('operator', data.kind) as OperatorSpec;
   const outputs = Object.fromEntries(Object.entries(data.outputs).map(([p, s]) => [p, schemaFromJson(s)]));
   const op = instantiate(spec, data.nodeId, data.rawConfig, data.inputs.map(schemaFromJson), outputs);
+  if (data.restore) op.restore?.(data.restore);
   const marks: InputWatermark[] = data.inputs.map(() => ({ ms: MIN_WATERMARK, idle: false }));
   let eventTime: InputWatermark = { ms: MIN_WATERMARK, idle: false };
   let ended = 0;
@@ -58,8 +64,11 @@ export async function createKeyedHost(data: KeyedWorkerData, importModule: (url:
     const t0 = performance.now();
     let col = new BatchCollector(data.nodeId, empty, undefined, undefined, counters);
     let done = false;
+    let state: KeyedState | undefined;
     try {
-      if (req.type === 'batch') {
+      if (req.type === 'snapshot') {
+        state = op.snapshot?.() ?? { entries: [] };
+      } else if (req.type === 'batch') {
         const batch = fromIPC(req.ipc);
         col = new BatchCollector(data.nodeId, batch, req.positions, req.origin, counters);
         counters.rowsIn += batch.numRows;
@@ -87,7 +96,7 @@ export async function createKeyedHost(data: KeyedWorkerData, importModule: (url:
     const named = col.emitted.map((e) => ({ ...e, port: `${data.nodeId}.${e.port}` }));
     for (const e of named) if (!data.exits.some((x) => x.port === e.port)) counters.discarded += e.batch.numRows;
     const { wire, transfer } = toExits(named, data.exits);
-    return { reply: { seq: req.seq, outputs: wire, counters, watermark: eventTime, ...(done ? { ended: true } : {}) }, transfer };
+    return { reply: { seq: req.seq, outputs: wire, counters, watermark: eventTime, ...(done ? { ended: true } : {}), ...(state ? { state } : {}) }, transfer };
   };
 
   function fromEmpty() {

@@ -30,7 +30,11 @@ import { instantiate, operatorFailure } from './chain.js';
 import { BatchCollector } from './collector.js';
 import type { KeyedReply, KeyedRequest, KeyedWorkerData } from './keyed-host.js';
 import { siblingUrl } from './loader.js';
-import { partitionBatch } from './partition.js';
+import { keyGroupOf, partitionBatch, partitionOfKeyGroup } from './partition.js';
+import { Coordinator } from '../state/coordinator.js';
+import { type Checkpoint, CheckpointStore, type StateBlob } from '../state/store.js';
+import type { KeyedState } from '../operator.js';
+import { createHash } from 'node:crypto';
 import { WorkerPool } from './pool.js';
 import type { ChainExit, ChainResult, NodeCounters, PortOutput } from './protocol.js';
 
@@ -60,6 +64,9 @@ export interface Progress {
 
 export interface JobResult {
   readonly durationMs: number;
+  /** Checkpoint the run resumed from, and the checkpoints it completed (id, duration, bytes). */
+  readonly resumedFrom: number | null;
+  readonly checkpoints: readonly { readonly id: number; readonly ms: number; readonly bytes: number }[];
   readonly nodes: readonly NodeMetrics[];
   readonly channels: readonly { readonly name: string; readonly capacity: number; readonly maxDepth: number }[];
   readonly rowsIn: number;
@@ -74,6 +81,10 @@ export interface RunOptions {
   readonly onProgress?: (p: Progress) => void;
   readonly progressIntervalMs?: number;
   readonly clock?: () => number;
+  /** Ignore saved checkpoints and start the job afresh. */
+  readonly fromScratch?: boolean;
+  /** Messages a user should see (a damaged checkpoint skipped, a finished run restarted). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Forwards a vertex's event time downstream: each advance once (after `beforeAdvance`, which emits what the
@@ -118,6 +129,10 @@ export class Job {
   private failure: Error | null = null;
   private stopping = false;
   private readonly onStop: (() => void)[] = [];
+  private coordinator: Coordinator | null = null;
+  private restored: Checkpoint | null = null;
+  /** Per-vertex barrier alignment: barrier id → inputs arrived, and the waiters of the inputs already blocked. */
+  private readonly alignments = new Map<string, { arrived: number; release: (() => void)[] }>();
 
   constructor(
     readonly plan: CompiledPlan,
@@ -165,9 +180,54 @@ export class Job {
     }));
   }
 
+  /** What a vertex is: kind, config and input schemas. Saved state is only restored into an identical vertex. */
+  private fingerprint(v: Vertex): string {
+    const shape =
+      v.type === 'chain' ? v.members.map((m) => [m.kind, m.rawConfig, m.inputSchema]) : v.type === 'dead_letters' ? v.path : [v.node.kind, v.node.rawConfig, v.node.inputSchemas.map(schemaToJson)];
+    return createHash('sha1').update(JSON.stringify(shape)).digest('hex');
+  }
+
+  private stateOf(vertex: string): StateBlob[] {
+    return this.restored?.states.filter((s) => s.vertex === vertex) ?? [];
+  }
+
+  private async setupCheckpoints(): Promise<CheckpointStore | null> {
+    const cp = this.plan.engine.checkpoint;
+    if (!cp) return null;
+    const store = await CheckpointStore.open(cp.path);
+    let firstId = 1;
+    if (this.opts.fromScratch) await store.reset();
+    else {
+      const { checkpoint, skipped } = await store.latestUsable();
+      for (const s of skipped) this.opts.onWarning?.(`${s}; recovering from the previous complete checkpoint`);
+      firstId = ((await store.list())[0]?.id ?? 0) + 1;
+      if (checkpoint?.finished) this.opts.onWarning?.(`the previous run finished (checkpoint ${checkpoint.id}); starting afresh`);
+      this.restored = checkpoint?.finished ? null : checkpoint;
+      const problems: string[] = [];
+      for (const blob of this.restored?.states ?? []) {
+        const v = this.plan.physical.vertices.find((x) => x.id === blob.vertex);
+        if (!v) problems.push(`\`${blob.vertex}\` has saved state but is no longer in the plan`);
+        else if (this.fingerprint(v) !== blob.fingerprint) problems.push(`\`${blob.vertex}\` changed (kind, config or input schema): its saved state cannot be read safely`);
+      }
+      if (problems.length && this.restored)
+        throw new AbflowError('config', `checkpoint ${checkpoint!.id} does not fit this plan:\n  ${[...new Set(problems)].join('\n  ')}`, { hint: 'run with --from-scratch to discard the saved state' });
+    }
+    const ids = this.plan.physical.vertices.map((v) => v.id);
+    const sources = this.plan.physical.vertices.filter((v) => v.type === 'source').map((v) => v.id);
+    this.coordinator = new Coordinator(store, ids, sources, this.plan.engine.parallelism, cp.keep, firstId, (e) => this.fail(e, this.plan.physical.vertices[0]!));
+    this.coordinator.start(cp.intervalMs);
+    return store;
+  }
+
+  /** The checkpoint this run resumes from (null: a fresh start; a finished run's output was already committed). */
+  private get resumeFrom(): number | null {
+    return this.restored?.id ?? null;
+  }
+
   async run(): Promise<JobResult> {
     const clock = this.opts.clock ?? (() => performance.now());
     const t0 = clock();
+    const store = await this.setupCheckpoints();
     const chains = this.plan.physical.vertices.filter((v) => v.type === 'chain');
     if (chains.length) {
       this.pool = new WorkerPool({
@@ -185,12 +245,16 @@ export class Job {
       await Promise.all(this.plan.physical.vertices.map((v) => this.runVertex(v).catch((e: unknown) => this.fail(e, v))));
     } finally {
       if (timer) clearInterval(timer);
+      this.coordinator?.stop();
       await this.pool?.close();
       await Promise.all(this.workers.map((w) => w.terminate()));
+      store?.close();
     }
     if (this.failure) throw this.failure;
     const nodes = [...this.metrics.values()];
     return {
+      resumedFrom: this.resumeFrom,
+      checkpoints: this.coordinator?.completed ?? [],
       durationMs: clock() - t0,
       nodes,
       channels: this.all.map((c) => ({ name: c.name, capacity: c.capacity, maxDepth: c.maxDepth })),
@@ -277,14 +341,30 @@ export class Job {
     const m = this.metrics.get(origin)!;
     const spec = n.spec as SourceSpec;
     const source = spec.create(n.config, { nodeId: origin, batchSize: this.plan.engine.batchSize, lingerMs: this.plan.engine.lingerMs, outputs: n.outputs });
-    const it = source.read()[Symbol.asyncIterator]();
+    const saved = this.stateOf(v.id)[0];
+    let resumeAfter: unknown = saved?.value ?? null;
+    const it = source.read(resumeAfter ?? undefined)[Symbol.asyncIterator]();
+    const coordinator = this.coordinator;
+    let injected = coordinator?.latestRequest ?? 0;
+    // A barrier carries the source's position: everything emitted before it is covered by that checkpoint.
+    const inject = async (id: number) => {
+      coordinator!.ack(v.id, id, [{ vertex: v.id, part: 0, fingerprint: this.fingerprint(v), value: resumeAfter }]);
+      await this.broadcast(v.id, { t: 'barrier', id });
+    };
     // A stop must not wait for a silent source's next batch (stdin, an idle queue): race it against the stop.
     const stopped = new Promise<'stop'>((resolve) => this.onStop.push(() => resolve('stop')));
+    let exhausted = false;
     try {
       while (!this.stopping) {
+        while (coordinator && coordinator.latestRequest > injected) await inject((injected = coordinator.latestRequest));
         const r = await Promise.race([it.next(), stopped]);
-        if (r === 'stop' || r.done) break;
+        if (r === 'stop') break;
+        if (r.done) {
+          exhausted = true;
+          break;
+        }
         const { batch, port = 'out', positions } = r.value;
+        if (r.value.resumeAfter !== undefined) resumeAfter = r.value.resumeAfter;
         // A source with a decoder is counted by its decoder (lines in, rows out); raw batches are not rows yet.
         if (n.id === origin) m.rowsOut += batch.numRows;
         await this.emit(v.id, `${n.id}.${port}`, { t: 'batch', batch, ...(positions ? { positions } : {}), origin });
@@ -293,7 +373,19 @@ export class Job {
       // Not awaited: a generator suspended in an await only returns once that await settles.
       if (this.stopping) void it.return?.()?.catch(() => undefined);
     }
-    await this.broadcast(v.id, { t: 'watermark', ms: MAX_WATERMARK });
+    // The end-of-input watermark fires every window. A job stopped with checkpoints keeps its windows open instead:
+    // the last checkpoint holds them, and the next run continues them.
+    if (exhausted || !coordinator) await this.broadcast(v.id, { t: 'watermark', ms: MAX_WATERMARK });
+    if (coordinator && !this.failure) {
+      // Keep answering checkpoint requests until the last checkpoint (taken once every source is done) is injected.
+      const last = coordinator.sourceDone(v.id, exhausted);
+      let lastId = Infinity;
+      void last.then((id) => (lastId = id));
+      while (injected < lastId) {
+        const id = await Promise.race([last, coordinator.nextRequest(injected)]);
+        if (id > injected) await inject((injected = id));
+      }
+    }
     await this.broadcast(v.id, { t: 'end' });
   }
 
@@ -303,7 +395,7 @@ export class Job {
     const fifo = new Channel<Promise<(ChainResult & { origin?: string }) | Element>>(`${v.id} in flight`, v.parallelism * DEFAULTS.inFlightPerWorker);
     this.all.push(fifo as unknown as Channel);
     // Watermark generation: the running maximum of the generator's per-batch candidates, in input order.
-    let generated = MIN_WATERMARK;
+    let generated = (this.stateOf(v.id)[0]?.value as { generated: number } | undefined)?.generated ?? MIN_WATERMARK;
     let idle = false;
     const idleness = v.idleTimeoutMs !== undefined ? new IdlenessTimer(v.idleTimeoutMs, performance.now()) : null;
     let idleCheck: NodeJS.Timeout | undefined;
@@ -325,6 +417,10 @@ export class Job {
         if ('t' in r) {
           // A generating chain replaces upstream watermarks; the final one (end of input) still passes.
           if (r.t === 'watermark' && v.generatesWatermarks && r.ms < MAX_WATERMARK) continue;
+          if (r.t === 'barrier') {
+            const id = r.id;
+            await serial(async () => this.coordinator?.ack(v.id, id, [{ vertex: v.id, part: 0, fingerprint: this.fingerprint(v), value: { generated } }]));
+          }
           await serial(() => this.broadcast(v.id, r));
           if (r.t === 'end') return;
           continue;
@@ -377,14 +473,29 @@ export class Job {
     }
   }
 
-  /** Pulls all inputs of a vertex, handling one element at a time; resolves when every input has ended. */
-  private async merge(id: string, handle: (el: Element, input: number) => Promise<void>): Promise<void> {
+  /** Pulls all inputs of a vertex, handling one element at a time; resolves when every input has ended.
+   * Checkpoint barriers are aligned: an input that delivered barrier N is not read further until every input has
+   * delivered it; then `onBarrier(N)` runs once, in order with the elements handled before it. */
+  private async merge(id: string, handle: (el: Element, input: number) => Promise<void>, onBarrier: (checkpoint: number) => Promise<void> = async () => undefined): Promise<void> {
     const inputs = this.channelsIn.get(id) ?? [];
     let serial = Promise.resolve();
     await Promise.all(
       inputs.map(async (ch, i) => {
         for (;;) {
           const el = await ch.pull();
+          if (el.t === 'barrier') {
+            const key = `${id}#${el.id}`;
+            const a = this.alignments.get(key) ?? { arrived: 0, release: [] };
+            this.alignments.set(key, a);
+            if (++a.arrived < inputs.length) await new Promise<void>((r) => a.release.push(r));
+            else {
+              this.alignments.delete(key);
+              serial = serial.then(() => onBarrier(el.id));
+              await serial;
+              for (const r of a.release) r();
+            }
+            continue;
+          }
           serial = serial.then(() => handle(el, i));
           await serial;
           if (el.t === 'end') return;
@@ -405,8 +516,18 @@ export class Job {
       outputs: Object.fromEntries(Object.entries(n.outputs).map(([p, s]) => [p, schemaToJson(s)])),
       exits: this.exitsOf(v.id),
     };
-    const partitions = Array.from({ length: v.parallelism }, () => {
-      const worker = startKeyedWorker(data);
+    // Restore: gather the saved entries of every old partition and give each new partition its key groups' share.
+    const saved = this.stateOf(v.id).map((b) => b.value as KeyedState);
+    const restoreFor = (k: number): KeyedState | undefined =>
+      saved.length
+        ? {
+            entries: saved.flatMap((st) => st.entries.filter(([key]) => partitionOfKeyGroup(keyGroupOf(key), v.parallelism) === k)),
+            shared: saved[0]!.shared,
+          }
+        : undefined;
+    const partitions = Array.from({ length: v.parallelism }, (_, k) => {
+      const restore = restoreFor(k);
+      const worker = startKeyedWorker(restore ? { ...data, restore } : data);
       this.workers.push(worker);
       return { worker, seq: 0, pending: new Map<number, (r: KeyedReply) => void>(), inFlight: 0, waiters: [] as (() => void)[], tail: Promise.resolve(), watermark: { ms: MIN_WATERMARK, idle: false } as InputWatermark, ended: false };
     });
@@ -438,7 +559,7 @@ export class Job {
       await eventTime.update(combineWatermarks(partitions.map((x) => x.watermark)));
       if (endedCount === partitions.length && r.ended) await this.broadcast(v.id, { t: 'end' });
     };
-    const send = async (k: number, req: WithoutSeq<KeyedRequest>, transfer: ArrayBuffer[] = []) => {
+    const send = async (k: number, req: WithoutSeq<KeyedRequest>, transfer: ArrayBuffer[] = []): Promise<Promise<KeyedReply>> => {
       const p = partitions[k]!;
       while (p.inFlight >= limit) await new Promise<void>((r) => p.waiters.push(r));
       p.inFlight++;
@@ -446,6 +567,8 @@ export class Job {
       const reply = new Promise<KeyedReply>((resolve) => p.pending.set(seq, resolve));
       p.worker.postMessage({ ...req, seq }, transfer);
       // Replies are handled in order per partition; a slot frees only once its outputs were pushed downstream.
+      let handled!: (r: KeyedReply) => void;
+      const done = new Promise<KeyedReply>((r) => (handled = r));
       p.tail = p.tail
         .then(() => reply)
         .then(async (r) => {
@@ -453,8 +576,17 @@ export class Job {
           await onReply(p, r);
           p.inFlight--;
           p.waiters.shift()?.();
+          handled(r);
         })
         .catch((e: unknown) => this.fail(e, v));
+      return done;
+    };
+    // A barrier: every partition snapshots after everything sent before it; the barrier follows their output.
+    const onBarrier = async (id: number) => {
+      const replies = await Promise.all(await Promise.all(partitions.map((_, k) => send(k, { type: 'snapshot' }))));
+      const fingerprint = this.fingerprint(v);
+      this.coordinator?.ack(v.id, id, replies.map((r, k) => ({ vertex: v.id, part: k, fingerprint, value: r.state ?? { entries: [] } })));
+      await this.broadcast(v.id, { t: 'barrier', id });
     };
     const ticker = spec.processingTime?.(n.config as never)
       ? setInterval(() => partitions.forEach((_, k) => void send(k, { type: 'tick', now: Date.now() })), TICK_MS)
@@ -474,7 +606,7 @@ export class Job {
           if (ticker) clearInterval(ticker);
           for (let k = 0; k < partitions.length; k++) await send(k, { type: 'end', input });
         }
-      });
+      }, onBarrier);
       await Promise.all(partitions.map((p) => p.tail));
     } finally {
       if (ticker) clearInterval(ticker);
@@ -543,22 +675,45 @@ export class Job {
         }
         await this.broadcast(v.id, { t: 'end' });
       }
+    }, async (id) => {
+      this.coordinator?.ack(v.id, id);
+      await this.broadcast(v.id, { t: 'barrier', id });
     });
   }
 
   private async runSink(v: Extract<Vertex, { type: 'sink' }>): Promise<void> {
     const n = v.node;
     const m = this.metrics.get(n.id)!;
-    const sink: Sink = (n.spec as SinkSpec).create(n.config, { nodeId: n.id, inputs: n.inputSchemas });
+    const sink: Sink = (n.spec as SinkSpec).create(n.config, {
+      nodeId: n.id,
+      inputs: n.inputSchemas,
+      ...(this.coordinator ? { checkpointing: { resumeFrom: this.resumeFrom } } : {}),
+    });
+    // Writes, stagings and commits of one sink happen one at a time, in order.
+    let ops = Promise.resolve();
+    const serially = (f: () => Promise<void>) => (ops = ops.then(f));
+    this.coordinator?.whenComplete((id) => serially(async () => sink.commit?.(id)));
     try {
       await sink.open?.();
-      await this.merge(v.id, async (el, i) => {
-        if (el.t !== 'batch') return;
-        const t = performance.now();
-        await sink.write(el.batch, i);
-        m.busyMs += performance.now() - t;
-        m.rowsIn += el.batch.numRows;
-      });
+      await this.merge(
+        v.id,
+        async (el, i) => {
+          if (el.t !== 'batch') return;
+          await serially(async () => {
+            const t = performance.now();
+            await sink.write(el.batch, i);
+            m.busyMs += performance.now() - t;
+            m.rowsIn += el.batch.numRows;
+          });
+        },
+        async (id) => {
+          await serially(async () => sink.preCommit?.(id));
+          this.coordinator?.ack(v.id, id);
+        },
+      );
+      // With checkpoints, the last commit happens when the last checkpoint completes.
+      if (this.coordinator) await Promise.race([this.coordinator.finalDone, new Promise<void>((r) => this.onStop.push(() => this.failure && r()))]);
+      await ops;
     } catch (e) {
       await sink.abort?.().catch(() => undefined);
       throw isAbflowError(e) ? e : new AbflowError('sink_io', `sink '${n.id}' (${n.kind}) failed: ${(e as Error).message}`, { nodeId: n.id, cause: e, domain: 'external' });
@@ -579,13 +734,13 @@ export class Job {
       if (el.t !== 'batch') return;
       if (!out) {
         mkdirSync(dirname(v.path), { recursive: true });
-        out = createWriteStream(v.path, { flags: 'w' });
+        out = createWriteStream(v.path, { flags: this.resumeFrom === null ? 'w' : 'a' });
       }
       let text = '';
       for (let i = 0; i < el.batch.numRows; i++) text += JSON.stringify(rowObject(el.batch, i)) + '\n';
       m.rowsIn += el.batch.numRows;
       if (!out.write(text)) await new Promise<void>((r) => out!.once('drain', () => r()));
-    });
+    }, async (id) => this.coordinator?.ack(v.id, id));
     const stream = out as WriteStream | null;
     if (stream) await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
   }

@@ -17,6 +17,8 @@ import {
 
 export interface AggregateFn<S> {
   readonly resultType: ColumnType;
+  /** Rebuilds a state restored from a checkpoint (class instances lose their prototype in serialization). */
+  revive?(state: S): S;
   init(): S;
   add(state: S, value: unknown): S;
   merge(a: S, b: S): S;
@@ -79,6 +81,11 @@ export class TDigest {
   private bufMeans: number[] = [];
   private bufWeights: number[] = [];
   total = 0;
+
+  /** A digest back from a checkpoint (structured clone keeps the fields, not the class). */
+  static revive(s: TDigest): TDigest {
+    return s instanceof TDigest ? s : Object.assign(new TDigest(), s);
+  }
 
   add(x: number, w = 1): void {
     this.bufMeans.push(x);
@@ -208,12 +215,12 @@ const FACTORIES: Record<string, { args: [number, number]; describe: string; make
   percentile: {
     args: [2, 2],
     describe: 'percentile(x, q) approximate (t-digest), q in [0, 1]',
-    make: (_t, [q]) => simple('float64', () => new TDigest(), (s: TDigest, v: number) => (s.add(v), s), (a: TDigest, b: TDigest) => a.merge(b), (s: TDigest) => s.quantile(q as number)),
+    make: (_t, [q]) => ({ ...simple('float64', () => new TDigest(), (s: TDigest, v: number) => (s.add(v), s), (a: TDigest, b: TDigest) => a.merge(b), (s: TDigest) => s.quantile(q as number)), revive: TDigest.revive as never }),
   },
   median: {
     args: [1, 1],
     describe: 'median(x) approximate (t-digest)',
-    make: () => simple('float64', () => new TDigest(), (s: TDigest, v: number) => (s.add(v), s), (a: TDigest, b: TDigest) => a.merge(b), (s: TDigest) => s.quantile(0.5)),
+    make: () => ({ ...simple('float64', () => new TDigest(), (s: TDigest, v: number) => (s.add(v), s), (a: TDigest, b: TDigest) => a.merge(b), (s: TDigest) => s.quantile(0.5)), revive: TDigest.revive as never }),
   },
   collect: {
     args: [1, 1],

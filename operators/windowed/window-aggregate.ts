@@ -207,6 +207,22 @@ export const windowAggregate = defineOperator({
         windows.advance(now - 1, fired);
         emit(fired, out);
       },
+      snapshot() {
+        const entries: [string, unknown][] = windows ? windows.snapshot().entries.map(([k, slots]) => [k, { windows: slots }]) : [];
+        for (const [k, c] of counts) entries.push([k, { count: c }]);
+        return { entries, shared: { watermark: windows?.watermark ?? Number.MIN_SAFE_INTEGER } };
+      },
+      restore(state) {
+        const revive = (acc: Acc): Acc => [acc[0], ...plan.aggs.map((a, j) => (a.fn.revive ? a.fn.revive(acc[j + 1]) : acc[j + 1]))];
+        const shared = state.shared as { watermark: number } | undefined;
+        const windowed: [string, never][] = [];
+        for (const [k, v] of state.entries) {
+          const e = v as { windows?: never; count?: { acc: Acc; n: number; min: number; max: number } };
+          if (e.windows) windowed.push([k, e.windows]);
+          else if (e.count) counts.set(k, { ...e.count, acc: revive(e.count.acc) });
+        }
+        windows?.restore(windowed, shared?.watermark ?? Number.MIN_SAFE_INTEGER, revive);
+      },
       close(out) {
         // Processing-time windows still open at the end of a bounded input fire now (their contents are complete).
         if (windows && plan.timeIdx === null) {

@@ -32,6 +32,7 @@ export interface Fired<A> {
 }
 
 interface Slot<A> {
+  key: string;
   start: number;
   end: number;
   acc: A;
@@ -134,7 +135,7 @@ export class KeyedWindows<A> {
       const id = slotId(key, start);
       let slot = this.slots.get(id);
       if (!slot) {
-        slot = { start, end, acc: this.agg.create(), fired: false };
+        slot = { key, start, end, acc: this.agg.create(), fired: false };
         this.slots.set(id, slot);
         this.registerTimers(key, slot);
       }
@@ -160,7 +161,7 @@ export class KeyedWindows<A> {
       acc = this.agg.merge(s.acc, acc);
       wasFired ||= s.fired;
     }
-    const slot: Slot<A> = { start: merged.start, end: merged.end, acc, fired: wasFired };
+    const slot: Slot<A> = { key, start: merged.start, end: merged.end, acc, fired: wasFired };
     this.sessions.set(key, [...sessions.filter((s) => !touching.includes(s)), slot].sort((a, b) => a.start - b.start));
     this.registerTimers(key, slot);
     if (merged.end - 1 <= this.watermark) {
@@ -188,6 +189,27 @@ export class KeyedWindows<A> {
     const rest = (this.sessions.get(key) ?? []).filter((s) => s.start !== start);
     if (rest.length) this.sessions.set(key, rest);
     else this.sessions.delete(key);
+  }
+
+  /** The open windows per key (plain data) and the watermark, for a checkpoint. */
+  snapshot(): { entries: [string, Slot<A>[]][]; watermark: number } {
+    const byKey = new Map<string, Slot<A>[]>();
+    for (const slot of this.slots.values()) (byKey.get(slot.key) ?? byKey.set(slot.key, []).get(slot.key)!).push(slot);
+    for (const [key, sessions] of this.sessions) byKey.set(key, sessions);
+    return { entries: [...byKey], watermark: this.watermark };
+  }
+
+  /** Restores windows from a snapshot (entries may come from several old partitions) and re-arms their timers. */
+  restore(entries: readonly (readonly [string, Slot<A>[]])[], watermark: number, revive: (acc: A) => A = (a) => a): void {
+    this.watermark = Math.max(this.watermark, watermark);
+    for (const [key, slots] of entries) {
+      for (const slot of slots) {
+        slot.acc = revive(slot.acc);
+        if (this.spec.type === 'session') this.sessions.set(key, [...(this.sessions.get(key) ?? []), slot]);
+        else this.slots.set(slotId(key, slot.start), slot);
+        this.registerTimers(key, slot);
+      }
+    }
   }
 
   /** Advances event time: fires windows whose max timestamp is <= watermark (in timestamp order), then drops state

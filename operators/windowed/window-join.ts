@@ -55,6 +55,9 @@ function outputSchema(cfg: Config, left: Schema, right: Schema): Schema {
 }
 
 interface Cell {
+  /** Row key (join key values) and cell id: checkpoints partition cells by the row key. */
+  base: string;
+  id: string;
   start: number;
   left: Row[];
   right: Row[];
@@ -114,10 +117,11 @@ export const windowJoin = defineOperator({
             late.push(i);
             continue;
           }
-          const ck = `${rowKey(keys, i)}\u0002${start}`;
+          const base = rowKey(keys, i);
+          const ck = `${base}\u0002${start}`;
           let cell = cells.get(ck);
           if (!cell) {
-            cells.set(ck, (cell = { start, left: [], right: [], rightSeen: false }));
+            cells.set(ck, (cell = { base, id: ck, start, left: [], right: [], rightSeen: false }));
             timers.push(start + size - 1, ck, start);
           }
           if (input === 0) cell.left.push(read(i));
@@ -140,6 +144,17 @@ export const windowJoin = defineOperator({
           } else for (const l of cell.left) for (const r of cell.right) rows.push([...l, ...r, ...w]);
         }
         if (rows.length) o.emit(rowsToBatch(out, rows));
+      },
+      snapshot() {
+        return { entries: [...cells.values()].map((c) => [c.base, c] as const), shared: { watermark } };
+      },
+      restore(state) {
+        watermark = Math.max(watermark, (state.shared as { watermark: number } | undefined)?.watermark ?? watermark);
+        for (const [, v] of state.entries) {
+          const c = v as Cell;
+          cells.set(c.id, c);
+          timers.push(c.start + size - 1, c.id, c.start);
+        }
       },
     };
   },

@@ -57,6 +57,8 @@ function outputSchema(cfg: Config, input: Schema): Schema {
 
 interface Group {
   key: string;
+  /** The row key (key columns) the group belongs to: what checkpoints partition by. */
+  base: string;
   start: number;
   end: number;
   /** Candidates, best first: [order value, row]. */
@@ -126,7 +128,7 @@ export const windowTopN = defineOperator({
             const gk = `${base}\u0002${start}`;
             let g = groups.get(gk);
             if (!g) {
-              groups.set(gk, (g = { key: gk, start, end, rows: [] }));
+              groups.set(gk, (g = { key: gk, base, start, end, rows: [] }));
               timers.push(end - 1, gk, start);
             }
             const n = g.rows.length;
@@ -151,6 +153,17 @@ export const windowTopN = defineOperator({
       onWatermark(ms, o) {
         watermark = ms;
         fire(ms, o);
+      },
+      snapshot() {
+        return { entries: [...groups.values()].map((g) => [g.base, g] as const), shared: { watermark } };
+      },
+      restore(state) {
+        watermark = Math.max(watermark, (state.shared as { watermark: number } | undefined)?.watermark ?? watermark);
+        for (const [, v] of state.entries) {
+          const g = v as Group;
+          groups.set(g.key, g);
+          timers.push(g.end - 1, g.key, g.start);
+        }
       },
     };
   },

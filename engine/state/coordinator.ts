@@ -1,0 +1,117 @@
+/**
+ * @module state/coordinator
+ * Checkpoint coordination (Flink's asynchronous barrier snapshots). Every interval the coordinator requests
+ * checkpoint N; each source injects barrier N into its streams at its next batch boundary together with its position;
+ * every other vertex acknowledges N once the barrier reached it from all inputs (keyed operators with their state,
+ * sinks after staging their output). When all vertices acknowledged, the checkpoint is written in one transaction
+ * and the sinks commit: output becomes visible exactly when the state that produced it is durable.
+ * When every source is done (exhausted, or stopped gracefully) a last checkpoint is taken; it is marked finished
+ * when all sources were exhausted, so the next run starts afresh instead of resuming.
+ */
+import type { StateBlob } from './store.js';
+import type { CheckpointStore } from './store.js';
+
+interface InFlight {
+  readonly id: number;
+  readonly started: number;
+  readonly final: boolean;
+  readonly finished: boolean;
+  readonly acks: Map<string, StateBlob[]>;
+}
+
+export class Coordinator {
+  private next: number;
+  private inFlight: InFlight | null = null;
+  private requested = 0;
+  private readonly requestWaiters: (() => void)[] = [];
+  private readonly done = new Map<string, boolean>();
+  private finalId: Promise<number> | null = null;
+  private resolveFinal: ((id: number) => void) | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  /** Called after each checkpoint is durable (sinks commit here), in order. */
+  private readonly onComplete: ((id: number) => Promise<void>)[] = [];
+  readonly completed: { id: number; ms: number; bytes: number }[] = [];
+  private finalCommitted!: () => void;
+  /** Resolves once the last checkpoint is durable and every sink committed it. */
+  readonly finalDone = new Promise<void>((resolve) => (this.finalCommitted = resolve));
+
+  constructor(
+    private readonly store: CheckpointStore,
+    private readonly participants: readonly string[],
+    private readonly sources: readonly string[],
+    private readonly parallelism: number,
+    private readonly keep: number,
+    firstId: number,
+    private readonly fail: (e: unknown) => void,
+  ) {
+    this.next = firstId;
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => this.trigger(false, false), intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  whenComplete(f: (id: number) => Promise<void>): void {
+    this.onComplete.push(f);
+  }
+
+  private trigger(final: boolean, finished: boolean): number | null {
+    if (this.inFlight) return null;
+    const id = this.next++;
+    this.inFlight = { id, started: performance.now(), final, finished, acks: new Map() };
+    this.requested = id;
+    for (const w of this.requestWaiters.splice(0)) w();
+    return id;
+  }
+
+  /** The newest requested barrier id (sources inject every id above the last they injected). */
+  get latestRequest(): number {
+    return this.requested;
+  }
+
+  /** Resolves once a barrier newer than `after` is requested. */
+  nextRequest(after: number): Promise<number> {
+    if (this.requested > after) return Promise.resolve(this.requested);
+    return new Promise((resolve) => this.requestWaiters.push(() => resolve(this.requested)));
+  }
+
+  /** A source has no more data (`exhausted`) or was stopped. Resolves with the id of the last checkpoint, which is
+   * triggered once every source is done; meanwhile the source keeps answering `nextRequest`. */
+  sourceDone(source: string, exhausted: boolean): Promise<number> {
+    this.done.set(source, exhausted);
+    if (!this.finalId) this.finalId = new Promise((resolve) => (this.resolveFinal = resolve));
+    this.maybeTriggerFinal();
+    return this.finalId;
+  }
+
+  private maybeTriggerFinal(): void {
+    if (this.done.size < this.sources.length || !this.resolveFinal || this.inFlight) return;
+    const finished = [...this.done.values()].every(Boolean);
+    this.stop();
+    const id = this.trigger(true, finished)!;
+    this.resolveFinal(id);
+    this.resolveFinal = null;
+  }
+
+  ack(vertex: string, id: number, states: StateBlob[] = []): void {
+    const cp = this.inFlight;
+    if (!cp || cp.id !== id || cp.acks.has(vertex)) return;
+    cp.acks.set(vertex, states);
+    if (cp.acks.size === this.participants.length) void this.complete(cp).catch((e: unknown) => this.fail(e));
+  }
+
+  private async complete(cp: InFlight): Promise<void> {
+    const states = [...cp.acks.values()].flat();
+    const ms = performance.now() - cp.started;
+    const bytes = await this.store.write({ id: cp.id, durationMs: ms, parallelism: this.parallelism, finished: cp.finished, states }, this.keep);
+    this.completed.push({ id: cp.id, ms, bytes });
+    for (const f of this.onComplete) await f(cp.id);
+    this.inFlight = null;
+    if (cp.final) this.finalCommitted();
+    this.maybeTriggerFinal();
+  }
+}
