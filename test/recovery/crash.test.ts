@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CheckpointStore } from '../../engine/state/store.js';
 import { CLI, ROOT, tempDir } from '../kit/cli.js';
 
 const PLAN = join(ROOT, 'plans/payments.yaml');
@@ -82,6 +83,47 @@ describe('exactly-once recovery', () => {
     const d = await diff(reference, cwd);
     for (const t of TABLES) expect({ table: t, onlyA: d[t]!.onlyA, onlyB: d[t]!.onlyB }).toEqual({ table: t, onlyA: 0, onlyB: 0 });
     expect(d.payments!.rows).toBeGreaterThan(0);
+  }, 600_000);
+
+  it('reports a truncated or corrupted latest checkpoint and recovers from the previous complete one', async () => {
+    const cwd = tempDir('abflow-damaged-');
+    const storePath = join(cwd, 'out/payments.checkpoints.duckdb');
+    let latest: { id: number; finished: boolean } | undefined;
+    for (let killAt = 4000; !(latest && !latest.finished) && killAt < 20_000; killAt += 1000) {
+      await run(cwd, ['--from-scratch'], killAt);
+      const store = await CheckpointStore.open(storePath);
+      latest = (await store.list())[0];
+      store.close();
+    }
+    expect(latest && !latest.finished).toBe(true);
+    // Forge two newer checkpoints from the latest: one with a truncated state blob, one with flipped bytes.
+    const db = await DuckDBInstance.create(storePath);
+    const c = await db.connect();
+    for (const [id, damage] of [
+      [latest!.id + 1, "data[1:octet_length(data) // 2]"],
+      [latest!.id + 2, "CASE WHEN vertex LIKE 'customer%' THEN 'garbage'::BLOB ELSE data END"],
+    ] as const) {
+      await c.run(`INSERT INTO checkpoints SELECT ${id}, now(), duration_ms, bytes, parallelism, false FROM checkpoints WHERE id = ${latest!.id}`);
+      await c.run(`INSERT INTO checkpoint_state SELECT ${id}, vertex, part, fingerprint, sha256, CASE WHEN vertex LIKE 'customer%' THEN ${damage} ELSE data END FROM checkpoint_state WHERE checkpoint_id = ${latest!.id}`);
+    }
+    c.closeSync();
+    db.closeSync();
+    const show = await new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'checkpoints', 'show', PLAN], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', () => resolve(out));
+    });
+    expect(show).toContain(`"id": ${latest!.id + 2}`);
+    expect(show).toMatch(/"status": "DAMAGED: the state of `customer_(5|60)m` \(part \d\) is damaged: checksum mismatch/);
+    const r = await run(cwd);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: checkpoint ${latest!.id + 2} is unusable (the state of`);
+    expect(r.stderr).toContain(`warning: checkpoint ${latest!.id + 1} is unusable (the state of`);
+    expect(r.stderr).toContain('recovering from the previous complete checkpoint');
+    expect(r.stderr).toContain(`resumed from checkpoint ${latest!.id}`);
+    const d = await diff(reference, cwd);
+    for (const t of TABLES) expect({ table: t, onlyA: d[t]!.onlyA, onlyB: d[t]!.onlyB }).toEqual({ table: t, onlyA: 0, onlyB: 0 });
   }, 600_000);
 
   it('restores checkpoints taken at parallelism 1 at parallelism 2', async () => {
