@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { checkpointBench } from './checkpoint.js';
 import { microBench } from './micro.js';
 import { nexmarkBench } from './nexmark.js';
 import { windowStateBench } from './window-state.js';
@@ -17,6 +18,7 @@ const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   pipeline: () => pipelineBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
   nexmark: () => nexmarkBench(Number(process.env.BENCH_EVENTS ?? 1_000_000)),
   'window-state': () => windowStateBench(Number(process.env.BENCH_KEYS ?? 1_000_000)),
+  checkpoint: checkpointBench,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
