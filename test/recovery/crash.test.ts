@@ -5,6 +5,7 @@
  * restore at parallelism 2, and a damaged latest checkpoint is reported and the previous one used.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,9 +22,9 @@ interface Run {
 }
 
 /** Runs the plan; with `killAfterMs`, SIGKILLs it then (if it is still running). */
-function run(cwd: string, args: string[] = [], killAfterMs?: number): Promise<Run> {
+function run(cwd: string, args: string[] = [], killAfterMs?: number, plan = PLAN): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', PLAN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', plan, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
@@ -124,6 +125,27 @@ describe('exactly-once recovery', () => {
     expect(r.stderr).toContain(`resumed from checkpoint ${latest!.id}`);
     const d = await diff(reference, cwd);
     for (const t of TABLES) expect({ table: t, onlyA: d[t]!.onlyA, onlyB: d[t]!.onlyB }).toEqual({ table: t, onlyA: 0, onlyB: 0 });
+  }, 600_000);
+
+  it('refuses saved state that no longer fits a changed plan, naming each operator', async () => {
+    const cwd = tempDir('abflow-changed-');
+    let resumable = false;
+    for (let killAt = 4000; !resumable && killAt < 20_000; killAt += 1000) {
+      await run(cwd, ['--from-scratch'], killAt);
+      const store = await CheckpointStore.open(join(cwd, 'out/payments.checkpoints.duckdb'));
+      const latest = (await store.list())[0];
+      store.close();
+      resumable = latest !== undefined && !latest.finished;
+    }
+    expect(resumable).toBe(true);
+    const changed = join(cwd, 'changed.yaml');
+    writeFileSync(changed, readFileSync(PLAN, 'utf8').replace('window: { type: tumbling, size: 5m }', 'window: { type: tumbling, size: 10m }'));
+    const r = await run(cwd, [], undefined, changed);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/checkpoint \d+ does not fit this plan:\n {2}`customer_5m` changed \(kind, config or input schema\): its saved state cannot be read safely/);
+    expect(r.stderr).toContain('hint: run with --from-scratch to discard the saved state');
+    const fresh = await run(cwd, ['--from-scratch', '-q'], undefined, changed);
+    expect(fresh.code, fresh.stderr).toBe(0);
   }, 600_000);
 
   it('restores checkpoints taken at parallelism 1 at parallelism 2', async () => {
