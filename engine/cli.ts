@@ -107,6 +107,7 @@ program
       ...(onProgress ? { onProgress } : {}),
       fromScratch: opts.fromScratch === true,
       onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+      ...(opts.quiet ? {} : { onCheckpoint: (c: { id: number; ms: number; bytes: number; finished: boolean }) => process.stderr.write(`${tty ? '\n' : ''}checkpoint ${c.id} complete: ${c.ms.toFixed(0)} ms, ${c.bytes} bytes${c.finished ? ' (finished)' : ''}\n`) }),
     });
     let signals = 0;
     const onSignal = (sig: string) => {

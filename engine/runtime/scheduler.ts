@@ -85,6 +85,8 @@ export interface RunOptions {
   readonly fromScratch?: boolean;
   /** Messages a user should see (a damaged checkpoint skipped, a finished run restarted). */
   readonly onWarning?: (message: string) => void;
+  /** Called after each checkpoint is durable and committed by the sinks. */
+  readonly onCheckpoint?: (c: { id: number; ms: number; bytes: number; finished: boolean }) => void;
 }
 
 /** Forwards a vertex's event time downstream: each advance once (after `beforeAdvance`, which emits what the
@@ -214,7 +216,7 @@ export class Job {
     }
     const ids = this.plan.physical.vertices.map((v) => v.id);
     const sources = this.plan.physical.vertices.filter((v) => v.type === 'source').map((v) => v.id);
-    this.coordinator = new Coordinator(store, ids, sources, this.plan.engine.parallelism, cp.keep, firstId, (e) => this.fail(e, this.plan.physical.vertices[0]!));
+    this.coordinator = new Coordinator(store, ids, sources, this.plan.engine.parallelism, cp.keep, firstId, (e) => this.fail(e, this.plan.physical.vertices[0]!), this.opts.onCheckpoint);
     this.coordinator.start(cp.intervalMs);
     return store;
   }

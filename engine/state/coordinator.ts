@@ -43,6 +43,7 @@ export class Coordinator {
     private readonly keep: number,
     firstId: number,
     private readonly fail: (e: unknown) => void,
+    private readonly onCheckpoint?: (c: { id: number; ms: number; bytes: number; finished: boolean }) => void,
   ) {
     this.next = firstId;
   }
@@ -109,6 +110,7 @@ export class Coordinator {
     const ms = performance.now() - cp.started;
     const bytes = await this.store.write({ id: cp.id, durationMs: ms, parallelism: this.parallelism, finished: cp.finished, states }, this.keep);
     this.completed.push({ id: cp.id, ms, bytes });
+    this.onCheckpoint?.({ id: cp.id, ms, bytes, finished: cp.finished });
     for (const f of this.onComplete) await f(cp.id);
     this.inFlight = null;
     if (cp.final) this.finalCommitted();

@@ -27,3 +27,27 @@ export function abflowAsync(args: string[], opts: { cwd?: string } = {}) {
 export function tempDir(prefix = 'abflow-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+/** Runs the CLI asynchronously. Crash tests kill it with SIGKILL: `killAfterMs` after the start, or `killAfter`
+ * milliseconds after its stderr first contains `killAfterOutput`. */
+export function runCli(args: string[], opts: { cwd: string; killAfterMs?: number; killAfterOutput?: RegExp; killAfter?: number }): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (opts.killAfterOutput && !timer && opts.killAfterOutput.test(stderr)) timer = setTimeout(() => child.kill('SIGKILL'), opts.killAfter ?? 0);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+  });
+}

@@ -3,24 +3,19 @@
  * computes over those events (native-bench/baselines/nexmark-sql.ts), at parallelism 1 and 2; and the same events shuffled within
  * the out-of-orderness bound give the same window results as in order.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, tempDir } from '../kit/cli.js';
+import { ROOT, runCli, tempDir } from '../kit/cli.js';
 import { ORACLE } from '../../native-bench/baselines/nexmark-sql.js';
 
 const QUERIES = ['q0', 'q1', 'q2', 'q5', 'q7', 'q8', 'q11'];
 const WINDOWED = ['q5', 'q7', 'q8', 'q11'];
 
-function run(plan: string, cwd: string, parallelism: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'run', plan, '-q', '-p', String(parallelism)], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${plan}: exit ${code}\n${err}`))));
-  });
+async function run(plan: string, cwd: string, parallelism: number): Promise<void> {
+  const r = await runCli(['run', plan, '-q', '-p', String(parallelism)], { cwd });
+  if (r.code !== 0) throw new Error(`${plan}: exit ${r.code}\n${r.stderr}`);
 }
 
 /** Runs jobs two at a time (the machine has two cores). */

@@ -4,35 +4,19 @@
  * without crashes — no lost rows, no duplicates, identical window results. Also: checkpoints taken at parallelism 1
  * restore at parallelism 2, and a damaged latest checkpoint is reported and the previous one used.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../engine/state/store.js';
-import { CLI, ROOT, tempDir } from '../kit/cli.js';
+import { abflow, ROOT, runCli, tempDir } from '../kit/cli.js';
 
 const PLAN = join(ROOT, 'plans/payments.yaml');
 const TABLES = ['payments', 'failed_payments', 'large_payments', 'customer_features_5m', 'customer_features_60m', 'late_payments'];
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
 /** Runs the plan; with `killAfterMs`, SIGKILLs it then (if it is still running). */
-function run(cwd: string, args: string[] = [], killAfterMs?: number, plan = PLAN): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', plan, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
-  });
+function run(cwd: string, args: string[] = [], killAfterMs?: number, plan = PLAN) {
+  return runCli(['run', plan, ...args], { cwd, ...(killAfterMs === undefined ? {} : { killAfterMs }) });
 }
 
 /** Multiset difference of every table between two runs' databases (both ways), and row counts. */
@@ -71,7 +55,12 @@ describe('exactly-once recovery', () => {
     let kills = 0;
     let resumes = 0;
     for (let attempt = 0; kills < 10 && attempt < 40; attempt++) {
-      const r = await run(cwd, [], 800 + Math.floor(random() * 6000));
+      // Alternate kills at a random moment with kills at a random moment after a checkpoint completed, so that
+      // restarts both from scratch and from checkpoints are exercised whatever the machine's speed.
+      const r =
+        attempt % 2
+          ? await runCli(['run', PLAN], { cwd, killAfterOutput: /checkpoint \d+ complete: .*bytes\n/, killAfter: Math.floor(random() * 1500) })
+          : await run(cwd, [], 500 + Math.floor(random() * 4000));
       if (r.signal === 'SIGKILL') kills++;
       else expect(r.code, r.stderr).toBe(0);
       if (/resumed from checkpoint/.test(r.stderr)) resumes++;
@@ -109,12 +98,7 @@ describe('exactly-once recovery', () => {
     }
     c.closeSync();
     db.closeSync();
-    const show = await new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'checkpoints', 'show', PLAN], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('exit', () => resolve(out));
-    });
+    const show = abflow(['checkpoints', 'show', PLAN], { cwd }).stdout;
     expect(show).toContain(`"id": ${latest!.id + 2}`);
     expect(show).toMatch(/"status": "DAMAGED: the state of `customer_(5|60)m` \(part \d\) is damaged: checksum mismatch/);
     const r = await run(cwd);

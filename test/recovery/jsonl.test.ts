@@ -2,11 +2,10 @@
  * Exactly-once JSONL output: a checkpointed job killed with SIGKILL several times and restarted writes every row
  * exactly once, in order.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { CLI, tempDir } from '../kit/cli.js';
+import { runCli, tempDir } from '../kit/cli.js';
 
 const COUNT = 400_000;
 const PLAN = `
@@ -17,17 +16,8 @@ operators: [{ id: s, kind: select, inputs: [p], config: { columns: [payment_id, 
 sinks: [{ id: out, kind: jsonl, inputs: [s], config: { path: out/payments.jsonl } }]
 `;
 
-function run(cwd: string, killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', 'plan.yaml'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
-  });
+function run(cwd: string, killAfterMs?: number) {
+  return runCli(['run', 'plan.yaml'], { cwd, ...(killAfterMs === undefined ? {} : { killAfterMs }) });
 }
 
 it('writes every row exactly once, in order, across SIGKILLs', async () => {
@@ -36,7 +26,8 @@ it('writes every row exactly once, in order, across SIGKILLs', async () => {
   let kills = 0;
   let resumes = 0;
   for (let i = 0; kills < 5 && i < 20; i++) {
-    const r = await run(cwd, 900 + i * 400);
+    // Alternate kills at a moment in the run with kills shortly after a checkpoint completed.
+    const r = i % 2 ? await runCli(['run', 'plan.yaml'], { cwd, killAfterOutput: /checkpoint \d+ complete: .*bytes\n/, killAfter: 100 * i }) : await run(cwd, 900 + i * 400);
     if (r.signal === 'SIGKILL') kills++;
     if (/resumed from checkpoint/.test(r.stderr)) resumes++;
   }
