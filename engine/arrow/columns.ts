@@ -4,7 +4,7 @@
  * `tableFromJSON` are 10-15x slower than filling the buffers directly (measured, shared/SETUP-NOTES.md), so the
  * builders here write typed arrays and the readers hand out typed arrays; everything else stays plain Arrow.
  */
-import { Data, Field, makeData, RecordBatch, Schema, Struct, Type, Vector } from 'apache-arrow';
+import { Data, Field, makeData, RecordBatch, Schema, Struct, Type } from 'apache-arrow';
 import { type ColumnType, columnTypeOf, toArrowType } from '../types.js';
 
 const encoder = new TextEncoder();
@@ -370,4 +370,3 @@ function appendCell(b: ColumnBuilder, d: Data, i: number): void {
   else b.appendNumber((d.values as ArrayLike<number | bigint>)[j]!);
 }
 
-export { Vector };

@@ -6,7 +6,7 @@
  */
 import { COLUMN_TYPES, type ColumnType, isNumeric } from '../types.js';
 import { type EvalContext, type ExprType, type Node, parseTimestamp, rowError, unify } from './compile.js';
-import { andValid, isNullAt, type Vec } from './vec.js';
+import { isNullAt, type Vec } from './vec.js';
 
 export type FnArg = Node;
 type Fail = (message: string) => never;
@@ -19,7 +19,6 @@ export interface FunctionDef {
 }
 
 type NumV = Extract<Vec, { kind: 'num' }>;
-type StrV = Extract<Vec, { kind: 'str' }>;
 
 const DAY_MS = 86_400_000;
 
@@ -524,10 +523,3 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
 FUNCTIONS.date_part = FUNCTIONS.extract!;
 FUNCTIONS.ifnull = FUNCTIONS.coalesce!;
 FUNCTIONS.substring = FUNCTIONS.substr!;
-
-/** Validity-preserving string view used by operators that consume string results directly. */
-export function stringsFrom(v: Vec): (string | null)[] {
-  return (v as StrV).v;
-}
-
-export { andValid };

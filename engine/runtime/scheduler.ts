@@ -38,7 +38,6 @@ import { createHash } from 'node:crypto';
 import { WorkerPool } from './pool.js';
 import type { ChainExit, ChainResult, NodeCounters, PortOutput } from './protocol.js';
 
-export { MAX_WATERMARK };
 
 /** How often idleness and processing-time ticks are checked (Flink's auto-watermark interval). */
 const TICK_MS = 200;
