@@ -69,6 +69,7 @@ export const windowJoin = defineOperator({
   summary: 'Joins two inputs on key within the same tumbling window (inner or semi join).',
   config,
   execution: 'keyed',
+  deadLetters: true,
   inputs: { min: 2, max: 2 },
   keyBy: (cfg, input) => (input === 0 ? cfg.left.key : cfg.right.key),
   ports: () => ['out', 'late_left', 'late_right'],
@@ -109,9 +110,13 @@ export const windowJoin = defineOperator({
         const times = vecFromData(columnData(batch, sideCfg.timeIdx), 'timestamp');
         const read = rowReader(batch);
         const late: number[] = [];
+        const noTime: number[] = [];
         for (let i = 0; i < batch.numRows; i++) {
           const ts = valueOf(times, i) as number | null;
-          if (ts === null) continue;
+          if (ts === null) {
+            noTime.push(i);
+            continue;
+          }
           const start = windowStart(ts, size);
           if (start + size - 1 <= watermark) {
             late.push(i);
@@ -129,6 +134,7 @@ export const windowJoin = defineOperator({
           else cell.rightSeen = true;
         }
         if (late.length) o.emit(takeBatch(batch, Int32Array.from(late)), input === 0 ? 'late_left' : 'late_right', Int32Array.from(late));
+        o.deadLetter(noTime, noTime.map(() => `no event time: \`${sideCfg === sides[0] ? cfg.left.timeColumn : cfg.right.timeColumn}\` is null`));
       },
       onWatermark(ms, o) {
         watermark = ms;

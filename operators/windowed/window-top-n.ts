@@ -70,6 +70,7 @@ export const windowTopN = defineOperator({
   summary: 'Keeps the top n rows by a column per key and window (Flink Window Top-N; ties optional).',
   config,
   execution: 'keyed',
+  deadLetters: true,
   keyBy: (cfg) => cfg.keyBy,
   ports: () => ['out', 'late'],
   examples: [
@@ -113,10 +114,15 @@ export const windowTopN = defineOperator({
         const order = vecFromData(columnData(batch, orderIdx), orderType);
         const read = rowReader(batch);
         const late: number[] = [];
+        const noTime: number[] = [];
         for (let i = 0; i < batch.numRows; i++) {
           const ts = valueOf(times, i) as number | null;
           const v = valueOf(order, i) as number | string | null;
-          if (ts === null || v === null) continue; // no time or nothing to rank: ranks last, never kept
+          if (ts === null) {
+            noTime.push(i);
+            continue;
+          }
+          if (v === null) continue; // NULLS LAST: a null never ranks above a value, so it is never kept
           const base = keys.length ? rowKey(keys, i) : '';
           const windows = cfg.window
             ? slidingWindowStarts(ts, cfg.window.size, cfg.window.type === 'sliding' ? cfg.window.slide : cfg.window.size).map((s) => [s, s + cfg.window!.size] as const)
@@ -149,6 +155,7 @@ export const windowTopN = defineOperator({
           if (!taken) late.push(i);
         }
         if (late.length) o.emit(takeBatch(batch, Int32Array.from(late)), 'late', Int32Array.from(late));
+        o.deadLetter(noTime, noTime.map(() => `no event time: \`${cfg.timeColumn}\` is null`));
       },
       onWatermark(ms, o) {
         watermark = ms;

@@ -117,6 +117,25 @@ sinks: [{ id: out, kind: collect, inputs: [w] }]`);
     for (const r of out) expect(Date.parse(r.first_seen as string)).toBeGreaterThanOrEqual(t0 - 1);
   });
 
+  it('dead-letters rows without an event time in top-n and joins instead of dropping them', async () => {
+    const { rows, result } = await runText(`
+name: nulltime
+${source}
+operators:
+  - { id: t, kind: derive, inputs: [p], config: { columns: { ts: "if(payment_id % 100 = 0, cast(null, 'timestamp'), event_time)" } } }
+  - { id: top, kind: window_top_n, inputs: [t], config: { timeColumn: ts, window: { type: tumbling, size: 1h }, orderBy: amount } }
+  - { id: j, kind: window_join, inputs: [t, t], config: { window: { type: tumbling, size: 1h }, left: { key: [customer_id], timeColumn: ts }, right: { key: [customer_id], timeColumn: ts }, type: semi } }
+sinks:
+  - { id: top_out, kind: collect, inputs: [top] }
+  - { id: top_dead, kind: collect, inputs: [top.dead_letter] }
+  - { id: join_dead, kind: collect, inputs: [j.dead_letter] }`);
+    expect(rows.get('top_out')!.length).toBeGreaterThan(0);
+    expect(rows.get('top_dead')).toHaveLength(N / 100);
+    expect(rows.get('top_dead')![0]).toMatchObject({ node: 'top', reason: 'no event time: `ts` is null', source: 'p', position: 100 });
+    expect(rows.get('join_dead')).toHaveLength((2 * N) / 100); // from both inputs
+    expect(result.nodes.find((n) => n.id === 'top')!.dead).toBe(N / 100);
+  });
+
   it('does not let an idle input hold windows back (idleTimeout)', async () => {
     const schema = schemaOf({ k: 'string', ts: 'timestamp' });
     const silent = defineSource({
