@@ -85,7 +85,7 @@ export { type Vec, vecFromData, vecToData } from './expr/vec.js';
 export { DEAD_LETTER_SCHEMA } from './deadletter.js';
 export * from './time/windows.js';
 export * from './time/watermark.js';
-export { keyHash, MAX_PARALLELISM, rowKey } from './runtime/partition.js';
+export { keyHash, keyReader, MAX_PARALLELISM } from './runtime/partition.js';
 export { Field, type RecordBatch, Schema } from 'apache-arrow';
 
 /**

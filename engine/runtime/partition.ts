@@ -4,18 +4,24 @@
  * partition = floor(keyGroup × parallelism / maxParallelism). Key groups are the unit of state ownership, so a job
  * can later restore its state at another parallelism by re-assigning whole key groups.
  */
-import type { Data, RecordBatch } from 'apache-arrow';
-import { cellValue, columnData, takeBatch } from '../arrow/columns.js';
+import { type Data, type RecordBatch, Type } from 'apache-arrow';
+import { cellValue, columnData, stringsOf, takeBatch } from '../arrow/columns.js';
 
 /** Number of key groups (Flink's default max parallelism is 128). */
 export const MAX_PARALLELISM = 128;
 
-/** The canonical key of a row: key column values joined, identical in every thread and run. */
-export function rowKey(columns: readonly Data[], i: number): string {
-  if (columns.length === 1) return keyPart(cellValue(columns[0]!, i));
-  let k = '';
-  for (let c = 0; c < columns.length; c++) k += (c ? '\u0001' : '') + keyPart(cellValue(columns[c]!, i));
-  return k;
+/** The canonical key of each row: key column values joined, identical in every thread and run. String columns are
+ * decoded once per batch (not per row), so building keys costs no allocation beyond the key itself. */
+export function keyReader(columns: readonly Data[]): (i: number) => string {
+  const parts = columns.map((d): ((i: number) => string) => {
+    if (d.typeId === Type.Utf8) {
+      const strings = stringsOf(d);
+      return (i) => strings[i] ?? '\u0000';
+    }
+    return (i) => keyPart(cellValue(d, i));
+  });
+  if (parts.length === 1) return parts[0]!;
+  return (i) => parts.map((f) => f(i)).join('\u0001');
 }
 
 function keyPart(v: unknown): string {
@@ -51,11 +57,11 @@ export interface Partitioned {
 /** Splits a batch by the hash of its key columns; pieces keep row order. */
 export function partitionBatch(batch: RecordBatch, keyColumns: readonly number[], parallelism: number): Partitioned[] {
   if (parallelism === 1) return [{ partition: 0, batch, rows: Int32Array.from({ length: batch.numRows }, (_, i) => i) }];
-  const cols = keyColumns.map((c) => columnData(batch, c));
+  const key = keyReader(keyColumns.map((c) => columnData(batch, c)));
   const target = new Int32Array(batch.numRows);
   const counts = new Int32Array(parallelism);
   for (let i = 0; i < batch.numRows; i++) {
-    const p = partitionOfKeyGroup(keyGroupOf(rowKey(cols, i)), parallelism);
+    const p = partitionOfKeyGroup(keyGroupOf(key(i)), parallelism);
     target[i] = p;
     counts[p]!++;
   }

@@ -23,7 +23,8 @@ import {
   Field,
   makeBatch,
   requireColumn,
-  rowKey,
+  keyReader,
+  type RecordBatch,
   Schema,
   signedDuration,
   takeBatch,
@@ -126,10 +127,18 @@ export const windowAggregate = defineOperator({
   create(cfg, ctx) {
     const plan = planFor(cfg, ctx.inputs[0]!);
     const spec = windowSpec(cfg);
-    let keyValues: unknown[] = [];
+    // The key values of the row being added: read only when its key opens a new window, from vectors built at most
+    // once per batch (most batches open few windows).
+    let batchNow: RecordBatch | null = null;
+    let keyVecs: Vec[] | null = null;
+    let currentRow = 0;
     let argVecs: (Vec | null)[] = [];
+    const keyValuesOf = (row: number): unknown[] => {
+      keyVecs ??= plan.keyIdx.map((i, k) => vecFromData(columnData(batchNow!, i), plan.keyTypes[k]!));
+      return keyVecs.map((v) => valueOf(v, row));
+    };
     const accumulator = {
-      create: (): Acc => [keyValues, ...plan.aggs.map((a) => a.fn.init())],
+      create: (): Acc => [keyValuesOf(currentRow), ...plan.aggs.map((a) => a.fn.init())],
       add(acc: Acc, row: number): Acc {
         plan.aggs.forEach((a, j) => {
           const v = argVecs[j] ? valueOf(argVecs[j]!, row) : null;
@@ -161,8 +170,9 @@ export const windowAggregate = defineOperator({
       processBatch(batch, out) {
         const ectx = evalContext(batch);
         argVecs = plan.aggs.map((a) => (a.arg ? a.arg.eval(ectx) : null));
-        const keyData = plan.keyIdx.map((i) => columnData(batch, i));
-        const keyVecs = plan.keyIdx.map((i, k) => vecFromData(columnData(batch, i), plan.keyTypes[k]!));
+        const keyOf = keyReader(plan.keyIdx.map((i) => columnData(batch, i)));
+        batchNow = batch;
+        keyVecs = null;
         const times = plan.timeIdx === null ? null : vecFromData(columnData(batch, plan.timeIdx), 'timestamp');
         const now = Date.now();
         const fired: Fired<Acc>[] = [];
@@ -170,8 +180,8 @@ export const windowAggregate = defineOperator({
         const errors = ectx.errors;
         for (let i = 0; i < batch.numRows; i++) {
           if (errors?.has(i)) continue;
-          const key = rowKey(keyData, i);
-          keyValues = keyVecs.map((v) => valueOf(v, i));
+          const key = keyOf(i);
+          currentRow = i;
           const ts = times ? (valueOf(times, i) as number | null) : now;
           if (ts === null) {
             (errors ?? (ectx.errors = new Map())).set(i, `no event time: \`${cfg.timeColumn}\` is null`);

@@ -14,7 +14,7 @@ import {
   duration,
   Field,
   requireColumn,
-  rowKey,
+  keyReader,
   Schema,
   takeBatch,
   toArrowType,
@@ -106,7 +106,7 @@ export const windowJoin = defineOperator({
     return {
       processBatch(batch, o, input) {
         const sideCfg = sides[input]!;
-        const keys = sideCfg.keyIdx.map((i) => columnData(batch, i));
+        const keyOf = keyReader(sideCfg.keyIdx.map((i) => columnData(batch, i)));
         const times = vecFromData(columnData(batch, sideCfg.timeIdx), 'timestamp');
         const read = rowReader(batch);
         const late: number[] = [];
@@ -122,7 +122,7 @@ export const windowJoin = defineOperator({
             late.push(i);
             continue;
           }
-          const base = rowKey(keys, i);
+          const base = keyOf(i);
           const ck = `${base}\u0002${start}`;
           let cell = cells.get(ck);
           if (!cell) {

@@ -15,7 +15,7 @@ import {
   duration,
   Field,
   requireColumn,
-  rowKey,
+  keyReader,
   Schema,
   slidingWindowStarts,
   toArrowType,
@@ -109,7 +109,7 @@ export const windowTopN = defineOperator({
     };
     return {
       processBatch(batch, o) {
-        const keys = keyIdx.map((i) => columnData(batch, i));
+        const keyOf = keyIdx.length ? keyReader(keyIdx.map((i) => columnData(batch, i))) : () => '';
         const times = vecFromData(columnData(batch, timeIdx), 'timestamp');
         const order = vecFromData(columnData(batch, orderIdx), orderType);
         const read = rowReader(batch);
@@ -123,7 +123,7 @@ export const windowTopN = defineOperator({
             continue;
           }
           if (v === null) continue; // NULLS LAST: a null never ranks above a value, so it is never kept
-          const base = keys.length ? rowKey(keys, i) : '';
+          const base = keyOf(i);
           const windows = cfg.window
             ? slidingWindowStarts(ts, cfg.window.size, cfg.window.type === 'sliding' ? cfg.window.slide : cfg.window.size).map((s) => [s, s + cfg.window!.size] as const)
             : [[ts, ts + 1] as const];
