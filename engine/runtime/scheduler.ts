@@ -130,6 +130,9 @@ export class Job {
   private failure: Error | null = null;
   private stopping = false;
   private readonly onStop: (() => void)[] = [];
+  private markFailed!: () => void;
+  /** Resolves when the job fails (anything waiting on progress can give up). */
+  private readonly failed = new Promise<void>((resolve) => (this.markFailed = resolve));
   private coordinator: Coordinator | null = null;
   private restored: Checkpoint | null = null;
   /** Per-vertex barrier alignment: barrier id → inputs arrived, and the waiters of the inputs already blocked. */
@@ -281,6 +284,7 @@ export class Job {
       const nodeId = v.type === 'chain' ? undefined : v.type === 'dead_letters' ? 'dead_letters' : v.node.id.replace(/__raw$/, '');
       this.failure = isAbflowError(e) ? e : operatorFailure(nodeId ?? v.id, v.type, e);
       if (isAbflowError(this.failure) && !this.failure.nodeId && nodeId) this.failure.nodeId = nodeId;
+      this.markFailed();
     }
     this.stop();
     for (const c of this.all) c.close(this.failure);
@@ -595,12 +599,11 @@ export class Job {
     try {
       await this.merge(v.id, async (el, input) => {
         if (el.t === 'batch') {
-          const pieces = el.partition !== undefined || partitions.length === 1 ? [{ partition: el.partition ?? 0, batch: el.batch, positions: el.positions }] : this.splitInMain(v, input, el);
-          for (const piece of pieces) {
-            const ipc = toIPC(piece.batch);
-            const positions = piece.positions?.slice();
-            await send(piece.partition, { type: 'batch', input, ipc, ...(positions ? { positions } : {}), ...(el.origin ? { origin: el.origin } : {}) }, [ipc.buffer as ArrayBuffer, ...(positions ? [positions.buffer as ArrayBuffer] : [])]);
-          }
+          // Producers split rows by key before they reach a keyed vertex (emit, or toExits in worker threads).
+          if (el.partition === undefined && partitions.length > 1) throw new AbflowError('internal', `unpartitioned batch reached keyed operator '${n.id}'`, { domain: 'internal' });
+          const ipc = toIPC(el.batch);
+          const positions = el.positions?.slice();
+          await send(el.partition ?? 0, { type: 'batch', input, ipc, ...(positions ? { positions } : {}), ...(el.origin ? { origin: el.origin } : {}) }, [ipc.buffer as ArrayBuffer, ...(positions ? [positions.buffer as ArrayBuffer] : [])]);
         } else if (el.t === 'watermark') {
           for (let k = 0; k < partitions.length; k++) await send(k, { type: 'watermark', input, ms: el.ms, idle: el.idle === true });
         } else {
@@ -612,17 +615,6 @@ export class Job {
     } finally {
       if (ticker) clearInterval(ticker);
     }
-  }
-
-  /** A batch reaching a keyed vertex unsplit (its producer could not split it): split by key here. */
-  private splitInMain(v: Extract<Vertex, { type: 'keyed' }>, input: number, el: Extract<Element, { t: 'batch' }>) {
-    const schema = v.node.inputSchemas[input]!;
-    const cols = v.keys[input]!.map((k) => schema.fields.findIndex((f) => f.name === k));
-    return partitionBatch(el.batch, cols, v.parallelism).map((p) => ({
-      partition: p.partition,
-      batch: p.batch,
-      positions: el.positions ? Float64Array.from(p.rows, (r) => el.positions![r]!) : undefined,
-    }));
   }
 
   private async runSingle(v: Extract<Vertex, { type: 'single' }>): Promise<void> {
@@ -713,7 +705,7 @@ export class Job {
         },
       );
       // With checkpoints, the last commit happens when the last checkpoint completes.
-      if (this.coordinator) await Promise.race([this.coordinator.finalDone, new Promise<void>((r) => this.onStop.push(() => this.failure && r()))]);
+      if (this.coordinator) await Promise.race([this.coordinator.finalDone, this.failed]);
       await ops;
     } catch (e) {
       await sink.abort?.().catch(() => undefined);

@@ -7,7 +7,7 @@
  * window that already fired (allowed lateness) fires it again at once with the accumulated contents, marked `late`.
  * Contents stay until cleanup (`end - 1 + allowedLateness <= watermark`).
  */
-import { isElementLate, isWindowLate, mergeSessions, sessionsOverlap, slidingWindowStarts, type Interval } from '../../engine/api.js';
+import { isElementLate, isWindowLate, mergeSessions, sessionsOverlap, type Interval, windowStart } from '../../engine/api.js';
 
 export type WindowSpec =
   | { readonly type: 'tumbling'; readonly sizeMs: number; readonly offsetMs: number }
@@ -128,7 +128,8 @@ export class KeyedWindows<A> {
     const size = this.spec.sizeMs;
     const slide = this.spec.type === 'sliding' ? this.spec.slideMs : size;
     let taken = false;
-    for (const start of slidingWindowStarts(ts, size, slide, this.spec.offsetMs)) {
+    // slidingWindowStarts, iterated in place: no array per row on this hot path.
+    for (let start = windowStart(ts, slide, this.spec.offsetMs); start > ts - size; start -= slide) {
       const end = start + size;
       if (isWindowLate(end, this.allowedLatenessMs, this.watermark)) continue;
       taken = true;
