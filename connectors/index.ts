@@ -3,7 +3,9 @@
  */
 import type { AnySpec } from '../engine/api.js';
 import { airbyteDecode } from './airbyte/decode.js';
+import { airbyteDestination } from './airbyte/destination-sink.js';
 import { airbyteFile } from './airbyte/file-source.js';
+import { airbyteSource } from './airbyte/source.js';
 import { blackhole } from './blackhole/sink.js';
 import { consoleSink } from './console/sink.js';
 import { duckdb } from './duckdb/sink.js';
@@ -12,8 +14,8 @@ import { jsonDecode } from './jsonl/decode.js';
 import { jsonlSink } from './jsonl/sink.js';
 import { jsonl } from './jsonl/source.js';
 
-export const builtinSources = [generate, jsonl, airbyteFile] as const;
-export const builtinSinks = [duckdb, jsonlSink, consoleSink, blackhole] as const;
+export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource] as const;
+export const builtinSinks = [duckdb, jsonlSink, consoleSink, blackhole, airbyteDestination] as const;
 /** Operators that decode raw source bytes; the compiler inserts them after their sources. */
 export const builtinDecoders = [jsonDecode, airbyteDecode] as const;
 

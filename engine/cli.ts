@@ -14,6 +14,7 @@ import { loadPlanFile } from './plan/load.js';
 import { planJsonSchema } from './plan/json-schema.js';
 import { Job, type JobResult, type Progress } from './runtime/scheduler.js';
 import { CheckpointStore } from './state/store.js';
+import { checkMessage, compileDestination, failureTrace, specMessage } from '../connectors/airbyte/destination.js';
 
 const program = new Command();
 program.name('abflow').description('Streaming dataflow engine: YAML plans over Arrow batches on worker threads.').version('0.1.0');
@@ -184,6 +185,45 @@ checkpoints
     }
     store.close();
     process.stdout.write(JSON.stringify({ ...meta, status }, null, 2) + '\n');
+  });
+
+const airbyte = program.command('airbyte').description('abflow as an Airbyte destination (spec, check, write)');
+
+airbyte
+  .command('spec')
+  .description('print the destination specification (a SPEC message)')
+  .action(() => void process.stdout.write(specMessage() + '\n'));
+
+airbyte
+  .command('check')
+  .description('check a destination config (prints a CONNECTION_STATUS message)')
+  .requiredOption('--config <file>', 'destination config JSON')
+  .action(async (opts: { config: string }) => {
+    process.stdout.write((await checkMessage(opts.config)) + '\n');
+  });
+
+airbyte
+  .command('write')
+  .description('read AirbyteMessages on stdin, run the configured plan, echo each STATE once its records are committed')
+  .requiredOption('--config <file>', 'destination config JSON (names the plan, or inlines it)')
+  .requiredOption('--catalog <file>', 'configured catalog JSON')
+  .addOption(pluginOption())
+  .action(async (opts: { config: string; catalog: string; plugin: string[] }) => {
+    // stdout carries protocol messages only; everything else goes to stderr.
+    try {
+      const { registry, modules } = await loadComponents(opts.plugin);
+      const plan = await compileDestination(opts.config, opts.catalog, registry);
+      for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+      const job = new Job(plan, { modules, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
+      process.on('SIGTERM', () => job.stop());
+      const result = await job.run();
+      process.stderr.write(`abflow destination: ${result.rowsIn} records in, ${result.rowsOut} rows to sinks, ${result.deadLetters} dead-lettered\n`);
+      process.exit(0);
+    } catch (e) {
+      process.stdout.write(failureTrace(e) + '\n');
+      process.stderr.write(`error: ${isAbflowError(e) ? e.format() : ((e as Error).stack ?? String(e))}\n`);
+      process.exit(1);
+    }
   });
 
 program

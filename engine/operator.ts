@@ -99,8 +99,16 @@ export interface SourceOutput {
   readonly port?: string;
   readonly positions?: Float64Array;
   /** Where to resume to continue right after this output (a file offset, a sequence number, connector state):
-   * recorded with checkpoints and handed back to `read(from)` on restore. Plain data. */
+   * recorded with checkpoints and handed back to `read(from)` on restore. Plain data. Checkpoint barriers are only
+   * placed right after an output that carries it, so a source whose positions are not all resumable (an Airbyte
+   * connector resumes only from a STATE) leaves it out between its resumable points. */
   readonly resumeAfter?: unknown;
+  /** Take a checkpoint right after this output (which must carry `resumeAfter`): the source's own commit points,
+   * such as Airbyte STATE messages. Applies when the source spec sets `drivesCheckpoints`. */
+  readonly checkpoint?: boolean;
+  /** Messages that must reach the sinks after everything before them is durable (Airbyte STATE and stream status
+   * messages): they travel with the next checkpoint and are handed to `Sink.commit` once it is complete. */
+  readonly markers?: readonly unknown[];
 }
 
 export interface SourceContext {
@@ -118,6 +126,10 @@ export interface Source {
   read(from?: unknown): AsyncIterable<SourceOutput>;
   /** Human-readable description of a position, e.g. `data.jsonl:17`. */
   describePosition?(position: number): string;
+  /** The checkpoint taken right after the output carrying `resumeAfter` is durable and every sink committed it:
+   * acknowledge upstream (echo an Airbyte STATE, ack queue messages, confirm a replication position). Called in
+   * checkpoint order (Flink's notifyCheckpointComplete). */
+  committed?(resumeAfter: unknown): void | Promise<void>;
 }
 
 /** A stage the compiler puts right after a source and fuses into the downstream chain, so that decoding (JSON
@@ -136,6 +148,10 @@ export interface SourceSpec<C = unknown> extends SpecBase<C> {
   outputSchemas(config: C): Record<string, Schema> | Promise<Record<string, Schema>>;
   /** The decoder to insert after this source, given the plan-visible schemas `outputSchemas` returned. */
   decoder?(config: C, outputs: Record<string, Schema>): Decoder | undefined;
+  /** The source decides where checkpoints happen (`SourceOutput.checkpoint`), e.g. at every Airbyte STATE. The job
+   * then runs checkpoints even without `engine.checkpoint`: sinks commit at those points, and only persisting the
+   * state for recovery needs the setting. */
+  readonly drivesCheckpoints?: boolean;
   create(config: C, ctx: SourceContext): Source;
 }
 
@@ -160,8 +176,9 @@ export interface Sink {
   /** Checkpoint barrier `epoch` reached the sink: make everything written since the previous barrier durable as
    * staged (not yet visible) data of this epoch. */
   preCommit?(epoch: number): Promise<void>;
-  /** Checkpoint `epoch` is complete: make its staged data (and any older) visible, idempotently. */
-  commit?(epoch: number): Promise<void>;
+  /** Checkpoint `epoch` is complete: make its staged data (and any older) visible, idempotently. `markers` are the
+   * upstream sources' messages that travelled with this checkpoint (`SourceOutput.markers`), in source order. */
+  commit?(epoch: number, markers: readonly unknown[]): Promise<void>;
 }
 
 export interface SinkSpec<C = unknown> extends SpecBase<C> {

@@ -18,12 +18,17 @@ import {
 } from 'apache-arrow';
 import { z } from 'zod';
 
-export const COLUMN_TYPES = ['bool', 'int32', 'int64', 'float64', 'string', 'timestamp', 'date'] as const;
+export const COLUMN_TYPES = ['bool', 'int32', 'int64', 'float64', 'string', 'json', 'timestamp', 'date'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 export const columnTypeSchema = z
   .enum(COLUMN_TYPES)
-  .describe('Column type: bool, int32, int64, float64, string, timestamp (ms, UTC) or date.');
+  .describe('Column type: bool, int32, int64, float64, string, json (JSON text), timestamp (ms, UTC) or date.');
+
+/** `json` columns are UTF-8 JSON text tagged with Arrow's canonical JSON extension type; everything that does not
+ * know JSON (expressions, windows) reads them as strings. */
+const EXTENSION_NAME = 'ARROW:extension:name';
+const JSON_EXTENSION = 'arrow.json';
 
 export function toArrowType(t: ColumnType): DataType {
   switch (t) {
@@ -36,6 +41,7 @@ export function toArrowType(t: ColumnType): DataType {
     case 'float64':
       return new Float64();
     case 'string':
+    case 'json':
       return new Utf8();
     case 'timestamp':
       return new TimestampMillisecond();
@@ -44,7 +50,8 @@ export function toArrowType(t: ColumnType): DataType {
   }
 }
 
-/** The abflow type of an Arrow field; Arrow types abflow does not model are reported, not guessed. */
+/** The physical abflow type of an Arrow type (`json` reads as `string`; `fieldType` gives the logical type);
+ * Arrow types abflow does not model are reported, not guessed. */
 export function columnTypeOf(dt: DataType): ColumnType {
   switch (dt.typeId) {
     case Type.Bool:
@@ -66,12 +73,22 @@ export function columnTypeOf(dt: DataType): ColumnType {
 
 export type SchemaSpec = Readonly<Record<string, ColumnType>>;
 
+export function fieldOf(name: string, t: ColumnType): Field {
+  return new Field(name, toArrowType(t), true, t === 'json' ? new Map([[EXTENSION_NAME, JSON_EXTENSION]]) : undefined);
+}
+
 export function schemaOf(spec: SchemaSpec): Schema {
-  return new Schema(Object.entries(spec).map(([name, t]) => new Field(name, toArrowType(t), true)));
+  return new Schema(Object.entries(spec).map(([name, t]) => fieldOf(name, t)));
+}
+
+/** The logical abflow type of a field: its physical type, or `json` for JSON-tagged text. */
+export function fieldType(f: Field): ColumnType {
+  const t = columnTypeOf(f.type);
+  return t === 'string' && f.metadata.get(EXTENSION_NAME) === JSON_EXTENSION ? 'json' : t;
 }
 
 export function fieldsOf(schema: Schema): { name: string; type: ColumnType }[] {
-  return schema.fields.map((f) => ({ name: f.name, type: columnTypeOf(f.type) }));
+  return schema.fields.map((f) => ({ name: f.name, type: fieldType(f) }));
 }
 
 /** `a: int64, b: string` — how schemas appear in messages and `explain`. */

@@ -1,99 +1,155 @@
 /**
- * `airbyte_decode`: parses Airbyte protocol lines (one AirbyteMessage per line) and turns RECORD messages into typed
- * rows on one output per stream. Records of streams not in the catalog are ignored (the protocol's rule) and counted
- * as filtered; other message types are counted and passed over. Lines that are not AirbyteMessages, and records whose
- * values do not fit the catalog types, become dead letters with their line number.
+ * `airbyte_decode`: turns Airbyte RECORD lines into typed rows, one output per catalog stream, with Airbyte's meta
+ * columns. The compiler puts it after Airbyte sources, so decoding runs in the worker pool; the source itself has
+ * already taken STATE, TRACE and LOG messages out of the line stream.
+ *
+ * Typing follows Airbyte destinations (direct-load tables): a value that does not fit its column is nulled and the
+ * change recorded in `_airbyte_meta.changes` (`NULLED`, `DESTINATION_SERIALIZATION_ERROR`) — the record is kept.
+ * Numeric strings fill number columns (WellKnownTypes catalogs send numbers as strings); any JSON value fills a
+ * string column (non-strings as their JSON text); JSON columns and big numbers are copied from the line's text, so
+ * nothing is re-encoded or rounded. Lines that are not valid AirbyteMessages, and records of streams the catalog
+ * does not list, become dead letters with their line number.
  */
+import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, schemaOf, z } from '../../engine/api.js';
+import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, parseTimestamp, schemaOf, z } from '../../engine/api.js';
 import { appendConverted, convertJson, Misfit } from '../jsonl/json-values.js';
-import { EMITTED_AT } from './catalog.js';
+import { META_COLUMNS } from './catalog.js';
+import { InvalidMessage, type MetaChange, parseMessage, streamKey } from './protocol.js';
+import { members } from './raw-json.js';
 
-const config = z
+const streamConfig = z
   .object({
-    streams: z
-      .array(z.object({ name: z.string(), port: z.string(), columns: z.record(z.string(), columnTypeSchema) }).strict())
-      .describe('Catalog streams: stream name, output port, columns.'),
+    name: z.string(),
+    namespace: z.string().nullable(),
+    port: z.string(),
+    data: z.array(z.tuple([z.string(), columnTypeSchema])),
+    wholeRecord: z.boolean(),
+    generationId: z.number().int().nullable(),
+    syncId: z.number().int().nullable(),
   })
   .strict();
 
+const config = z.object({ streams: z.array(streamConfig).describe('Catalog streams and their columns.') }).strict();
+
+type StreamConfig = z.output<typeof streamConfig>;
+
+const TYPECAST = 'DESTINATION_SERIALIZATION_ERROR';
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Lenient conversion for Airbyte data (see the module comment); `raw` gives the value's original text. */
+function convertValue(v: unknown, type: z.output<typeof columnTypeSchema>, raw: () => string): unknown {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case 'json':
+      return raw();
+    case 'string':
+      return typeof v === 'string' ? v : raw();
+    case 'int32':
+    case 'int64':
+      if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) && type === 'int64') {
+        const exact = BigInt(raw());
+        return exact <= INT64_MAX && exact >= -INT64_MAX - 1n ? exact : new Misfit(`integer ${raw()} does not fit int64`);
+      }
+      return convertJson(typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v, type);
+    case 'float64':
+      return convertJson(typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v, type);
+    case 'timestamp':
+      // Epoch numbers are not timestamps in Airbyte's type system: only ISO 8601 text is.
+      return typeof v === 'string' && parseTimestamp(v) !== null ? parseTimestamp(v) : new Misfit('not an ISO 8601 timestamp');
+    default:
+      return convertJson(v, type);
+  }
+}
+
 export const airbyteDecode = defineOperator({
   kind: 'airbyte_decode',
-  summary: 'Parses Airbyte messages; RECORDs become typed rows, one output per stream.',
+  summary: 'Parses Airbyte RECORD messages into typed rows with Airbyte meta columns, one output per stream.',
   config,
   execution: 'parallel',
   deadLetters: true,
-  examples: [{ title: 'Inserted automatically after an airbyte_file source', yaml: `kind: airbyte_decode\nconfig:\n  streams:\n    - { name: users, port: users, columns: { id: int64, _airbyte_emitted_at: timestamp } }` }],
+  examples: [
+    {
+      title: 'Inserted automatically after an Airbyte source',
+      yaml: `kind: airbyte_decode\nconfig:\n  streams:\n    - { name: users, namespace: null, port: users, data: [[id, int64], [name, string]], wholeRecord: false, generationId: null, syncId: null }`,
+    },
+  ],
   ports: (cfg) => cfg.streams.map((s) => s.port),
-  outputSchemas: (cfg) => Object.fromEntries(cfg.streams.map((s) => [s.port, schemaOf(s.columns)])),
+  outputSchemas: (cfg) => Object.fromEntries(cfg.streams.map((s) => [s.port, schemaOf({ ...Object.fromEntries(s.data), ...META_COLUMNS })])),
   create(cfg, ctx) {
-    const byName = new Map(cfg.streams.map((s) => [s.name, { ...s, fields: Object.entries(s.columns), schema: ctx.outputs[s.port]! }]));
+    const byKey = new Map<string, StreamConfig>(cfg.streams.map((s) => [streamKey(s.name, s.namespace), s]));
     return {
       processBatch(batch, out) {
         const lines = columnData(batch, 0);
         const offsets = lines.valueOffsets as Int32Array;
         const bytes = lines.values as Uint8Array;
         const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        const n = batch.numRows;
-        const perStream = new Map<string, { builders: ColumnBuilder[]; rows: number[] }>();
+        const perStream = new Map<StreamConfig, { builders: ColumnBuilder[]; rows: number[] }>();
         const bad: number[] = [];
         const reasons: string[] = [];
         const raw: string[] = [];
-        for (let i = 0; i < n; i++) {
-          let end = offsets[i + 1]!;
+        const reject = (i: number, reason: string, text: string) => {
+          bad.push(i);
+          reasons.push(reason);
+          raw.push(text);
+        };
+        for (let i = 0; i < batch.numRows; i++) {
           const start = offsets[i]!;
+          let end = offsets[i + 1]!;
           if (end > start && bytes[end - 1] === 13) end--;
-          const text = isUtf8(bytes.subarray(start, end)) ? buf.toString('utf8', start, end) : null;
-          if (text === null) {
-            bad.push(i), reasons.push('invalid UTF-8'), raw.push(buf.toString('latin1', start, end));
+          if (!isUtf8(bytes.subarray(start, end))) {
+            reject(i, 'invalid UTF-8', buf.toString('latin1', start, end));
             continue;
           }
+          const text = buf.toString('utf8', start, end);
           if (!text.trim()) continue;
-          let msg: { type?: unknown; record?: { stream?: unknown; data?: unknown; emitted_at?: unknown } };
-          try {
-            msg = JSON.parse(text) as typeof msg;
-          } catch (e) {
-            bad.push(i), reasons.push(`invalid JSON: ${(e as Error).message}`), raw.push(text);
-            continue;
-          }
-          if (typeof msg !== 'object' || msg === null || typeof msg.type !== 'string') {
-            bad.push(i), reasons.push('not an AirbyteMessage (no "type")'), raw.push(text);
+          const msg = parseMessage(text);
+          if (msg instanceof InvalidMessage) {
+            reject(i, msg.reason, text);
             continue;
           }
           if (msg.type !== 'RECORD') continue;
           const rec = msg.record;
-          if (!rec || typeof rec.stream !== 'string' || typeof rec.data !== 'object' || rec.data === null) {
-            bad.push(i), reasons.push('RECORD without stream or data'), raw.push(text);
+          const stream = byKey.get(streamKey(rec.stream, rec.namespace)) ?? (rec.namespace === '' ? byKey.get(rec.stream) : undefined);
+          if (!stream) {
+            reject(i, `stream \`${rec.namespace ? `${rec.namespace}.` : ''}${rec.stream}\` is not in the catalog`, text);
             continue;
           }
-          const stream = byName.get(rec.stream);
-          if (!stream) continue;
-          const values: unknown[] = [];
-          let failed: string | null = null;
-          for (const [name, type] of stream.fields) {
-            const v = name === EMITTED_AT ? rec.emitted_at : (rec.data as Record<string, unknown>)[name];
-            const r = convertJson(typeof v === 'object' && v !== null && type === 'string' ? JSON.stringify(v) : v, type);
-            if (r instanceof Misfit) {
-              failed = `stream ${rec.stream}, field \`${name}\`: ${r.reason}`;
-              break;
-            }
-            values.push(r);
-          }
-          if (failed) {
-            bad.push(i), reasons.push(failed), raw.push(text);
-            continue;
-          }
-          let acc = perStream.get(stream.name);
-          if (!acc) perStream.set(stream.name, (acc = { builders: stream.fields.map(([, t]) => new ColumnBuilder(t, 256)), rows: [] }));
-          values.forEach((v, c) => appendConverted(acc!.builders[c]!, v));
+          // Member spans of record.data in the line, found only when a value must be copied as text.
+          let spans: Map<string, [number, number]> | null = null;
+          const dataSpan = () => members(text, ...members(text, ...members(text).get('record')!).get('data')!);
+          const rawOf = (field: string) => {
+            spans ??= dataSpan();
+            const [s, e] = spans.get(field)!;
+            return text.slice(s, e);
+          };
+          let acc = perStream.get(stream);
+          if (!acc) perStream.set(stream, (acc = { builders: ctx.outputs[stream.port]!.fields.map((f, c) => new ColumnBuilder(c < stream.data.length ? stream.data[c]![1] : META_COLUMNS[f.name]!, 64)), rows: [] }));
+          const changes: MetaChange[] = [...(rec.meta?.changes ?? [])];
+          const data = rec.data;
+          if (stream.wholeRecord) {
+            const [s, e] = members(text, ...members(text).get('record')!).get('data')!;
+            acc.builders[0]!.appendString(text.slice(s, e));
+          } else stream.data.forEach(([name, type], c) => {
+            const v = convertValue(data[name], type, () => rawOf(name));
+            if (v instanceof Misfit) {
+              changes.push({ field: name, change: 'NULLED', reason: TYPECAST });
+              acc!.builders[c]!.appendNull();
+            } else appendConverted(acc!.builders[c]!, v);
+          });
+          const b = acc.builders;
+          const m = stream.data.length;
+          b[m]!.appendString(randomUUID());
+          b[m + 1]!.appendNumber(Math.trunc(rec.emitted_at));
+          b[m + 2]!.appendString(JSON.stringify({ sync_id: stream.syncId, changes }));
+          if (stream.generationId === null) b[m + 3]!.appendNull();
+          else b[m + 3]!.appendNumber(stream.generationId);
           acc.rows.push(i);
         }
         out.deadLetter(bad, reasons, raw);
-        for (const [name, acc] of perStream) {
-          const s = byName.get(name)!;
-          out.emit(makeBatch(s.schema, acc.builders.map((b) => b.finish()), acc.rows.length), s.port, Int32Array.from(acc.rows));
-        }
+        for (const [s, acc] of perStream) out.emit(makeBatch(ctx.outputs[s.port]!, acc.builders.map((b) => b.finish()), acc.rows.length), s.port, Int32Array.from(acc.rows));
       },
     };
   },
 });
+

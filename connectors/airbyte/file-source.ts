@@ -1,33 +1,67 @@
 /**
- * `airbyte_file` source: replays a file of Airbyte messages (a recorded `read` output, or `-` for stdin) against a
- * catalog; each stream becomes an output named after it. Decoding runs in the worker pool (`airbyte_decode`).
- * The complete protocol — STATE as checkpoint barriers, running live connectors — is the `airbyte_source` work.
+ * `airbyte_file` source: Airbyte messages from a file (a recorded `read` output) or stdin (`-`, which is how
+ * `abflow airbyte write` receives a sync as an Airbyte destination). Each stream of the catalog is an output port.
+ * Every STATE is a checkpoint: sinks commit the records before it, and it travels on to `airbyte_destination`
+ * sinks. With `echoStates`, each STATE is printed on stdout once its records are committed, with
+ * `destinationStats.recordCount` — the Airbyte destination contract. A file resumes at the byte after the last
+ * checkpoint.
  */
-import { defineSource, schemaOf, z } from '../../engine/api.js';
-import { LINES_SCHEMA, type LinePosition, readLines } from '../jsonl/lines.js';
-import { readCatalog } from './catalog.js';
+import { defineSource, z } from '../../engine/api.js';
+import { type LinePosition, readLines } from '../jsonl/lines.js';
+import { decoderFor, readCatalog, schemasOf } from './catalog.js';
+import { type Marker, MessageReader, type StateMarker, withStats } from './messages.js';
+import { traceErrorLine } from './protocol.js';
+import { connectorLog } from './log.js';
 
 const config = z
   .object({
     path: z.string().min(1).describe('File of AirbyteMessages, one per line, or "-" for stdin.'),
     catalog: z.string().min(1).describe('Catalog or configured catalog JSON giving the streams and their schemas.'),
     maxLineBytes: z.number().int().positive().default(16 << 20).describe('Longer lines are dead-lettered (default 16 MiB).'),
+    echoStates: z
+      .boolean()
+      .default(false)
+      .describe('Act as an Airbyte destination: print each STATE on stdout once its records are committed, with destinationStats; report invalid lines as TRACE errors.'),
   })
   .strict();
 
 export const airbyteFile = defineSource({
   kind: 'airbyte_file',
-  summary: 'Replays a file of Airbyte messages; RECORDs become rows on one output per stream.',
+  summary: 'Reads Airbyte messages from a file or stdin; RECORDs become rows per stream, each STATE is a checkpoint.',
   config,
   examples: [{ title: 'Replay a recorded sync', yaml: `id: faker\nkind: airbyte_file\nconfig:\n  path: recordings/faker.jsonl\n  catalog: recordings/catalog.json` }],
   display: (cfg) => ({ path: cfg.path, catalog: cfg.catalog }),
   ports: (cfg) => readCatalog(cfg.catalog).map((s) => s.port),
-  outputSchemas: (cfg) => Object.fromEntries(readCatalog(cfg.catalog).map((s) => [s.port, schemaOf(s.columns)])),
-  decoder: (cfg) => ({ kind: 'airbyte_decode', config: { streams: readCatalog(cfg.catalog).map((s) => ({ name: s.name, port: s.port, columns: s.columns })) }, input: LINES_SCHEMA }),
+  outputSchemas: (cfg) => schemasOf(readCatalog(cfg.catalog)),
+  decoder: (cfg) => decoderFor(readCatalog(cfg.catalog)),
+  drivesCheckpoints: true,
   create(cfg, ctx) {
+    const pending: StateMarker[] = [];
+    const reader = new MessageReader(
+      {
+        log: connectorLog(ctx.nodeId),
+        invalid: cfg.echoStates ? (line, reason) => void process.stdout.write(traceErrorLine(`line ${line} is not a valid AirbyteMessage (${reason}); it went to the dead-letter output`, 'system_error') + '\n') : undefined,
+      },
+      false,
+    );
+    const inspect: typeof reader.inspect = (buf, start, end, line) => {
+      const control = reader.inspect(buf, start, end, line);
+      const marker = control?.marker as Marker | undefined;
+      if (cfg.echoStates && marker?.kind === 'state') pending.push(marker);
+      return control;
+    };
     return {
       describePosition: (line) => `${cfg.path}:${line}`,
-      read: (from) => readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes }, from as LinePosition | undefined),
+      read: (from) => readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes, inspect }, from as LinePosition | undefined),
+      async committed(at) {
+        const upTo = (at as LinePosition).line;
+        let text = '';
+        while (pending.length && pending[0]!.line <= upTo) {
+          const m = pending.shift()!;
+          text += withStats(m, 'destinationStats', { recordCount: m.recordCount }) + '\n';
+        }
+        if (text && !process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+      },
     };
   },
 });

@@ -20,9 +20,35 @@ const config = z
   .object({
     path: z.string().min(1).describe('Database file (created if missing), e.g. out/payments.duckdb; ":memory:" for tests.'),
     table: z.string().min(1).describe('Table name (any characters; it is quoted).'),
+    schema: z.string().min(1).optional().describe('Database schema of the table (created if missing); default `main`.'),
     mode: z.enum(['overwrite', 'append']).default('overwrite').describe('`overwrite` replaces the table atomically at the end of the run; `append` adds rows.'),
+    keepGenerationsFrom: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe("Airbyte refresh: once the run succeeds, delete rows whose `_airbyte_generation_id` is below this (the stream's minimum_generation_id)."),
   })
   .strict();
+
+type Config = z.output<typeof config>;
+
+/** The table's name as SQL, qualified with its schema. */
+function tableSql(cfg: Config, name = cfg.table): string {
+  return cfg.schema ? `${quoteIdent(cfg.schema)}.${quoteIdent(name)}` : quoteIdent(name);
+}
+
+/** Creates the schema if needed, then the table. */
+async function prepare(conn: DuckDBConnection, cfg: Config, schema: Schema, mode: 'overwrite' | 'append'): Promise<void> {
+  if (cfg.schema) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(cfg.schema)}`);
+  await conn.run(createTableSql(tableSql(cfg), schema, mode));
+}
+
+/** Airbyte's end-of-sync truncation for refreshes: only rows of the current generations stay. */
+async function dropOldGenerations(conn: DuckDBConnection, cfg: Config): Promise<void> {
+  if (cfg.keepGenerationsFrom === undefined) return;
+  await conn.run(`DELETE FROM ${tableSql(cfg)} WHERE _airbyte_generation_id IS NULL OR _airbyte_generation_id < ${cfg.keepGenerationsFrom}`);
+}
 
 const SQL_TYPES: Record<ColumnType, string> = {
   bool: 'BOOLEAN',
@@ -30,6 +56,7 @@ const SQL_TYPES: Record<ColumnType, string> = {
   int64: 'BIGINT',
   float64: 'DOUBLE',
   string: 'VARCHAR',
+  json: 'JSON',
   timestamp: 'TIMESTAMPTZ',
   date: 'DATE',
 };
@@ -38,9 +65,10 @@ export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }
 
+/** `table` is already quoted (and qualified). */
 export function createTableSql(table: string, schema: Schema, mode: 'overwrite' | 'append'): string {
   const cols = fieldsOf(schema).map((f) => `${quoteIdent(f.name)} ${SQL_TYPES[f.type]}`).join(', ');
-  return `${mode === 'overwrite' ? 'CREATE OR REPLACE TABLE' : 'CREATE TABLE IF NOT EXISTS'} ${quoteIdent(table)} (${cols})`;
+  return `${mode === 'overwrite' ? 'CREATE OR REPLACE TABLE' : 'CREATE TABLE IF NOT EXISTS'} ${table} (${cols})`;
 }
 
 const CHUNK = 2048; // DuckDB's standard vector size
@@ -65,7 +93,8 @@ function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: Column
         }
         const j = off + i;
         switch (type) {
-          case 'string': {
+          case 'string':
+          case 'json': {
             const o = data.valueOffsets as Int32Array;
             const b = data.values as Uint8Array;
             vec.setItem(k, Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', o[j]!, o[j + 1]!));
@@ -103,7 +132,7 @@ export const duckdb = defineSink({
   summary: 'Writes rows into a DuckDB table (embedded database file), committed atomically when the run ends.',
   config,
   examples: [{ title: 'Large payments table', yaml: `id: large_out\nkind: duckdb\ninputs: [route.large]\nconfig:\n  path: out/payments.duckdb\n  table: large_payments` }],
-  display: (cfg) => ({ path: cfg.path, table: cfg.table, mode: cfg.mode }),
+  display: (cfg) => ({ path: cfg.path, table: cfg.schema ? `${cfg.schema}.${cfg.table}` : cfg.table, mode: cfg.mode }),
   create(cfg, ctx) {
     if (ctx.checkpointing) return exactlyOnce(cfg, ctx.nodeId, ctx.inputs[0]!, ctx.checkpointing.resumeFrom);
     const schema = ctx.inputs[0]!;
@@ -116,14 +145,15 @@ export const duckdb = defineSink({
         const db = await DuckDBInstance.fromCache(cfg.path);
         conn = await db.connect();
         await conn.run('BEGIN TRANSACTION');
-        await conn.run(createTableSql(cfg.table, schema, cfg.mode));
-        appender = await conn.createAppender(cfg.table);
+        await prepare(conn, cfg, schema, cfg.mode);
+        appender = await conn.createAppender(cfg.table, cfg.schema ?? null);
       },
       write(batch) {
         appendBatch(appender!, batch, types);
       },
       async close() {
         appender!.closeSync();
+        await dropOldGenerations(conn!, cfg);
         await conn!.run('COMMIT');
         // Fold the WAL into the database file so other tools see one file. Sinks sharing the file may still be
         // writing; then their own close checkpoints later, so a refusal here is expected and harmless.
@@ -150,7 +180,7 @@ export const duckdb = defineSink({
  * `_abflow_commits`. On restart the sink finishes a commit the crash interrupted and drops rows staged after the
  * checkpoint it resumes from (the replay produces them again), so nothing is lost and nothing appears twice.
  */
-function exactlyOnce(cfg: z.output<typeof config>, nodeId: string, schema: Schema, resumeFrom: number | null) {
+function exactlyOnce(cfg: Config, nodeId: string, schema: Schema, resumeFrom: number | null) {
   const types = fieldsOf(schema).map((f) => f.type);
   const stage = `_abflow_stage_${cfg.table}`;
   const cols = fieldsOf(schema).map((f) => quoteIdent(f.name)).join(', ');
@@ -165,8 +195,8 @@ function exactlyOnce(cfg: z.output<typeof config>, nodeId: string, schema: Schem
     const c = commitConn!;
     await c.run('BEGIN TRANSACTION');
     try {
-      await c.run(`INSERT INTO ${quoteIdent(cfg.table)} (${cols}) SELECT ${cols} FROM ${quoteIdent(stage)} WHERE _abflow_epoch <= ${id} ORDER BY rowid`);
-      await c.run(`DELETE FROM ${quoteIdent(stage)} WHERE _abflow_epoch <= ${id}`);
+      await c.run(`INSERT INTO ${tableSql(cfg)} (${cols}) SELECT ${cols} FROM ${tableSql(cfg, stage)} WHERE _abflow_epoch <= ${id} ORDER BY rowid`);
+      await c.run(`DELETE FROM ${tableSql(cfg, stage)} WHERE _abflow_epoch <= ${id}`);
       await c.run('INSERT INTO _abflow_commits VALUES ($1, $2)', [nodeId, id]);
       await c.run('COMMIT');
     } catch (e) {
@@ -184,21 +214,22 @@ function exactlyOnce(cfg: z.output<typeof config>, nodeId: string, schema: Schem
       commitConn = await db.connect();
       await conn.run('CREATE TABLE IF NOT EXISTS _abflow_commits (sink VARCHAR, epoch BIGINT)');
       const stageCols = fieldsOf(schema).map((f) => `${quoteIdent(f.name)} ${SQL_TYPES[f.type]}`).join(', ');
-      await conn.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(stage)} (${stageCols}, _abflow_epoch BIGINT)`);
+      if (cfg.schema) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(cfg.schema)}`);
+      await conn.run(`CREATE TABLE IF NOT EXISTS ${tableSql(cfg, stage)} (${stageCols}, _abflow_epoch BIGINT)`);
       const r = await conn.runAndReadAll('SELECT coalesce(max(epoch), -1)::DOUBLE AS e FROM _abflow_commits WHERE sink = $1', [nodeId]);
       committed = Number((r.getRowObjects()[0] as { e: number }).e);
       if (resumeFrom === null) {
         // A fresh run: nothing staged or committed before counts.
-        await conn.run(`DELETE FROM ${quoteIdent(stage)}`);
+        await conn.run(`DELETE FROM ${tableSql(cfg, stage)}`);
         await conn.run('DELETE FROM _abflow_commits WHERE sink = $1', [nodeId]);
         committed = -1;
-        await conn.run(createTableSql(cfg.table, schema, cfg.mode));
+        await prepare(conn, cfg, schema, cfg.mode);
       } else {
-        await conn.run(createTableSql(cfg.table, schema, 'append'));
+        await prepare(conn, cfg, schema, 'append');
         await commitUpTo(resumeFrom); // a commit the crash may have interrupted
-        await conn.run(`DELETE FROM ${quoteIdent(stage)} WHERE _abflow_epoch > ${resumeFrom}`);
+        await conn.run(`DELETE FROM ${tableSql(cfg, stage)} WHERE _abflow_epoch > ${resumeFrom}`);
       }
-      appender = await conn.createAppender(stage);
+      appender = await conn.createAppender(stage, cfg.schema ?? null);
     },
     write(batch: RecordBatch) {
       appendBatch(appender!, batch, types, epoch);
@@ -212,6 +243,7 @@ function exactlyOnce(cfg: z.output<typeof config>, nodeId: string, schema: Schem
     },
     async close() {
       appender!.closeSync();
+      await dropOldGenerations(conn!, cfg);
       await conn!.run('CHECKPOINT').catch(() => undefined);
       conn!.closeSync();
       commitConn!.closeSync();

@@ -17,6 +17,8 @@ export function convertJson(v: unknown, type: ColumnType): unknown {
   switch (type) {
     case 'string':
       return typeof v === 'string' ? v : new Misfit(`expected a string, got ${describe(v)}`);
+    case 'json':
+      return JSON.stringify(v);
     case 'bool':
       return typeof v === 'boolean' ? v : new Misfit(`expected a boolean, got ${describe(v)}`);
     case 'int32':

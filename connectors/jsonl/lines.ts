@@ -5,6 +5,7 @@
  * while memory stays bounded.
  */
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { ColumnBuilder, makeBatch, schemaOf, type SourceOutput } from '../../engine/api.js';
 
 export const LINES_SCHEMA = schemaOf({ line: 'string', bytes: 'int64' });
@@ -20,6 +21,17 @@ export interface LineReaderOptions {
   readonly batchSize: number;
   readonly lingerMs: number;
   readonly maxLineBytes: number;
+  /** Looks at each line first: a control line is kept out of the batch, and may end it at a commit point. */
+  readonly inspect?: (line: Buffer, start: number, end: number, lineNo: number) => Control | undefined;
+  /** Whether every batch end is a resumable position (a file), or only commit points are (a connector's stream). */
+  readonly resumeAnywhere?: boolean;
+}
+
+/** What `inspect` says about a control line. */
+export interface Control {
+  readonly marker?: unknown;
+  /** End the batch after this line, with a checkpoint; `resumeAfter` overrides the file position. */
+  readonly commit?: { readonly resumeAfter?: unknown };
 }
 
 class LineBatch {
@@ -43,20 +55,31 @@ class LineBatch {
   /** Byte offset just after the last line added, and its line number: where a resumed read continues. */
   end: LinePosition = { offset: 0, line: 0 };
 
-  take(): SourceOutput {
+  markers: unknown[] = [];
+
+  take(resumable: boolean, commit?: { resumeAfter?: unknown }): SourceOutput {
     const n = this.positions.length;
-    const out = { batch: makeBatch(LINES_SCHEMA, [this.line.finish(), this.bytes.finish()], n), positions: Float64Array.from(this.positions), resumeAfter: this.end };
+    const out: SourceOutput = {
+      batch: makeBatch(LINES_SCHEMA, [this.line.finish(), this.bytes.finish()], n),
+      positions: Float64Array.from(this.positions),
+      ...(commit ? { resumeAfter: commit.resumeAfter ?? this.end, checkpoint: true } : resumable ? { resumeAfter: this.end } : {}),
+      ...(this.markers.length ? { markers: this.markers } : {}),
+    };
     this.line = new ColumnBuilder('string', this.capacity);
     this.bytes = new ColumnBuilder('int64', this.capacity);
     this.positions = [];
+    this.markers = [];
     return out;
   }
 }
 
-/** Reads lines from `path` (or stdin); `from` continues a file after a checkpointed position. */
-export async function* readLines(path: string, opts: LineReaderOptions, from?: LinePosition): AsyncGenerator<SourceOutput> {
-  const startOffset = path === '-' ? 0 : (from?.offset ?? 0);
-  const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20, start: startOffset });
+/** Reads lines from `path` (`-`: stdin) or a stream; `from` continues a file after a checkpointed position. */
+export async function* readLines(path: string | Readable, opts: LineReaderOptions, from?: LinePosition): AsyncGenerator<SourceOutput> {
+  const file = typeof path === 'string' && path !== '-';
+  const startOffset = file ? (from?.offset ?? 0) : 0;
+  const stream = typeof path !== 'string' ? path : path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20, start: startOffset });
+  const resumable = opts.resumeAnywhere ?? true;
+  const inspect = opts.inspect;
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const batch = new LineBatch(Math.min(opts.batchSize, 65536));
   let carry: Buffer | null = null;
@@ -77,7 +100,7 @@ export async function* readLines(path: string, opts: LineReaderOptions, from?: L
         clearTimeout(timer);
       } else r = await pending;
       if (r === 'linger') {
-        yield batch.take();
+        yield batch.take(resumable);
         continue;
       }
       pending = null;
@@ -106,20 +129,34 @@ export async function* readLines(path: string, opts: LineReaderOptions, from?: L
         } else {
           lineNo++;
           const len = nl - pos;
-          if (len > opts.maxLineBytes) batch.add(chunk, pos, pos + PREFIX_BYTES, len, lineNo);
-          else batch.add(chunk, pos, nl, len, lineNo);
+          const control = inspect && len <= opts.maxLineBytes ? inspect(chunk, pos, nl, lineNo) : undefined;
+          if (!control) {
+            if (len > opts.maxLineBytes) batch.add(chunk, pos, pos + PREFIX_BYTES, len, lineNo);
+            else batch.add(chunk, pos, nl, len, lineNo);
+          }
           batch.end = { offset: chunkStart + nl + 1, line: lineNo };
           pos = nl + 1;
+          if (control?.marker !== undefined) batch.markers.push(control.marker);
+          if (control?.commit) {
+            yield batch.take(resumable, control.commit);
+            continue;
+          }
         }
-        if (batch.positions.length >= opts.batchSize) yield batch.take();
+        if (batch.positions.length >= opts.batchSize) yield batch.take(resumable);
       }
     }
     // A last line without a trailing newline is still a line.
+    let control: Control | undefined;
     if (oversize) batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, ++lineNo);
-    else if (carry && carry.length) batch.add(carry, 0, carry.length, carry.length, ++lineNo);
+    else if (carry && carry.length) {
+      control = inspect?.(carry, 0, carry.length, ++lineNo);
+      if (!inspect) lineNo++;
+      if (!control) batch.add(carry, 0, carry.length, carry.length, lineNo);
+      else if (control.marker !== undefined) batch.markers.push(control.marker);
+    }
     batch.end = { offset: streamOffset, line: lineNo };
-    if (batch.positions.length) yield batch.take();
+    if (batch.positions.length || batch.markers.length || control?.commit) yield batch.take(resumable, control?.commit);
   } finally {
-    if (path !== '-') (stream as ReturnType<typeof createReadStream>).destroy();
+    if (file) (stream as ReturnType<typeof createReadStream>).destroy();
   }
 }

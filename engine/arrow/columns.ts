@@ -23,10 +23,10 @@ export class ColumnBuilder {
   private byteLength = 0;
 
   constructor(type: ColumnType, capacity = 1024) {
-    this.type = type;
+    this.type = type === 'json' ? 'string' : type; // JSON text is stored as a string
     const cap = Math.max(capacity, 16);
     this.valid = new Uint8Array(cap);
-    if (type === 'string') {
+    if (this.type === 'string') {
       this.nums = new Uint8Array(0);
       this.offsets = new Int32Array(cap + 1);
       this.bytes = new Uint8Array(cap * 16);

@@ -65,7 +65,7 @@ export function unify(types: ExprType[]): ExprType | undefined {
 
 export function compileExpression(text: string, schema: Schema): CompiledExpression {
   const ast = parseExpression(text);
-  const fields = fieldsOf(schema);
+  const fields = expressionFields(schema);
   const used = new Set<string>();
   const root = new Compiler(text, fields, used).compile(ast);
   return { text, type: root.type, root, columns: [...used], eval: (ctx) => root.eval(ctx) };
@@ -586,5 +586,10 @@ function parseCanonicalUtc(s: string): number | null {
 
 /** Compiles an already-parsed expression (e.g. an aggregate's argument) against a schema. */
 export function compileAst(ast: Expression, text: string, schema: Schema): Node {
-  return new Compiler(text, fieldsOf(schema), new Set()).compile(ast);
+  return new Compiler(text, expressionFields(schema), new Set()).compile(ast);
+}
+
+/** Columns as expressions see them: JSON text is a string. */
+function expressionFields(schema: Schema): { name: string; type: ColumnType }[] {
+  return fieldsOf(schema).map((f) => (f.type === 'json' ? { name: f.name, type: 'string' } : f));
 }

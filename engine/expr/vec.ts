@@ -13,7 +13,7 @@ export type Vec =
   | { kind: 'str'; v: (string | null)[] };
 
 export function vecFromData(data: Data, type: ColumnType): Vec {
-  if (type === 'string') return { kind: 'str', v: stringsOf(data) };
+  if (type === 'string' || type === 'json') return { kind: 'str', v: stringsOf(data) };
   if (type === 'bool') {
     const n = numbersOf(data);
     const v = new Uint8Array(n.length);

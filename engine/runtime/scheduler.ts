@@ -197,7 +197,16 @@ export class Job {
 
   private async setupCheckpoints(): Promise<CheckpointStore | null> {
     const cp = this.plan.engine.checkpoint;
-    if (!cp) return null;
+    const ids = this.plan.physical.vertices.map((v) => v.id);
+    const sourceVertices = this.plan.physical.vertices.filter((v) => v.type === 'source');
+    const sources = sourceVertices.map((v) => v.id);
+    const fail = (e: unknown) => this.fail(e, this.plan.physical.vertices[0]!);
+    if (!cp) {
+      // Sources with their own commit points (Airbyte STATE) still get checkpoints, for the commits only.
+      if (sourceVertices.some((v) => (v.node.spec as SourceSpec).drivesCheckpoints))
+        this.coordinator = new Coordinator(null, ids, sources, this.plan.engine.parallelism, 1, 1, fail, this.opts.onCheckpoint);
+      return null;
+    }
     const store = await CheckpointStore.open(cp.path);
     let firstId = 1;
     if (this.opts.fromScratch) await store.reset();
@@ -216,9 +225,7 @@ export class Job {
       if (problems.length && this.restored)
         throw new AbflowError('config', `checkpoint ${checkpoint!.id} does not fit this plan:\n  ${[...new Set(problems)].join('\n  ')}`, { hint: 'run with --from-scratch to discard the saved state' });
     }
-    const ids = this.plan.physical.vertices.map((v) => v.id);
-    const sources = this.plan.physical.vertices.filter((v) => v.type === 'source').map((v) => v.id);
-    this.coordinator = new Coordinator(store, ids, sources, this.plan.engine.parallelism, cp.keep, firstId, (e) => this.fail(e, this.plan.physical.vertices[0]!), this.opts.onCheckpoint);
+    this.coordinator = new Coordinator(store, ids, sources, this.plan.engine.parallelism, cp.keep, firstId, fail, this.opts.onCheckpoint);
     this.coordinator.start(cp.intervalMs);
     return store;
   }
@@ -351,32 +358,55 @@ export class Job {
     const it = source.read(resumeAfter ?? undefined)[Symbol.asyncIterator]();
     const coordinator = this.coordinator;
     let injected = coordinator?.latestRequest ?? 0;
+    // Barriers go only where the source can resume from: the start, and after outputs carrying `resumeAfter`.
+    let resumable = true;
+    let markers: unknown[] = [];
+    const positions = new Map<number, unknown>();
     // A barrier carries the source's position: everything emitted before it is covered by that checkpoint.
     const inject = async (id: number) => {
       coordinator!.ack(v.id, id, [{ vertex: v.id, part: 0, fingerprint: this.fingerprint(v), value: resumeAfter }]);
+      coordinator!.addMarkers(id, v.id, markers);
+      markers = [];
+      if (source.committed) positions.set(id, resumeAfter);
       await this.broadcast(v.id, { t: 'barrier', id });
     };
+    coordinator?.whenCommitted(async (id) => {
+      if (!positions.has(id)) return;
+      const at = positions.get(id);
+      positions.delete(id);
+      await source.committed!(at);
+    });
     // A stop must not wait for a silent source's next batch (stdin, an idle queue): race it against the stop.
     const stopped = new Promise<'stop'>((resolve) => this.onStop.push(() => resolve('stop')));
     let exhausted = false;
     try {
       while (!this.stopping) {
-        while (coordinator && coordinator.latestRequest > injected) await inject((injected = coordinator.latestRequest));
+        while (resumable && coordinator && coordinator.latestRequest > injected) await inject((injected = coordinator.latestRequest));
         const r = await Promise.race([it.next(), stopped]);
         if (r === 'stop') break;
         if (r.done) {
           exhausted = true;
           break;
         }
-        const { batch, port = 'out', positions } = r.value;
-        if (r.value.resumeAfter !== undefined) resumeAfter = r.value.resumeAfter;
+        const { batch, port = 'out', positions: rows } = r.value;
+        resumable = r.value.resumeAfter !== undefined;
+        if (resumable) resumeAfter = r.value.resumeAfter;
+        if (r.value.markers) markers.push(...r.value.markers);
         // A source with a decoder is counted by its decoder (lines in, rows out); raw batches are not rows yet.
         if (n.id === origin) m.rowsOut += batch.numRows;
-        await this.emit(v.id, `${n.id}.${port}`, { t: 'batch', batch, ...(positions ? { positions } : {}), origin });
+        if (batch.numRows) await this.emit(v.id, `${n.id}.${port}`, { t: 'batch', batch, ...(rows ? { positions: rows } : {}), origin });
+        if (r.value.checkpoint && resumable && coordinator) {
+          const id = coordinator.latestRequest > injected ? coordinator.latestRequest : await coordinator.requestNow();
+          await inject((injected = id));
+        }
       }
     } finally {
       // Not awaited: a generator suspended in an await only returns once that await settles.
       if (this.stopping) void it.return?.()?.catch(() => undefined);
+    }
+    if (!exhausted && !resumable && coordinator && !this.failure) {
+      // Output since the last resumable point would be replayed by the next run: it must not be committed.
+      throw new AbflowError('source_io', `source '${origin}' was stopped between two of its resumable points (e.g. Airbyte STATEs): output since the last one is discarded and is read again by the next run`, { nodeId: origin });
     }
     // The end-of-input watermark fires every window. A job stopped with checkpoints keeps its windows open instead:
     // the last checkpoint holds them, and the next run continues them.
@@ -386,6 +416,7 @@ export class Job {
       const last = coordinator.sourceDone(v.id, exhausted);
       let lastId = Infinity;
       void last.then((id) => (lastId = id));
+      resumable = true; // exhausted: the end is where a finished run stops
       while (injected < lastId) {
         const id = await Promise.race([last, coordinator.nextRequest(injected)]);
         if (id > injected) await inject((injected = id));
@@ -444,6 +475,7 @@ export class Job {
       this.fail(e, v);
       throw e;
     });
+    emitter.catch(() => undefined); // awaited below; the dispatcher may leave first when the failure closes its input
     try {
       for (;;) {
         const el = await input.pull();
@@ -685,7 +717,8 @@ export class Job {
     // Writes, stagings and commits of one sink happen one at a time, in order.
     let ops = Promise.resolve();
     const serially = (f: () => Promise<void>) => (ops = ops.then(f));
-    this.coordinator?.whenComplete((id) => serially(async () => sink.commit?.(id)));
+    const sources = this.upstreamSources(v.id);
+    this.coordinator?.whenComplete((id) => serially(async () => sink.commit?.(id, this.coordinator!.markersOf(id, sources))));
     try {
       await sink.open?.();
       await this.merge(
@@ -718,6 +751,16 @@ export class Job {
     const t = performance.now();
     await sink.close();
     m.busyMs += performance.now() - t;
+  }
+
+  /** Source vertices that feed `vertex`, in plan order (whose markers a sink receives). */
+  private upstreamSources(vertex: string): string[] {
+    const found = new Set<string>();
+    const visit = (id: string) => {
+      for (const e of this.plan.physical.edges) if (e.to === id && !found.has(e.from)) found.add(e.from), visit(e.from);
+    };
+    visit(vertex);
+    return this.plan.physical.vertices.filter((x) => x.type === 'source' && found.has(x.id)).map((x) => x.id);
   }
 
   private async runDeadLetters(v: Extract<Vertex, { type: 'dead_letters' }>): Promise<void> {

@@ -7,6 +7,8 @@
  * and the sinks commit: output becomes visible exactly when the state that produced it is durable.
  * When every source is done (exhausted, or stopped gracefully) a last checkpoint is taken; it is marked finished
  * when all sources were exhausted, so the next run starts afresh instead of resuming.
+ * Without a store (a plan without `engine.checkpoint` whose sources drive checkpoints, such as Airbyte STATEs) the
+ * same protocol runs for its commit points only: sinks commit at each checkpoint, and nothing is persisted.
  */
 import type { StateBlob } from './store.js';
 import type { CheckpointStore } from './store.js';
@@ -28,15 +30,19 @@ export class Coordinator {
   private finalId: Promise<number> | null = null;
   private resolveFinal: ((id: number) => void) | null = null;
   private timer: NodeJS.Timeout | undefined;
-  /** Called after each checkpoint is durable (sinks commit here), in order. */
+  /** Called after each checkpoint is durable (sinks commit here), in order; then the `afterCommit` callbacks. */
   private readonly onComplete: ((id: number) => Promise<void>)[] = [];
+  private readonly afterCommit: ((id: number) => Promise<void>)[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
+  /** Source markers travelling with each checkpoint: id → source vertex → markers. */
+  private readonly markers = new Map<number, Map<string, readonly unknown[]>>();
   readonly completed: { id: number; ms: number; bytes: number }[] = [];
   private finalCommitted!: () => void;
   /** Resolves once the last checkpoint is durable and every sink committed it. */
   readonly finalDone = new Promise<void>((resolve) => (this.finalCommitted = resolve));
 
   constructor(
-    private readonly store: CheckpointStore,
+    private readonly store: CheckpointStore | null,
     private readonly participants: readonly string[],
     private readonly sources: readonly string[],
     private readonly parallelism: number,
@@ -58,6 +64,32 @@ export class Coordinator {
 
   whenComplete(f: (id: number) => Promise<void>): void {
     this.onComplete.push(f);
+  }
+
+  /** Runs after every sink committed checkpoint `id` (sources acknowledge upstream here). */
+  whenCommitted(f: (id: number) => Promise<void>): void {
+    this.afterCommit.push(f);
+  }
+
+  /** Requests a checkpoint now, once the one in flight (if any) is complete; resolves with its id. */
+  async requestNow(): Promise<number> {
+    for (;;) {
+      const id = this.trigger(false, false);
+      if (id !== null) return id;
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+  }
+
+  addMarkers(id: number, source: string, markers: readonly unknown[]): void {
+    if (!markers.length) return;
+    const bySource = this.markers.get(id) ?? this.markers.set(id, new Map()).get(id)!;
+    bySource.set(source, [...(bySource.get(source) ?? []), ...markers]);
+  }
+
+  /** The markers of checkpoint `id` from the given sources, in source order. */
+  markersOf(id: number, sources: readonly string[]): unknown[] {
+    const bySource = this.markers.get(id);
+    return bySource ? sources.flatMap((s) => bySource.get(s) ?? []) : [];
   }
 
   private trigger(final: boolean, finished: boolean): number | null {
@@ -108,11 +140,14 @@ export class Coordinator {
   private async complete(cp: InFlight): Promise<void> {
     const states = [...cp.acks.values()].flat();
     const ms = performance.now() - cp.started;
-    const bytes = await this.store.write({ id: cp.id, durationMs: ms, parallelism: this.parallelism, finished: cp.finished, states }, this.keep);
+    const bytes = (await this.store?.write({ id: cp.id, durationMs: ms, parallelism: this.parallelism, finished: cp.finished, states }, this.keep)) ?? 0;
     this.completed.push({ id: cp.id, ms, bytes });
     this.onCheckpoint?.({ id: cp.id, ms, bytes, finished: cp.finished });
     for (const f of this.onComplete) await f(cp.id);
+    for (const f of this.afterCommit) await f(cp.id);
+    this.markers.delete(cp.id);
     this.inFlight = null;
+    for (const w of this.idleWaiters.splice(0)) w();
     if (cp.final) this.finalCommitted();
     this.maybeTriggerFinal();
   }

@@ -126,7 +126,7 @@ sources:
 sinks: [{ id: out, kind: collect, inputs: [src.exchange_rate] }]`);
     const out = rows.get('out')!;
     expect(out.length).toBeGreaterThan(0);
-    expect(out[0]).toMatchObject({ currency: 'USD', NZD: 0.12, HKD: 2.13, _airbyte_emitted_at: new Date(1602637589000).toISOString() });
+    expect(out[0]).toMatchObject({ currency: 'USD', NZD: 0.12, HKD: 2.13, _airbyte_extracted_at: new Date(1602637589000).toISOString() });
     expect(result.deadLetters).toBe(0);
   });
 });

@@ -1,0 +1,188 @@
+/**
+ * The coordinating-thread side of reading an Airbyte message stream (a connector's stdout, a recorded file, a
+ * destination's stdin). RECORD lines stay in the line batches for `airbyte_decode` in the pool; every other message
+ * is taken out here:
+ * - STATE ends the batch at a commit point (a checkpoint) and travels as a marker with that checkpoint, carrying how
+ *   many records came before it (per stream for STREAM states, over all streams for GLOBAL and LEGACY, as Airbyte's
+ *   destination CDK counts them) and the connector state to resume from;
+ * - TRACE stream statuses travel as markers too (they must follow their stream's records); TRACE errors are kept
+ *   for the failure message; LOG and other TRACEs go to the log.
+ * Classifying must not parse every record on this thread: the usual RECORD line shapes are recognised from their
+ * first or last bytes (see `recordStream`), anything else is parsed.
+ */
+import { InvalidMessage, parseMessage, type StateMessage, streamKey, type TraceMessage } from './protocol.js';
+import { members, setMember } from './raw-json.js';
+import type { Control } from '../jsonl/lines.js';
+
+/** A STATE as it passed: its original line, its parsed form and the records received since the previous one. */
+export interface StateMarker {
+  readonly kind: 'state';
+  readonly line: number;
+  readonly text: string;
+  readonly state: StateMessage;
+  /** Stream key for STREAM states, null for GLOBAL/LEGACY (which cover every stream). */
+  readonly stream: string | null;
+  readonly recordCount: number;
+}
+
+/** A TRACE stream status, passed on after its stream's records. */
+export interface StatusMarker {
+  readonly kind: 'status';
+  readonly line: number;
+  readonly text: string;
+}
+
+export type Marker = StateMarker | StatusMarker;
+
+/** Connector state to resume from: the latest STATE per stream (STREAM), or the latest one (GLOBAL, LEGACY). */
+export interface ResumeState {
+  readonly type: 'STREAM' | 'GLOBAL' | 'LEGACY';
+  /** Original texts of the `state` members, by stream key ('' for GLOBAL and LEGACY). */
+  readonly states: readonly (readonly [string, string])[];
+}
+
+/** The `--state` file a connector expects, built from original texts (never re-encoded). */
+export function stateFileText(r: ResumeState): string {
+  if (r.type === 'LEGACY') {
+    const s = r.states[0]![1];
+    const data = members(s).get('data');
+    return data ? s.slice(data[0], data[1]) : '{}';
+  }
+  return `[${r.states.map(([, text]) => text).join(',')}]`;
+}
+
+export interface MessageEvents {
+  log?(level: string, message: string): void;
+  /** A line that is not a valid AirbyteMessage (it still goes to the decoder, which dead-letters it). */
+  invalid?(line: number, reason: string): void;
+  traceError?(trace: TraceMessage, text: string): void;
+}
+
+// Common serialisations: Python and TypeScript CDKs write compact JSON, Java's test fixtures `": "` separators.
+const PREFIXES = ['{"type":"RECORD","record":{"stream":"', '{"type": "RECORD", "record": {"stream": "', '{"record":{"stream":"'].map((p) => Buffer.from(p));
+const TYPE_LAST = Buffer.from(',"type":"RECORD"}');
+const NAMESPACE = Buffer.from('"namespace"');
+
+/**
+ * The stream of a RECORD line recognised by its shape, or null (then the line is parsed). A line starting with
+ * `{"type":"RECORD","record":{"stream":"` is a RECORD whose first record member is its stream; a line starting with
+ * `{"record":{"stream":"` is one when it ends with `,"type":"RECORD"}`, as that member is then the top-level one
+ * (the final brace closes the message). Lines naming a namespace, or an escaped stream name, are parsed.
+ */
+export function recordStream(buf: Buffer, start: number, end: number): string | null {
+  for (let p = 0; p < PREFIXES.length; p++) {
+    const prefix = PREFIXES[p]!;
+    if (end - start <= prefix.length || buf.compare(prefix, 0, prefix.length, start, start + prefix.length) !== 0) continue;
+    if (p === 2 && (end - start < TYPE_LAST.length || buf.compare(TYPE_LAST, 0, TYPE_LAST.length, end - TYPE_LAST.length, end) !== 0)) return null;
+    const nameStart = start + prefix.length;
+    const quote = buf.indexOf(34, nameStart);
+    if (quote < 0 || quote >= end || buf.lastIndexOf(92, quote) >= nameStart) return null;
+    const ns = buf.indexOf(NAMESPACE, nameStart);
+    if (ns >= 0 && ns < end) return null;
+    return buf.toString('utf8', nameStart, quote);
+  }
+  return null;
+}
+
+export class MessageReader {
+  private sinceGlobal = 0;
+  private readonly sinceStream = new Map<string, number>();
+  private resume: { type: ResumeState['type']; states: Map<string, string> };
+  readonly errors: TraceMessage[] = [];
+  records = 0;
+  states = 0;
+
+  constructor(
+    private readonly events: MessageEvents,
+    /** Whether a STATE is a commit point that also changes where to resume (a connector), or only a commit point. */
+    private readonly resumeFromStates: boolean,
+    from?: ResumeState,
+  ) {
+    this.resume = { type: from?.type ?? 'LEGACY', states: new Map(from?.states) };
+  }
+
+  get resumeState(): ResumeState | null {
+    return this.resume.states.size ? { type: this.resume.type, states: [...this.resume.states] } : null;
+  }
+
+  private countRecord(key: string | null): void {
+    this.records++;
+    this.sinceGlobal++;
+    if (key !== null) this.sinceStream.set(key, (this.sinceStream.get(key) ?? 0) + 1);
+  }
+
+  /** The `inspect` hook for `readLines`. */
+  readonly inspect = (buf: Buffer, start: number, end: number, line: number): Control | undefined => {
+    if (end > start && buf[end - 1] === 13) end--;
+    const stream = recordStream(buf, start, end);
+    if (stream !== null) {
+      this.countRecord(stream);
+      return undefined;
+    }
+    const text = buf.toString('utf8', start, end);
+    if (!text.trim()) return undefined;
+    const msg = parseMessage(text);
+    if (msg instanceof InvalidMessage) {
+      this.countRecord(null);
+      this.events.invalid?.(line, msg.reason);
+      return undefined;
+    }
+    switch (msg.type) {
+      case 'RECORD':
+        this.countRecord(streamKey(msg.record.stream, msg.record.namespace));
+        return undefined;
+      case 'STATE':
+        return this.onState(msg.state, text, line);
+      case 'TRACE': {
+        const t = msg.trace;
+        if (t.type === 'STREAM_STATUS') return { marker: { kind: 'status', line, text } satisfies StatusMarker };
+        if (t.type === 'ERROR') {
+          this.errors.push(t);
+          this.events.traceError?.(t, text);
+        } else this.events.log?.('DEBUG', `trace ${t.type}: ${text}`);
+        return {};
+      }
+      case 'LOG':
+        this.events.log?.(msg.log.level, msg.log.message);
+        return {};
+      default:
+        this.events.log?.('DEBUG', `ignored ${msg.type} message on line ${line}`);
+        return {};
+    }
+  };
+
+  private onState(state: StateMessage, text: string, line: number): Control {
+    this.states++;
+    const type = state.type ?? 'LEGACY';
+    const stateSpan = members(text).get('state')!;
+    const stateText = text.slice(stateSpan[0], stateSpan[1]);
+    let stream: string | null = null;
+    let recordCount: number;
+    if (type === 'STREAM' && state.stream) {
+      stream = streamKey(state.stream.stream_descriptor.name, state.stream.stream_descriptor.namespace);
+      recordCount = this.sinceStream.get(stream) ?? 0;
+      this.sinceStream.delete(stream);
+      this.sinceGlobal -= recordCount;
+    } else {
+      recordCount = this.sinceGlobal;
+      this.sinceGlobal = 0;
+      this.sinceStream.clear();
+    }
+    if (type !== this.resume.type) this.resume = { type, states: new Map() };
+    if (type === 'STREAM') this.resume.states.set(stream ?? '', stateText);
+    else this.resume.states = new Map([['', stateText]]);
+    const marker: StateMarker = { kind: 'state', line, text, state, stream, recordCount };
+    return { marker, commit: this.resumeFromStates ? { resumeAfter: this.resumeState } : {} };
+  }
+}
+
+/** The STATE line with `state.<field>` set to `{"recordCount": n.0, ...}`; everything else as received. */
+export function withStats(m: StateMarker, field: 'sourceStats' | 'destinationStats', stats: { recordCount: number; rejectedRecordCount?: number }): string {
+  const span = members(m.text).get('state')!;
+  // Airbyte's stats are doubles that "should always have a decimal point".
+  const num = (n: number) => (Number.isInteger(n) ? `${n}.0` : String(n));
+  const value = `{"recordCount":${num(stats.recordCount)}${stats.rejectedRecordCount !== undefined ? `,"rejectedRecordCount":${num(stats.rejectedRecordCount)}` : ''}}`;
+  const stateText = m.text.slice(span[0], span[1]);
+  return m.text.slice(0, span[0]) + setMember(stateText, field, value) + m.text.slice(span[1]);
+}
+

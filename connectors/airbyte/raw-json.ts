@@ -1,0 +1,88 @@
+/**
+ * Byte-preserving edits of JSON text. Airbyte state blobs are opaque: a destination must hand back exactly what it
+ * received, and re-encoding parsed JSON changes numbers beyond 2^53, key order and escapes. So members are located
+ * in the original text and only the member being changed is rewritten. Hand-written (no library locates member
+ * spans), for correctness; the input is always text `JSON.parse` already accepted.
+ */
+
+/** Top-level members of the JSON object text `text[start, end)`: key → [valueStart, valueEnd). */
+export function members(text: string, start = 0, end = text.length): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  let i = skipSpace(text, start, end);
+  if (text[i] !== '{') throw new Error('not a JSON object');
+  i++;
+  for (;;) {
+    i = skipSpace(text, i, end);
+    if (text[i] === '}') return out;
+    const keyEnd = skipString(text, i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    i = skipSpace(text, keyEnd, end);
+    i = skipSpace(text, i + 1, end); // the colon
+    const valueEnd = skipValue(text, i, end);
+    out.set(key, [i, valueEnd]);
+    i = skipSpace(text, valueEnd, end);
+    if (text[i] === ',') i++;
+  }
+}
+
+/** The text of `obj` with member `key` set to `valueJson` (replaced in place, or appended). */
+export function setMember(obj: string, key: string, valueJson: string): string {
+  const m = members(obj);
+  const at = m.get(key);
+  if (at) return obj.slice(0, at[0]) + valueJson + obj.slice(at[1]);
+  const close = obj.lastIndexOf('}');
+  const empty = m.size === 0;
+  return obj.slice(0, close) + (empty ? '' : ',') + JSON.stringify(key) + ':' + valueJson + obj.slice(close);
+}
+
+/** The raw text of the member at `path` (object keys), or undefined. */
+export function memberText(text: string, path: readonly string[]): string | undefined {
+  let start = 0;
+  let end = text.length;
+  for (const key of path) {
+    const i = skipSpace(text, start, end);
+    if (text[i] !== '{') return undefined;
+    const at = members(text, start, end).get(key);
+    if (!at) return undefined;
+    [start, end] = at;
+  }
+  return text.slice(start, end);
+}
+
+function skipSpace(t: string, i: number, end: number): number {
+  while (i < end) {
+    const c = t.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+    i++;
+  }
+  return i;
+}
+
+function skipString(t: string, i: number): number {
+  for (let j = i + 1; ; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 92) j++; // backslash: skip the escaped character
+    else if (c === 34) return j + 1;
+    else if (Number.isNaN(c)) throw new Error('unterminated string');
+  }
+}
+
+function skipValue(t: string, i: number, end: number): number {
+  const c = t[i];
+  if (c === '"') return skipString(t, i);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    for (let j = i; j < end; j++) {
+      const d = t[j];
+      if (d === '"') j = skipString(t, j) - 1;
+      else if (d === '{' || d === '[') depth++;
+      else if (d === '}' || d === ']') {
+        if (--depth === 0) return j + 1;
+      }
+    }
+    throw new Error('unterminated value');
+  }
+  let j = i;
+  while (j < end && !',}] \t\r\n'.includes(t[j]!)) j++;
+  return j;
+}
