@@ -187,6 +187,12 @@ checkpoints
     process.stdout.write(JSON.stringify({ ...meta, status }, null, 2) + '\n');
   });
 
+/** Exits once stdout is written out: writes to a pipe are asynchronous, and `process.exit` would cut them off. */
+async function exitFlushed(code: number): Promise<never> {
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(code);
+}
+
 const airbyte = program.command('airbyte').description('abflow as an Airbyte destination (spec, check, write)');
 
 airbyte
@@ -217,12 +223,12 @@ airbyte
       const job = new Job(plan, { modules, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
       process.on('SIGTERM', () => job.stop());
       const result = await job.run();
-      process.stderr.write(`abflow destination: ${result.rowsIn} records in, ${result.rowsOut} rows to sinks, ${result.deadLetters} dead-lettered\n`);
-      process.exit(0);
+      process.stderr.write(`abflow destination: ${result.rowsIn} lines in, ${result.rowsOut} rows to sinks, ${result.deadLetters} dead-lettered\n`);
+      await exitFlushed(0);
     } catch (e) {
       process.stdout.write(failureTrace(e) + '\n');
       process.stderr.write(`error: ${isAbflowError(e) ? e.format() : ((e as Error).stack ?? String(e))}\n`);
-      process.exit(1);
+      await exitFlushed(1);
     }
   });
 

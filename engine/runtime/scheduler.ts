@@ -396,7 +396,8 @@ export class Job {
         if (n.id === origin) m.rowsOut += batch.numRows;
         if (batch.numRows) await this.emit(v.id, `${n.id}.${port}`, { t: 'batch', batch, ...(rows ? { positions: rows } : {}), origin });
         if (r.value.checkpoint && resumable && coordinator) {
-          const id = coordinator.latestRequest > injected ? coordinator.latestRequest : await coordinator.requestNow();
+          const id = coordinator.latestRequest > injected ? coordinator.latestRequest : await Promise.race([coordinator.requestNow(), this.failed.then(() => null)]);
+          if (id === null) break; // the job failed while the previous checkpoint was in flight
           await inject((injected = id));
         }
       }
@@ -741,10 +742,12 @@ export class Job {
       if (this.coordinator) await Promise.race([this.coordinator.finalDone, this.failed]);
       await ops;
     } catch (e) {
+      await ops.catch(() => undefined); // a commit in progress finishes before the sink lets go of its resources
       await sink.abort?.().catch(() => undefined);
       throw isAbflowError(e) ? e : new AbflowError('sink_io', `sink '${n.id}' (${n.kind}) failed: ${(e as Error).message}`, { nodeId: n.id, cause: e, domain: 'external' });
     }
     if (this.failure) {
+      await ops.catch(() => undefined);
       await sink.abort?.();
       return;
     }

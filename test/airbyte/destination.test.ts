@@ -1,0 +1,169 @@
+/**
+ * `abflow airbyte write` against Airbyte's own destination test material (shared/fixtures/airbyte), judged the way
+ * Airbyte's DestinationAcceptanceTest judges a destination in strict mode: every STATE comes back, in order, with
+ * `destinationStats.recordCount` equal to the messages since the previous STATE; and every record lands in DuckDB
+ * with its catalog types and Airbyte's meta columns.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { abflow, SHARED, tempDir } from '../kit/cli.js';
+import { query } from '../kit/duckdb.js';
+
+const AB = join(SHARED, 'fixtures/airbyte/airbytehq-airbyte');
+const CDK = join(AB, 'airbyte-cdk/java/airbyte-cdk/db-destinations/src/testFixtures/resources');
+const STD = join(AB, 'airbyte-integrations/bases/standard-destination-test/src/main/resources');
+const DEV_NULL = join(AB, 'airbyte-integrations/connectors/destination-dev-null/src/test/resources');
+
+const PAIRS: [name: string, messages: string, catalog: string][] = [
+  ['exchange_rate v0', `${CDK}/v0/exchange_rate_messages.txt`, `${STD}/exchange_rate_catalog.json`],
+  ['exchange_rate v1', `${CDK}/v1/exchange_rate_messages.txt`, `${STD}/v1/exchange_rate_catalog.json`],
+  ['edge cases v0', `${CDK}/v0/edge_case_messages.txt`, `${STD}/edge_case_catalog.json`],
+  ['edge cases v1', `${CDK}/v1/edge_case_messages.txt`, `${STD}/v1/edge_case_catalog.json`],
+  ['edge cases (standard test)', `${STD}/edge_case_messages.txt`, `${STD}/edge_case_catalog.json`],
+  ['namespace', `${CDK}/v0/namespace_messages.txt`, `${CDK}/v0/namespace_catalog.json`],
+  ['data types', `${CDK}/v0/data_type_basic_test_messages.txt`, `${CDK}/v0/data_type_basic_test_catalog.json`],
+  ['generation ids', `${CDK}/v0/users_with_generation_id_messages.txt`, `${CDK}/v0/users_with_generation_id_configured_catalog.json`],
+  ['dev-null', `${DEV_NULL}/test-data.jsonl`, `${DEV_NULL}/test-catalog.json`],
+];
+
+interface Stream {
+  name: string;
+  namespace?: string;
+  json_schema: { properties?: Record<string, unknown> };
+}
+
+function streamsOf(catalogPath: string): Stream[] {
+  const doc = JSON.parse(readFileSync(catalogPath, 'utf8')) as { streams: ({ stream: Stream } | Stream)[] };
+  return doc.streams.map((s) => ('stream' in s ? s.stream : s));
+}
+
+/** What Airbyte's strict state check expects: each input STATE, with the count of messages since the previous one. */
+function expectedStates(lines: string[]): { state: unknown; count: number }[] {
+  const out: { state: unknown; count: number }[] = [];
+  let since = 0;
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    let msg: { type?: string; state?: unknown } | null = null;
+    try {
+      msg = JSON.parse(line) as typeof msg;
+    } catch {
+      // a malformed line still counts as a message received
+    }
+    if (msg?.type === 'STATE') {
+      out.push({ state: msg.state, count: since });
+      since = 0;
+    } else if (msg?.type !== 'TRACE') since++;
+  }
+  return out;
+}
+
+function writeSync(messages: string, catalog: string, dir: string) {
+  const db = join(dir, 'out.duckdb');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ destination_path: db }));
+  const input = readFileSync(messages, 'utf8');
+  const r = abflow(['airbyte', 'write', '--config', join(dir, 'config.json'), '--catalog', catalog], { input });
+  const out = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { type: string; state?: { destinationStats?: { recordCount: number } } });
+  return { r, db, input, out };
+}
+
+describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => {
+  for (const [name, messages, catalog] of PAIRS) {
+    it(`${name}: every STATE back in order with its record count; every record in DuckDB with meta columns`, async () => {
+      const dir = tempDir();
+      const { r, db, input, out } = writeSync(messages, catalog, dir);
+      expect(r.code, r.stderr).toBe(0);
+      const lines = input.split('\n');
+      const states = out.filter((m) => m.type === 'STATE');
+      const expected = expectedStates(lines);
+      expect(states.length).toBe(expected.length);
+      states.forEach((s, i) => {
+        const { destinationStats, ...rest } = s.state!;
+        expect(rest).toEqual(expected[i]!.state);
+        expect(destinationStats).toEqual({ recordCount: expected[i]!.count });
+      });
+      // Each stream's table holds its valid records, typed; malformed lines are dead letters, never lost.
+      const records = lines.filter((l) => l.includes('"RECORD"')).map((l) => {
+        try {
+          return JSON.parse(l) as { record: { stream: string; namespace?: string } };
+        } catch {
+          return null;
+        }
+      });
+      const malformed = records.filter((x) => x === null).length;
+      for (const s of streamsOf(catalog)) {
+        const table = s.namespace ? `"${s.namespace}"."${s.name.replace(/"/g, '""')}"` : `"${s.name.replace(/"/g, '""')}"`;
+        const rows = await query(db, `SELECT count(*)::INT AS n FROM ${table}`);
+        const sent = records.filter((x) => x && x.record.stream === s.name && (x.record.namespace ?? undefined) === (s.namespace ?? undefined)).length;
+        expect(rows[0]!.n, `${s.name}`).toBe(sent);
+        const cols = (await query(db, `DESCRIBE ${table}`)).map((c) => [c.column_name, c.column_type]);
+        expect(cols.slice(-4)).toEqual([
+          ['_airbyte_raw_id', 'VARCHAR'],
+          ['_airbyte_extracted_at', 'TIMESTAMP WITH TIME ZONE'],
+          ['_airbyte_meta', 'JSON'],
+          ['_airbyte_generation_id', 'BIGINT'],
+        ]);
+      }
+      if (malformed) {
+        expect(out.filter((m) => m.type === 'TRACE').length).toBe(malformed);
+        expect(readFileSync(`${db}.dead_letters.jsonl`, 'utf8').trim().split('\n').length).toBe(malformed);
+      }
+    });
+  }
+
+  it('types values as Airbyte destinations do: exact big numbers, far dates, zones, NULLED changes', async () => {
+    const dir = tempDir();
+    const { r, db } = writeSync(`${CDK}/v0/data_type_basic_test_messages.txt`, `${CDK}/v0/data_type_basic_test_catalog.json`, dir);
+    expect(r.code, r.stderr).toBe(0);
+    const big = await query(db, `SELECT data FROM bignumber_test_1 ORDER BY _airbyte_extracted_at`);
+    expect(String(big[0]!.data)).toMatch(/^1(0){500,}$/);
+    expect(big.map((x) => x.data).slice(1)).toEqual(['0', '-12345.678']);
+    const dates = await query(db, `SELECT data::VARCHAR AS d FROM date_test_1 ORDER BY _airbyte_extracted_at`);
+    expect(dates.map((x) => x.d)).toEqual(['2021-01-23', '1504-02-29', '9999-12-23']);
+    const ts = await query(db, `SELECT epoch_ms(data)::BIGINT AS ms FROM datetime_test_1 ORDER BY _airbyte_extracted_at`);
+    expect(Number(ts[0]!.ms)).toBe(Date.parse('2022-11-22T01:23:45+05:00'));
+
+    const gen = tempDir();
+    const g = writeSync(`${CDK}/v0/users_with_generation_id_messages.txt`, `${CDK}/v0/users_with_generation_id_configured_catalog.json`, gen);
+    const users = await query(g.db, `SELECT id, name, _airbyte_meta::VARCHAR AS meta, _airbyte_generation_id AS gen FROM users ORDER BY _airbyte_extracted_at`);
+    expect(users.map((u) => [u.id, u.name, u.gen])).toEqual([
+      ['1', 'Fred', '10'],
+      [null, 'George', '10'],
+      ['3', 'Harry', '10'],
+    ]);
+    expect(JSON.parse(users[1]!.meta as string).changes).toEqual([{ field: 'id', change: 'NULLED', reason: 'DESTINATION_SERIALIZATION_ERROR' }]);
+    expect(JSON.parse(users[2]!.meta as string).changes).toEqual([{ field: 'name', change: 'TRUNCATED', reason: 'SOURCE_FIELD_SIZE_LIMITATION' }]);
+  });
+
+  it('a refresh (minimum_generation_id = generation_id) keeps only the new generation; overwrite without generations replaces', async () => {
+    const dir = tempDir();
+    const catalog = join(dir, 'catalog.json');
+    const messages = `${DEV_NULL}/test-data.jsonl`;
+    const base = JSON.parse(readFileSync(`${DEV_NULL}/test-catalog.json`, 'utf8')) as { streams: Record<string, unknown>[] };
+    const withGen = (gen: number, min: number, mode = 'append') => writeFileSync(catalog, JSON.stringify({ streams: [{ ...base.streams[0], destination_sync_mode: mode, generation_id: gen, minimum_generation_id: min }] }));
+    withGen(1, 0);
+    expect(writeSync(messages, catalog, dir).r.code).toBe(0);
+    withGen(2, 0); // append: generations accumulate
+    const second = writeSync(messages, catalog, dir);
+    expect(await query(second.db, 'SELECT _airbyte_generation_id AS g, count(*)::INT AS n FROM johnny.users GROUP BY 1 ORDER BY 1')).toEqual([
+      { g: '1', n: 3 },
+      { g: '2', n: 3 },
+    ]);
+    withGen(3, 3); // refresh: older generations go once the sync succeeds
+    const third = writeSync(messages, catalog, dir);
+    expect(await query(third.db, 'SELECT _airbyte_generation_id AS g, count(*)::INT AS n FROM johnny.users GROUP BY 1')).toEqual([{ g: '3', n: 3 }]);
+  });
+
+  it('spec and check speak the protocol', () => {
+    const spec = JSON.parse(abflow(['airbyte', 'spec']).stdout) as { type: string; spec: { connectionSpecification: { properties: Record<string, unknown> } } };
+    expect(spec.type).toBe('SPEC');
+    expect(Object.keys(spec.spec.connectionSpecification.properties)).toContain('plan');
+    const dir = tempDir();
+    writeFileSync(join(dir, 'good.json'), JSON.stringify({ destination_path: join(dir, 'x.duckdb') }));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ destination_path: join(dir, 'x.duckdb'), tabel: 1 }));
+    expect(JSON.parse(abflow(['airbyte', 'check', '--config', join(dir, 'good.json')]).stdout).connectionStatus.status).toBe('SUCCEEDED');
+    const bad = JSON.parse(abflow(['airbyte', 'check', '--config', join(dir, 'bad.json')]).stdout);
+    expect(bad.connectionStatus).toMatchObject({ status: 'FAILED' });
+    expect(bad.connectionStatus.message).toContain('tabel');
+  });
+});
