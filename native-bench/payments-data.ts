@@ -6,14 +6,19 @@ import { paymentsBatch, paymentsOptions, paymentsSchema } from '../connectors/ge
 import { fieldsOf } from '../engine/types.js';
 import { rowObject } from '../engine/arrow/columns.js';
 
-export async function writePaymentsJsonl(path: string, rows: number): Promise<number> {
+/** Writes `rows` generated payments as JSON lines; `wrap` turns a row's JSON into the line (e.g. an Airbyte
+ * RECORD) and may add lines after row `i` (e.g. a STATE). */
+export async function writePaymentsJsonl(path: string, rows: number, wrap?: (json: string, i: number) => string): Promise<number> {
   const out = createWriteStream(path);
   const opts = paymentsOptions.parse({});
   let bytes = 0;
   for (let first = 0; first < rows; first += 8192) {
     const b = paymentsBatch(42, Date.parse('2024-01-01T00:00:00Z'), first, Math.min(8192, rows - first), opts);
     let text = '';
-    for (let i = 0; i < b.numRows; i++) text += JSON.stringify(rowObject(b, i)) + '\n';
+    for (let i = 0; i < b.numRows; i++) {
+      const json = JSON.stringify(rowObject(b, i));
+      text += (wrap ? wrap(json, first + i) : json) + '\n';
+    }
     bytes += Buffer.byteLength(text);
     if (!out.write(text)) await new Promise<void>((r) => out.once('drain', () => r()));
   }

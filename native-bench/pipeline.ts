@@ -49,7 +49,7 @@ sinks:
 }
 
 /** Splits a file into lines chunk by chunk (faster than readline) and hands each line to `f`. */
-async function eachLine(path: string, f: (line: string) => void): Promise<void> {
+export async function eachLine(path: string, f: (line: string) => void): Promise<void> {
   let carry = '';
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, encoding: 'utf8' })) {
     const text = carry + (chunk as string);
@@ -79,7 +79,7 @@ async function handLoop(path: string): Promise<number> {
   return rows;
 }
 
-async function parseOnly(path: string): Promise<number> {
+export async function parseOnly(path: string): Promise<number> {
   let rows = 0;
   await eachLine(path, (line) => {
     JSON.parse(line);
@@ -88,7 +88,7 @@ async function parseOnly(path: string): Promise<number> {
   return rows;
 }
 
-async function timed(f: () => Promise<number>): Promise<{ ms: number; rows: number }> {
+export async function timed(f: () => Promise<number>): Promise<{ ms: number; rows: number }> {
   const t0 = performance.now();
   const rows = await f();
   return { ms: performance.now() - t0, rows };

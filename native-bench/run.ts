@@ -2,10 +2,11 @@
  * `npm run bench [-- <scenario> ...]`: runs the named scenarios (default: micro pipeline), prints a markdown table
  * and writes it with the raw JSON to native-bench/results/ (git-ignored). Speeds are reported as ratios against
  * baselines measured in the same run, never as absolute targets in tests.
- * Environment: BENCH_ROWS (pipeline rows), BENCH_EVENTS (Nexmark events), BENCH_KEYS (window-state keys); 1 M each.
+ * Environment: BENCH_ROWS (pipeline and airbyte rows), BENCH_EVENTS (Nexmark events), BENCH_KEYS (window-state keys); 1 M each.
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { airbyteBench } from './airbyte.js';
 import { checkpointBench } from './checkpoint.js';
 import { microBench } from './micro.js';
 import { nexmarkBench } from './nexmark.js';
@@ -19,6 +20,7 @@ const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   nexmark: () => nexmarkBench(Number(process.env.BENCH_EVENTS ?? 1_000_000)),
   'window-state': () => windowStateBench(Number(process.env.BENCH_KEYS ?? 1_000_000)),
   checkpoint: checkpointBench,
+  airbyte: () => airbyteBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -74,12 +74,12 @@ export function recordStream(buf: Buffer, start: number, end: number): string | 
     const prefix = PREFIXES[p]!;
     if (end - start <= prefix.length || buf.compare(prefix, 0, prefix.length, start, start + prefix.length) !== 0) continue;
     if (p === 2 && (end - start < TYPE_LAST.length || buf.compare(TYPE_LAST, 0, TYPE_LAST.length, end - TYPE_LAST.length, end) !== 0)) return null;
-    const nameStart = start + prefix.length;
-    const quote = buf.indexOf(34, nameStart);
-    if (quote < 0 || quote >= end || buf.lastIndexOf(92, quote) >= nameStart) return null;
-    const ns = buf.indexOf(NAMESPACE, nameStart);
-    if (ns >= 0 && ns < end) return null;
-    return buf.toString('utf8', nameStart, quote);
+    // Searches stay inside the line: `buf` is a whole read chunk.
+    const line = buf.subarray(start, end);
+    const nameStart = prefix.length;
+    const quote = line.indexOf(34, nameStart);
+    if (quote < 0 || line.subarray(nameStart, quote).includes(92) || line.includes(NAMESPACE)) return null;
+    return line.toString('utf8', nameStart, quote);
   }
   return null;
 }
