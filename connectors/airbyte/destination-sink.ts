@@ -90,9 +90,11 @@ export const airbyteDestination = defineSink({
     let child: ChildProcess | null = null;
     let childExit: Promise<void> | null = null;
     let workDir: string | null = null;
-    // Rows delivered per stream since the last STATE, and output held back while a checkpoint is in flight.
+    // Rows delivered per stream since the last STATE, and output held back while a checkpoint is in flight (it
+    // belongs after that checkpoint's STATEs, and counts towards the next ones).
     const delivered = new Map<string, number>();
-    let held: string[] | null = null;
+    const deliver = (key: string, n: number) => delivered.set(key, (delivered.get(key) ?? 0) + n);
+    let held: { text: string; key: string; rows: number }[] | null = null;
 
     const write = async (text: string) => {
       if (!out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
@@ -168,9 +170,11 @@ export const airbyteDestination = defineSink({
           const changed = metaText !== null && !metaText.endsWith('"changes":[]}');
           text += `${prefixes[input]}${data},"emitted_at":${emittedAt}${changed ? `,"meta":${metaText}` : ''}}}\n`;
         }
-        delivered.set(keys[input]!, (delivered.get(keys[input]!) ?? 0) + batch.numRows);
-        if (held) held.push(text);
-        else await write(text);
+        if (held) held.push({ text, key: keys[input]!, rows: batch.numRows });
+        else {
+          deliver(keys[input]!, batch.numRows);
+          await write(text);
+        }
       },
       async preCommit() {
         held ??= [];
@@ -180,10 +184,11 @@ export const airbyteDestination = defineSink({
         for (const m of markers as readonly Marker[]) text += (m.kind === 'state' ? stateText(m) : m.text) + '\n';
         const after = held ?? [];
         held = null;
-        await write(text + after.join(''));
+        for (const h of after) deliver(h.key, h.rows);
+        await write(text + after.map((h) => h.text).join(''));
       },
       async close() {
-        if (held) await write(held.join(''));
+        if (held) await write(held.map((h) => h.text).join(''));
         held = null;
         if (out === process.stdout) return;
         await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));

@@ -256,7 +256,7 @@ export class Job {
       await Promise.all(this.plan.physical.vertices.map((v) => this.runVertex(v).catch((e: unknown) => this.fail(e, v))));
     } finally {
       if (timer) clearInterval(timer);
-      this.coordinator?.stop();
+      await this.coordinator?.halt();
       await this.pool?.close();
       await Promise.all(this.workers.map((w) => w.terminate()));
       store?.close();
@@ -381,7 +381,7 @@ export class Job {
     let exhausted = false;
     try {
       while (!this.stopping) {
-        while (resumable && coordinator && coordinator.latestRequest > injected) await inject((injected = coordinator.latestRequest));
+        while (resumable && coordinator && coordinator.latestRequest > injected) await inject(++injected);
         const r = await Promise.race([it.next(), stopped]);
         if (r === 'stop') break;
         if (r.done) {
@@ -396,9 +396,10 @@ export class Job {
         if (n.id === origin) m.rowsOut += batch.numRows;
         if (batch.numRows) await this.emit(v.id, `${n.id}.${port}`, { t: 'batch', batch, ...(rows ? { positions: rows } : {}), origin });
         if (r.value.checkpoint && resumable && coordinator) {
-          const id = coordinator.latestRequest > injected ? coordinator.latestRequest : await Promise.race([coordinator.requestNow(), this.failed.then(() => null)]);
-          if (id === null) break; // the job failed while the previous checkpoint was in flight
-          await inject((injected = id));
+          while (coordinator.latestRequest > injected) await inject(++injected);
+          const id = await Promise.race([coordinator.requestNow(), this.failed.then(() => null)]);
+          if (id === null) break; // the job failed while earlier checkpoints were in flight
+          while (injected < id) await inject(++injected);
         }
       }
     } finally {
@@ -420,7 +421,7 @@ export class Job {
       resumable = true; // exhausted: the end is where a finished run stops
       while (injected < lastId) {
         const id = await Promise.race([last, coordinator.nextRequest(injected)]);
-        if (id > injected) await inject((injected = id));
+        while (injected < id) await inject(++injected);
       }
     }
     await this.broadcast(v.id, { t: 'end' });
@@ -742,11 +743,14 @@ export class Job {
       if (this.coordinator) await Promise.race([this.coordinator.finalDone, this.failed]);
       await ops;
     } catch (e) {
-      await ops.catch(() => undefined); // a commit in progress finishes before the sink lets go of its resources
+      // A commit under way finishes before the sink lets go of its resources; no other starts.
+      await this.coordinator?.halt();
+      await ops.catch(() => undefined);
       await sink.abort?.().catch(() => undefined);
       throw isAbflowError(e) ? e : new AbflowError('sink_io', `sink '${n.id}' (${n.kind}) failed: ${(e as Error).message}`, { nodeId: n.id, cause: e, domain: 'external' });
     }
     if (this.failure) {
+      await this.coordinator?.halt();
       await ops.catch(() => undefined);
       await sink.abort?.();
       return;

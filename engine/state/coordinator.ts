@@ -21,9 +21,15 @@ interface InFlight {
   readonly acks: Map<string, StateBlob[]>;
 }
 
+/** Checkpoints a source may have in flight at once at its own commit points (Airbyte STATEs). */
+const MAX_CONCURRENT = 4;
+
 export class Coordinator {
   private next: number;
-  private inFlight: InFlight | null = null;
+  /** Checkpoints whose barriers are travelling, oldest first; they complete in order. */
+  private readonly inFlight: InFlight[] = [];
+  private completing = Promise.resolve();
+  private halted = false;
   private requested = 0;
   private readonly requestWaiters: (() => void)[] = [];
   private readonly done = new Map<string, boolean>();
@@ -52,6 +58,7 @@ export class Coordinator {
     private readonly onCheckpoint?: (c: { id: number; ms: number; bytes: number; finished: boolean }) => void,
   ) {
     this.next = firstId;
+    this.requested = firstId - 1;
   }
 
   start(intervalMs: number): void {
@@ -60,6 +67,14 @@ export class Coordinator {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /** The job failed or ended: no further checkpoint completes. Resolves once a completion under way is done, so
+   * the store and the sinks can be closed safely. */
+  halt(): Promise<void> {
+    this.halted = true;
+    this.stop();
+    return this.completing;
   }
 
   whenComplete(f: (id: number) => Promise<void>): void {
@@ -71,10 +86,11 @@ export class Coordinator {
     this.afterCommit.push(f);
   }
 
-  /** Requests a checkpoint now, once the one in flight (if any) is complete; resolves with its id. */
+  /** Requests a checkpoint now — a source's own commit point — without waiting for those in flight (up to
+   * MAX_CONCURRENT, so a source cannot run far ahead of its commits); resolves with its id. */
   async requestNow(): Promise<number> {
     for (;;) {
-      const id = this.trigger(false, false);
+      const id = this.trigger(false, false, MAX_CONCURRENT);
       if (id !== null) return id;
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
@@ -92,16 +108,17 @@ export class Coordinator {
     return bySource ? sources.flatMap((s) => bySource.get(s) ?? []) : [];
   }
 
-  private trigger(final: boolean, finished: boolean): number | null {
-    if (this.inFlight) return null;
+  /** Starts checkpoint `next` unless `limit` are in flight (periodic and final checkpoints wait for none). */
+  private trigger(final: boolean, finished: boolean, limit = 1): number | null {
+    if (this.inFlight.length >= limit) return null;
     const id = this.next++;
-    this.inFlight = { id, started: performance.now(), final, finished, acks: new Map() };
+    this.inFlight.push({ id, started: performance.now(), final, finished, acks: new Map() });
     this.requested = id;
     for (const w of this.requestWaiters.splice(0)) w();
     return id;
   }
 
-  /** The newest requested barrier id (sources inject every id above the last they injected). */
+  /** The newest requested barrier id (sources inject every id above the last they injected, in order). */
   get latestRequest(): number {
     return this.requested;
   }
@@ -122,7 +139,7 @@ export class Coordinator {
   }
 
   private maybeTriggerFinal(): void {
-    if (this.done.size < this.sources.length || !this.resolveFinal || this.inFlight) return;
+    if (this.done.size < this.sources.length || !this.resolveFinal || this.inFlight.length) return;
     const finished = [...this.done.values()].every(Boolean);
     this.stop();
     const id = this.trigger(true, finished)!;
@@ -131,13 +148,15 @@ export class Coordinator {
   }
 
   ack(vertex: string, id: number, states: StateBlob[] = []): void {
-    const cp = this.inFlight;
-    if (!cp || cp.id !== id || cp.acks.has(vertex)) return;
+    const cp = this.inFlight.find((c) => c.id === id);
+    if (!cp || cp.acks.has(vertex)) return;
     cp.acks.set(vertex, states);
-    if (cp.acks.size === this.participants.length) void this.complete(cp).catch((e: unknown) => this.fail(e));
+    // Completions are serialised: checkpoint N is durable and committed before N+1.
+    if (cp.acks.size === this.participants.length) this.completing = this.completing.then(() => this.complete(cp)).catch((e: unknown) => this.fail(e));
   }
 
   private async complete(cp: InFlight): Promise<void> {
+    if (this.halted) return;
     const states = [...cp.acks.values()].flat();
     const ms = performance.now() - cp.started;
     const bytes = (await this.store?.write({ id: cp.id, durationMs: ms, parallelism: this.parallelism, finished: cp.finished, states }, this.keep)) ?? 0;
@@ -146,7 +165,7 @@ export class Coordinator {
     for (const f of this.onComplete) await f(cp.id);
     for (const f of this.afterCommit) await f(cp.id);
     this.markers.delete(cp.id);
-    this.inFlight = null;
+    this.inFlight.splice(this.inFlight.indexOf(cp), 1);
     for (const w of this.idleWaiters.splice(0)) w();
     if (cp.final) this.finalCommitted();
     this.maybeTriggerFinal();
