@@ -2,7 +2,7 @@
  * Airbyte destination throughput: Airbyte RECORD lines (generated payments, a STREAM state every 10 000 records) →
  * `airbyte_file` → DuckDB with Airbyte's meta columns, committed at every STATE — what `abflow airbyte write` does
  * with its default plan — at parallelism 1 and 2, against the parse-only ceiling (JSON.parse of the same bytes on
- * one core) measured in the same run.
+ * one core) measured in the same run, and the same plan into a blackhole (decoding and STATE handling alone).
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,15 +41,16 @@ export async function airbyteBench(rows: number): Promise<Row[]> {
   });
   const bytes = statSync(input).size;
   const { registry, modules } = await loadComponents();
-  const engine = async (p: number) => {
+  const engine = async (p: number, into: 'duckdb' | 'blackhole' = 'duckdb') => {
     const db = join(dir, `out-${p}.duckdb`);
+    const sink = into === 'duckdb' ? `kind: duckdb, inputs: [input.payments], config: { path: ${JSON.stringify(db)}, table: payments, mode: append }` : 'kind: blackhole, inputs: [input.payments]';
     const plan = `
 name: bench_airbyte
 engine: { parallelism: ${p}, batchSize: 8192 }
 sources:
   - { id: input, kind: airbyte_file, config: { path: ${JSON.stringify(input)}, catalog: ${JSON.stringify(catalog)} } }
 sinks:
-  - { id: out, kind: duckdb, inputs: [input.payments], config: { path: ${JSON.stringify(db)}, table: payments, mode: append } }
+  - { id: out, ${sink} }
 `;
     const r = await new Job(await compilePlan(loadPlanText(plan), registry), { modules }).run();
     return r.rowsOut;
@@ -60,6 +61,7 @@ sinks:
     ['parse-only ceiling (JSON.parse, 1 core)', () => parseOnly(input)],
     ['abflow RECORD lines → DuckDB, parallelism 1', () => engine(1)],
     ['abflow RECORD lines → DuckDB, parallelism 2', () => engine(2)],
+    ['abflow RECORD lines → typed rows (blackhole), parallelism 2', () => engine(2, 'blackhole')],
   ] as const) results.push([name, await timed(f)]);
   rmSync(dir, { recursive: true, force: true });
   const base = results[0]![1];

@@ -78,6 +78,7 @@ export const airbyteDecode = defineOperator({
   outputSchemas: (cfg) => Object.fromEntries(cfg.streams.map((s) => [s.port, schemaOf({ ...Object.fromEntries(s.data), ...META_COLUMNS })])),
   create(cfg, ctx) {
     const byKey = new Map<string, StreamConfig>(cfg.streams.map((s) => [streamKey(s.name, s.namespace), s]));
+    const unchanged = new Map(cfg.streams.map((s) => [s, JSON.stringify({ sync_id: s.syncId, changes: [] })]));
     return {
       processBatch(batch, out) {
         const lines = columnData(batch, 0);
@@ -93,11 +94,13 @@ export const airbyteDecode = defineOperator({
           reasons.push(reason);
           raw.push(text);
         };
+        // The encoding is checked once per batch; only a batch holding invalid bytes is checked line by line.
+        const allUtf8 = isUtf8(bytes.subarray(offsets[0]!, offsets[batch.numRows]!));
         for (let i = 0; i < batch.numRows; i++) {
           const start = offsets[i]!;
           let end = offsets[i + 1]!;
           if (end > start && bytes[end - 1] === 13) end--;
-          if (!isUtf8(bytes.subarray(start, end))) {
+          if (!allUtf8 && !isUtf8(bytes.subarray(start, end))) {
             reject(i, 'invalid UTF-8', buf.toString('latin1', start, end));
             continue;
           }
@@ -141,7 +144,7 @@ export const airbyteDecode = defineOperator({
           const m = stream.data.length;
           b[m]!.appendString(randomUUID());
           b[m + 1]!.appendNumber(Math.trunc(rec.emitted_at));
-          b[m + 2]!.appendString(JSON.stringify({ sync_id: stream.syncId, changes }));
+          b[m + 2]!.appendString(changes.length ? JSON.stringify({ sync_id: stream.syncId, changes }) : unchanged.get(stream)!);
           if (stream.generationId === null) b[m + 3]!.appendNull();
           else b[m + 3]!.appendNumber(stream.generationId);
           acc.rows.push(i);

@@ -1,0 +1,82 @@
+/** The pure parts of the Airbyte connector: member splicing, RECORD shape recognition, catalog typing, stats. */
+import { describe, expect, it } from 'vitest';
+import { columnTypeForJsonSchema, parseCatalog } from '../../../connectors/airbyte/catalog.js';
+import { MessageReader, recordStream, type StateMarker, stateFileText, withStats } from '../../../connectors/airbyte/messages.js';
+import { InvalidMessage, parseMessage } from '../../../connectors/airbyte/protocol.js';
+import { memberText, members, setMember } from '../../../connectors/airbyte/raw-json.js';
+
+const line = (s: string) => Buffer.from(s);
+
+describe('raw-json', () => {
+  it('finds member spans without re-encoding, through strings holding braces and escapes', () => {
+    const text = '{"a": "x}\\"{", "b" : {"c": [1, {"d": 12345678901234567890}]}, "e": null}';
+    expect([...members(text).keys()]).toEqual(['a', 'b', 'e']);
+    expect(memberText(text, ['b', 'c'])).toBe('[1, {"d": 12345678901234567890}]');
+    expect(setMember(text, 'e', '{"n":1.0}')).toBe('{"a": "x}\\"{", "b" : {"c": [1, {"d": 12345678901234567890}]}, "e": {"n":1.0}}');
+    expect(setMember('{}', 'k', '1')).toBe('{"k":1}');
+  });
+});
+
+describe('RECORD shapes', () => {
+  it('recognises the common serialisations and leaves everything doubtful to the parser', () => {
+    expect(recordStream(line('{"type":"RECORD","record":{"stream":"users","data":{}}}'), 0, 47)).toBe('users');
+    const spaced = '{"type": "RECORD", "record": {"stream": "a b", "data": {}}}';
+    expect(recordStream(line(spaced), 0, spaced.length)).toBe('a b');
+    const last = '{"record":{"stream":"builds","data":{}},"type":"RECORD"}';
+    expect(recordStream(line(last), 0, last.length)).toBe('builds');
+    // The inner object ends with "type":"RECORD"} but the message's own type is elsewhere: parsed instead.
+    const nested = '{"record":{"stream":"x","data":{"type":"RECORD"}},"type":"STATE"}';
+    expect(recordStream(line(nested), 0, nested.length)).toBeNull();
+    const ns = '{"type":"RECORD","record":{"stream":"users","namespace":"n","data":{}}}';
+    expect(recordStream(line(ns), 0, ns.length)).toBeNull();
+    const escaped = '{"type":"RECORD","record":{"stream":"a\\"b","data":{}}}';
+    expect(recordStream(line(escaped), 0, escaped.length)).toBeNull();
+  });
+});
+
+describe('protocol messages', () => {
+  it('validates payloads, keeps unknown keys and names the bad field', () => {
+    const m = parseMessage('{"type":"STATE","state":{"type":"LEGACY","data":{"x":1}},"sourceIdentity":{"k":1}}');
+    expect(m).toMatchObject({ type: 'STATE', sourceIdentity: { k: 1 } });
+    expect((parseMessage('{"type":"RECORD","record":{"stream":"s","data":[],"emitted_at":1}}') as InvalidMessage).reason).toBe('RECORD message: record.data: expected an object');
+    expect((parseMessage('{"type":"TRACE","trace":{"type":"NOPE","emitted_at":1}}') as InvalidMessage).reason).toMatch(/^TRACE message: trace.type/);
+    expect(parseMessage('{"type":"HELLO"}')).toBeInstanceOf(InvalidMessage);
+  });
+});
+
+describe('catalog typing', () => {
+  it('maps Airbyte types to columns', () => {
+    expect(columnTypeForJsonSchema({ type: ['null', 'integer'] })).toBe('int64');
+    expect(columnTypeForJsonSchema({ type: 'number', airbyte_type: 'integer' })).toBe('int64');
+    expect(columnTypeForJsonSchema({ type: 'string', airbyte_type: 'big_number' })).toBe('string');
+    expect(columnTypeForJsonSchema({ type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' })).toBe('timestamp');
+    expect(columnTypeForJsonSchema({ type: 'string', format: 'time', airbyte_type: 'time_with_timezone' })).toBe('string');
+    expect(columnTypeForJsonSchema({ type: 'string', format: 'date' })).toBe('date');
+    expect(columnTypeForJsonSchema({ oneOf: [{ type: 'string' }, { type: 'integer' }] })).toBe('json');
+    expect(columnTypeForJsonSchema({ type: 'object', properties: {} })).toBe('json');
+    expect(columnTypeForJsonSchema({ $ref: 'WellKnownTypes.json#/definitions/Integer' })).toBe('int64');
+  });
+
+  it('gives a schemaless stream one _airbyte_data column, and ports to namespaced twins', () => {
+    const streams = parseCatalog(JSON.stringify({ streams: [{ name: 's', namespace: 'a', json_schema: {} }, { name: 's', namespace: 'b', json_schema: { properties: { x: { type: 'boolean' } } } }] }), 'test');
+    expect(streams.map((s) => s.port)).toEqual(['a_s', 'b_s']);
+    expect(Object.keys(streams[0]!.columns)[0]).toBe('_airbyte_data');
+    expect(streams[1]!.columns.x).toBe('bool');
+  });
+});
+
+describe('STATE bookkeeping', () => {
+  it('counts per stream for STREAM states and over all streams for GLOBAL, and keeps resume state verbatim', () => {
+    const r = new MessageReader({}, true);
+    const feed = (s: string) => r.inspect(line(s), 0, Buffer.byteLength(s), 1);
+    const rec = (stream: string) => feed(`{"type":"RECORD","record":{"stream":"${stream}","data":{},"emitted_at":1}}`);
+    rec('a'), rec('b'), rec('a');
+    const sa = feed('{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n": 1.50}}}}');
+    expect((sa!.marker as StateMarker).recordCount).toBe(2);
+    rec('b');
+    const g = feed('{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"lsn":99999999999999999999},"stream_states":[]}}}');
+    expect((g!.marker as StateMarker).recordCount).toBe(2);
+    expect(stateFileText(r.resumeState!)).toBe('[{"type":"GLOBAL","global":{"shared_state":{"lsn":99999999999999999999},"stream_states":[]}}]');
+    expect(withStats(sa!.marker as StateMarker, 'destinationStats', { recordCount: 2 })).toBe('{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n": 1.50}},"destinationStats":{"recordCount":2.0}}}');
+  });
+});
