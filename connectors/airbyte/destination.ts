@@ -70,7 +70,7 @@ function defaultPlan(cfg: DestinationConfig, catalogPath: string): LoadedPlan {
     const minimum = (c?.minimum_generation_id as number | null | undefined) ?? null;
     const refresh = generation !== null && (c?.destination_sync_mode === 'overwrite' ? true : minimum !== null && minimum > 0 && minimum === generation);
     const replace = c?.destination_sync_mode === 'overwrite' && generation === null;
-    if (c && /dedup|update|soft_delete/.test(c.destination_sync_mode))
+    if (c && /dedup|update|soft_delete/.test(String(c.destination_sync_mode)))
       process.stderr.write(`warning: stream ${s.name}: destination_sync_mode ${c.destination_sync_mode} is written as append (deduplication is not in the DuckDB destination yet)\n`);
     return {
       id: `stream_${i}`,

@@ -8,8 +8,7 @@ import { z } from '../../engine/api.js';
 
 const blob = z.unknown();
 
-export const streamDescriptor = z.looseObject({ name: z.string(), namespace: z.string().nullish() });
-export type StreamDescriptor = z.output<typeof streamDescriptor>;
+const streamDescriptor = z.looseObject({ name: z.string(), namespace: z.string().nullish() });
 
 const metaChange = z.looseObject({
   field: z.string(),
@@ -19,7 +18,7 @@ const metaChange = z.looseObject({
 export type MetaChange = z.output<typeof metaChange>;
 const recordMeta = z.looseObject({ changes: z.array(metaChange).optional() });
 
-export const recordMessage = z.looseObject({
+const recordMessage = z.looseObject({
   stream: z.string(),
   namespace: z.string().nullish(),
   data: z.record(z.string(), z.unknown()),
@@ -31,7 +30,7 @@ export const recordMessage = z.looseObject({
 const stateStats = z.looseObject({ recordCount: z.number().optional(), rejectedRecordCount: z.number().optional() });
 const streamState = z.looseObject({ stream_descriptor: streamDescriptor, stream_state: blob.optional() });
 
-export const stateMessage = z.looseObject({
+const stateMessage = z.looseObject({
   type: z.enum(['GLOBAL', 'STREAM', 'LEGACY']).optional(),
   stream: streamState.nullish(),
   global: z.looseObject({ shared_state: blob.optional(), stream_states: z.array(streamState).optional() }).nullish(),
@@ -43,7 +42,7 @@ export type StateMessage = z.output<typeof stateMessage>;
 
 const logMessage = z.looseObject({ level: z.enum(['FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE']), message: z.string(), stack_trace: z.string().nullish() });
 
-export const traceMessage = z.looseObject({
+const traceMessage = z.looseObject({
   type: z.enum(['ERROR', 'ESTIMATE', 'STREAM_STATUS', 'ANALYTICS']),
   emitted_at: z.number(),
   error: z
@@ -91,7 +90,7 @@ export const configuredStream = z.looseObject({
 });
 export type ConfiguredStream = z.output<typeof configuredStream>;
 
-export const catalogMessage = z.looseObject({ streams: z.array(airbyteStream) });
+const catalogMessage = z.looseObject({ streams: z.array(airbyteStream) });
 
 const controlMessage = z.looseObject({ type: z.enum(['CONNECTOR_CONFIG']), emitted_at: z.number(), connectorConfig: z.looseObject({ config: z.record(z.string(), z.unknown()) }).nullish() });
 
@@ -111,7 +110,7 @@ export const PAYLOADS = {
   CONTROL: ['control', controlMessage],
   DESTINATION_CATALOG: ['destination_catalog', destinationCatalog],
 } as const;
-export type MessageType = keyof typeof PAYLOADS;
+type MessageType = keyof typeof PAYLOADS;
 
 export type AirbyteMessage =
   | { type: 'RECORD'; record: z.output<typeof recordMessage> }
@@ -171,10 +170,6 @@ export function parseMessage(text: string): AirbyteMessage | InvalidMessage {
 /** The identity of a stream: (namespace, name); absent and null namespaces are the same. */
 export function streamKey(name: string, namespace?: string | null): string {
   return namespace == null ? name : `${namespace}\u0000${name}`;
-}
-
-export function describeStream(name: string, namespace?: string | null): string {
-  return namespace == null ? name : `${namespace}.${name}`;
 }
 
 /** A TRACE error line, as connectors report failures. */

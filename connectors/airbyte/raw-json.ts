@@ -35,20 +35,6 @@ export function setMember(obj: string, key: string, valueJson: string): string {
   return obj.slice(0, close) + (empty ? '' : ',') + JSON.stringify(key) + ':' + valueJson + obj.slice(close);
 }
 
-/** The raw text of the member at `path` (object keys), or undefined. */
-export function memberText(text: string, path: readonly string[]): string | undefined {
-  let start = 0;
-  let end = text.length;
-  for (const key of path) {
-    const i = skipSpace(text, start, end);
-    if (text[i] !== '{') return undefined;
-    const at = members(text, start, end).get(key);
-    if (!at) return undefined;
-    [start, end] = at;
-  }
-  return text.slice(start, end);
-}
-
 function skipSpace(t: string, i: number, end: number): number {
   while (i < end) {
     const c = t.charCodeAt(i);

@@ -44,7 +44,7 @@ function configText(cfg: Config): string {
 }
 
 /** Runs a connector command to completion (`spec`, `check`, `discover`) and returns its messages of `type`. */
-export function runConnector(command: readonly string[], args: readonly string[], type: string): unknown[] {
+function runConnector(command: readonly string[], args: readonly string[], type: string): unknown[] {
   const r = spawnSync(command[0]!, [...command.slice(1), ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
   if (r.error) throw new AbflowError('source_io', `cannot run connector \`${command.join(' ')}\`: ${r.error.message}`, { path: ['command'] });
   const found: unknown[] = [];

@@ -44,7 +44,7 @@ function expectedStates(lines: string[]): { state: unknown; count: number }[] {
   let since = 0;
   for (const line of lines) {
     if (!line.trim()) continue;
-    let msg: { type?: string; state?: unknown } | null = null;
+    let msg = null as { type?: string; state?: unknown } | null;
     try {
       msg = JSON.parse(line) as typeof msg;
     } catch {
