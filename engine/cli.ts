@@ -15,6 +15,7 @@ import { planJsonSchema } from './plan/json-schema.js';
 import { Job, type JobResult, type Progress } from './runtime/scheduler.js';
 import { CheckpointStore } from './state/store.js';
 import { checkMessage, compileDestination, failureTrace, specMessage } from '../connectors/airbyte/destination.js';
+import { connectorAction } from '../connectors/airbyte/source.js';
 
 const program = new Command();
 program.name('abflow').description('Streaming dataflow engine: YAML plans over Arrow batches on worker threads.').version('0.1.0');
@@ -230,6 +231,16 @@ airbyte
       process.stderr.write(`error: ${isAbflowError(e) ? e.format() : ((e as Error).stack ?? String(e))}\n`);
       await exitFlushed(1);
     }
+  });
+
+airbyte
+  .command('source')
+  .description("run a source connector's spec, check or discover and print its answer (e.g. to write a catalog)")
+  .argument('<action>', 'spec | check | discover')
+  .requiredOption('--command <cmd>', 'the connector command, e.g. "python -m source_faker" or "docker run --rm -i airbyte/source-faker"')
+  .option('--config <file>', 'connector config JSON (check, discover)')
+  .action((action: string, opts: { command: string; config?: string }) => {
+    for (const m of connectorAction(opts.command, action, opts.config)) process.stdout.write(JSON.stringify(m) + '\n');
   });
 
 program

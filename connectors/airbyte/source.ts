@@ -60,6 +60,16 @@ function runConnector(command: readonly string[], args: readonly string[], type:
   return found;
 }
 
+const ACTIONS = { spec: 'SPEC', check: 'CONNECTION_STATUS', discover: 'CATALOG' } as const;
+
+/** `abflow airbyte source spec|check|discover`: the connector's answer, as its messages. */
+export function connectorAction(command: string, action: string, configPath?: string): unknown[] {
+  const type = ACTIONS[action as keyof typeof ACTIONS];
+  if (!type) throw new AbflowError('config', `unknown action \`${action}\`: use spec, check or discover`);
+  if (action !== 'spec' && !configPath) throw new AbflowError('config', `\`${action}\` needs --config`);
+  return runConnector(argv({ command } as Config), action === 'spec' ? ['spec'] : [action, '--config', configPath!], type);
+}
+
 /** Writes config/catalog/state files for one connector run into a fresh temp folder. */
 function workDir(files: Record<string, string>): { dir: string; path: (name: string) => string } {
   const dir = mkdtempSync(join(tmpdir(), 'abflow-airbyte-'));

@@ -73,6 +73,15 @@ export function createTableSql(table: string, schema: Schema, mode: 'overwrite' 
 
 const CHUNK = 2048; // DuckDB's standard vector size
 
+/** Sinks of one plan may share a database file, and DuckDB's optimistic concurrency makes two connections creating
+ * the same catalog entry at once (`_abflow_commits`) fail with a write-write conflict: their opens take turns. */
+const opening = new Map<string, Promise<unknown>>();
+function oneAtATime<T>(path: string, f: () => Promise<T>): Promise<T> {
+  const next = (opening.get(path) ?? Promise.resolve()).then(f);
+  opening.set(path, next.catch(() => undefined));
+  return next;
+}
+
 /** Appends a batch through data chunks: one native call per 2048 rows per column instead of one per value.
  * `epoch`, when given, fills one more BIGINT column (the staging table's checkpoint epoch). */
 function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: ColumnType[], epoch?: number): void {
@@ -207,7 +216,7 @@ function exactlyOnce(cfg: Config, nodeId: string, schema: Schema, resumeFrom: nu
   };
 
   return {
-    async open() {
+    open: () => oneAtATime(cfg.path, async () => {
       if (cfg.path !== ':memory:') mkdirSync(dirname(cfg.path), { recursive: true });
       const db = await DuckDBInstance.fromCache(cfg.path);
       conn = await db.connect();
@@ -230,7 +239,7 @@ function exactlyOnce(cfg: Config, nodeId: string, schema: Schema, resumeFrom: nu
         await conn.run(`DELETE FROM ${tableSql(cfg, stage)} WHERE _abflow_epoch > ${resumeFrom}`);
       }
       appender = await conn.createAppender(stage, cfg.schema ?? null);
-    },
+    }),
     write(batch: RecordBatch) {
       appendBatch(appender!, batch, types, epoch);
     },

@@ -56,6 +56,19 @@ describe('airbyte_source', () => {
     expect(r).toEqual({ n: 1000, d: 1000, lo: 1, hi: 1000 });
   });
 
+  it('runs a connector\'s spec, check and discover from the CLI', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'config.json'), '{"total": 3}');
+    const command = `${process.execPath} ${FAKE}`;
+    expect(JSON.parse(abflow(['airbyte', 'source', 'spec', '--command', command]).stdout).type).toBe('SPEC');
+    expect(JSON.parse(abflow(['airbyte', 'source', 'check', '--command', command, '--config', join(dir, 'config.json')]).stdout).connectionStatus.status).toBe('SUCCEEDED');
+    const catalog = JSON.parse(abflow(['airbyte', 'source', 'discover', '--command', command, '--config', join(dir, 'config.json')]).stdout);
+    expect(catalog.catalog.streams[0].name).toBe('items');
+    const bad = abflow(['airbyte', 'source', 'discover', '--command', command]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('`discover` needs --config');
+  });
+
   it('discovers the catalog when the plan gives none, and reports a missing connector clearly', () => {
     const dir = tempDir();
     const file = plan(dir);
