@@ -145,10 +145,11 @@ export function readCatalog(path: string): CatalogStream[] {
 }
 
 /** The `airbyte_decode` stage for these streams, and the schemas the plan sees. */
-export function decoderFor(streams: readonly CatalogStream[]): Decoder {
+export function decoderFor(streams: readonly CatalogStream[], maxLineBytes: number): Decoder {
   return {
     kind: 'airbyte_decode',
     config: {
+      maxLineBytes,
       streams: streams.map((s) => ({
         name: s.name,
         namespace: s.namespace,

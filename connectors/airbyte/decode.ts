@@ -30,7 +30,12 @@ const streamConfig = z
   })
   .strict();
 
-const config = z.object({ streams: z.array(streamConfig).describe('Catalog streams and their columns.') }).strict();
+const config = z
+  .object({
+    streams: z.array(streamConfig).describe('Catalog streams and their columns.'),
+    maxLineBytes: z.number().int().positive().describe('Longer messages are dead-lettered.'),
+  })
+  .strict();
 
 type StreamConfig = z.output<typeof streamConfig>;
 
@@ -71,7 +76,7 @@ export const airbyteDecode = defineOperator({
   examples: [
     {
       title: 'Inserted automatically after an Airbyte source',
-      yaml: `kind: airbyte_decode\nconfig:\n  streams:\n    - { name: users, namespace: null, port: users, data: [[id, int64], [name, string]], wholeRecord: false, generationId: null, syncId: null }`,
+      yaml: `kind: airbyte_decode\nconfig:\n  maxLineBytes: 16777216\n  streams:\n    - { name: users, namespace: null, port: users, data: [[id, int64], [name, string]], wholeRecord: false, generationId: null, syncId: null }`,
     },
   ],
   ports: (cfg) => cfg.streams.map((s) => s.port),
@@ -82,6 +87,7 @@ export const airbyteDecode = defineOperator({
     return {
       processBatch(batch, out) {
         const lines = columnData(batch, 0);
+        const lengths = columnData(batch, 1).values as BigInt64Array;
         const offsets = lines.valueOffsets as Int32Array;
         const bytes = lines.values as Uint8Array;
         const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -100,6 +106,10 @@ export const airbyteDecode = defineOperator({
           const start = offsets[i]!;
           let end = offsets[i + 1]!;
           if (end > start && bytes[end - 1] === 13) end--;
+          if (Number(lengths[i]) > cfg.maxLineBytes) {
+            reject(i, `message of ${lengths[i]} bytes exceeds maxLineBytes (${cfg.maxLineBytes})`, buf.toString('utf8', start, end) + '…');
+            continue;
+          }
           if (!allUtf8 && !isUtf8(bytes.subarray(start, end))) {
             reject(i, 'invalid UTF-8', buf.toString('latin1', start, end));
             continue;

@@ -33,7 +33,7 @@ export const airbyteFile = defineSource({
   display: (cfg) => ({ path: cfg.path, catalog: cfg.catalog }),
   ports: (cfg) => readCatalog(cfg.catalog).map((s) => s.port),
   outputSchemas: (cfg) => schemasOf(readCatalog(cfg.catalog)),
-  decoder: (cfg) => decoderFor(readCatalog(cfg.catalog)),
+  decoder: (cfg) => decoderFor(readCatalog(cfg.catalog), cfg.maxLineBytes),
   drivesCheckpoints: true,
   create(cfg, ctx) {
     const pending: StateMarker[] = [];

@@ -125,7 +125,7 @@ export const airbyteSource = defineSource({
   display: (cfg) => ({ command: argv(cfg).join(' '), ...(cfg.catalog ? { catalog: cfg.catalog } : {}) }),
   ports: (cfg) => catalogOf(cfg).streams.map((s) => s.port),
   outputSchemas: (cfg) => schemasOf(catalogOf(cfg).streams),
-  decoder: (cfg) => decoderFor(catalogOf(cfg).streams),
+  decoder: (cfg) => decoderFor(catalogOf(cfg).streams, cfg.maxLineBytes),
   drivesCheckpoints: true,
   create(cfg, ctx) {
     const log = connectorLog(ctx.nodeId);

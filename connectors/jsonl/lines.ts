@@ -21,7 +21,8 @@ export interface LineReaderOptions {
   readonly batchSize: number;
   readonly lingerMs: number;
   readonly maxLineBytes: number;
-  /** Looks at each line first: a control line is kept out of the batch, and may end it at a commit point. */
+  /** Looks at each line first: a control line is kept out of the batch, and may end it at a commit point. A line
+   * over `maxLineBytes` is always data (its decoder dead-letters it); `inspect` sees its first KiB. */
   readonly inspect?: (line: Buffer, start: number, end: number, lineNo: number) => Control | undefined;
   /** Whether every batch end is a resumable position (a file), or only commit points are (a connector's stream). */
   readonly resumeAnywhere?: boolean;
@@ -117,6 +118,7 @@ export async function* readLines(path: string | Readable, opts: LineReaderOption
           oversize.length += end - pos;
           if (nl < 0) break;
           lineNo++;
+          inspect?.(oversize.prefix, 0, oversize.prefix.length, lineNo);
           batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, lineNo);
           batch.end = { offset: chunkStart + nl + 1, line: lineNo };
           oversize = null;
@@ -129,7 +131,7 @@ export async function* readLines(path: string | Readable, opts: LineReaderOption
         } else {
           lineNo++;
           const len = nl - pos;
-          const control = inspect && len <= opts.maxLineBytes ? inspect(chunk, pos, nl, lineNo) : undefined;
+          const control = len <= opts.maxLineBytes ? inspect?.(chunk, pos, nl, lineNo) : void inspect?.(chunk, pos, pos + PREFIX_BYTES, lineNo);
           if (!control) {
             if (len > opts.maxLineBytes) batch.add(chunk, pos, pos + PREFIX_BYTES, len, lineNo);
             else batch.add(chunk, pos, nl, len, lineNo);
@@ -147,8 +149,10 @@ export async function* readLines(path: string | Readable, opts: LineReaderOption
     }
     // A last line without a trailing newline is still a line.
     let control: Control | undefined;
-    if (oversize) batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, ++lineNo);
-    else if (carry && carry.length) {
+    if (oversize) {
+      inspect?.(oversize.prefix, 0, oversize.prefix.length, ++lineNo);
+      batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, lineNo);
+    } else if (carry && carry.length) {
       control = inspect?.(carry, 0, carry.length, ++lineNo);
       if (!inspect) lineNo++;
       if (!control) batch.add(carry, 0, carry.length, carry.length, lineNo);

@@ -167,4 +167,36 @@ describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => 
     expect(bad.connectionStatus).toMatchObject({ status: 'FAILED' });
     expect(bad.connectionStatus.message).toContain('tabel');
   });
+
+  it('bad input becomes dead letters with reasons and TRACE errors; the sync goes on and the counts reconcile', async () => {
+    const dir = tempDir();
+    const catalog = join(dir, 'catalog.json');
+    writeFileSync(catalog, JSON.stringify({ streams: [{ stream: { name: 'users', json_schema: { properties: { id: { type: 'integer' } } } }, destination_sync_mode: 'append' }] }));
+    const rec = (data: string, stream = 'users') => `{"type":"RECORD","record":{"stream":"${stream}","data":${data},"emitted_at":1}}`;
+    const lines = [
+      rec('{"id":1}'),
+      'not json at all',
+      rec('{"id":2}', 'nope'),
+      '{"type":"RECORD","record":{"data":{"id":3},"emitted_at":1}}',
+      rec(`{"id":4,"pad":"${'x'.repeat(17 << 20)}"}`),
+      '{"type":"HELLO"}',
+      rec('{"id":"five"}'),
+      '{"type":"STATE","state":{"type":"LEGACY","data":{"n":1}}}',
+    ];
+    const messages = join(dir, 'messages.jsonl');
+    writeFileSync(messages, lines.join('\n') + '\n');
+    const { r, db, out } = writeSync(messages, catalog, dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(out.filter((m) => m.type === 'STATE').map((m) => m.state!.destinationStats)).toEqual([{ recordCount: 7 }]);
+    expect(out.filter((m) => m.type === 'TRACE')).toHaveLength(3); // the three lines that are not AirbyteMessages
+    expect(await query(db, 'SELECT id FROM users ORDER BY id NULLS LAST')).toEqual([{ id: '1' }, { id: null }]);
+    const dead = readFileSync(`${db}.dead_letters.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { position: number; reason: string });
+    expect(dead.map((d) => d.position)).toEqual([2, 3, 4, 5, 6]);
+    const reasons = dead.map((d) => d.reason);
+    expect(reasons[0]).toMatch(/^invalid JSON: /);
+    expect(reasons[1]).toBe('stream `nope` is not in the catalog');
+    expect(reasons[2]).toBe('RECORD message: record.stream: expected a string');
+    expect(reasons[3]).toBe(`message of ${lines[4]!.length} bytes exceeds maxLineBytes (16777216)`);
+    expect(reasons[4]).toBe('not an AirbyteMessage: "type" is "HELLO"');
+  });
 });

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { abflow, SHARED, tempDir } from '../kit/cli.js';
+import { abflow, ROOT, SHARED, tempDir } from '../kit/cli.js';
 
 const FAROS = join(SHARED, 'fixtures/airbyte/real-connector-output/faros-example-source');
 const CDK = join(SHARED, 'fixtures/airbyte/airbytehq-airbyte/airbyte-cdk/java/airbyte-cdk/db-destinations/src/testFixtures/resources/v0');
@@ -62,5 +62,31 @@ describe('airbyte_destination', () => {
     expect(msgs[1]!.state!.sourceStats).toBeUndefined();
     expect(msgs[4]!.state!.sourceStats).toEqual({ recordCount: 0, rejectedRecordCount: 3 });
     expect(msgs[4]!.state!.global).toEqual({ shared_state: { start_date: '2020-09-02' } });
+  });
+
+  it('feeds a destination connector process: records and states arrive on its stdin, in order', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'dest.json'), JSON.stringify({ out: join(dir, 'received.jsonl') }));
+    const file = join(dir, 'plan.yaml');
+    writeFileSync(
+      file,
+      `name: to_connector
+sources:
+  - { id: src, kind: airbyte_file, config: { path: ${CDK}/exchange_rate_messages.txt, catalog: ${STD}/exchange_rate_catalog.json } }
+sinks:
+  - id: out
+    kind: airbyte_destination
+    inputs: [src.exchange_rate]
+    config:
+      streams: [exchange_rate]
+      command: [${process.execPath}, ${join(ROOT, 'test/airbyte/fixtures/fake-destination.mjs')}]
+      config: ${join(dir, 'dest.json')}
+      catalog: ${STD}/exchange_rate_catalog.json
+`,
+    );
+    const r = abflow(['run', file, '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const got = readFileSync(join(dir, 'received.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(got.join(',')).toBe('RECORD,STATE,RECORD,STATE,RECORD,RECORD,RECORD,STATE,TRACE');
   });
 });
