@@ -11,7 +11,7 @@
  * first or last bytes (see `recordStream`), anything else is parsed.
  */
 import { InvalidMessage, parseMessage, type StateMessage, streamKey, type TraceMessage } from './protocol.js';
-import { members, setMember } from './raw-json.js';
+import { elements, members, setMember } from './raw-json.js';
 import type { Control } from '../jsonl/lines.js';
 
 /** A STATE as it passed: its original line, its parsed form and the records received since the previous one. */
@@ -49,6 +49,19 @@ export function stateFileText(r: ResumeState): string {
     return data ? s.slice(data[0], data[1]) : '{}';
   }
   return `[${r.states.map(([, text]) => text).join(',')}]`;
+}
+
+/** A connector `--state` file as resume state: an array of state messages, or a LEGACY blob. Texts are kept. */
+export function resumeStateOf(fileText: string): ResumeState {
+  const trimmed = fileText.trim();
+  if (!trimmed.startsWith('[')) return { type: 'LEGACY', states: [['', `{"type":"LEGACY","data":${trimmed}}`]] };
+  const parsed = JSON.parse(trimmed) as StateMessage[];
+  const spans = elements(trimmed);
+  const type = parsed[0]?.type ?? 'LEGACY';
+  return {
+    type,
+    states: parsed.map((st, i) => [type === 'STREAM' && st.stream ? streamKey(st.stream.stream_descriptor.name, st.stream.stream_descriptor.namespace) : '', trimmed.slice(...spans[i]!)] as const),
+  };
 }
 
 export interface MessageEvents {
@@ -91,6 +104,8 @@ export class MessageReader {
   readonly errors: TraceMessage[] = [];
   records = 0;
   states = 0;
+  logs = 0;
+  traces = 0;
 
   constructor(
     private readonly events: MessageEvents,
@@ -134,6 +149,7 @@ export class MessageReader {
       case 'STATE':
         return this.onState(msg.state, text, line);
       case 'TRACE': {
+        this.traces++;
         const t = msg.trace;
         if (t.type === 'STREAM_STATUS') return { marker: { kind: 'status', line, text } satisfies StatusMarker };
         if (t.type === 'ERROR') {
@@ -143,6 +159,7 @@ export class MessageReader {
         return {};
       }
       case 'LOG':
+        this.logs++;
         this.events.log?.(msg.log.level, msg.log.message);
         return {};
       default:

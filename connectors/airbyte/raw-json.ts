@@ -25,6 +25,21 @@ export function members(text: string, start = 0, end = text.length): Map<string,
   }
 }
 
+/** Elements of the JSON array text `text`: [start, end) of each. */
+export function elements(text: string): [number, number][] {
+  const out: [number, number][] = [];
+  let i = skipSpace(text, 0, text.length);
+  if (text[i] !== '[') throw new Error('not a JSON array');
+  i = skipSpace(text, i + 1, text.length);
+  while (text[i] !== ']') {
+    const end = skipValue(text, i, text.length);
+    out.push([i, end]);
+    i = skipSpace(text, end, text.length);
+    if (text[i] === ',') i = skipSpace(text, i + 1, text.length);
+  }
+  return out;
+}
+
 /** The text of `obj` with member `key` set to `valueJson` (replaced in place, or appended). */
 export function setMember(obj: string, key: string, valueJson: string): string {
   const m = members(obj);

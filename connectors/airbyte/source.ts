@@ -15,7 +15,7 @@ import { AbflowError, defineSource, z } from '../../engine/api.js';
 import { readLines } from '../jsonl/lines.js';
 import { type CatalogStream, decoderFor, parseCatalog, readCatalog, schemasOf } from './catalog.js';
 import { connectorLog } from './log.js';
-import { MessageReader, type ResumeState, stateFileText } from './messages.js';
+import { MessageReader, type ResumeState, resumeStateOf, stateFileText } from './messages.js';
 import { InvalidMessage, parseMessage } from './protocol.js';
 
 const config = z
@@ -68,6 +68,14 @@ export function connectorAction(command: string, action: string, configPath?: st
   if (!type) throw new AbflowError('config', `unknown action \`${action}\`: use spec, check or discover`);
   if (action !== 'spec' && !configPath) throw new AbflowError('config', `\`${action}\` needs --config`);
   return runConnector(argv({ command } as Config), action === 'spec' ? ['spec'] : [action, '--config', configPath!], type);
+}
+
+function initialState(path: string): ResumeState {
+  try {
+    return resumeStateOf(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new AbflowError('config', `cannot read state file ${path}: ${(e as Error).message}`, { path: ['state'] });
+  }
 }
 
 /** Writes config/catalog/state files for one connector run into a fresh temp folder. */
@@ -132,8 +140,9 @@ export const airbyteSource = defineSource({
     return {
       describePosition: (line) => `${argv(cfg).join(' ')} (message ${line})`,
       async *read(from) {
-        const resume = from as ResumeState | undefined;
-        const state = resume ? stateFileText(resume) : cfg.state ? readFileSync(cfg.state, 'utf8') : null;
+        // The first run may start from a state file; later runs from the checkpoint, which keeps every stream's state.
+        const resume = (from as ResumeState | undefined) ?? (cfg.state ? initialState(cfg.state) : undefined);
+        const state = resume ? stateFileText(resume) : null;
         const wd = workDir({ 'config.json': configText(cfg), 'catalog.json': catalogOf(cfg).configured, ...(state ? { 'state.json': state } : {}) });
         const args = ['read', '--config', wd.path('config.json'), '--catalog', wd.path('catalog.json'), ...(state ? ['--state', wd.path('state.json')] : [])];
         const cmd = argv(cfg);
@@ -154,6 +163,7 @@ export const airbyteSource = defineSource({
         try {
           yield* readLines(c.stdout!, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes, inspect: reader.inspect, resumeAnywhere: false });
           const code = await exited;
+          log('INFO', `connector done: ${reader.records} records, ${reader.states} states, ${reader.logs} logs, ${reader.traces} traces`);
           const error = reader.errors[0]?.error;
           if (code !== 0 || error) {
             const why = error ? `${error.message}${error.failure_type ? ` (${error.failure_type})` : ''}` : `exit code ${code}${stderrTail ? `; stderr ends: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`;

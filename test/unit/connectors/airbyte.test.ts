@@ -1,7 +1,7 @@
 /** The pure parts of the Airbyte connector: member splicing, RECORD shape recognition, catalog typing, stats. */
 import { describe, expect, it } from 'vitest';
 import { columnTypeForJsonSchema, parseCatalog } from '../../../connectors/airbyte/catalog.js';
-import { MessageReader, recordStream, type StateMarker, stateFileText, withStats } from '../../../connectors/airbyte/messages.js';
+import { MessageReader, recordStream, resumeStateOf, type StateMarker, stateFileText, withStats } from '../../../connectors/airbyte/messages.js';
 import { InvalidMessage, parseMessage } from '../../../connectors/airbyte/protocol.js';
 import { members, setMember } from '../../../connectors/airbyte/raw-json.js';
 
@@ -80,5 +80,13 @@ describe('STATE bookkeeping', () => {
     expect((g!.marker as StateMarker).recordCount).toBe(2);
     expect(stateFileText(r.resumeState!)).toBe('[{"type":"GLOBAL","global":{"shared_state":{"lsn":99999999999999999999},"stream_states":[]}}]');
     expect(withStats(sa!.marker as StateMarker, 'destinationStats', { recordCount: 2 })).toBe('{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n": 1.50}},"destinationStats":{"recordCount":2.0}}}');
+  });
+
+  it('reads an initial --state file without re-encoding it', () => {
+    const file = '[{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":1.50}}}, {"type":"STREAM","stream":{"stream_descriptor":{"name":"b","namespace":"n"},"stream_state":{}}}]';
+    const r = resumeStateOf(file);
+    expect(r.states.map(([k]) => k)).toEqual(['a', 'n\u0000b']);
+    expect(stateFileText(r)).toBe('[{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":1.50}}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"b","namespace":"n"},"stream_state":{}}}]');
+    expect(stateFileText(resumeStateOf('{"cutoff": 10.0}\n'))).toBe('{"cutoff": 10.0}');
   });
 });
