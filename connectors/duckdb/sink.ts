@@ -204,7 +204,7 @@ function exactlyOnce(cfg: Config, nodeId: string, schema: Schema, resumeFrom: nu
     const c = commitConn!;
     await c.run('BEGIN TRANSACTION');
     try {
-      await c.run(`INSERT INTO ${tableSql(cfg)} (${cols}) SELECT ${cols} FROM ${tableSql(cfg, stage)} WHERE _abflow_epoch <= ${id} ORDER BY rowid`);
+      await c.run(`INSERT INTO ${tableSql(cfg)} (${cols}) SELECT ${cols} FROM ${tableSql(cfg, stage)} WHERE _abflow_epoch <= ${id}`);
       await c.run(`DELETE FROM ${tableSql(cfg, stage)} WHERE _abflow_epoch <= ${id}`);
       await c.run('INSERT INTO _abflow_commits VALUES ($1, $2)', [nodeId, id]);
       await c.run('COMMIT');

@@ -22,7 +22,7 @@ interface InFlight {
 }
 
 /** Checkpoints a source may have in flight at once at its own commit points (Airbyte STATEs). */
-const MAX_CONCURRENT = 4;
+const MAX_CONCURRENT = 16;
 
 export class Coordinator {
   private next: number;
