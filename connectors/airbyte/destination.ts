@@ -102,6 +102,13 @@ export function destinationPlan(cfg: DestinationConfig, catalogPath: string): Lo
   if (inputs.length !== 1)
     throw new AbflowError('config', `plan ${loaded.file} needs exactly one \`airbyte_file\` source with \`path: "-"\` to receive the sync, found ${inputs.length}`);
   inputs[0]!.config = { ...inputs[0]!.config, catalog: catalogPath, echoStates: true };
+  // In destination mode stdout carries the protocol answer (STATEs, TRACEs): no sink may write there.
+  const sinks = (loaded.value as { sinks?: { id?: string; kind?: string; config?: { path?: string } }[] }).sinks ?? [];
+  const toStdout = sinks.find((s) => ['airbyte_destination', 'jsonl', 'console'].includes(s.kind ?? '') && (s.config?.path ?? '-') === '-' && !(s.config as { command?: unknown } | undefined)?.command);
+  if (toStdout)
+    throw new AbflowError('config', `sink \`${toStdout.id}\` (${toStdout.kind}) writes to stdout, which carries the destination's STATE messages in \`abflow airbyte write\``, {
+      hint: 'give it a file `path`, or run the plan with `abflow run` in a pipe instead',
+    });
   return loaded;
 }
 

@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { abflow, SHARED, tempDir } from '../kit/cli.js';
+import { abflow, ROOT, SHARED, tempDir } from '../kit/cli.js';
 import { query } from '../kit/duckdb.js';
 
 const AB = join(SHARED, 'fixtures/airbyte/airbytehq-airbyte');
@@ -198,5 +198,35 @@ describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => 
     expect(reasons[2]).toBe('RECORD message: record.stream: expected a string');
     expect(reasons[3]).toBe(`message of ${lines[4]!.length} bytes exceeds maxLineBytes (16777216)`);
     expect(reasons[4]).toBe('not an AirbyteMessage: "type" is "HELLO"');
+  });
+
+  it('runs the plan the config names: inline plan_yaml with enrichment; a plan writing to stdout is refused', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'enriched.duckdb');
+    const plan = `name: enrich_dest
+sources:
+  - { id: sync, kind: airbyte_file, config: { path: "-", catalog: unused.json } }
+operators:
+  - id: usd
+    kind: derive
+    inputs: [sync.exchange_rate]
+    config: { columns: { hkd_per_nzd: "round(HKD / NZD, 3)" } }
+sinks:
+  - { id: rates, kind: duckdb, inputs: [usd], config: { path: ${db}, table: rates, mode: append } }
+`;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ plan_yaml: plan }));
+    const input = readFileSync(`${CDK}/v0/exchange_rate_messages.txt`, 'utf8');
+    const r = abflow(['airbyte', 'write', '--config', join(dir, 'config.json'), '--catalog', `${STD}/exchange_rate_catalog.json`], { input });
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; state: { destinationStats: unknown } });
+    expect(out.map((m) => m.state.destinationStats)).toEqual([{ recordCount: 1 }, { recordCount: 1 }, { recordCount: 3 }]);
+    expect(await query(db, 'SELECT count(*)::INT AS n, min(hkd_per_nzd) AS lo FROM rates')).toEqual([{ n: 5, lo: 6.272 }]);
+
+    writeFileSync(join(dir, 'stdout.json'), JSON.stringify({ plan: join(ROOT, 'plans/airbyte/enrich-passthrough.yaml') }));
+    const refused = abflow(['airbyte', 'write', '--config', join(dir, 'stdout.json'), '--catalog', join(ROOT, 'plans/airbyte/orders.catalog.json')], { input: '' });
+    expect(refused.code).toBe(1);
+    const trace = JSON.parse(refused.stdout) as { trace: { error: { message: string; failure_type: string } } };
+    expect(trace.trace.error.failure_type).toBe('config_error');
+    expect(trace.trace.error.message).toContain('sink `destination` (airbyte_destination) writes to stdout');
   });
 });
