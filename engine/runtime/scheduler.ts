@@ -23,7 +23,7 @@ import type { CompiledPlan, Edge, Vertex } from '../compile/compile.js';
 import { schemaToJson } from '../compile/schema-json.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { AbflowError, isAbflowError } from '../errors.js';
-import type { OperatorSpec, Sink, SinkSpec, SourceSpec } from '../operator.js';
+import type { OperatorSpec, Sink, SinkSpec, SourceOutput, SourceSpec } from '../operator.js';
 import { combineWatermarks, IdlenessTimer, type InputWatermark, MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.js';
 import { Channel, ChannelClosed, type Element } from './channel.js';
 import { instantiate, operatorFailure } from './chain.js';
@@ -380,9 +380,11 @@ export class Job {
     const stopped = new Promise<'stop'>((resolve) => this.onStop.push(() => resolve('stop')));
     let exhausted = false;
     try {
-      while (!this.stopping) {
+      // A stop ends the read at the next resumable point: output past the last one must not be committed, as the
+      // next run reads it again (an Airbyte connector keeps going to its next STATE).
+      while (!this.stopping || (!resumable && coordinator && !this.failure)) {
         while (resumable && coordinator && coordinator.latestRequest > injected) await inject(++injected);
-        const r = await Promise.race([it.next(), stopped]);
+        const r: IteratorResult<SourceOutput> | 'stop' = resumable ? await Promise.race([it.next(), stopped]) : await it.next();
         if (r === 'stop') break;
         if (r.done) {
           exhausted = true;
@@ -405,10 +407,6 @@ export class Job {
     } finally {
       // Not awaited: a generator suspended in an await only returns once that await settles.
       if (this.stopping) void it.return?.()?.catch(() => undefined);
-    }
-    if (!exhausted && !resumable && coordinator && !this.failure) {
-      // Output since the last resumable point would be replayed by the next run: it must not be committed.
-      throw new AbflowError('source_io', `source '${origin}' was stopped between two of its resumable points (e.g. Airbyte STATEs): output since the last one is discarded and is read again by the next run`, { nodeId: origin });
     }
     // The end-of-input watermark fires every window. A job stopped with checkpoints keeps its windows open instead:
     // the last checkpoint holds them, and the next run continues them.

@@ -6,12 +6,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { abflow, ROOT, tempDir } from '../kit/cli.js';
+import { abflow, abflowAsync, ROOT, tempDir } from '../kit/cli.js';
 import { query } from '../kit/duckdb.js';
 
 const FAKE = join(ROOT, 'test/airbyte/fixtures/fake-source.mjs');
 
-function plan(dir: string, extra = ''): string {
+function plan(dir: string, connector = `total: 1000, every: 100, crashAfter: 550, crashMarker: ${dir}/crashed`): string {
   const file = join(dir, 'plan.yaml');
   writeFileSync(
     file,
@@ -23,7 +23,7 @@ sources:
     kind: airbyte_source
     config:
       command: [${process.execPath}, ${FAKE}]
-      config: { total: 1000, every: 100, crashAfter: 550, crashMarker: ${dir}/crashed${extra} }
+      config: { ${connector} }
 sinks:
   - id: out
     kind: duckdb
@@ -54,6 +54,29 @@ describe('airbyte_source', () => {
     expect([committed, committed + 100]).toContain(resumedAt);
     const [r] = await query(`${dir}/out.duckdb`, 'SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS d, min(id)::INT AS lo, max(id)::INT AS hi FROM items');
     expect(r).toEqual({ n: 1000, d: 1000, lo: 1, hi: 1000 });
+  });
+
+  it('a stop (SIGTERM) ends the read at the next STATE, exits 0, and the rerun continues from there', async () => {
+    const dir = tempDir();
+    const file = plan(dir, 'total: 1000, every: 100, delayMs: 4');
+    const stopped = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = abflowAsync(['run', file], { cwd: dir });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!child.killed && /checkpoint 2 complete/.test(stderr)) child.kill('SIGTERM'); // once: a second signal forces exit
+      });
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const [first] = await query(`${dir}/out.duckdb`, 'SELECT count(*)::INT AS n FROM items');
+    expect(Number(first!.n) % 100).toBe(0); // whole STATE intervals only
+    expect(Number(first!.n)).toBeLessThan(1000);
+    const second = abflow(['run', file]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain(`starting after cursor ${first!.n}`);
+    const [r] = await query(`${dir}/out.duckdb`, 'SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS d FROM items');
+    expect(r).toEqual({ n: 1000, d: 1000 });
   });
 
   it('runs a connector\'s spec, check and discover from the CLI', () => {
