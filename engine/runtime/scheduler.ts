@@ -380,11 +380,12 @@ export class Job {
     const stopped = new Promise<'stop'>((resolve) => this.onStop.push(() => resolve('stop')));
     let exhausted = false;
     try {
-      // A stop ends the read at the next resumable point: output past the last one must not be committed, as the
-      // next run reads it again (an Airbyte connector keeps going to its next STATE).
-      while (!this.stopping || (!resumable && coordinator && !this.failure)) {
+      // A source that drives checkpoints ends its read at its next resumable point when stopped: output past the last
+      // one must not be committed, as the next run reads it again (an Airbyte connector goes on to its next STATE).
+      const toResumable = () => spec.drivesCheckpoints === true && !resumable && coordinator !== null && !this.failure;
+      while (!this.stopping || toResumable()) {
         while (resumable && coordinator && coordinator.latestRequest > injected) await inject(++injected);
-        const r: IteratorResult<SourceOutput> | 'stop' = resumable ? await Promise.race([it.next(), stopped]) : await it.next();
+        const r: IteratorResult<SourceOutput> | 'stop' = toResumable() ? await it.next() : await Promise.race([it.next(), stopped]);
         if (r === 'stop') break;
         if (r.done) {
           exhausted = true;
