@@ -12,7 +12,7 @@ import { compilePlan } from '../engine/compile/compile.js';
 import { loadPlanText } from '../engine/plan/load.js';
 import { Job } from '../engine/runtime/scheduler.js';
 import { PAYMENTS_JSONL_SCHEMA, writePaymentsJsonl } from './payments-data.js';
-import { parseOnly, timed } from './pipeline.js';
+import { measure, parseOnly } from './pipeline.js';
 import type { Row } from './report.js';
 
 const STATE_EVERY = 10_000;
@@ -56,22 +56,18 @@ sinks:
     return r.rowsOut;
   };
   await parseOnly(input); // warm the page cache and the JIT
-  const results: [string, { ms: number; rows: number }][] = [];
-  for (const [name, f] of [
-    ['parse-only ceiling (JSON.parse, 1 core)', () => parseOnly(input)],
-    ['abflow RECORD lines → DuckDB, parallelism 1', () => engine(1)],
-    ['abflow RECORD lines → DuckDB, parallelism 2', () => engine(2)],
-    ['abflow RECORD lines → typed rows (blackhole), parallelism 2', () => engine(2, 'blackhole')],
-  ] as const) results.push([name, await timed(f)]);
+  const ceiling = 'parse-only ceiling (JSON.parse, 1 core)';
+  const measured = await measure(
+    'airbyte',
+    [
+      [ceiling, () => parseOnly(input)],
+      ['abflow RECORD lines → DuckDB, parallelism 1', () => engine(1)],
+      ['abflow RECORD lines → DuckDB, parallelism 2', () => engine(2)],
+      ['abflow RECORD lines → typed rows (blackhole), parallelism 2', () => engine(2, 'blackhole')],
+    ],
+    bytes,
+    ceiling,
+  );
   rmSync(dir, { recursive: true, force: true });
-  const base = results[0]![1];
-  return results.map(([name, t]) => ({
-    scenario: 'airbyte',
-    name,
-    rows: t.rows,
-    recordsPerSec: (t.rows / t.ms) * 1000,
-    mbPerSec: (bytes / 1e6 / t.ms) * 1000,
-    ratio: base.ms / t.ms,
-    baseline: 'parse-only ceiling',
-  }));
+  return measured;
 }

@@ -88,10 +88,27 @@ export async function parseOnly(path: string): Promise<number> {
   return rows;
 }
 
-export async function timed(f: () => Promise<number>): Promise<{ ms: number; rows: number }> {
+async function timed(f: () => Promise<number>): Promise<{ ms: number; rows: number }> {
   const t0 = performance.now();
   const rows = await f();
   return { ms: performance.now() - t0, rows };
+}
+
+/** Runs each named run once, in order, over the same `bytes` of input, and reports its speed as a ratio against the
+ * run named `baseline` measured in the same pass. Each run returns the records it processed. */
+export async function measure(scenario: string, runs: readonly (readonly [string, () => Promise<number>])[], bytes: number, baseline: string): Promise<Row[]> {
+  const results: [string, { ms: number; rows: number }][] = [];
+  for (const [name, f] of runs) results.push([name, await timed(f)]);
+  const base = results.find(([n]) => n === baseline)![1];
+  return results.map(([name, t]) => ({
+    scenario,
+    name,
+    rows: t.rows,
+    recordsPerSec: (t.rows / t.ms) * 1000,
+    mbPerSec: (bytes / 1e6 / t.ms) * 1000,
+    ratio: base.ms / t.ms,
+    baseline,
+  }));
 }
 
 export async function pipelineBench(rows: number): Promise<Row[]> {
@@ -105,21 +122,15 @@ export async function pipelineBench(rows: number): Promise<Row[]> {
     return r.rowsIn;
   };
   await parseOnly(path); // warm the page cache and the JIT
-  const results: [string, { ms: number; rows: number }][] = [];
-  for (const [name, f] of [
-    ['parse-only ceiling (JSON.parse, 1 core)', () => parseOnly(path)],
-    ['hand-written loop (1 core)', () => handLoop(path)],
-    ['abflow parallelism 1', () => engine(1)],
-    ['abflow parallelism 2', () => engine(2)],
-  ] as const) results.push([name, await timed(f)]);
-  const base = results.find(([n]) => n.startsWith('hand'))![1];
-  return results.map(([name, t]) => ({
-    scenario: 'pipeline',
-    name,
-    rows: t.rows,
-    recordsPerSec: (t.rows / t.ms) * 1000,
-    mbPerSec: (bytes / 1e6 / t.ms) * 1000,
-    ratio: base.ms / t.ms,
-    baseline: 'hand-written loop',
-  }));
+  return measure(
+    'pipeline',
+    [
+      ['parse-only ceiling (JSON.parse, 1 core)', () => parseOnly(path)],
+      ['hand-written loop (1 core)', () => handLoop(path)],
+      ['abflow parallelism 1', () => engine(1)],
+      ['abflow parallelism 2', () => engine(2)],
+    ],
+    bytes,
+    'hand-written loop (1 core)',
+  );
 }

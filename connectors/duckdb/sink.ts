@@ -38,10 +38,8 @@ function tableSql(cfg: Config, name = cfg.table): string {
   return cfg.schema ? `${quoteIdent(cfg.schema)}.${quoteIdent(name)}` : quoteIdent(name);
 }
 
-/** Creates the schema if needed, then the table. */
-async function prepare(conn: DuckDBConnection, cfg: Config, schema: Schema, mode: 'overwrite' | 'append'): Promise<void> {
+async function createSchema(conn: DuckDBConnection, cfg: Config): Promise<void> {
   if (cfg.schema) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(cfg.schema)}`);
-  await conn.run(createTableSql(tableSql(cfg), schema, mode));
 }
 
 /** Airbyte's end-of-sync truncation for refreshes: only rows of the current generations stay. */
@@ -154,7 +152,8 @@ export const duckdb = defineSink({
         const db = await DuckDBInstance.fromCache(cfg.path);
         conn = await db.connect();
         await conn.run('BEGIN TRANSACTION');
-        await prepare(conn, cfg, schema, cfg.mode);
+        await createSchema(conn, cfg);
+        await conn.run(createTableSql(tableSql(cfg), schema, cfg.mode));
         appender = await conn.createAppender(cfg.table, cfg.schema ?? null);
       },
       write(batch) {
@@ -223,7 +222,7 @@ function exactlyOnce(cfg: Config, nodeId: string, schema: Schema, resumeFrom: nu
       commitConn = await db.connect();
       await conn.run('CREATE TABLE IF NOT EXISTS _abflow_commits (sink VARCHAR, epoch BIGINT)');
       const stageCols = fieldsOf(schema).map((f) => `${quoteIdent(f.name)} ${SQL_TYPES[f.type]}`).join(', ');
-      if (cfg.schema) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(cfg.schema)}`);
+      await createSchema(conn, cfg);
       await conn.run(`CREATE TABLE IF NOT EXISTS ${tableSql(cfg, stage)} (${stageCols}, _abflow_epoch BIGINT)`);
       const r = await conn.runAndReadAll('SELECT coalesce(max(epoch), -1)::DOUBLE AS e FROM _abflow_commits WHERE sink = $1', [nodeId]);
       committed = Number((r.getRowObjects()[0] as { e: number }).e);
@@ -232,9 +231,9 @@ function exactlyOnce(cfg: Config, nodeId: string, schema: Schema, resumeFrom: nu
         await conn.run(`DELETE FROM ${tableSql(cfg, stage)}`);
         await conn.run('DELETE FROM _abflow_commits WHERE sink = $1', [nodeId]);
         committed = -1;
-        await prepare(conn, cfg, schema, cfg.mode);
+        await conn.run(createTableSql(tableSql(cfg), schema, cfg.mode));
       } else {
-        await prepare(conn, cfg, schema, 'append');
+        await conn.run(createTableSql(tableSql(cfg), schema, 'append'));
         await commitUpTo(resumeFrom); // a commit the crash may have interrupted
         await conn.run(`DELETE FROM ${tableSql(cfg, stage)} WHERE _abflow_epoch > ${resumeFrom}`);
       }

@@ -720,6 +720,12 @@ export class Job {
     const serially = (f: () => Promise<void>) => (ops = ops.then(f));
     const sources = this.upstreamSources(v.id);
     this.coordinator?.whenComplete((id) => serially(async () => sink.commit?.(id, this.coordinator!.markersOf(id, sources))));
+    // On failure: a commit under way finishes before the sink lets go of its resources, and no other starts.
+    const abandon = async () => {
+      await this.coordinator?.halt();
+      await ops.catch(() => undefined);
+      await sink.abort?.().catch(() => undefined);
+    };
     try {
       await sink.open?.();
       await this.merge(
@@ -742,18 +748,10 @@ export class Job {
       if (this.coordinator) await Promise.race([this.coordinator.finalDone, this.failed]);
       await ops;
     } catch (e) {
-      // A commit under way finishes before the sink lets go of its resources; no other starts.
-      await this.coordinator?.halt();
-      await ops.catch(() => undefined);
-      await sink.abort?.().catch(() => undefined);
+      await abandon();
       throw isAbflowError(e) ? e : new AbflowError('sink_io', `sink '${n.id}' (${n.kind}) failed: ${(e as Error).message}`, { nodeId: n.id, cause: e, domain: 'external' });
     }
-    if (this.failure) {
-      await this.coordinator?.halt();
-      await ops.catch(() => undefined);
-      await sink.abort?.();
-      return;
-    }
+    if (this.failure) return abandon();
     const t = performance.now();
     await sink.close();
     m.busyMs += performance.now() - t;
