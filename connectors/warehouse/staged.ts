@@ -1,0 +1,303 @@
+/**
+ * The write path both warehouse sinks share: rows are bulk-loaded into a staging table tagged with their checkpoint
+ * epoch and arrival sequence; a commit moves the staged rows of finished epochs into the target table in one
+ * transaction that also records the commit in `_abflow_commits`. A restart finishes a commit the crash interrupted
+ * and drops rows staged after the checkpoint it resumes from (the replay produces them again): exactly once.
+ * Without checkpoints the whole run is one epoch committed at close, so a failed run changes nothing.
+ *
+ * Only the bulk load and the connection are dialect-specific (`Warehouse`).
+ */
+import { createHash } from 'node:crypto';
+import { AbflowError, type ColumnType, fieldsOf, type RecordBatch, type Schema, z } from '../../engine/api.js';
+import {
+  type Column,
+  type CommitShape,
+  commitStatements,
+  createTableSql,
+  type Dialect,
+  EPOCH_COLUMN,
+  evolve,
+  quoteIdent,
+  quoteLiteral,
+  SEQ_COLUMN,
+  tombstoneColumns,
+} from './sql.js';
+
+export interface WarehouseConnection {
+  run(sql: string): Promise<void>;
+  rows(sql: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/** Appends batches to the staging table; `flush` returns once everything appended is durable. */
+export interface StageLoader {
+  append(batch: RecordBatch, epoch: number, firstSeq: number): void | Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Warehouse {
+  readonly dialect: Dialect;
+  /** Identifier length limit (PostgreSQL truncates longer names). */
+  readonly maxIdentifier: number;
+  connect(): Promise<WarehouseConnection>;
+  loader(schemaName: string | undefined, stageTable: string, columns: readonly Column[]): Promise<StageLoader>;
+  /** Runs `work` in a transaction on `conn`, retrying transient failures (PostgreSQL); DuckDB runs it once. */
+  transaction(conn: WarehouseConnection, work: () => Promise<void>): Promise<void>;
+  /** Serializes catalog changes of sinks sharing one database (DuckDB's optimistic concurrency). */
+  readonly serializeOpen?: <T>(f: () => Promise<T>) => Promise<T>;
+}
+
+/** The sync-mode part of a warehouse sink's config (the same for duckdb and postgres). */
+export const tableModeConfig = {
+  table: z.string().min(1).describe('Table name (any characters; it is quoted).'),
+  schema: z.string().min(1).optional().describe('Database schema of the table (created if missing); default `main` (DuckDB) or `public` (PostgreSQL).'),
+  mode: z
+    .enum(['overwrite', 'append', 'append_dedup'])
+    .default('overwrite')
+    .describe('`overwrite` replaces the table at the run\'s first commit; `append` adds rows; `append_dedup` keeps the latest version per primary key (Airbyte\'s incremental dedup).'),
+  primaryKey: z.array(z.string().min(1)).min(1).optional().describe('Key columns for `append_dedup` (composite keys allowed; null values match each other).'),
+  cursor: z.string().min(1).optional().describe('For `append_dedup`: the column ordering versions of a key (latest wins); without it, `_airbyte_extracted_at` and then arrival order decide.'),
+  deletedAt: z
+    .string()
+    .min(1)
+    .default('_ab_cdc_deleted_at')
+    .describe('For `append_dedup`: a version with this column set deletes the key (CDC deletes), when the input has the column.'),
+  keepGenerationsFrom: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("Airbyte refresh: once the run succeeds, delete rows whose `_airbyte_generation_id` is below this (the stream's minimum_generation_id)."),
+};
+
+export interface TableModeConfig {
+  table: string;
+  schema?: string | undefined;
+  mode: 'overwrite' | 'append' | 'append_dedup';
+  primaryKey?: string[] | undefined;
+  cursor?: string | undefined;
+  deletedAt: string;
+  keepGenerationsFrom?: number | undefined;
+}
+
+/** Compile-time check: dedup needs a key, and every named column must exist in the input. */
+export function checkTableMode(cfg: TableModeConfig, input: Schema): void {
+  const names = new Set(input.fields.map((f) => f.name));
+  if (cfg.mode === 'append_dedup' && !cfg.primaryKey)
+    throw new AbflowError('config', 'mode append_dedup needs primaryKey', { path: ['primaryKey'], hint: 'e.g. primaryKey: [id]' });
+  if (cfg.mode !== 'append_dedup' && (cfg.primaryKey || cfg.cursor))
+    throw new AbflowError('config', `primaryKey and cursor apply to mode append_dedup only (mode is ${cfg.mode})`, { path: [cfg.primaryKey ? 'primaryKey' : 'cursor'] });
+  (cfg.primaryKey ?? []).forEach((k, i) => {
+    if (!names.has(k)) throw new AbflowError('config', `primary key column "${k}" is not in the input (${[...names].join(', ')})`, { path: ['primaryKey', i] });
+  });
+  if (cfg.cursor && !names.has(cfg.cursor))
+    throw new AbflowError('config', `cursor column "${cfg.cursor}" is not in the input (${[...names].join(', ')})`, { path: ['cursor'] });
+  if (cfg.keepGenerationsFrom !== undefined && !names.has('_airbyte_generation_id'))
+    throw new AbflowError('config', 'keepGenerationsFrom needs an `_airbyte_generation_id` input column', { path: ['keepGenerationsFrom'] });
+}
+
+/** A helper table's name: readable, unique per target, within the identifier limit. */
+function helperName(prefix: string, table: string, max: number): string {
+  const name = `${prefix}${table}`;
+  if (Buffer.byteLength(name) <= max) return name;
+  const hash = createHash('sha256').update(table).digest('hex').slice(0, 10);
+  let head = table;
+  while (Buffer.byteLength(`${prefix}${head}_${hash}`) > max) head = head.slice(0, -1);
+  return `${prefix}${head}_${hash}`;
+}
+
+export interface StagedSinkOptions {
+  readonly nodeId: string;
+  readonly input: Schema;
+  /** Set when the job checkpoints (see SinkContext.checkpointing). */
+  readonly checkpointing?: { readonly resumeFrom: number | null } | undefined;
+}
+
+export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: StagedSinkOptions) {
+  const { dialect } = wh;
+  const inputCols: Column[] = fieldsOf(opts.input);
+  const q = (name: string) => (cfg.schema ? `${quoteIdent(cfg.schema)}.${quoteIdent(name)}` : quoteIdent(name));
+  const target = q(cfg.table);
+  const stageName = helperName('_abflow_stage_', cfg.table, wh.maxIdentifier);
+  const stage = q(stageName);
+  const tombstones = q(helperName('_abflow_deleted_', cfg.table, wh.maxIdentifier));
+  const commits = q('_abflow_commits');
+  const resumeFrom = opts.checkpointing ? opts.checkpointing.resumeFrom : null;
+  const has = (n: string) => inputCols.some((c) => c.name === n);
+  const dedup =
+    cfg.mode === 'append_dedup'
+      ? {
+          primaryKey: cfg.primaryKey!,
+          ...(cfg.cursor ? { cursor: cfg.cursor } : {}),
+          ...(has('_airbyte_extracted_at') && cfg.cursor !== '_airbyte_extracted_at' ? { extractedAt: '_airbyte_extracted_at' } : {}),
+          ...(has(cfg.deletedAt) ? { deletedAt: cfg.deletedAt } : {}),
+        }
+      : undefined;
+
+  let conn: WarehouseConnection | null = null;
+  let loader: StageLoader | null = null;
+  let shape: CommitShape | null = null;
+  let tableColumns: Column[] = [];
+  let epoch = (resumeFrom ?? 0) + 1;
+  let seq = 0;
+  let committed = -1;
+  /** An `overwrite` run replaces the table in its first commit, so a run that fails before that leaves it as it was. */
+  let replacePending = false;
+
+  // The engine names the sink and its kind; the message adds the table and the step.
+  const fail = (what: string, e: unknown): never => {
+    if (e instanceof AbflowError) throw e;
+    throw new Error(`table ${cfg.schema ? cfg.schema + '.' : ''}${cfg.table}: ${what} failed: ${(e as Error).message}`, { cause: e });
+  };
+
+  async function catalogColumns(table: string): Promise<{ name: string; type: ColumnType | undefined }[] | null> {
+    const schemaFilter = cfg.schema ? quoteLiteral(cfg.schema) : 'current_schema()';
+    const rows = await conn!.rows(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ${schemaFilter} AND table_name = ${quoteLiteral(table)} ORDER BY ordinal_position`,
+    );
+    if (rows.length === 0) return null;
+    return rows.map((r) => ({ name: String(r.column_name), type: dialect.columnType(String(r.data_type)) }));
+  }
+
+  function shapeFor(columns: readonly Column[], stageCols: readonly Column[]): CommitShape {
+    const types = new Map(columns.map((c) => [c.name, c.type]));
+    return {
+      dialect,
+      target,
+      stage,
+      tombstones,
+      batch: '_abflow_batch',
+      input: stageCols.map((c) => ({ name: c.name, from: c.type, to: types.get(c.name) ?? c.type })),
+      ...(dedup ? { dedup } : {}),
+    };
+  }
+
+  /** Creates the target (or evolves it to take the input) and the dedup helpers. */
+  async function prepareTarget(replace: boolean): Promise<string[]> {
+    const existing = replace ? null : await catalogColumns(cfg.table);
+    const ddl: string[] = [];
+    if (!existing) {
+      tableColumns = inputCols;
+      if (replace) ddl.push(`DROP TABLE IF EXISTS ${target}`);
+      ddl.push(createTableSql(dialect, target, inputCols, !replace));
+    } else {
+      const ev = evolve(existing, inputCols);
+      for (const c of ev.add) ddl.push(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(c.name)} ${dialect.types[c.type]}`);
+      for (const c of ev.widen) ddl.push(dialect.alterType(target, c.name, c.type));
+      tableColumns = ev.columns;
+    }
+    if (dedup) {
+      const shape = shapeFor(tableColumns, inputCols);
+      if (dedup.deletedAt) {
+        if (replace) ddl.push(`DROP TABLE IF EXISTS ${tombstones}`);
+        ddl.push(createTableSql(dialect, tombstones, tombstoneColumns(shape)));
+      }
+      if (dialect.name === 'postgres') {
+        // Key lookups of the merge; DuckDB hash-joins instead and an index would only slow its appends.
+        const cols = dedup.primaryKey.map(quoteIdent).join(', ');
+        ddl.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(helperName('_abflow_pk_', cfg.table, wh.maxIdentifier))} ON ${target} (${cols})`);
+        if (dedup.deletedAt) ddl.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(helperName('_abflow_dk_', cfg.table, wh.maxIdentifier))} ON ${tombstones} (${cols})`);
+      }
+    }
+    return ddl;
+  }
+
+  async function committedEpoch(): Promise<number> {
+    const r = await conn!.rows(`SELECT coalesce(max(epoch), -1) AS e FROM ${commits} WHERE sink = ${quoteLiteral(opts.nodeId)}`);
+    return Number(r[0]!.e);
+  }
+
+  async function hasNullKey(id: number): Promise<boolean> {
+    const cond = dedup!.primaryKey.map((k) => `${quoteIdent(k)} IS NULL`).join(' OR ');
+    const r = await conn!.rows(`SELECT count(*) AS n FROM ${stage} WHERE ${EPOCH_COLUMN} <= ${id} AND (${cond})`);
+    return Number(r[0]!.n) > 0;
+  }
+
+  async function commitUpTo(id: number, cleanup: string[] = []): Promise<void> {
+    if (id <= committed) return;
+    const nullSafe = dedup ? await hasNullKey(id) : false;
+    await wh.transaction(conn!, async () => {
+      // A retry after a lost acknowledgement must not apply the epoch twice.
+      if ((await committedEpoch()) >= id) return;
+      if (replacePending) for (const s of await prepareTarget(true)) await conn!.run(s);
+      for (const s of commitStatements(shape!, id, nullSafe)) await conn!.run(s);
+      await conn!.run(`DELETE FROM ${stage} WHERE ${EPOCH_COLUMN} <= ${id}`);
+      await conn!.run(`INSERT INTO ${commits} VALUES (${quoteLiteral(opts.nodeId)}, ${id})`);
+      for (const s of cleanup) await conn!.run(s);
+    });
+    replacePending = false;
+    committed = id;
+  }
+
+  const stageColumns = [...inputCols, { name: EPOCH_COLUMN, type: 'int64' as const }, { name: SEQ_COLUMN, type: 'int64' as const }];
+
+  async function open(): Promise<void> {
+    conn = await wh.connect();
+    if (cfg.schema) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(cfg.schema)}`);
+    await conn.run(`CREATE TABLE IF NOT EXISTS ${commits} (sink ${dialect.types.string}, epoch BIGINT)`);
+    if (resumeFrom === null) {
+      await conn.run(`DELETE FROM ${commits} WHERE sink = ${quoteLiteral(opts.nodeId)}`);
+      committed = -1;
+      replacePending = cfg.mode === 'overwrite';
+    } else {
+      committed = await committedEpoch();
+      // A fresh run clears its commit records, so none means this run has not committed (nor replaced) yet.
+      replacePending = cfg.mode === 'overwrite' && committed === -1;
+      // Finish a commit the crash interrupted, with the stage as that run left it.
+      const staged = await catalogColumns(stageName);
+      if (staged && committed < resumeFrom) {
+        const cols = staged.filter((c) => c.name !== EPOCH_COLUMN && c.name !== SEQ_COLUMN).map((c) => ({ name: c.name, type: c.type ?? 'string' }));
+        for (const s of await prepareTarget(false)) await conn.run(s);
+        shape = shapeFor(tableColumns, cols);
+        await commitUpTo(resumeFrom);
+      }
+    }
+    await conn.run(`DROP TABLE IF EXISTS ${stage}`);
+    await conn.run(createTableSql(dialect, stage, stageColumns, false));
+    if (!replacePending) for (const s of await prepareTarget(false)) await conn.run(s);
+    else tableColumns = inputCols;
+    shape = shapeFor(tableColumns, inputCols);
+    loader = await wh.loader(cfg.schema, stageName, stageColumns);
+  }
+
+  const oldGenerations = cfg.keepGenerationsFrom === undefined
+    ? []
+    : [`DELETE FROM ${target} WHERE _airbyte_generation_id IS NULL OR _airbyte_generation_id < ${cfg.keepGenerationsFrom}`];
+
+  return {
+    open: () => (wh.serializeOpen ?? ((f) => f()))(() => open().catch((e) => fail('opening', e))),
+    write(batch: RecordBatch): void | Promise<void> {
+      const first = seq;
+      seq += batch.numRows;
+      const pending = loader!.append(batch, epoch, first);
+      return pending && pending.catch((e) => fail('staging', e));
+    },
+    async preCommit(id: number) {
+      await loader!.flush().catch((e) => fail('staging', e));
+      epoch = id + 1;
+    },
+    async commit(id: number) {
+      await commitUpTo(id).catch((e) => fail(`commit of checkpoint ${id}`, e));
+    },
+    async close() {
+      try {
+        await loader!.flush();
+        await loader!.close();
+        loader = null;
+        // Without checkpoints the run is one epoch; with them the final checkpoint has committed everything.
+        if (!opts.checkpointing) await commitUpTo(epoch, oldGenerations);
+        else if (oldGenerations.length) await wh.transaction(conn!, async () => { for (const s of oldGenerations) await conn!.run(s); });
+        await conn!.run(`DROP TABLE IF EXISTS ${stage}`);
+      } catch (e) {
+        fail('closing', e);
+      } finally {
+        await conn?.close();
+      }
+    },
+    async abort() {
+      await loader?.close().catch(() => undefined);
+      await conn?.close().catch(() => undefined);
+    },
+  };
+}
