@@ -120,6 +120,7 @@ program
     process.on('SIGINT', () => onSignal('SIGINT'));
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     if (!opts.quiet) process.stderr.write(`running ${plan.name}: ${plan.engine.parallelism} worker threads (Ctrl-C stops gracefully)\n`);
+    failIfStalled();
     try {
       const result = await job.run();
       if (tty) process.stderr.write('\n');
@@ -188,6 +189,15 @@ checkpoints
     process.stdout.write(JSON.stringify({ ...meta, status }, null, 2) + '\n');
   });
 
+/** A job that settles neither way leaves Node nothing to do, and Node would then exit 0 as if it had succeeded: a
+ * running job fails loudly instead. */
+function failIfStalled(): void {
+  process.on('beforeExit', () => {
+    process.stderr.write('error: internal: the job stopped making progress without finishing (an await that never settles); please report this\n');
+    process.exit(70);
+  });
+}
+
 /** Exits once stdout is written out: writes to a pipe are asynchronous, and `process.exit` would cut them off. */
 async function exitFlushed(code: number): Promise<never> {
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
@@ -223,6 +233,7 @@ airbyte
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
       const job = new Job(plan, { modules, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
       process.on('SIGTERM', () => job.stop());
+      failIfStalled();
       const result = await job.run();
       process.stderr.write(`abflow destination: ${result.rowsIn} lines in, ${result.rowsOut} rows to sinks, ${result.deadLetters} dead-lettered\n`);
       await exitFlushed(0);

@@ -5,10 +5,12 @@
  *
  * The config names the plan (`plan`: a YAML file; `plan_yaml`: inline). Its `airbyte_file` source reading "-" is
  * the sync input; abflow points it at the catalog and turns on the STATE echo. Without a plan, each stream lands in
- * its table of an embedded DuckDB database (`destination_path`), as Airbyte's DuckDB destination does: the table is
- * named after the stream, in a schema named after its namespace, with Airbyte's meta columns. Sync modes follow
- * the destination CDK: `overwrite` without generations replaces the table; with `generation_id` the rows of older
- * generations (below `minimum_generation_id`) are deleted once the sync succeeds; `append` appends.
+ * its table of an embedded DuckDB database (`destination_path`), as Airbyte's DuckDB destination does, or of a
+ * PostgreSQL database (`warehouse: postgres`): the table is named after the stream, in a schema named after its
+ * namespace, with Airbyte's meta columns. Sync modes follow the destination CDK: `overwrite` without generations
+ * replaces the table; with `generation_id` the rows of older generations (below `minimum_generation_id`) are deleted
+ * once the sync succeeds; `append` appends; `append_dedup` keeps the latest version per primary key by cursor (CDC
+ * deletes applied).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,7 +27,10 @@ const destinationConfig = z
   .object({
     plan: z.string().min(1).optional().describe('Plan YAML file whose `airbyte_file` source with path "-" receives the sync.'),
     plan_yaml: z.string().min(1).optional().describe('The plan inline (YAML), instead of `plan`.'),
-    destination_path: z.string().min(1).default('/local/abflow.duckdb').describe('Without a plan: the DuckDB database file the streams are written to.'),
+    warehouse: z.enum(['duckdb', 'postgres']).default('duckdb').describe('Without a plan: where the streams are written.'),
+    destination_path: z.string().min(1).default('/local/abflow.duckdb').describe('Without a plan, warehouse duckdb: the DuckDB database file the streams are written to.'),
+    postgres_url: z.string().min(1).optional().describe('Without a plan, warehouse postgres: the connection URL (default: the PG* environment variables).'),
+    postgres_schema: z.string().min(1).optional().describe('Without a plan, warehouse postgres: the schema for streams without a namespace (default public).'),
     parallelism: z.number().int().min(1).max(256).optional().describe('Worker threads (default: available cores).'),
   })
   .strict();
@@ -39,7 +44,7 @@ export function specMessage(): string {
       documentationUrl: 'https://github.com/abflow/abflow#airbyte',
       connectionSpecification: { ...z.toJSONSchema(destinationConfig, { io: 'input' }), title: 'abflow destination' },
       supportsIncremental: true,
-      supported_destination_sync_modes: ['append', 'overwrite'],
+      supported_destination_sync_modes: ['append', 'overwrite', 'append_dedup'],
       protocol_version: '0.18.0',
     },
   });
@@ -61,33 +66,57 @@ export function readDestinationConfig(path: string): DestinationConfig {
   return r.data;
 }
 
-/** The plan each stream of the catalog goes through into DuckDB, when the config names none. */
+/** A top-level column named by a catalog field path (`primary_key`, `cursor_field`). */
+function topLevel(stream: string, what: string, path: unknown): string {
+  const p = path as string[];
+  if (!Array.isArray(p) || p.length !== 1 || typeof p[0] !== 'string')
+    throw new AbflowError('config', `stream ${stream}: ${what} ${JSON.stringify(path)} is not a top-level field (nested keys are not supported)`);
+  return p[0];
+}
+
+/** The sink config for one stream's sync mode, following the destination CDK (see the module comment). */
+function syncModeConfig(name: string, c: Record<string, unknown> | undefined): Record<string, unknown> {
+  const generation = (c?.generation_id as number | null | undefined) ?? null;
+  const minimum = (c?.minimum_generation_id as number | null | undefined) ?? null;
+  const mode = String(c?.destination_sync_mode ?? 'append');
+  const refresh = generation !== null && (mode === 'overwrite' ? true : minimum !== null && minimum > 0 && minimum === generation);
+  const generations = refresh ? { keepGenerationsFrom: Math.max(1, minimum ?? generation!) } : {};
+  if (mode === 'append_dedup' || mode === 'overwrite_dedup') {
+    const keys = (c?.primary_key as unknown[] | undefined) ?? [];
+    if (!keys.length) throw new AbflowError('config', `stream ${name}: destination_sync_mode ${mode} needs a primary_key`);
+    const cursor = (c?.cursor_field as unknown[] | undefined) ?? [];
+    return {
+      mode: 'append_dedup',
+      primaryKey: keys.map((k) => topLevel(name, 'primary key', k)),
+      // Without a cursor the CDK orders versions by emission time, which is the sink's own tie-breaker.
+      ...(cursor.length ? { cursor: topLevel(name, 'cursor_field', cursor) } : {}),
+      ...generations,
+    };
+  }
+  if (mode !== 'append' && mode !== 'overwrite') process.stderr.write(`warning: stream ${name}: destination_sync_mode ${mode} is written as append\n`);
+  return { mode: mode === 'overwrite' && generation === null ? 'overwrite' : 'append', ...generations };
+}
+
+/** The plan each stream of the catalog goes through into the warehouse, when the config names none. */
 function defaultPlan(cfg: DestinationConfig, catalogPath: string): LoadedPlan {
   const streams = readCatalog(catalogPath);
   const sinks = streams.map((s, i) => {
-    const c = s.configured;
-    const generation = (c?.generation_id as number | null | undefined) ?? null;
-    const minimum = (c?.minimum_generation_id as number | null | undefined) ?? null;
-    const refresh = generation !== null && (c?.destination_sync_mode === 'overwrite' ? true : minimum !== null && minimum > 0 && minimum === generation);
-    const replace = c?.destination_sync_mode === 'overwrite' && generation === null;
-    if (c && /dedup|update|soft_delete/.test(String(c.destination_sync_mode)))
-      process.stderr.write(`warning: stream ${s.name}: destination_sync_mode ${c.destination_sync_mode} is written as append (deduplication is not in the DuckDB destination yet)\n`);
+    const schema = s.namespace ?? (cfg.warehouse === 'postgres' ? cfg.postgres_schema : undefined);
     return {
       id: `stream_${i}`,
-      kind: 'duckdb',
+      kind: cfg.warehouse,
       inputs: [`input.${s.port}`],
       config: {
-        path: cfg.destination_path,
+        ...(cfg.warehouse === 'duckdb' ? { path: cfg.destination_path } : cfg.postgres_url ? { url: cfg.postgres_url } : {}),
         table: s.name,
-        ...(s.namespace ? { schema: s.namespace } : {}),
-        mode: replace ? 'overwrite' : 'append',
-        ...(refresh ? { keepGenerationsFrom: Math.max(1, minimum ?? generation!) } : {}),
+        ...(schema ? { schema } : {}),
+        ...syncModeConfig(s.name, s.configured ?? undefined),
       },
     };
   });
   const plan = {
     name: 'airbyte_destination',
-    engine: { deadLetters: `${cfg.destination_path}.dead_letters.jsonl` },
+    engine: { deadLetters: cfg.warehouse === 'duckdb' ? `${cfg.destination_path}.dead_letters.jsonl` : 'abflow.dead_letters.jsonl' },
     sources: [{ id: 'input', kind: 'airbyte_file', config: { path: '-', catalog: catalogPath } }],
     sinks,
   };

@@ -121,7 +121,8 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
   const target = q(cfg.table);
   const stageName = helperName('_abflow_stage_', cfg.table, wh.maxIdentifier);
   const stage = q(stageName);
-  const tombstones = q(helperName('_abflow_deleted_', cfg.table, wh.maxIdentifier));
+  const tombstoneName = helperName('_abflow_deleted_', cfg.table, wh.maxIdentifier);
+  const tombstones = q(tombstoneName);
   const commits = q('_abflow_commits');
   const resumeFrom = opts.checkpointing ? opts.checkpointing.resumeFrom : null;
   const has = (n: string) => inputCols.some((c) => c.name === n);
@@ -173,26 +174,26 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
     };
   }
 
+  /** DDL creating `table` with `columns`, or evolving it to take them; returns the table's resulting columns. */
+  async function ensureTable(name: string, table: string, columns: Column[], replace: boolean, ddl: string[]): Promise<Column[]> {
+    const existing = replace ? null : await catalogColumns(name);
+    if (!existing) {
+      if (replace) ddl.push(`DROP TABLE IF EXISTS ${table}`);
+      ddl.push(createTableSql(dialect, table, columns, !replace));
+      return columns;
+    }
+    const ev = evolve(existing, columns);
+    for (const c of ev.add) ddl.push(`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(c.name)} ${dialect.types[c.type]}`);
+    for (const c of ev.widen) ddl.push(dialect.alterType(table, c.name, c.type));
+    return ev.columns;
+  }
+
   /** Creates the target (or evolves it to take the input) and the dedup helpers. */
   async function prepareTarget(replace: boolean): Promise<string[]> {
-    const existing = replace ? null : await catalogColumns(cfg.table);
     const ddl: string[] = [];
-    if (!existing) {
-      tableColumns = inputCols;
-      if (replace) ddl.push(`DROP TABLE IF EXISTS ${target}`);
-      ddl.push(createTableSql(dialect, target, inputCols, !replace));
-    } else {
-      const ev = evolve(existing, inputCols);
-      for (const c of ev.add) ddl.push(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(c.name)} ${dialect.types[c.type]}`);
-      for (const c of ev.widen) ddl.push(dialect.alterType(target, c.name, c.type));
-      tableColumns = ev.columns;
-    }
+    tableColumns = await ensureTable(cfg.table, target, inputCols, replace, ddl);
     if (dedup) {
-      const shape = shapeFor(tableColumns, inputCols);
-      if (dedup.deletedAt) {
-        if (replace) ddl.push(`DROP TABLE IF EXISTS ${tombstones}`);
-        ddl.push(createTableSql(dialect, tombstones, tombstoneColumns(shape)));
-      }
+      if (dedup.deletedAt) await ensureTable(tombstoneName, tombstones, tombstoneColumns(shapeFor(tableColumns, inputCols)), replace, ddl);
       if (dialect.name === 'postgres') {
         // Key lookups of the merge; DuckDB hash-joins instead and an index would only slow its appends.
         const cols = dedup.primaryKey.map(quoteIdent).join(', ');

@@ -419,7 +419,9 @@ export class Job {
       void last.then((id) => (lastId = id));
       resumable = true; // exhausted: the end is where a finished run stops
       while (injected < lastId) {
-        const id = await Promise.race([last, coordinator.nextRequest(injected)]);
+        // A failing commit ends the checkpoints: the final one will never be requested.
+        const id = await Promise.race([last, coordinator.nextRequest(injected), this.failed.then(() => null)]);
+        if (id === null) break;
         while (injected < id) await inject(++injected);
       }
     }
@@ -719,7 +721,14 @@ export class Job {
     let ops = Promise.resolve();
     const serially = (f: () => Promise<void>) => (ops = ops.then(f));
     const sources = this.upstreamSources(v.id);
-    this.coordinator?.whenComplete((id) => serially(async () => sink.commit?.(id, this.coordinator!.markersOf(id, sources))));
+    const named = (e: unknown) => (isAbflowError(e) ? e : new AbflowError('sink_io', `sink '${n.id}' (${n.kind}) failed: ${(e as Error).message}`, { nodeId: n.id, cause: e, domain: 'external' }));
+    this.coordinator?.whenComplete((id) =>
+      serially(async () => {
+        await sink.commit?.(id, this.coordinator!.markersOf(id, sources));
+      }).catch((e: unknown) => {
+        throw named(e);
+      }),
+    );
     // On failure: a commit under way finishes before the sink lets go of its resources, and no other starts.
     const abandon = async () => {
       await this.coordinator?.halt();
@@ -749,7 +758,7 @@ export class Job {
       await ops;
     } catch (e) {
       await abandon();
-      throw isAbflowError(e) ? e : new AbflowError('sink_io', `sink '${n.id}' (${n.kind}) failed: ${(e as Error).message}`, { nodeId: n.id, cause: e, domain: 'external' });
+      throw named(e);
     }
     if (this.failure) return abandon();
     const t = performance.now();
