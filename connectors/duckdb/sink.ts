@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBDateValue, DuckDBInstance, DuckDBTimestampTZValue } from '@duckdb/node-api';
 import { type ColumnType, columnData, defineSink, isValid, type RecordBatch, z } from '../../engine/api.js';
 import { DUCKDB } from '../warehouse/sql.js';
-import { checkTableMode, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
+import { checkTableMode, oneAtATime, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
 
 const config = z
   .object({
@@ -19,15 +19,6 @@ const config = z
   .strict();
 
 const CHUNK = 2048; // DuckDB's standard vector size
-
-/** Sinks of one plan may share a database file, and DuckDB's optimistic concurrency makes two connections creating
- * the same catalog entry at once (`_abflow_commits`) fail with a write-write conflict: their opens take turns. */
-const opening = new Map<string, Promise<unknown>>();
-function oneAtATime<T>(path: string, f: () => Promise<T>): Promise<T> {
-  const next = (opening.get(path) ?? Promise.resolve()).then(f);
-  opening.set(path, next.catch(() => undefined));
-  return next;
-}
 
 /** Appends a batch through data chunks: one native call per 2048 rows per column instead of one per value. Two more
  * BIGINT columns take the staging table's checkpoint epoch and arrival sequence. */
@@ -123,7 +114,7 @@ function duckdbWarehouse(path: string): Warehouse {
         throw e;
       }
     },
-    serializeOpen: (f) => oneAtATime(path, f),
+    serializeOpen: (f) => oneAtATime(`duckdb:${path}`, f),
   };
 }
 

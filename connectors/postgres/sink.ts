@@ -11,7 +11,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { defineSink, type RecordBatch, z } from '../../engine/api.js';
 import { POSTGRES, quoteIdent } from '../warehouse/sql.js';
-import { checkTableMode, stagedTableSink, tableModeConfig, type StageLoader, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
+import { checkTableMode, oneAtATime, stagedTableSink, tableModeConfig, type StageLoader, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
 import { clientConfig, type ConnectionConfig, connectionConfig, describeTarget, type RetryPolicy, withRetry } from './connection.js';
 import { encodeCopyText, type EncodeStats } from './copy-text.js';
 
@@ -129,6 +129,7 @@ function postgresWarehouse(cfg: Config, nodeId: string): Warehouse {
     dialect: POSTGRES,
     maxIdentifier: 63,
     connect,
+    serializeOpen: (f) => oneAtATime(`postgres:${where}`, f),
     async loader(schema, stage, columns) {
       const table = schema ? `${quoteIdent(schema)}.${quoteIdent(stage)}` : quoteIdent(stage);
       return copyLoader(await connect(), table, columns.map((col) => quoteIdent(col.name)).join(', '), cfg, policy);

@@ -48,6 +48,16 @@ export interface Warehouse {
   readonly serializeOpen?: <T>(f: () => Promise<T>) => Promise<T>;
 }
 
+/** Sinks of one plan may share a database, and creating the same catalog entry (a schema, `_abflow_commits`) from
+ * two connections at once fails (DuckDB: a write-write conflict; PostgreSQL: a unique violation in its catalog):
+ * their opens take turns, per database. */
+const opening = new Map<string, Promise<unknown>>();
+export function oneAtATime<T>(database: string, f: () => Promise<T>): Promise<T> {
+  const next = (opening.get(database) ?? Promise.resolve()).then(f);
+  opening.set(database, next.catch(() => undefined));
+  return next;
+}
+
 /** The sync-mode part of a warehouse sink's config (the same for duckdb and postgres). */
 export const tableModeConfig = {
   table: z.string().min(1).describe('Table name (any characters; it is quoted).'),
