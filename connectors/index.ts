@@ -6,6 +6,7 @@ import { airbyteDecode } from './airbyte/decode.js';
 import { airbyteDestination } from './airbyte/destination-sink.js';
 import { airbyteFile } from './airbyte/file-source.js';
 import { airbyteSource } from './airbyte/source.js';
+import { postgresCdc } from './postgres/cdc-source.js';
 import { postgres } from './postgres/sink.js';
 import { blackhole } from './blackhole/sink.js';
 import { consoleSink } from './console/sink.js';
@@ -15,7 +16,7 @@ import { jsonDecode } from './jsonl/decode.js';
 import { jsonlSink } from './jsonl/sink.js';
 import { jsonl } from './jsonl/source.js';
 
-export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource] as const;
+export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource, postgresCdc] as const;
 export const builtinSinks = [duckdb, postgres, jsonlSink, consoleSink, blackhole, airbyteDestination] as const;
 /** Operators that decode raw source bytes; the compiler inserts them after their sources. */
 export const builtinDecoders = [jsonDecode, airbyteDecode] as const;

@@ -162,10 +162,13 @@ export interface CommitShape {
     /** Airbyte's tie-breaker after the cursor, when the input has it. */
     readonly extractedAt?: string;
     readonly deletedAt?: string;
+    /** A CDC truncate marker (`_ab_cdc_truncated_at` set) removes every row with an older `_ab_cdc_lsn`. */
+    readonly truncatedAt?: string;
   };
 }
 
 export const EPOCH_COLUMN = '_abflow_epoch';
+const LSN = quoteIdent('_ab_cdc_lsn');
 export const SEQ_COLUMN = '_abflow_seq';
 
 /** Columns of the tombstone table: the key, and what orders versions. */
@@ -196,7 +199,7 @@ export function commitStatements(shape: CommitShape, epoch: number, nullSafe: bo
   const staged = `${stage} WHERE ${EPOCH_COLUMN} <= ${epoch}`;
   if (!shape.dedup) return [`INSERT INTO ${target} (${cols}) SELECT ${input.map(cast).join(', ')} FROM ${staged}`];
 
-  const { primaryKey, cursor, extractedAt, deletedAt } = shape.dedup;
+  const { primaryKey, cursor, extractedAt, deletedAt, truncatedAt } = shape.dedup;
   const key = primaryKey.map(quoteIdent);
   const order = [
     ...(cursor ? [`${quoteIdent(cursor)} DESC NULLS LAST`] : []),
@@ -219,8 +222,9 @@ export function commitStatements(shape: CommitShape, epoch: number, nullSafe: bo
     return terms.length ? `(${terms.join(' OR ')})` : 'FALSE';
   };
   const b = shape.batch;
+  const versions = truncatedAt ? `${staged} AND ${quoteIdent(truncatedAt)} IS NULL` : staged;
   const statements = [
-    `CREATE TEMP TABLE ${b} AS SELECT * FROM (SELECT ${input.map(cast).join(', ')}, row_number() OVER (PARTITION BY ${key.join(', ')} ORDER BY ${order}) AS _abflow_rn FROM ${staged}) q WHERE _abflow_rn = 1`,
+    `CREATE TEMP TABLE ${b} AS SELECT * FROM (SELECT ${input.map(cast).join(', ')}, row_number() OVER (PARTITION BY ${key.join(', ')} ORDER BY ${order}) AS _abflow_rn FROM ${versions}) q WHERE _abflow_rn = 1`,
     `DELETE FROM ${b} WHERE EXISTS (SELECT 1 FROM ${target} o WHERE ${eq('o', b)} AND ${newer('o', b)})`,
   ];
   if (deletedAt) statements.push(`DELETE FROM ${b} WHERE EXISTS (SELECT 1 FROM ${shape.tombstones} o WHERE ${eq('o', b)} AND ${newer('o', b)})`);
@@ -234,6 +238,10 @@ export function commitStatements(shape: CommitShape, epoch: number, nullSafe: bo
       `INSERT INTO ${shape.tombstones} (${tomb}) SELECT ${tomb} FROM ${b} WHERE ${deleted} IS NOT NULL`,
     );
   } else statements.push(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${b}`);
+  if (truncatedAt) {
+    const truncation = `(SELECT max(${LSN}) FROM ${staged} AND ${quoteIdent(truncatedAt)} IS NOT NULL)`;
+    statements.push(`DELETE FROM ${target} WHERE ${truncation} IS NOT NULL AND (${LSN} < ${truncation} OR ${LSN} IS NULL)`);
+  }
   statements.push(`DROP TABLE ${b}`);
   return statements;
 }

@@ -143,6 +143,7 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
           ...(cfg.cursor ? { cursor: cfg.cursor } : {}),
           ...(has('_airbyte_extracted_at') && cfg.cursor !== '_airbyte_extracted_at' ? { extractedAt: '_airbyte_extracted_at' } : {}),
           ...(has(cfg.deletedAt) ? { deletedAt: cfg.deletedAt } : {}),
+          ...(has('_ab_cdc_truncated_at') && has('_ab_cdc_lsn') ? { truncatedAt: '_ab_cdc_truncated_at' } : {}),
         }
       : undefined;
 
@@ -221,7 +222,8 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
 
   async function hasNullKey(id: number): Promise<boolean> {
     const cond = dedup!.primaryKey.map((k) => `${quoteIdent(k)} IS NULL`).join(' OR ');
-    const r = await conn!.rows(`SELECT count(*) AS n FROM ${stage} WHERE ${EPOCH_COLUMN} <= ${id} AND (${cond})`);
+    const markers = dedup!.truncatedAt ? ` AND ${quoteIdent(dedup!.truncatedAt)} IS NULL` : '';
+    const r = await conn!.rows(`SELECT count(*) AS n FROM ${stage} WHERE ${EPOCH_COLUMN} <= ${id} AND (${cond})${markers}`);
     return Number(r[0]!.n) > 0;
   }
 
