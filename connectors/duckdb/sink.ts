@@ -78,9 +78,10 @@ function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: Column
 }
 
 function duckdbWarehouse(path: string): Warehouse {
-  const instance = async () => {
+  let db: Promise<DuckDBInstance> | null = null;
+  const instance = () => {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    return DuckDBInstance.fromCache(path);
+    return (db ??= DuckDBInstance.fromCache(path));
   };
   const wrap = (c: DuckDBConnection): WarehouseConnection => ({
     run: async (sql) => void (await c.run(sql)),

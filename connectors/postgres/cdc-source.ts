@@ -414,6 +414,8 @@ export const postgresCdc = defineSource({
 
         let tx: { lsn: bigint; timeMs: number; skip: boolean } | null = null;
         let boundary: Position | null = null;
+        /** The last position emitted (an idle source repeats it). */
+        let emitted: Position = { lsn: startLsn };
         let rowsSinceBoundary = 0;
         let lastEmit = performance.now();
         try {
@@ -459,10 +461,11 @@ export const postgresCdc = defineSource({
               }
             }
             const atBoundary = tx === null;
-            const endLsn = boundary ? lsnToBigInt(boundary.lsn) : skipBefore;
+            const endLsn = lsnToBigInt((boundary ?? emitted).lsn);
             const caughtUp = stopAt !== null && atBoundary && (endLsn >= stopAt || (ev && 'heartbeat' in ev && lsnToBigInt(ev.heartbeat) >= stopAt));
             if (atBoundary && boundary && (rowsSinceBoundary >= ctx.batchSize || lingered || caughtUp)) {
               yield* flush(boundary);
+              emitted = boundary;
               boundary = null;
               rowsSinceBoundary = 0;
               lastEmit = performance.now();
@@ -472,7 +475,7 @@ export const postgresCdc = defineSource({
               rowsSinceBoundary = 0;
             } else if (lingered && atBoundary) {
               // Idle: repeat the last position so a requested checkpoint can be taken without waiting for a change.
-              yield* flush({ lsn: lsnText(endLsn) });
+              yield* flush(emitted);
               lastEmit = performance.now();
             }
             if (caughtUp) return;

@@ -357,7 +357,7 @@ export class Job {
     let resumeAfter: unknown = saved?.value ?? null;
     const it = source.read(resumeAfter ?? undefined)[Symbol.asyncIterator]();
     const coordinator = this.coordinator;
-    let injected = coordinator?.latestRequest ?? 0;
+    let injected = coordinator?.beforeFirst ?? 0;
     // Barriers go only where the source can resume from: the start, and after outputs carrying `resumeAfter`.
     let resumable = true;
     let markers: unknown[] = [];

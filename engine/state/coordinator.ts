@@ -36,6 +36,9 @@ export class Coordinator {
   private finalId: Promise<number> | null = null;
   private resolveFinal: ((id: number) => void) | null = null;
   private timer: NodeJS.Timeout | undefined;
+  /** The id before this run's first checkpoint: every source injects every barrier after it, even one requested
+   * before the source started (sinks may take a while to open). */
+  readonly beforeFirst: number;
   /** Called after each checkpoint is durable (sinks commit here), in order; then the `afterCommit` callbacks. */
   private readonly onComplete: ((id: number) => Promise<void>)[] = [];
   private readonly afterCommit: ((id: number) => Promise<void>)[] = [];
@@ -59,6 +62,7 @@ export class Coordinator {
   ) {
     this.next = firstId;
     this.requested = firstId - 1;
+    this.beforeFirst = firstId - 1;
   }
 
   start(intervalMs: number): void {
