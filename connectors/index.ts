@@ -14,10 +14,11 @@ import { duckdb } from './duckdb/sink.js';
 import { generate } from './generate/source.js';
 import { jsonDecode } from './jsonl/decode.js';
 import { jsonlSink } from './jsonl/sink.js';
+import { parquet } from './parquet/sink.js';
 import { jsonl } from './jsonl/source.js';
 
 export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource, postgresCdc] as const;
-export const builtinSinks = [duckdb, postgres, jsonlSink, consoleSink, blackhole, airbyteDestination] as const;
+export const builtinSinks = [duckdb, postgres, parquet, jsonlSink, consoleSink, blackhole, airbyteDestination] as const;
 /** Operators that decode raw source bytes; the compiler inserts them after their sources. */
 export const builtinDecoders = [jsonDecode, airbyteDecode] as const;
 

@@ -2,7 +2,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 
 export async function query(path: string, sql: string): Promise<Record<string, unknown>[]> {
-  const db = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+  const db = await DuckDBInstance.create(path, path === ':memory:' ? {} : { access_mode: 'READ_ONLY' });
   const conn = await db.connect();
   try {
     const r = await conn.runAndReadAll(sql);
