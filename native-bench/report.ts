@@ -12,6 +12,8 @@ export interface Row {
   /** Speed relative to `baseline`, measured in the same run (> 1: faster). */
   ratio?: number;
   baseline?: string;
+  /** End-to-end latency percentiles, where the scenario measures them. */
+  latency?: { p50Ms: number; p99Ms: number };
 }
 
 export function machine(): string {
@@ -25,8 +27,11 @@ function fmt(n: number | undefined, digits = 0): string {
 }
 
 export function markdown(rows: Row[]): string {
-  const lines = [`Machine: ${machine()}`, '', '| scenario | what | records/s | MB/s | ratio | baseline |', '|---|---|---:|---:|---:|---|'];
-  for (const r of rows) lines.push(`| ${r.scenario} | ${r.name} | ${fmt(r.recordsPerSec)} | ${r.mbPerSec?.toFixed(0) ?? ''} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×'} | ${r.baseline ?? ''} |`);
+  const lines = [`Machine: ${machine()}`, '', '| scenario | what | records/s | MB/s | ratio | baseline | latency p50 / p99 |', '|---|---|---:|---:|---:|---|---:|'];
+  for (const r of rows)
+    lines.push(
+      `| ${r.scenario} | ${r.name} | ${fmt(r.recordsPerSec)} | ${r.mbPerSec?.toFixed(0) ?? ''} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×'} | ${r.baseline ?? ''} | ${r.latency ? `${r.latency.p50Ms.toFixed(0)} / ${r.latency.p99Ms.toFixed(0)} ms` : ''} |`,
+    );
   return lines.join('\n') + '\n';
 }
 

@@ -2,7 +2,7 @@
  * `npm run bench [-- <scenario> ...]`: runs the named scenarios (default: micro pipeline), prints a markdown table
  * and writes it with the raw JSON to native-bench/results/ (git-ignored). Speeds are reported as ratios against
  * baselines measured in the same run, never as absolute targets in tests.
- * Environment: BENCH_ROWS (pipeline and airbyte rows), BENCH_EVENTS (Nexmark events), BENCH_KEYS (window-state keys); 1 M each.
+ * Environment: BENCH_ROWS (pipeline, airbyte and warehouse rows), BENCH_CDC_RATE / BENCH_CDC_SECONDS (CDC lag), BENCH_EVENTS (Nexmark events), BENCH_KEYS (window-state keys); 1 M each.
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { microBench } from './micro.js';
 import { nexmarkBench } from './nexmark.js';
 import { windowStateBench } from './window-state.js';
 import { pipelineBench } from './pipeline.js';
+import { warehouseBench } from './warehouse.js';
 import { markdown, type Row, save } from './report.js';
 
 const SCENARIOS: Record<string, () => Promise<Row[]>> = {
@@ -21,6 +22,7 @@ const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   'window-state': () => windowStateBench(Number(process.env.BENCH_KEYS ?? 1_000_000)),
   checkpoint: checkpointBench,
   airbyte: () => airbyteBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
+  warehouse: () => warehouseBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -189,7 +189,8 @@ async function checkServer(c: pg.Client, cfg: Config, nodeId: string): Promise<v
   if (Number(await setting('max_replication_slots')) < 1) problems.push('max_replication_slots is 0, needs at least 1 (restart required)');
   if (Number(await setting('max_wal_senders')) < 1) problems.push('max_wal_senders is 0, needs at least 1 (restart required)');
   const role = (await c.query('SELECT rolreplication OR rolsuper AS ok FROM pg_roles WHERE rolname = current_user')).rows[0];
-  if (!role?.ok) problems.push('the user lacks the REPLICATION attribute (ALTER ROLE <user> REPLICATION)');
+  // (This client reads every value as PostgreSQL text: booleans are 't' / 'f'.)
+  if (role?.ok !== 't') problems.push('the user lacks the REPLICATION attribute (ALTER ROLE <user> REPLICATION)');
   if (problems.length)
     throw new AbflowError('source_io', `PostgreSQL at ${describeTarget(cfg)} is not set up for logical replication: ${problems.join('; ')}`, { nodeId, domain: 'external' });
   for (const t of tablesOf(cfg)) {
@@ -197,8 +198,8 @@ async function checkServer(c: pg.Client, cfg: Config, nodeId: string): Promise<v
       `SELECT c.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS pk FROM pg_class c WHERE c.oid = $1::regclass`,
       [qualified(t)],
     );
-    const { relreplident, pk } = r.rows[0] as { relreplident: string; pk: boolean };
-    if (relreplident === 'n' || (relreplident === 'd' && !pk))
+    const { relreplident, pk } = r.rows[0] as { relreplident: string; pk: string };
+    if (relreplident === 'n' || (relreplident === 'd' && pk !== 't'))
       throw new AbflowError('source_io', `table ${t.schema}.${t.name} has no primary key and no replica identity, so its updates and deletes cannot be captured (add a primary key or ALTER TABLE ... REPLICA IDENTITY FULL)`, { nodeId, domain: 'external' });
   }
 }

@@ -13,6 +13,10 @@ export interface EncodeStats {
 const ESCAPES = /[\\\t\n\r\0]/g;
 
 function escapeText(s: string, stats: EncodeStats): string {
+  // Most values need no escaping; testing first is much cheaper than a replace with a callback.
+  ESCAPES.lastIndex = 0;
+  if (!ESCAPES.test(s)) return s;
+  ESCAPES.lastIndex = 0;
   return s.replace(ESCAPES, (c) => {
     switch (c) {
       case '\\':
@@ -31,7 +35,11 @@ function escapeText(s: string, stats: EncodeStats): string {
 }
 
 /** ISO 8601 as PostgreSQL reads it, including years outside 1–9999 (which `toISOString` writes as ±YYYYYY). */
+const YEAR_1 = -62_135_596_800_000;
+const YEAR_10000 = 253_402_300_800_000;
+
 export function pgTimestamp(ms: number): string {
+  if (ms >= YEAR_1 && ms < YEAR_10000) return new Date(ms).toISOString();
   const d = new Date(ms);
   const y = d.getUTCFullYear();
   const iso = d.toISOString();

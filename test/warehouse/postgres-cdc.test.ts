@@ -135,3 +135,30 @@ sinks:
     expect(duckRows).toEqual(expected);
   });
 });
+
+describe('postgres_cdc set-up errors', () => {
+  it('names the missing server setting or privilege, and a missing table with its place in the plan', async () => {
+    const role = uniqueName('abflow_norepl');
+    const table = uniqueName('abflow_cdc_t');
+    await pgQuery(`CREATE ROLE ${role} LOGIN`);
+    await pgQuery(`CREATE TABLE public.${table} (id int PRIMARY KEY)`);
+    await pgQuery(`GRANT SELECT ON public.${table} TO ${role}`);
+    try {
+      const dir = tempDir();
+      const url = PG_URL.replace('postgres@', `${role}@`);
+      const plan = (t: string) =>
+        `name: cdc_err\nsources:\n  - id: cdc\n    kind: postgres_cdc\n    config: { url: "${url}", tables: [${t}] }\nsinks:\n  - { id: out, kind: blackhole, inputs: [cdc.${t.split('.').pop()}] }\n`;
+      writeFileSync(join(dir, 'plan.yaml'), plan(`public.${table}`));
+      const r = await runCli(['run', 'plan.yaml'], { cwd: dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/not set up for logical replication: the user lacks the REPLICATION attribute/);
+      writeFileSync(join(dir, 'plan.yaml'), plan('public.no_such_table'));
+      const missing = await runCli(['run', 'plan.yaml'], { cwd: dir });
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toMatch(/plan\.yaml:\d+:\d+.*table public\.no_such_table does not exist/s);
+    } finally {
+      await pgQuery(`DROP TABLE public.${table}`);
+      await pgQuery(`DROP ROLE ${role}`);
+    }
+  });
+});
