@@ -77,11 +77,19 @@ function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: Column
   }
 }
 
+/** One instance per database file in a process: a second `DuckDBInstance.fromCache` of a file whose crash WAL had
+ * just been replayed was seen to hang (about one open in four), so every sink of the file shares the first. */
+const instances = new Map<string, Promise<DuckDBInstance>>();
+function instanceOf(path: string): Promise<DuckDBInstance> {
+  let db = instances.get(path);
+  if (!db) instances.set(path, (db = DuckDBInstance.fromCache(path)));
+  return db;
+}
+
 function duckdbWarehouse(path: string): Warehouse {
-  let db: Promise<DuckDBInstance> | null = null;
   const instance = () => {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    return (db ??= DuckDBInstance.fromCache(path));
+    return instanceOf(path);
   };
   const wrap = (c: DuckDBConnection): WarehouseConnection => ({
     run: async (sql) => void (await c.run(sql)),
