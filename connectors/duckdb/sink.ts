@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBDateValue, DuckDBInstance, DuckDBTimestampTZValue } from '@duckdb/node-api';
 import { type ColumnType, columnData, defineSink, isValid, type RecordBatch, z } from '../../engine/api.js';
 import { DUCKDB } from '../warehouse/sql.js';
-import { checkTableMode, oneAtATime, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
+import { checkTableMode, inTransaction, oneAtATime, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
 
 const config = z
   .object({
@@ -113,16 +113,7 @@ function duckdbWarehouse(path: string): Warehouse {
         },
       };
     },
-    async transaction(conn, work) {
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        await work();
-        await conn.run('COMMIT');
-      } catch (e) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw e;
-      }
-    },
+    transaction: inTransaction,
     serializeOpen: (f) => oneAtATime(`duckdb:${path}`, f),
   };
 }

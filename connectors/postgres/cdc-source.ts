@@ -20,6 +20,7 @@ import {
   AbflowError,
   type ColumnType,
   defineSource,
+  fieldsOf,
   schemaOf,
   type Schema,
   type SchemaSpec,
@@ -312,8 +313,11 @@ export const postgresCdc = defineSource({
       },
       async *read(from) {
         const pending = new Map<string, Pending>();
-        const columnsByPort = await describeTables(cfg, ctx.nodeId);
-        for (const t of tables) pending.set(t.port, new Pending(t.port, ctx.outputs[t.port]!, columnsByPort.get(t.port)!));
+        // The table columns are the compiled output schema's, less the CDC columns: no second catalog read.
+        for (const t of tables) {
+          const schema = ctx.outputs[t.port]!;
+          pending.set(t.port, new Pending(t.port, schema, fieldsOf(schema).filter((f) => !(f.name in CDC_COLUMNS))));
+        }
         let stopAt: bigint | null = null;
         let startLsn: string;
 

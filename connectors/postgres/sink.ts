@@ -11,7 +11,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { defineSink, type RecordBatch, z } from '../../engine/api.js';
 import { POSTGRES, quoteIdent } from '../warehouse/sql.js';
-import { checkTableMode, oneAtATime, stagedTableSink, tableModeConfig, type StageLoader, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
+import { checkTableMode, inTransaction, oneAtATime, stagedTableSink, tableModeConfig, type StageLoader, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
 import { clientConfig, type ConnectionConfig, connectionConfig, describeTarget, type RetryPolicy, withRetry } from './connection.js';
 import { encodeCopyText, type EncodeStats } from './copy-text.js';
 
@@ -137,14 +137,7 @@ function postgresWarehouse(cfg: Config, nodeId: string): Warehouse {
     async transaction(conn, work) {
       await withRetry(`transaction on ${where}`, policy, async (attempt) => {
         if (attempt > 1) await (conn as PooledConnection).reconnect();
-        await conn.run('BEGIN');
-        try {
-          await work();
-          await conn.run('COMMIT');
-        } catch (e) {
-          await conn.run('ROLLBACK').catch(() => undefined);
-          throw e;
-        }
+        await inTransaction(conn, work);
       });
     },
   };

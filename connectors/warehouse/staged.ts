@@ -48,6 +48,18 @@ export interface Warehouse {
   readonly serializeOpen?: <T>(f: () => Promise<T>) => Promise<T>;
 }
 
+/** BEGIN … COMMIT around `work`, rolled back when it throws (a warehouse's `transaction` adds retries around it). */
+export async function inTransaction(conn: WarehouseConnection, work: () => Promise<void>): Promise<void> {
+  await conn.run('BEGIN');
+  try {
+    await work();
+    await conn.run('COMMIT');
+  } catch (e) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
 /** Sinks of one plan may share a database, and creating the same catalog entry (a schema, `_abflow_commits`) from
  * two connections at once fails (DuckDB: a write-write conflict; PostgreSQL: a unique violation in its catalog):
  * their opens take turns, per database. */
