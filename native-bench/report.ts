@@ -7,13 +7,16 @@ export interface Row {
   scenario: string;
   name: string;
   rows?: number;
-  recordsPerSec: number;
+  /** Absent for quality scenarios (NAB), which report `score` instead. */
+  recordsPerSec?: number;
   mbPerSec?: number;
   /** Speed relative to `baseline`, measured in the same run (> 1: faster). */
   ratio?: number;
   baseline?: string;
   /** End-to-end latency percentiles, where the scenario measures them. */
   latency?: { p50Ms: number; p99Ms: number };
+  /** A quality score (the NAB standard-profile score). */
+  score?: number;
 }
 
 export function machine(): string {
@@ -27,10 +30,10 @@ function fmt(n: number | undefined, digits = 0): string {
 }
 
 export function markdown(rows: Row[]): string {
-  const lines = [`Machine: ${machine()}`, '', '| scenario | what | records/s | MB/s | ratio | baseline | latency p50 / p99 |', '|---|---|---:|---:|---:|---|---:|'];
+  const lines = [`Machine: ${machine()}`, '', '| scenario | what | records/s | MB/s | ratio | baseline | latency p50 / p99 | score |', '|---|---|---:|---:|---:|---|---:|---:|'];
   for (const r of rows)
     lines.push(
-      `| ${r.scenario} | ${r.name} | ${fmt(r.recordsPerSec)} | ${r.mbPerSec?.toFixed(0) ?? ''} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×'} | ${r.baseline ?? ''} | ${r.latency ? `${r.latency.p50Ms.toFixed(0)} / ${r.latency.p99Ms.toFixed(0)} ms` : ''} |`,
+      `| ${r.scenario} | ${r.name} | ${fmt(r.recordsPerSec)} | ${r.mbPerSec?.toFixed(0) ?? ''} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×'} | ${r.baseline ?? ''} | ${r.latency ? `${r.latency.p50Ms.toFixed(0)} / ${r.latency.p99Ms.toFixed(0)} ms` : ''} | ${r.score?.toFixed(2) ?? ''} |`,
     );
   return lines.join('\n') + '\n';
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { airbyteBench } from './airbyte.js';
 import { checkpointBench } from './checkpoint.js';
 import { microBench } from './micro.js';
+import { nabBench } from './nab.js';
 import { nexmarkBench } from './nexmark.js';
 import { windowStateBench } from './window-state.js';
 import { pipelineBench } from './pipeline.js';
@@ -21,6 +22,7 @@ const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   nexmark: () => nexmarkBench(Number(process.env.BENCH_EVENTS ?? 1_000_000)),
   'window-state': () => windowStateBench(Number(process.env.BENCH_KEYS ?? 1_000_000)),
   checkpoint: checkpointBench,
+  nab: nabBench,
   airbyte: () => airbyteBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
   warehouse: () => warehouseBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
 };

@@ -2,6 +2,7 @@
  * The built-in operators: the single registration point for operators (no import side effects).
  */
 import type { AnySpec } from '../engine/api.js';
+import { anomalyDetect } from './ai/anomaly-detect.js';
 import { cast } from './stateless/cast.js';
 import { drop, rename, select } from './stateless/columns.js';
 import { derive } from './stateless/derive.js';
@@ -13,7 +14,7 @@ import { windowAggregate } from './windowed/window-aggregate.js';
 import { windowJoin } from './windowed/window-join.js';
 import { windowTopN } from './windowed/window-top-n.js';
 
-export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route, watermark, windowAggregate, windowTopN, windowJoin] as const;
+export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route, watermark, windowAggregate, windowTopN, windowJoin, anomalyDetect] as const;
 
 export type OperatorKind = (typeof builtinOperators)[number]['kind'];
 
