@@ -84,7 +84,8 @@ function summary(result: JobResult, plan: CompiledPlan): string {
   });
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => r.map((s, c) => (c < 2 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ');
-  return [line(head), ...rows.map(line)].join('\n');
+  const extra = result.nodes.filter((m) => m.extra).map((m) => `${m.id}: ${Object.entries(m.extra!).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' ')}`);
+  return [line(head), ...rows.map(line), ...extra].join('\n');
 }
 
 program

@@ -37,6 +37,9 @@ export interface Operator {
   onTick?(nowMs: number, out: Collector): void | Promise<void>;
   /** Called once after the last input (after the final watermark), with a collector for any final output. */
   close?(out: Collector): void | Promise<void>;
+  /** Operator-specific counters (requests, cache hits, tokens, cost …), read by the runtime after each batch and
+   * reported beside the row counts. `single` operators. */
+  metrics?(): Readonly<Record<string, number>>;
   /** Keyed operators: the partition's state for a checkpoint, per key (so it can be re-split by key group when the
    * job restores at another parallelism). Must be structured-clone data (v8 serialization). */
   snapshot?(): KeyedState;

@@ -4,9 +4,8 @@
  * (exactly once), or at the end of a run without checkpoints; the table is created from the input schema and evolved
  * when the input gains columns or wider types. Several sinks of one plan may share a database file.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBDateValue, DuckDBInstance, DuckDBTimestampTZValue } from '@duckdb/node-api';
+import { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBDateValue, DuckDBTimestampTZValue } from '@duckdb/node-api';
+import { duckdbInstance } from './instance.js';
 import { type ColumnType, columnData, defineSink, isValid, type RecordBatch, z } from '../../engine/api.js';
 import { DUCKDB } from '../warehouse/sql.js';
 import { checkTableMode, inTransaction, oneAtATime, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
@@ -77,20 +76,8 @@ function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: Column
   }
 }
 
-/** One instance per database file in a process: a second `DuckDBInstance.fromCache` of a file whose crash WAL had
- * just been replayed was seen to hang (about one open in four), so every sink of the file shares the first. */
-const instances = new Map<string, Promise<DuckDBInstance>>();
-function instanceOf(path: string): Promise<DuckDBInstance> {
-  let db = instances.get(path);
-  if (!db) instances.set(path, (db = DuckDBInstance.fromCache(path)));
-  return db;
-}
-
 function duckdbWarehouse(path: string): Warehouse {
-  const instance = () => {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    return instanceOf(path);
-  };
+  const instance = () => duckdbInstance(path);
   const wrap = (c: DuckDBConnection): WarehouseConnection => ({
     run: async (sql) => void (await c.run(sql)),
     rows: async (sql) => (await c.runAndReadAll(sql)).getRowObjects() as Record<string, unknown>[],

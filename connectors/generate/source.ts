@@ -6,6 +6,7 @@
 import { AbflowError, defineSource, parseTimestamp, type RecordBatch, type Schema, z } from '../../engine/api.js';
 import { clickstreamBatch, type ClickstreamOptions, clickstreamOptions, clickstreamSchema } from './generators/clickstream.js';
 import { nexmarkBatch, nexmarkOptions, type NexmarkOptions, nexmarkSchemas } from './generators/nexmark.js';
+import { ticketsBatch, ticketsOptions, type TicketsOptions, ticketsSchema } from './generators/tickets.js';
 import { paymentsBatch, paymentsOptions, type PaymentsOptions, paymentsSchema } from './generators/payments.js';
 
 interface Generator<O> {
@@ -33,17 +34,23 @@ const clickstream: Generator<ClickstreamOptions> = {
   batches: clickstreamBatch,
 };
 
+const tickets: Generator<TicketsOptions> = {
+  schemas: { out: ticketsSchema },
+  options: ticketsOptions,
+  batches: ticketsBatch,
+};
+
 /** The generators, by name: one file each under generators/. */
-const GENERATORS: Record<'payments' | 'nexmark' | 'clickstream', Generator<never>> = { payments, nexmark, clickstream } as never;
+const GENERATORS: Record<'payments' | 'nexmark' | 'clickstream' | 'tickets', Generator<never>> = { payments, nexmark, clickstream, tickets } as never;
 
 const config = z
   .object({
-    generator: z.enum(['payments', 'nexmark', 'clickstream']).describe('Which stream: `payments` and `clickstream` (port out), or `nexmark` (ports person, auction, bid).'),
+    generator: z.enum(['payments', 'nexmark', 'clickstream', 'tickets']).describe('Which stream: `payments`, `clickstream` and `tickets` (port out), or `nexmark` (ports person, auction, bid).'),
     count: z.number().int().min(0).optional().describe('Rows to generate; omit for an unbounded stream.'),
     seed: z.number().int().default(42).describe('Seed: the same seed gives the same rows.'),
     start: z.string().default('2024-01-01T00:00:00Z').describe('Event time of the first row (ISO 8601).'),
     rowsPerSecond: z.number().positive().optional().describe('Wall-clock pacing; omit to generate as fast as downstream takes it.'),
-    options: z.record(z.string(), z.unknown()).default({}).describe('Generator options (payments: customers, merchants, eventsPerSecond, lateFraction, maxLatenessMs; nexmark: eventsPerSecond, outOfOrderGroupSize; clickstream: users, eventsPerSecond, activeUsers).'),
+    options: z.record(z.string(), z.unknown()).default({}).describe('Generator options (payments: customers, merchants, eventsPerSecond, lateFraction, maxLatenessMs; nexmark: eventsPerSecond, outOfOrderGroupSize; clickstream: users, eventsPerSecond, activeUsers; tickets: ticketsPerHour).'),
   })
   .strict();
 

@@ -53,6 +53,8 @@ export interface NodeMetrics {
   dead: number;
   discarded: number;
   busyMs: number;
+  /** The operator's own counters (`Operator.metrics`). */
+  extra?: Record<string, number>;
 }
 
 export interface Progress {
@@ -682,6 +684,7 @@ export class Job {
           throw operatorFailure(n.id, n.kind, e);
         }
         counters.busyMs += performance.now() - t;
+        if (op.metrics) m.extra = { ...op.metrics() };
         await flush(col, el.origin);
         return;
       }
@@ -699,6 +702,7 @@ export class Job {
         if (op.close) {
           const col = new BatchCollector(n.id, empty, undefined, undefined, counters);
           await op.close(col);
+          if (op.metrics) m.extra = { ...op.metrics() };
           await flush(col);
         }
         await this.broadcast(v.id, { t: 'end' });
