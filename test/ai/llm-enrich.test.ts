@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runText } from '../kit/run.js';
-import { type LlmServer, startLlmServer, triage } from '../kit/llm-server.js';
+import { type LlmServer, startLlmServer, triage } from '../../native-bench/llm-server.js';
 
 const OUTPUT = `{ type: object, additionalProperties: false, required: [priority, root_cause, draft_reply], properties: { priority: { type: string, enum: [P0, P1, P2, P3] }, root_cause: { type: string }, draft_reply: { type: string } } }`;
 
@@ -83,7 +83,7 @@ describe('llm_enrich', () => {
     }
     expect(checked).toBeGreaterThan(100);
     const m = result.nodes.find((n) => n.id === 'triage')!.extra!;
-    expect(m.enriched + m.failed).toBe(2000);
+    expect(m.enriched! + m.failed!).toBe(2000);
     expect(m.attempts).toBe(server.received.length);
     expect(m.tokens_in).toBeGreaterThan(0);
     expect(m.cost_usd).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 /**
- * A local OpenAI-compatible chat-completions server for tests: deterministic answers computed from each prompt,
+ * A local OpenAI-compatible chat-completions server for tests and the LLM benchmark: deterministic answers computed from each prompt,
  * injectable latency and faults (429 with Retry-After, 500, hung requests, malformed JSON, an outage window), and
  * a record of every request it received.
  */
@@ -98,8 +98,8 @@ export async function startLlmServer(o: LlmServerOptions): Promise<LlmServer> {
     if (outcome === 'timeout') return; // never answers; the client's attempt timeout must fire
     if (o.latencyMs) await new Promise((r) => setTimeout(r, o.latencyMs));
     const json = (status: number, v: unknown, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(v));
-    if (outcome === '429') return json(429, { error: { message: 'Rate limit reached', type: 'rate_limit_error' } }, { 'retry-after-ms': String(o.retryAfterMs ?? 50), 'retry-after': '1' });
-    if (outcome === '500') return json(500, { error: { message: 'The server had an error', type: 'server_error' } });
+    if (outcome === '429') return void json(429, { error: { message: 'Rate limit reached', type: 'rate_limit_error' } }, { 'retry-after-ms': String(o.retryAfterMs ?? 50), 'retry-after': '1' });
+    if (outcome === '500') return void json(500, { error: { message: 'The server had an error', type: 'server_error' } });
     const answers = records.map((r) => o.answer(r));
     const content = outcome === 'malformed' ? '{"priority": "P1", "root_cause": ' : JSON.stringify(records.length === 1 ? answers[0] : { results: answers });
     json(200, {
