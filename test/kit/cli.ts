@@ -1,6 +1,6 @@
 /** Runs the built CLI (dist/) as users do; tests run after `npm run build` (the README's test command). */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -24,8 +24,11 @@ export function abflowAsync(args: string[], opts: { cwd?: string } = {}) {
   return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
+/** A fresh working directory for running the repo's plans, which read their models from models/ (linked in). */
 export function tempDir(prefix = 'abflow-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  symlinkSync(join(ROOT, 'models'), join(dir, 'models'));
+  return dir;
 }
 
 export interface CliRun {
