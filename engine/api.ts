@@ -69,6 +69,8 @@ export {
   columnData,
   concatBatches,
   emptyBatch,
+  float64Data,
+  repeatedString,
   isValid,
   makeBatch,
   numbersOf,

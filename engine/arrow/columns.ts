@@ -175,6 +175,33 @@ export function packValidity(flags: Uint8Array, length: number): Uint8Array {
   return bits;
 }
 
+/** A float64 column over `values` as is (no copy: the caller hands the array over); `valid` is byte-per-row. */
+export function float64Data(values: Float64Array, valid: Uint8Array | null): Data {
+  let nulls = 0;
+  if (valid) for (let i = 0; i < values.length; i++) nulls += valid[i] ? 0 : 1;
+  const nullBitmap = nulls ? packValidity(valid!, values.length) : undefined;
+  return makeData({ type: toArrowType('float64') as never, length: values.length, nullCount: nulls, nullBitmap, data: values } as never);
+}
+
+/** A string column holding `value` in every row where `valid` is set (null elsewhere): stamps such as a model
+ * version, built by repeating the encoded bytes instead of encoding per row. */
+export function repeatedString(value: string, n: number, valid: Uint8Array | null = null): Data {
+  const bytes = encoder.encode(value);
+  const offsets = new Int32Array(n + 1);
+  const data = new Uint8Array(bytes.length * n);
+  let at = 0;
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    if (!valid || valid[i]) {
+      data.set(bytes, at);
+      at += bytes.length;
+    } else nulls++;
+    offsets[i + 1] = at;
+  }
+  const nullBitmap = nulls ? packValidity(valid!, n) : undefined;
+  return makeData({ type: toArrowType('string') as never, length: n, nullCount: nulls, nullBitmap, valueOffsets: offsets, data: data.subarray(0, at) } as never);
+}
+
 export function makeBatch(schema: Schema, columns: readonly Data[], length?: number): RecordBatch {
   const n = length ?? columns[0]?.length ?? 0;
   const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: columns as Data[] });

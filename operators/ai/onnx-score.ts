@@ -17,10 +17,12 @@ import {
   columnTypeOf,
   defineOperator,
   Field,
+  float64Data,
   isValid,
   makeBatch,
   numbersOf,
   type RecordBatch,
+  repeatedString,
   requireColumn,
   Schema,
   takeBatch,
@@ -125,23 +127,25 @@ export const onnxScore = defineOperator({
         const n = batch.numRows;
         const cols = c.featureIdx.map((i) => columnData(batch, i));
         const values = cols.map(numbersOf);
-        const ok = new Uint8Array(n);
-        const rows: number[] = [];
-        for (let i = 0; i < n; i++) {
-          let good = true;
-          for (let f = 0; f < F && good; f++) good = isValid(cols[f]!, i) && Number.isFinite(values[f]![i]!);
-          if (good) {
-            ok[i] = 1;
-            rows.push(i);
+        // Rows with a null or non-finite feature are left out of the tensor (the common case: none).
+        let ok: Uint8Array | null = null;
+        for (let f = 0; f < F; f++) {
+          const v = values[f]!;
+          const nulls = cols[f]!.nullCount > 0;
+          for (let i = 0; i < n; i++) {
+            if ((nulls && !isValid(cols[f]!, i)) || !Number.isFinite(v[i]!)) (ok ??= new Uint8Array(n).fill(1))[i] = 0;
           }
         }
-        const m = rows.length;
+        const rows = ok ? Int32Array.from({ length: n }, (_, i) => i).filter((i) => ok![i]) : null;
+        const m = rows ? rows.length : n;
         const data = c.double ? new Float64Array(m * F) : new Float32Array(m * F);
         for (let f = 0; f < F; f++) {
           const v = values[f]!;
           const mu = c.mean[f]!;
           const sd = c.std[f]!;
-          for (let r = 0; r < m; r++) data[r * F + f] = (v[rows[r]!]! - mu) / sd;
+          if (rows) for (let r = 0; r < m; r++) data[r * F + f] = (v[rows[r]!]! - mu) / sd;
+          else if (mu === 0 && sd === 1) for (let r = 0; r < m; r++) data[r * F + f] = v[r]!;
+          else for (let r = 0; r < m; r++) data[r * F + f] = (v[r]! - mu) / sd;
         }
         let results: Record<string, ort.Tensor> | undefined;
         let batchError: string | undefined;
@@ -153,10 +157,13 @@ export const onnxScore = defineOperator({
             batchError = `inference failed: ${(e as Error).message}`;
           }
         }
-        const reasons: (string | undefined)[] = Array.from({ length: n }, (_, i) => (batchError ? batchError : ok[i] ? undefined : `feature ${c.featureIdx.map((x, f) => (isValid(cols[f]!, i) && Number.isFinite(values[f]![i]!) ? null : input.fields[x]!.name)).filter(Boolean).join(', ')} is null or not a finite number`));
-        const bad = reasons.flatMap((r, i) => (r ? [i] : []));
+        const unscorable = (i: number) => `feature ${c.featureIdx.flatMap((x, f) => (isValid(cols[f]!, i) && Number.isFinite(values[f]![i]!) ? [] : [input.fields[x]!.name])).join(', ')} is null or not a finite number`;
+        const reasons: (string | undefined)[] = batchError ? new Array<string>(n).fill(batchError) : ok ? Array.from({ length: n }, (_, i) => (ok![i] ? undefined : unscorable(i))) : new Array<undefined>(n);
+        const scoredRows = batchError ? new Uint8Array(n) : ok;
+        const bad = batchError ? Array.from({ length: n }, (_, i) => i) : ok ? Array.from({ length: n }, (_, i) => i).filter((i) => !ok![i]) : [];
         if (bad.length && cfg.onError === 'fail') throw new AbflowError('operator_failed', `onnx_score: ${bad.length} row(s) could not be scored (onError: fail): ${reasons[bad[0]!]}`, { nodeId: ctx.nodeId });
         // Outputs scattered back to input rows; rows not scored stay null.
+        const row = (r: number) => (rows ? rows[r]! : r);
         const children = [...batch.data.children];
         for (const o of c.outputs) {
           const t = results?.[o.output];
@@ -164,24 +171,20 @@ export const onnxScore = defineOperator({
           for (let j = 0; j < k; j++) {
             if (o.type === 'string') {
               const v = new Array<string | null>(n).fill(null);
-              if (t) for (let r = 0; r < m; r++) v[rows[r]!] = String((t.data as string[])[r * k + j]);
+              if (t) for (let r = 0; r < m; r++) v[row(r)] = String((t.data as string[])[r * k + j]);
               children.push(vecToData({ kind: 'str', v }, 'string', n));
-            } else {
-              const v = new Float64Array(n);
-              const valid = new Uint8Array(n);
-              if (t) {
-                const d = t.data as ArrayLike<number | bigint>;
-                for (let r = 0; r < m; r++) {
-                  v[rows[r]!] = Number(d[r * k + j]);
-                  valid[rows[r]!] = 1;
-                }
-              }
-              children.push(vecToData({ kind: 'num', v, valid }, o.type, n));
+              continue;
             }
+            const v = new Float64Array(n);
+            if (t) {
+              const d = t.data as ArrayLike<number | bigint>;
+              if (typeof d[0] === 'bigint') for (let r = 0; r < m; r++) v[row(r)] = Number(d[r * k + j]);
+              else for (let r = 0; r < m; r++) v[row(r)] = d[r * k + j] as number;
+            }
+            children.push(o.type === 'float64' ? float64Data(v, scoredRows) : vecToData({ kind: 'num', v, valid: scoredRows }, o.type, n));
           }
         }
-        const stamp = (s: string) => Array.from({ length: n }, (_, i) => (reasons[i] ? null : s));
-        children.push(vecToData({ kind: 'str', v: stamp(c.model.name) }, 'string', n), vecToData({ kind: 'str', v: stamp(c.model.version) }, 'string', n));
+        children.push(repeatedString(c.model.name, n, scoredRows), repeatedString(c.model.version, n, scoredRows));
         if (cfg.onError === 'null_with_error') children.push(vecToData({ kind: 'str', v: reasons.map((r) => r ?? null) }, 'string', n));
         const scored: RecordBatch = makeBatch(c.scored, children, n);
         if (audits(cfg)) {
@@ -198,7 +201,7 @@ export const onnxScore = defineOperator({
         if (cfg.shadow) return out.emit(batch);
         if (!bad.length || cfg.onError === 'null_with_error') return out.emit(scored);
         out.deadLetter(bad, bad.map((i) => `onnx_score: ${reasons[i]}`));
-        const good = Int32Array.from(rows.filter((i) => !reasons[i]));
+        const good = Int32Array.from({ length: n }, (_, i) => i).filter((i) => !reasons[i]);
         out.emit(takeBatch(scored, good), 'out', good);
       },
     };

@@ -1,0 +1,133 @@
+/**
+ * AI operators' throughput, each against its own bound measured or computed in the same run:
+ * - `onnx`: onnx_score on generated payments (1 M rows by default) through the engine, against raw
+ *   `session.run` on one core over the same tensors in the same 8192-row batches. The operator's own cost is its
+ *   busy time in the workers (tensor building, inference, output columns), so the ratio compares like with like.
+ * - `llm`: llm_enrich against the local OpenAI-compatible server with a fixed latency; the bound is
+ *   concurrency × records per request / latency.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { loadComponents } from '../engine/builtins.js';
+import { columnData, numbersOf } from '../engine/arrow/columns.js';
+import { compilePlan } from '../engine/compile/compile.js';
+import { loadPlanText } from '../engine/plan/load.js';
+import { Job, type JobResult } from '../engine/runtime/scheduler.js';
+import { paymentsBatch, paymentsOptions } from '../connectors/generate/generators/payments.js';
+import { readModel } from '../operators/ai/onnx/model.js';
+import { startLlmServer, triage } from './llm-server.js';
+import type { Row } from './report.js';
+
+const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
+const MODEL = join(ROOT, 'models/payments-iforest.onnx');
+
+async function run(text: string): Promise<JobResult> {
+  const { registry, modules } = await loadComponents();
+  return new Job(await compilePlan(loadPlanText(text), registry), { modules }).run();
+}
+
+function onnxPlan(rows: number, parallelism: number, score: boolean): string {
+  const sha = readModel(MODEL, undefined).sha256;
+  return `
+name: bench_onnx
+engine: { parallelism: ${parallelism}, batchSize: 8192 }
+sources:
+  - { id: payments, kind: generate, config: { generator: payments, count: ${rows}, seed: 5 } }
+operators:
+  - id: features
+    kind: derive
+    inputs: [payments]
+    config: { columns: { amount_usd: "round(amount * 1.08, 2)", hour_of_day: "extract('hour', event_time)" } }
+${score ? `  - { id: scored, kind: onnx_score, inputs: [features], config: { model: ${JSON.stringify(MODEL)}, sha256: ${sha} } }` : ''}
+sinks:
+  - { id: sink, kind: blackhole, inputs: [${score ? 'scored' : 'features'}] }
+`;
+}
+
+/** Raw onnxruntime on one core: the same features, tensors of 8192 rows, the session options onnx_score uses. */
+async function rawSessionRun(rows: number): Promise<number> {
+  const session = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const tensors: ort.Tensor[] = [];
+  const o = paymentsOptions.parse({});
+  for (let first = 0; first < rows; first += 8192) {
+    const n = Math.min(8192, rows - first);
+    const b = paymentsBatch(5, Date.parse('2024-01-01T00:00:00Z'), first, n, o);
+    const amount = numbersOf(columnData(b, b.schema.fields.findIndex((f) => f.name === 'amount')));
+    const time = numbersOf(columnData(b, b.schema.fields.findIndex((f) => f.name === 'event_time')));
+    const x = new Float32Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      x[2 * i] = Math.round(amount[i]! * 1.08 * 100) / 100;
+      x[2 * i + 1] = new Date(time[i]!).getUTCHours();
+    }
+    tensors.push(new ort.Tensor('float32', x, [n, 2]));
+  }
+  await session.run({ features: tensors[0]! }); // warm-up
+  const t = performance.now();
+  for (const x of tensors) await session.run({ features: x });
+  return (rows / (performance.now() - t)) * 1000;
+}
+
+export async function onnxBench(rows: number): Promise<Row[]> {
+  const raw = await rawSessionRun(rows);
+  const out: Row[] = [{ scenario: 'onnx', name: 'raw session.run, 1 core (baseline)', rows, recordsPerSec: raw, ratio: 1, baseline: 'raw session.run' }];
+  for (const p of [1, 2]) {
+    const t = performance.now();
+    const r = await run(onnxPlan(rows, p, true));
+    const rate = (rows / (performance.now() - t)) * 1000;
+    out.push({ scenario: 'onnx', name: `generate → derive → onnx_score, ${p} worker${p > 1 ? 's' : ''}`, rows, recordsPerSec: rate, ratio: rate / raw, baseline: 'raw session.run' });
+    if (p === 1) {
+      const busy = r.nodes.find((n) => n.id === 'scored')!.busyMs;
+      const opRate = (rows / busy) * 1000;
+      out.push({ scenario: 'onnx', name: 'onnx_score operator alone (busy time, 1 core)', rows, recordsPerSec: opRate, ratio: opRate / raw, baseline: 'raw session.run' });
+    }
+  }
+  const t = performance.now();
+  await run(onnxPlan(rows, 1, false));
+  out.push({ scenario: 'onnx', name: 'same plan without onnx_score, 1 worker', rows, recordsPerSec: (rows / (performance.now() - t)) * 1000 });
+  return out;
+}
+
+export async function llmBench(rows: number): Promise<Row[]> {
+  const latencyMs = 10;
+  const server = await startLlmServer({ answer: triage, latencyMs });
+  process.env.ABFLOW_BENCH_LLM_KEY ??= 'bench';
+  const out: Row[] = [];
+  try {
+    for (const [concurrency, perRequest] of [
+      [8, 1],
+      [32, 1],
+      [8, 10],
+    ] as const) {
+      const plan = `
+name: bench_llm
+engine: { parallelism: 1, batchSize: 1024 }
+sources:
+  - { id: tickets, kind: generate, config: { generator: tickets, count: ${rows}, seed: 1 } }
+operators:
+  - id: triage
+    kind: llm_enrich
+    inputs: [tickets]
+    config:
+      model: bench
+      baseURL: ${server.url}
+      apiKeyEnv: ABFLOW_BENCH_LLM_KEY
+      prompt: "Ticket {{ticket_id}}: {{subject}}\\n{{body}}"
+      output: { type: object, required: [priority, root_cause, draft_reply], properties: { priority: { type: string }, root_cause: { type: string }, draft_reply: { type: string } } }
+      concurrency: ${concurrency}
+      recordsPerRequest: ${perRequest}
+      cache: false
+sinks:
+  - { id: sink, kind: blackhole, inputs: [triage] }
+`;
+      const t = performance.now();
+      await run(plan);
+      const rate = (rows / (performance.now() - t)) * 1000;
+      const bound = (concurrency * perRequest * 1000) / latencyMs;
+      out.push({ scenario: 'llm', name: `llm_enrich, ${concurrency} in flight × ${perRequest} record${perRequest > 1 ? 's' : ''}/request, ${latencyMs} ms latency`, rows, recordsPerSec: rate, ratio: rate / bound, baseline: `bound ${bound}/s` });
+    }
+  } finally {
+    await server.close();
+  }
+  return out;
+}
