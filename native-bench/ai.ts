@@ -3,9 +3,10 @@
  * - `onnx`: onnx_score on generated payments (1 M rows by default) through the engine, against raw
  *   `session.run` on one core over the same tensors in the same 8192-row batches. The operator's own cost is its
  *   busy time in the workers (tensor building, inference, output columns), so the ratio compares like with like.
- * - `llm`: llm_enrich against the local OpenAI-compatible server with a fixed latency; the bound is
- *   concurrency × records per request / latency.
+ * - `llm`: llm_enrich against the local OpenAI-compatible server (another process) with a fixed latency; the bound
+ *   is concurrency × records per request / latency.
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -16,7 +17,6 @@ import { loadPlanText } from '../engine/plan/load.js';
 import { Job, type JobResult } from '../engine/runtime/scheduler.js';
 import { paymentsBatch, paymentsOptions } from '../connectors/generate/generators/payments.js';
 import { readModel } from '../operators/ai/onnx/model.js';
-import { startLlmServer, triage } from './llm-server.js';
 import type { Row } from './report.js';
 
 const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
@@ -90,7 +90,16 @@ export async function onnxBench(rows: number): Promise<Row[]> {
 
 export async function llmBench(rows: number): Promise<Row[]> {
   const latencyMs = 10;
-  const server = await startLlmServer({ answer: triage, latencyMs });
+  // The server runs in its own process, so its work does not count against the engine's thread.
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./llm-server.js', import.meta.url)), '--port', '0', '--latency', String(latencyMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      const m = / on (http:\S+)/.exec(d.toString());
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`the LLM stand-in exited with ${code}`)));
+  });
+  const server = { url, close: async () => void child.kill() };
   process.env.ABFLOW_BENCH_LLM_KEY ??= 'bench';
   const out: Row[] = [];
   try {

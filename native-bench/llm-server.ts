@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { pathToFileURL } from 'node:url';
 
 export interface Faults {
   readonly rate429?: number;
@@ -21,6 +22,8 @@ export interface LlmServerOptions {
   /** Sent with 429s as `retry-after-ms`. */
   readonly retryAfterMs?: number;
   readonly seed?: number;
+  /** Default: any free port. */
+  readonly port?: number;
 }
 
 export interface Received {
@@ -112,7 +115,7 @@ export async function startLlmServer(o: LlmServerOptions): Promise<LlmServer> {
     });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', resolve));
   return Object.assign(self, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
 }
 
@@ -121,4 +124,11 @@ export function triage(prompt: string): Record<string, unknown> {
   const p = /down|500|error|crash/i.test(prompt) ? 'P0' : /charged|refund|log in|IBAN/i.test(prompt) ? 'P1' : /slow|429/i.test(prompt) ? 'P2' : 'P3';
   const id = /Ticket (\d+)/.exec(prompt)?.[1] ?? '?';
   return { priority: p, root_cause: `cause of ticket ${id}`, draft_reply: `Thanks for reporting ticket ${id}.` };
+}
+
+/** `npm run llm:mock [-- --port N --latency MS]`: the server as a local stand-in for trying plans/tickets.yaml without a model. */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = (name: string, fallback: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : fallback);
+  const s = await startLlmServer({ answer: triage, latencyMs: arg('--latency', 20), port: arg('--port', 8089) });
+  process.stderr.write(`OpenAI-compatible stand-in on ${s.url} (model answers are deterministic; Ctrl-C stops)\n`);
 }

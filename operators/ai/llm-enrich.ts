@@ -266,7 +266,7 @@ export const llmEnrich = defineOperator({
                 if ('answers' in r) answers[i] = r.answers[j];
                 else failures[i] = r.failure;
               }
-              if ('answers' in r) void store?.put(k, cfg.model, c.version, r.answers[j]);
+              if ('answers' in r) store?.put(k, cfg.model, c.version, r.answers[j]);
             });
           }
         };

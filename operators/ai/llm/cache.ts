@@ -8,8 +8,16 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { duckdbInstance } from '../../../connectors/duckdb/instance.js';
 
+interface Entry {
+  readonly key: string;
+  readonly model: string;
+  readonly promptVersion: string;
+  readonly response: string;
+}
+
 export class ResponseCache {
-  private writes: Promise<void> = Promise.resolve();
+  private pending: Entry[] = [];
+  private flushing: Promise<void> | null = null;
 
   private constructor(private readonly conn: DuckDBConnection) {}
 
@@ -22,28 +30,45 @@ export class ResponseCache {
   async getMany(keys: readonly string[]): Promise<Map<string, unknown>> {
     const out = new Map<string, unknown>();
     if (!keys.length) return out;
-    await this.writes; // a key answered earlier in this run must be found
+    await this.drain(); // a key answered earlier in this run must be found
     const list = keys.map((k) => `'${k}'`).join(','); // keys are hex digests
     const r = await this.conn.runAndReadAll(`SELECT key, response FROM abflow_llm_cache WHERE key IN (${list})`);
     for (const [k, v] of r.getRows()) out.set(String(k), JSON.parse(String(v)));
     return out;
   }
 
-  /** Queues a write; writes are serialised, and `getMany` waits for them. */
-  put(key: string, model: string, promptVersion: string, response: unknown): Promise<void> {
-    this.writes = this.writes.then(async () => {
-      const stmt = await this.conn.prepare('INSERT OR IGNORE INTO abflow_llm_cache (key, model, prompt_version, response) VALUES ($1, $2, $3, $4)');
-      stmt.bindVarchar(1, key);
-      stmt.bindVarchar(2, model);
-      stmt.bindVarchar(3, promptVersion);
-      stmt.bindVarchar(4, JSON.stringify(response));
-      await stmt.run();
-    });
-    return this.writes;
+  /** Queues an answer. Writes are group-committed: while one INSERT runs, new answers gather for the next, so an
+   * answer is durable within one insert of arriving (a crash loses at most those) at one statement per group. */
+  put(key: string, model: string, promptVersion: string, response: unknown): void {
+    this.pending.push({ key, model, promptVersion, response: JSON.stringify(response) });
+    this.flushing ??= this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const group = this.pending.splice(0, 500);
+        const stmt = await this.conn.prepare(`INSERT OR IGNORE INTO abflow_llm_cache (key, model, prompt_version, response) VALUES ${group.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`).join(', ')}`);
+        group.forEach((e, i) => {
+          stmt.bindVarchar(4 * i + 1, e.key);
+          stmt.bindVarchar(4 * i + 2, e.model);
+          stmt.bindVarchar(4 * i + 3, e.promptVersion);
+          stmt.bindVarchar(4 * i + 4, e.response);
+        });
+        await stmt.run();
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  /** Waits until every queued answer is written. */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
   }
 
   async close(): Promise<void> {
-    await this.writes;
+    await this.drain();
     this.conn.closeSync();
   }
 }

@@ -1,0 +1,36 @@
+/** plans/tickets.yaml as users run it (the CLI, endpoint from OPENAI_BASE_URL), against the local test server. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, expect, it } from 'vitest';
+import { CLI, ROOT, tempDir } from '../kit/cli.js';
+import { type LlmServer, startLlmServer, triage } from '../../native-bench/llm-server.js';
+
+let server: LlmServer;
+afterAll(() => server?.close());
+
+it('plans/tickets.yaml: every ticket triaged and routed by priority, with PII masked in every table and prompt', async () => {
+  server = await startLlmServer({ answer: triage, faults: { rate429: 0.05 }, retryAfterMs: 20 });
+  const cwd = tempDir('abflow-tickets-');
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'run', join(ROOT, 'plans/tickets.yaml')], { cwd, env: { ...process.env, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'local' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toMatch(/triage: requests=2000 .*enriched=2000 failed=0/);
+  const db = await DuckDBInstance.create(join(cwd, 'out/tickets.duckdb'));
+  const c = await db.connect();
+  const q = async (sql: string) => (await c.runAndReadAll(sql)).getRows();
+  const [[urgent, wrongUrgent]] = (await q("SELECT count(*)::INT, count(*) FILTER (WHERE priority NOT IN ('P0','P1'))::INT FROM urgent_tickets")) as [[number, number]];
+  const [[backlog, wrongBacklog]] = (await q("SELECT count(*)::INT, count(*) FILTER (WHERE priority IN ('P0','P1'))::INT FROM ticket_backlog")) as [[number, number]];
+  expect(urgent + backlog).toBe(2000);
+  expect(wrongUrgent + wrongBacklog).toBe(0);
+  expect(urgent).toBeGreaterThan(0);
+  const leaks = await q(`SELECT count(*)::INT FROM (SELECT body FROM urgent_tickets UNION ALL SELECT body FROM ticket_backlog) WHERE regexp_matches(body, '\\d{4}[ -]?\\d{4}[ -]?\\d{4}|@|DE89|GB82|\\(\\d{3}\\) 555')`);
+  expect(leaks[0]![0]).toBe(0);
+  c.closeSync();
+  db.closeSync();
+  for (const p of server.received) expect(p.user).not.toMatch(/4111 1111|@[a-z]+\.(com|test|org)|DE89 3704|555-\d{4}/);
+}, 120_000);
