@@ -112,7 +112,7 @@ export const onnxScore = defineOperator({
   examples: [
     {
       title: 'Anomaly score from a model trained with `abflow model fit`',
-      yaml: 'id: scored\nkind: onnx_score\ninputs: [payments]\nconfig:\n  model: models/payments-iforest.onnx\n  sha256: 0f3c…  # printed by abflow model fit\n  outputs: { score: anomaly_score }',
+      yaml: 'id: scored\nkind: onnx_score\ninputs: [payments]\nconfig:\n  model: models/payments-iforest.onnx\n  sha256: 5731249655da086ee280eb424c6c8171691d0c5b7371e1865b208ff7c365969f  # printed by abflow model fit\n  outputs: { score: anomaly_score }',
     },
   ],
   display: (cfg) => ({ model: cfg.model, onError: cfg.onError, ...(cfg.shadow ? { shadow: 'yes' } : {}) }),

@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, expect, it } from 'vitest';
 import { digest } from '../../operators/ai/llm/prompt.js';
 import { CLI, tempDir } from '../kit/cli.js';
+import { rows as query } from '../kit/duckdb.js';
 import { type LlmServer, startLlmServer, triage } from '../../native-bench/llm-server.js';
 
 let server: LlmServer;
@@ -41,16 +41,6 @@ sinks:
 `;
 }
 
-async function query(path: string, sql: string): Promise<unknown[][]> {
-  const db = await DuckDBInstance.create(path);
-  const c = await db.connect();
-  try {
-    return (await c.runAndReadAll(sql)).getRows();
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
-}
 
 function run(cwd: string, killWhen?: () => boolean): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve) => {

@@ -5,23 +5,13 @@
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { readModel } from '../../operators/ai/onnx/model.js';
 import { abflow, tempDir } from '../kit/cli.js';
+import { rows } from '../kit/duckdb.js';
 import { runText } from '../kit/run.js';
 
-async function rows(path: string, sql: string): Promise<unknown[][]> {
-  const db = await DuckDBInstance.create(path);
-  const c = await db.connect();
-  try {
-    return (await c.runAndReadAll(sql)).getRows();
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
-}
 
 const MODEL = 'models/payments-iforest.onnx';
 const SHA = readModel(join(import.meta.dirname, '../..', MODEL), undefined).sha256;

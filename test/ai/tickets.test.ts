@@ -1,9 +1,9 @@
 /** plans/tickets.yaml as users run it (the CLI, endpoint from OPENAI_BASE_URL), against the local test server. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, expect, it } from 'vitest';
 import { CLI, ROOT, tempDir } from '../kit/cli.js';
+import { rows } from '../kit/duckdb.js';
 import { type LlmServer, startLlmServer, triage } from '../../native-bench/llm-server.js';
 
 let server: LlmServer;
@@ -20,9 +20,7 @@ it('plans/tickets.yaml: every ticket triaged and routed by priority, with PII ma
   });
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/triage: requests=2000 .*enriched=2000 failed=0/);
-  const db = await DuckDBInstance.create(join(cwd, 'out/tickets.duckdb'));
-  const c = await db.connect();
-  const q = async (sql: string) => (await c.runAndReadAll(sql)).getRows();
+  const q = (sql: string) => rows(join(cwd, 'out/tickets.duckdb'), sql);
   const [[urgent, wrongUrgent]] = (await q("SELECT count(*)::INT, count(*) FILTER (WHERE priority NOT IN ('P0','P1'))::INT FROM urgent_tickets")) as [[number, number]];
   const [[backlog, wrongBacklog]] = (await q("SELECT count(*)::INT, count(*) FILTER (WHERE priority IN ('P0','P1'))::INT FROM ticket_backlog")) as [[number, number]];
   expect(urgent + backlog).toBe(2000);
@@ -30,7 +28,5 @@ it('plans/tickets.yaml: every ticket triaged and routed by priority, with PII ma
   expect(urgent).toBeGreaterThan(0);
   const leaks = await q(`SELECT count(*)::INT FROM (SELECT body FROM urgent_tickets UNION ALL SELECT body FROM ticket_backlog) WHERE regexp_matches(body, '\\d{4}[ -]?\\d{4}[ -]?\\d{4}|@|DE89|GB82|\\(\\d{3}\\) 555')`);
   expect(leaks[0]![0]).toBe(0);
-  c.closeSync();
-  db.closeSync();
   for (const p of server.received) expect(p.user).not.toMatch(/4111 1111|@[a-z]+\.(com|test|org)|DE89 3704|555-\d{4}/);
 }, 120_000);
