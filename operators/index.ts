@@ -6,6 +6,8 @@ import { anomalyDetect } from './ai/anomaly-detect.js';
 import { llmEnrich } from './ai/llm-enrich.js';
 import { piiMask } from './ai/pii-mask.js';
 import { onnxScore } from './ai/onnx-score.js';
+import { dedupe } from './quality/dedupe.js';
+import { qualityGate } from './quality/quality-gate.js';
 import { cast } from './stateless/cast.js';
 import { drop, rename, select } from './stateless/columns.js';
 import { derive } from './stateless/derive.js';
@@ -17,7 +19,7 @@ import { windowAggregate } from './windowed/window-aggregate.js';
 import { windowJoin } from './windowed/window-join.js';
 import { windowTopN } from './windowed/window-top-n.js';
 
-export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route, watermark, windowAggregate, windowTopN, windowJoin, anomalyDetect, llmEnrich, piiMask, onnxScore] as const;
+export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route, watermark, windowAggregate, windowTopN, windowJoin, anomalyDetect, llmEnrich, piiMask, onnxScore, qualityGate, dedupe] as const;
 
 export type OperatorKind = (typeof builtinOperators)[number]['kind'];
 
