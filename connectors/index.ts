@@ -16,9 +16,11 @@ import { jsonDecode } from './jsonl/decode.js';
 import { jsonlSink } from './jsonl/sink.js';
 import { parquet } from './parquet/sink.js';
 import { jsonl } from './jsonl/source.js';
+import { webhookSink } from './http/webhook-sink.js';
+import { httpWritebackSink } from './http/writeback-sink.js';
 
 export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource, postgresCdc] as const;
-export const builtinSinks = [duckdb, postgres, parquet, jsonlSink, consoleSink, blackhole, airbyteDestination] as const;
+export const builtinSinks = [duckdb, postgres, parquet, jsonlSink, consoleSink, blackhole, airbyteDestination, webhookSink, httpWritebackSink] as const;
 /** Operators that decode raw source bytes; the compiler inserts them after their sources. */
 export const builtinDecoders = [jsonDecode, airbyteDecode] as const;
 

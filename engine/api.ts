@@ -85,6 +85,8 @@ export { parseExpression, type Expression } from './expr/parse.js';
 export type { Node as ExprNode } from './expr/compile.js';
 export { type Vec, vecFromData, vecToData } from './expr/vec.js';
 export { DEAD_LETTER_SCHEMA } from './deadletter.js';
+export { backoffMs, type BreakerState, CircuitBreaker, parseRetryAfter, RateLimiter, type RetryPolicy } from './retry.js';
+export { compileJsonTemplate, compileTemplate, type JsonTemplate, render, type Template } from './template.js';
 export * from './time/windows.js';
 export * from './time/watermark.js';
 export { keyHash, keyReader, MAX_PARALLELISM } from './runtime/partition.js';

@@ -20,8 +20,14 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import {
   AbflowError,
+  backoffMs,
   cellValue,
+  CircuitBreaker,
+  parseRetryAfter,
+  type RetryPolicy,
   ColumnBuilder,
+  compileTemplate,
+  render,
   columnData,
   defineOperator,
   duration,
@@ -35,8 +41,7 @@ import {
 } from '../../engine/api.js';
 import { auditBatch, auditConfig, auditedSchemas, auditPorts, audits, type Decision } from './shadow.js';
 import { ResponseCache } from './llm/cache.js';
-import { batchMessage, batchSchema, compileTemplate, digest, outputColumns, outputValidator, render } from './llm/prompt.js';
-import { backoffMs, CircuitBreaker, parseRetryAfter, type RetryPolicy } from './llm/resilience.js';
+import { batchMessage, batchSchema, digest, outputColumns, outputValidator } from './llm/prompt.js';
 
 const config = z
   .object({

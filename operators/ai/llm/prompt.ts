@@ -1,32 +1,10 @@
 /**
- * Prompt templates and structured output for `llm_enrich`. Templates reference record fields as `{{field}}`; the
- * output is a JSON schema of a flat object whose properties become typed columns (nested values become JSON
- * columns). Several records per request use a wrapper schema `{results: [...]}` of exactly that many items.
+ * Structured output for `llm_enrich` (its prompt templates are engine/template.ts): the output is a JSON schema of a
+ * flat object whose properties become typed columns (nested values become JSON columns). Several records per
+ * request use a wrapper schema `{results: [...]}` of exactly that many items.
  */
 import { createHash } from 'node:crypto';
-import { AbflowError, type ColumnType, describeSchema, type Schema, z } from '../../../engine/api.js';
-
-const FIELD = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
-export interface Template {
-  readonly text: string;
-  readonly fields: readonly string[];
-}
-
-/** Parses `{{field}}` references and checks them against the input schema. */
-export function compileTemplate(text: string, input: Schema, path: (string | number)[]): Template {
-  const fields = [...text.matchAll(FIELD)].map((m) => m[1]!);
-  for (const f of fields)
-    if (!input.fields.some((x) => x.name === f)) throw new AbflowError('config', `the template references unknown column \`${f}\``, { path, hint: `available columns: ${describeSchema(input)}` });
-  return { text, fields: [...new Set(fields)] };
-}
-
-export function render(t: Template, row: Record<string, unknown>): string {
-  return t.text.replace(FIELD, (_, f: string) => {
-    const v = row[f];
-    return v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  });
-}
+import { AbflowError, type ColumnType, z } from '../../../engine/api.js';
 
 export interface OutputColumn {
   readonly name: string;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, CircuitBreaker, parseRetryAfter } from '../../../operators/ai/llm/resilience.js';
-import { batchMessage, batchSchema, compileTemplate, render } from '../../../operators/ai/llm/prompt.js';
+import { backoffMs, CircuitBreaker, parseRetryAfter } from '../../../engine/retry.js';
+import { batchMessage, batchSchema } from '../../../operators/ai/llm/prompt.js';
 import { recordsOf } from '../../../native-bench/llm-server.js';
-import { schemaOf } from '../../../engine/api.js';
+import { compileTemplate, render, schemaOf } from '../../../engine/api.js';
 
 const policy = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 };
 const headers = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? null });

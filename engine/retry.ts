@@ -1,6 +1,7 @@
 /**
- * Retry timing and the circuit breaker for calls to external models: pure logic over an injected clock, so the
- * rules are unit-tested without waiting.
+ * @module retry
+ * Retry timing, Retry-After parsing and a circuit breaker for calls to external services (models, webhooks, HTTP
+ * write-backs): pure logic over an injected clock, so the rules are unit-tested without waiting.
  */
 
 export interface RetryPolicy {
@@ -77,5 +78,38 @@ export class CircuitBreaker {
       this.openedAt = this.now();
       this.opened++;
     }
+  }
+}
+
+/** A token bucket: `take()` resolves when a request may start, at most `perSecond` on average, `burst` at once. */
+export class RateLimiter {
+  private tokens: number;
+  private last: number;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst = Math.max(1, Math.ceil(perSecond)),
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = this.burst;
+    this.last = now();
+  }
+
+  take(): Promise<void> {
+    // Serialised, so waiters are served in arrival order.
+    this.queue = this.queue.then(async () => {
+      for (;;) {
+        const t = this.now();
+        this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.perSecond) / 1000);
+        this.last = t;
+        if (this.tokens >= 1) {
+          this.tokens -= 1;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) * 1000) / this.perSecond)));
+      }
+    });
+    return this.queue;
   }
 }
