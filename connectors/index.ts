@@ -18,9 +18,10 @@ import { parquet } from './parquet/sink.js';
 import { jsonl } from './jsonl/source.js';
 import { webhookSink } from './http/webhook-sink.js';
 import { httpWritebackSink } from './http/writeback-sink.js';
+import { redisSink } from './redis/sink.js';
 
 export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource, postgresCdc] as const;
-export const builtinSinks = [duckdb, postgres, parquet, jsonlSink, consoleSink, blackhole, airbyteDestination, webhookSink, httpWritebackSink] as const;
+export const builtinSinks = [duckdb, postgres, parquet, jsonlSink, consoleSink, blackhole, airbyteDestination, webhookSink, httpWritebackSink, redisSink] as const;
 /** Operators that decode raw source bytes; the compiler inserts them after their sources. */
 export const builtinDecoders = [jsonDecode, airbyteDecode] as const;
 
