@@ -1,0 +1,108 @@
+/**
+ * `nats` source: a JetStream durable pull consumer. Message payloads are JSON objects, decoded in the worker pool
+ * like JSON lines (malformed ones become dead letters with their stream sequence). A message is acknowledged only
+ * after the checkpoint that covers it is complete (every sink committed it); until then it stays pending in
+ * JetStream, and after a crash the server redelivers it (after `ackWait`) — at least once, and exactly once in
+ * effect behind `dedupe` or an idempotent sink. Run it with `engine.checkpoint`: without checkpoints nothing is
+ * acknowledged, and the next run receives the same messages again. Keep the checkpoint interval well below
+ * `ackWait`, or pending messages are redelivered while the job runs.
+ */
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AbflowError, ColumnBuilder, columnTypeSchema, defineSource, duration, fieldsOf, makeBatch, schemaOf, type SourceOutput, z } from '../../engine/api.js';
+import { LINES_SCHEMA } from '../jsonl/lines.js';
+import { connectionConfig, natsConnect } from './connection.js';
+
+const config = z
+  .object({
+    ...connectionConfig,
+    stream: z.string().min(1).describe('JetStream stream.'),
+    consumer: z.string().regex(/^[A-Za-z0-9_-]+$/).describe('Durable consumer name (created if missing).'),
+    subject: z.string().optional().describe('Filter subject for a created consumer.'),
+    schema: z.record(z.string(), columnTypeSchema).describe('Columns to read from each JSON message: name → type.'),
+    ackWait: duration().default(60_000).describe('Redelivery delay of unacknowledged messages, for a created consumer.'),
+    maxAckPending: z.number().int().positive().default(100_000).describe('Messages awaiting acknowledgement at most, for a created consumer (must cover a checkpoint interval).'),
+    maxMessageBytes: z.number().int().positive().default(1 << 20).describe('Larger messages are dead-lettered.'),
+    idleExit: duration().optional().describe('End the input after this long without a message (batch-style runs); default: run until stopped.'),
+  })
+  .strict();
+
+interface Position {
+  readonly seq: number;
+}
+
+export const natsSource = defineSource({
+  kind: 'nats',
+  summary: 'Reads JSON messages from a NATS JetStream durable consumer, acknowledged after each checkpoint.',
+  config,
+  examples: [
+    {
+      title: 'Orders from JetStream',
+      yaml: 'id: orders\nkind: nats\nconfig:\n  stream: ORDERS\n  consumer: abflow_orders\n  subject: orders.>\n  schema: { order_id: string, amount: float64, created_at: timestamp }',
+    },
+  ],
+  display: (cfg) => ({ stream: cfg.stream, consumer: cfg.consumer }),
+  outputSchemas: (cfg) => ({ out: schemaOf(cfg.schema) }),
+  decoder: (cfg, outputs) => ({
+    kind: 'json_decode',
+    config: { schema: Object.fromEntries(fieldsOf(outputs.out!).map((f) => [f.name, f.type])), maxLineBytes: cfg.maxMessageBytes },
+    input: LINES_SCHEMA,
+  }),
+  create(cfg, ctx) {
+    /** Delivered, not yet acknowledged, in delivery order. */
+    const pending: JsMsg[] = [];
+    let nc: Awaited<ReturnType<typeof natsConnect>> | undefined;
+    const ackUpTo = (seq: number) => {
+      let k = 0;
+      while (k < pending.length && pending[k]!.seq <= seq) pending[k++]!.ack();
+      pending.splice(0, k);
+    };
+    return {
+      describePosition: (seq) => `${cfg.stream} seq ${seq}`,
+      async *read(): AsyncGenerator<SourceOutput> {
+        nc = await natsConnect(cfg, ctx.nodeId);
+        try {
+          const jsm = await jetstreamManager(nc);
+          await jsm.consumers.info(cfg.stream, cfg.consumer).catch(async (e: Error) => {
+            if (!/consumer not found/i.test(e.message)) throw e;
+            await jsm.consumers.add(cfg.stream, {
+              durable_name: cfg.consumer,
+              ack_policy: AckPolicy.Explicit,
+              deliver_policy: DeliverPolicy.All,
+              ack_wait: cfg.ackWait * 1_000_000,
+              max_ack_pending: cfg.maxAckPending,
+              ...(cfg.subject ? { filter_subject: cfg.subject } : {}),
+            });
+          }).catch((e: Error) => {
+            throw new AbflowError('source_io', `'${ctx.nodeId}': stream ${cfg.stream}, consumer ${cfg.consumer}: ${e.message}`, { domain: 'external', nodeId: ctx.nodeId });
+          });
+          const consumer = await jetstream(nc).consumers.get(cfg.stream, cfg.consumer);
+          let lastMessage = Date.now();
+          for (;;) {
+            const line = new ColumnBuilder('string', ctx.batchSize);
+            const bytes = new ColumnBuilder('int64', ctx.batchSize);
+            const positions: number[] = [];
+            const expires = Math.max(1000, ctx.lingerMs);
+            const batch = await consumer.fetch({ max_messages: ctx.batchSize, expires });
+            for await (const m of batch) {
+              // A message over the limit keeps only its start: the decoder dead-letters it by its true length.
+              line.appendString(Buffer.from(m.data.subarray(0, Math.min(m.data.length, cfg.maxMessageBytes + 1))).toString('utf8'));
+              bytes.appendNumber(m.data.length);
+              positions.push(m.seq);
+              pending.push(m);
+            }
+            if (positions.length) {
+              lastMessage = Date.now();
+              const n = positions.length;
+              yield { batch: makeBatch(LINES_SCHEMA, [line.finish(), bytes.finish()], n), positions: Float64Array.from(positions), resumeAfter: { seq: positions[n - 1]! } satisfies Position };
+            } else if (cfg.idleExit !== undefined && Date.now() - lastMessage >= cfg.idleExit) return;
+          }
+        } finally {
+          await nc.drain().catch(() => undefined);
+        }
+      },
+      committed(at) {
+        ackUpTo((at as Position | null)?.seq ?? Infinity);
+      },
+    };
+  },
+});
