@@ -120,6 +120,8 @@ export interface SourceContext {
   /** Longest a source should hold a partial batch before yielding it. */
   readonly lingerMs: number;
   readonly outputs: Readonly<Record<string, Schema>>;
+  /** The job takes checkpoints: `committed` will be called for outputs carrying `resumeAfter`. */
+  readonly checkpointing: boolean;
 }
 
 export interface Source {

@@ -26,8 +26,10 @@ const config = z
   })
   .strict();
 
+/** How many messages this run delivered downstream: redeliveries arrive out of stream order, so acknowledgements
+ * follow delivery order, not stream sequence. */
 interface Position {
-  readonly seq: number;
+  readonly delivered: number;
 }
 
 export const natsSource = defineSource({
@@ -50,11 +52,14 @@ export const natsSource = defineSource({
   create(cfg, ctx) {
     /** Delivered, not yet acknowledged, in delivery order. */
     const pending: JsMsg[] = [];
+    let acked = 0;
+    let delivered = 0;
     let nc: Awaited<ReturnType<typeof natsConnect>> | undefined;
-    const ackUpTo = (seq: number) => {
-      let k = 0;
-      while (k < pending.length && pending[k]!.seq <= seq) pending[k++]!.ack();
+    const ackUpTo = (n: number) => {
+      const k = Math.min(pending.length, n - acked);
+      for (let i = 0; i < k; i++) pending[i]!.ack();
       pending.splice(0, k);
+      acked += Math.max(0, k);
     };
     return {
       describePosition: (seq) => `${cfg.stream} seq ${seq}`,
@@ -89,19 +94,25 @@ export const natsSource = defineSource({
               bytes.appendNumber(m.data.length);
               positions.push(m.seq);
               pending.push(m);
+              delivered++;
             }
             if (positions.length) {
               lastMessage = Date.now();
               const n = positions.length;
-              yield { batch: makeBatch(LINES_SCHEMA, [line.finish(), bytes.finish()], n), positions: Float64Array.from(positions), resumeAfter: { seq: positions[n - 1]! } satisfies Position };
-            } else if (cfg.idleExit !== undefined && Date.now() - lastMessage >= cfg.idleExit) return;
+              yield { batch: makeBatch(LINES_SCHEMA, [line.finish(), bytes.finish()], n), positions: Float64Array.from(positions), resumeAfter: { delivered } satisfies Position };
+            } else {
+              if (cfg.idleExit !== undefined && Date.now() - lastMessage >= cfg.idleExit) return;
+              // Idle: yield the position anyway, so checkpoints — and the acknowledgements — keep coming.
+              yield { batch: makeBatch(LINES_SCHEMA, [line.finish(), bytes.finish()], 0), resumeAfter: { delivered } satisfies Position };
+            }
           }
         } finally {
           await nc.drain().catch(() => undefined);
         }
       },
       committed(at) {
-        ackUpTo((at as Position | null)?.seq ?? Infinity);
+        // A position of an earlier run (the restored checkpoint) covers nothing this run delivered.
+        ackUpTo((at as Position | null)?.delivered ?? 0);
       },
     };
   },

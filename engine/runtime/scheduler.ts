@@ -354,7 +354,7 @@ export class Job {
     const origin = n.id.replace(/__raw$/, '');
     const m = this.metrics.get(origin)!;
     const spec = n.spec as SourceSpec;
-    const source = spec.create(n.config, { nodeId: origin, batchSize: this.plan.engine.batchSize, lingerMs: this.plan.engine.lingerMs, outputs: n.outputs });
+    const source = spec.create(n.config, { nodeId: origin, batchSize: this.plan.engine.batchSize, lingerMs: this.plan.engine.lingerMs, outputs: n.outputs, checkpointing: this.coordinator !== null });
     const saved = this.stateOf(v.id)[0];
     let resumeAfter: unknown = saved?.value ?? null;
     const it = source.read(resumeAfter ?? undefined)[Symbol.asyncIterator]();
