@@ -17,6 +17,7 @@ import { CheckpointStore } from './state/store.js';
 import { checkMessage, compileDestination, failureTrace, specMessage } from '../connectors/airbyte/destination.js';
 import { connectorAction } from '../connectors/airbyte/source.js';
 import { fitModel, type ModelKind } from '../operators/ai/onnx/fit.js';
+import { type ApprovalConfig, ApprovalQueue } from '../connectors/http/approval-sink.js';
 
 const program = new Command();
 program.name('abflow').description('Streaming dataflow engine: YAML plans over Arrow batches on worker threads.').version('0.1.0');
@@ -254,6 +255,29 @@ airbyte
   .option('--config <file>', 'connector config JSON (check, discover)')
   .action((action: string, opts: { command: string; config?: string }) => {
     for (const m of connectorAction(opts.command, action, opts.config)) process.stdout.write(JSON.stringify(m) + '\n');
+  });
+
+program
+  .command('approvals')
+  .description('approval queues of a plan (approval_queue sinks)')
+  .command('fire')
+  .description('fire the approved actions and mark the rejected ones, once (e.g. from cron while the job is stopped)')
+  .argument('<plan>', 'plan YAML file')
+  .addOption(pluginOption())
+  .action(async (file: string, opts: { plugin: string[] }) => {
+    const { registry } = await loadComponents(opts.plugin);
+    const plan = await compilePlan(loadPlanFile(file), registry);
+    const sinks = plan.nodes.filter((n) => n.kind === 'approval_queue');
+    if (!sinks.length) throw new Error(`${file} has no approval_queue sink`);
+    for (const n of sinks) {
+      const q = await ApprovalQueue.open(n.config as ApprovalConfig, n.id);
+      try {
+        const r = await q.decide();
+        process.stdout.write(`${n.id}: ${r.fired} fired, ${r.failed} failed, ${r.rejected} rejected\n`);
+      } finally {
+        await q.close();
+      }
+    }
   });
 
 const model = program.command('model').description('train anomaly models for onnx_score');
