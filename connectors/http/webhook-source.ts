@@ -11,8 +11,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { AbflowError, ColumnBuilder, columnTypeSchema, defineSource, duration, fieldsOf, makeBatch, schemaOf, type SourceOutput, z } from '../../engine/api.js';
-import { LINES_SCHEMA } from '../jsonl/lines.js';
+import { AbflowError, columnTypeSchema, defineSource, duration, fieldsOf, schemaOf, type SourceOutput, z } from '../../engine/api.js';
+import { LINES_SCHEMA, messagesBatch } from '../jsonl/lines.js';
 
 const config = z
   .object({
@@ -164,19 +164,13 @@ export const webhookSource = defineSource({
               });
               wake = undefined;
               // An idle source still yields its position, so checkpoints (and with them the answers) keep coming.
-              yield { batch: makeBatch(LINES_SCHEMA, [new ColumnBuilder('string', 0).finish(), new ColumnBuilder('int64', 0).finish()], 0), resumeAfter: { upTo: emitted } };
+              yield { batch: messagesBatch([], []), resumeAfter: { upTo: emitted } };
               continue;
             }
             const take = queue.splice(0, ctx.batchSize);
-            const line = new ColumnBuilder('string', take.length);
-            const bytes = new ColumnBuilder('int64', take.length);
-            for (const r of take) {
-              line.appendString(r);
-              bytes.appendNumber(Buffer.byteLength(r));
-            }
             const positions = Float64Array.from(take, (_, i) => emitted + i + 1);
             emitted += take.length;
-            yield { batch: makeBatch(LINES_SCHEMA, [line.finish(), bytes.finish()], take.length), positions, resumeAfter: { upTo: emitted } };
+            yield { batch: messagesBatch(take, take.map((r) => Buffer.byteLength(r))), positions, resumeAfter: { upTo: emitted } };
             if (!ctx.checkpointing) acknowledge(emitted);
           }
         } finally {

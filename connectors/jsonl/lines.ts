@@ -6,11 +6,23 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { ColumnBuilder, makeBatch, schemaOf, type SourceOutput } from '../../engine/api.js';
+import { ColumnBuilder, makeBatch, type RecordBatch, schemaOf, type SourceOutput } from '../../engine/api.js';
 
 export const LINES_SCHEMA = schemaOf({ line: 'string', bytes: 'int64' });
 
 const PREFIX_BYTES = 1024;
+
+/** Raw records for a `json_decode` decoder from messages a source received whole (queue payloads, HTTP bodies):
+ * each message's text (possibly cut short) with its true byte length, so oversized ones are dead-lettered. */
+export function messagesBatch(texts: readonly string[], byteLengths: readonly number[]): RecordBatch {
+  const line = new ColumnBuilder('string', texts.length);
+  const bytes = new ColumnBuilder('int64', texts.length);
+  texts.forEach((t, i) => {
+    line.appendString(t);
+    bytes.appendNumber(byteLengths[i]!);
+  });
+  return makeBatch(LINES_SCHEMA, [line.finish(), bytes.finish()], texts.length);
+}
 
 export interface LinePosition {
   readonly offset: number;

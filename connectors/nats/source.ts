@@ -8,8 +8,8 @@
  * `ackWait`, or pending messages are redelivered while the job runs.
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
-import { AbflowError, ColumnBuilder, columnTypeSchema, defineSource, duration, fieldsOf, makeBatch, schemaOf, type SourceOutput, z } from '../../engine/api.js';
-import { LINES_SCHEMA } from '../jsonl/lines.js';
+import { AbflowError, columnTypeSchema, defineSource, duration, fieldsOf, schemaOf, type SourceOutput, z } from '../../engine/api.js';
+import { LINES_SCHEMA, messagesBatch } from '../jsonl/lines.js';
 import { connectionConfig, natsConnect } from './connection.js';
 
 const config = z
@@ -83,28 +83,22 @@ export const natsSource = defineSource({
           const consumer = await jetstream(nc).consumers.get(cfg.stream, cfg.consumer);
           let lastMessage = Date.now();
           for (;;) {
-            const line = new ColumnBuilder('string', ctx.batchSize);
-            const bytes = new ColumnBuilder('int64', ctx.batchSize);
+            const texts: string[] = [];
+            const lengths: number[] = [];
             const positions: number[] = [];
-            const expires = Math.max(1000, ctx.lingerMs);
-            const batch = await consumer.fetch({ max_messages: ctx.batchSize, expires });
+            const batch = await consumer.fetch({ max_messages: ctx.batchSize, expires: Math.max(1000, ctx.lingerMs) });
             for await (const m of batch) {
               // A message over the limit keeps only its start: the decoder dead-letters it by its true length.
-              line.appendString(Buffer.from(m.data.subarray(0, Math.min(m.data.length, cfg.maxMessageBytes + 1))).toString('utf8'));
-              bytes.appendNumber(m.data.length);
+              texts.push(Buffer.from(m.data.subarray(0, Math.min(m.data.length, cfg.maxMessageBytes + 1))).toString('utf8'));
+              lengths.push(m.data.length);
               positions.push(m.seq);
               pending.push(m);
               delivered++;
             }
-            if (positions.length) {
-              lastMessage = Date.now();
-              const n = positions.length;
-              yield { batch: makeBatch(LINES_SCHEMA, [line.finish(), bytes.finish()], n), positions: Float64Array.from(positions), resumeAfter: { delivered } satisfies Position };
-            } else {
-              if (cfg.idleExit !== undefined && Date.now() - lastMessage >= cfg.idleExit) return;
-              // Idle: yield the position anyway, so checkpoints — and the acknowledgements — keep coming.
-              yield { batch: makeBatch(LINES_SCHEMA, [line.finish(), bytes.finish()], 0), resumeAfter: { delivered } satisfies Position };
-            }
+            if (positions.length) lastMessage = Date.now();
+            else if (cfg.idleExit !== undefined && Date.now() - lastMessage >= cfg.idleExit) return;
+            // Also when idle: the position is yielded anyway, so checkpoints — and the acknowledgements — keep coming.
+            yield { batch: messagesBatch(texts, lengths), positions: Float64Array.from(positions), resumeAfter: { delivered } satisfies Position };
           }
         } finally {
           await nc.drain().catch(() => undefined);
