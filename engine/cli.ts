@@ -5,13 +5,16 @@
  * Exit codes: 0 success (including a graceful stop), 1 the job failed, 2 the plan is invalid.
  */
 import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadComponents } from './builtins.js';
 import { compilePlan, type CompiledPlan } from './compile/compile.js';
 import { renderMermaid, renderText } from './compile/render.js';
 import { isAbflowError, PlanErrors } from './errors.js';
-import { loadPlanFile } from './plan/load.js';
+import { type LoadedPlan, loadPlanFile } from './plan/load.js';
 import { planJsonSchema } from './plan/json-schema.js';
+import { componentDocs } from './plan/docs.js';
+import { scaffoldOperator } from './scaffold.js';
 import { Job, type JobResult, type Progress } from './runtime/scheduler.js';
 import { CheckpointStore } from './state/store.js';
 import { checkMessage, compileDestination, failureTrace, specMessage } from '../connectors/airbyte/destination.js';
@@ -29,9 +32,17 @@ const parallelismOption = () => new Option('-p, --parallelism <n>', 'worker thre
   return n;
 });
 
+/** The built-in components plus the `--plugin` modules and the plan's own `plugins` (relative to the plan file). */
+async function planComponents(plan: LoadedPlan, cliPlugins: readonly string[]) {
+  const listed = (plan.value as { plugins?: unknown } | null)?.plugins;
+  const fromPlan = Array.isArray(listed) ? listed.filter((p): p is string => typeof p === 'string').map((p) => resolve(dirname(plan.file), p)) : [];
+  return loadComponents([...cliPlugins, ...fromPlan]);
+}
+
 async function compile(file: string, opts: { plugin: string[]; parallelism?: number }): Promise<CompiledPlan> {
-  const { registry } = await loadComponents(opts.plugin);
-  return compilePlan(loadPlanFile(file), registry, opts.parallelism ? { parallelism: opts.parallelism } : {});
+  const loaded = loadPlanFile(file);
+  const { registry } = await planComponents(loaded, opts.plugin);
+  return compilePlan(loaded, registry, opts.parallelism ? { parallelism: opts.parallelism } : {});
 }
 
 function reportPlanError(e: unknown): never {
@@ -100,8 +111,15 @@ program
   .option('--from-scratch', 'ignore saved checkpoints and start afresh')
   .option('--summary-json <file>', 'also write the run summary as JSON')
   .action(async (file: string, opts: { plugin: string[]; parallelism?: number; quiet?: boolean; fromScratch?: boolean; summaryJson?: string }) => {
-    const { registry, modules } = await loadComponents(opts.plugin);
-    const plan = await compilePlan(loadPlanFile(file), registry, opts.parallelism ? { parallelism: opts.parallelism } : {}).catch(reportPlanError);
+    const loaded = (() => {
+      try {
+        return loadPlanFile(file);
+      } catch (e) {
+        return reportPlanError(e);
+      }
+    })();
+    const { registry, modules } = await planComponents(loaded, opts.plugin);
+    const plan = await compilePlan(loaded, registry, opts.parallelism ? { parallelism: opts.parallelism } : {}).catch(reportPlanError);
     for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
     const tty = process.stderr.isTTY && !opts.quiet;
     const onProgress = tty
@@ -265,8 +283,7 @@ program
   .argument('<plan>', 'plan YAML file')
   .addOption(pluginOption())
   .action(async (file: string, opts: { plugin: string[] }) => {
-    const { registry } = await loadComponents(opts.plugin);
-    const plan = await compilePlan(loadPlanFile(file), registry);
+    const plan = await compile(file, opts);
     const sinks = plan.nodes.filter((n) => n.kind === 'approval_queue');
     if (!sinks.length) throw new Error(`${file} has no approval_queue sink`);
     for (const n of sinks) {
@@ -309,6 +326,29 @@ model
       ...(r.auc !== undefined ? [`holdout vs ${o.label}: ROC AUC ${f(r.auc)}, precision ${f(r.precision!)}, recall ${f(r.recall!)} at the threshold`] : []),
     ];
     process.stdout.write(lines.join('\n') + '\n');
+  });
+
+program
+  .command('new')
+  .description('scaffold a component')
+  .command('operator')
+  .description('write NAME.mjs (a custom operator on the public API) and NAME.test.mjs (its test on abflow/testing)')
+  .argument('<name>', 'operator kind, snake_case')
+  .option('-d, --dir <dir>', 'where to write', '.')
+  .action((name: string, opts: { dir: string }) => {
+    for (const p of scaffoldOperator(name, opts.dir)) process.stdout.write(`wrote ${p}\n`);
+    process.stdout.write(`use it with \`plugins: [${name}.mjs]\` in a plan (relative to the plan file) or --plugin\n`);
+  });
+
+program
+  .command('docs')
+  .description('write the component reference (docs/operators.md) from the registry')
+  .option('-o, --out <file>', 'output file', 'docs/operators.md')
+  .addOption(pluginOption())
+  .action(async (opts: { out: string; plugin: string[] }) => {
+    const { registry } = await loadComponents(opts.plugin);
+    writeFileSync(opts.out, componentDocs(registry));
+    process.stdout.write(`wrote ${opts.out}\n`);
   });
 
 program

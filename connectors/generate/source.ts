@@ -56,7 +56,7 @@ const config = z
 
 export const generate = defineSource({
   kind: 'generate',
-  summary: 'Generates a deterministic synthetic stream (payments, or Nexmark people/auctions/bids) from a seed.',
+  summary: 'Generates a deterministic synthetic stream from a seed: payments, clickstream, support tickets, or Nexmark people/auctions/bids.',
   config,
   examples: [
     {

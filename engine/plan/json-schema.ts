@@ -9,7 +9,7 @@ import { engineOptions, inputRef, nodeId } from './schema.js';
 
 type Json = Record<string, unknown>;
 
-function toJson(schema: z.ZodType): Json {
+export function toJson(schema: z.ZodType): Json {
   const j = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
   delete j.$schema;
   return j;
@@ -50,6 +50,7 @@ export function planJsonSchema(registry: Registry): Json {
       name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', description: 'Job name: names output files and checkpoints.' },
       description: { type: 'string' },
       engine: toJson(engineOptions),
+      plugins: { type: 'array', items: { type: 'string' }, description: 'Modules exporting `abflowComponents`, relative to the plan file.' },
       sources: nodeBranches(registry, 'source', false),
       operators: nodeBranches(registry, 'operator', true),
       sinks: nodeBranches(registry, 'sink', true),

@@ -83,6 +83,7 @@ export const planSchema = z
     name: z.string().regex(ID, 'plan names use letters, digits, _ and -').describe('Job name: names output files and checkpoints.'),
     description,
     engine: engineOptions.prefault({}),
+    plugins: z.array(z.string().min(1)).default([]).describe('Modules exporting `abflowComponents` (custom operators, sources, sinks), relative to the plan file.'),
     sources: z.array(sourceNode).min(1, 'a plan needs at least one source'),
     operators: z.array(operatorNode).default([]),
     sinks: z.array(sinkNode).min(1, 'a plan needs at least one sink'),

@@ -13,7 +13,8 @@ import { ROOT, tempDir } from '../kit/cli.js';
 it('the Dockerfile’s production install runs `abflow run plans/payments.yaml`', () => {
   const docker = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const install = /RUN (npm ci --omit=dev[^&\n]*)/.exec(docker)![1]!.trim().split(/\s+/);
-  const [entry, cmd] = [/ENTRYPOINT (\[.*\])/.exec(docker)![1]!, /CMD (\[.*\])/.exec(docker)![1]!].map((j) => JSON.parse(j) as string[]);
+  const entry = JSON.parse(/ENTRYPOINT (\[.*\])/.exec(docker)![1]!) as string[];
+  const cmd = JSON.parse(/CMD (\[.*\])/.exec(docker)![1]!) as string[];
   const app = tempDir('abflow-prod-');
   for (const f of ['package.json', 'package-lock.json', '.npmrc']) cpSync(join(ROOT, f), join(app, f));
   for (const d of ['dist', 'plans']) cpSync(join(ROOT, d), join(app, d), { recursive: true });
@@ -21,7 +22,7 @@ it('the Dockerfile’s production install runs `abflow run plans/payments.yaml`'
   expect(existsSync(join(app, 'models/payments-iforest.onnx'))).toBe(true);
   execFileSync(install[0]!, install.slice(1), { cwd: app, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production' } });
   expect(existsSync(join(app, 'node_modules/typescript'))).toBe(false); // dev dependencies stay out
-  const r = spawnSync(entry[0] === 'node' ? process.execPath : entry[0]!, [...entry.slice(1), ...cmd!, '-q'], { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
+  const r = spawnSync(entry[0] === 'node' ? process.execPath : entry[0]!, [...entry.slice(1), ...cmd, '-q'], { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
   expect(r.status, r.stderr).toBe(0);
   expect(existsSync(join(app, 'out/payments.duckdb'))).toBe(true);
 }, 300_000);
