@@ -4,8 +4,9 @@
  * The `abflow` command: validate, explain and run plans, and write the plan JSON schema.
  * Exit codes: 0 success (including a graceful stop), 1 the job failed, 2 the plan is invalid.
  */
-import { writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pino } from 'pino';
 import { Command, Option } from 'commander';
 import { loadComponents } from './builtins.js';
 import { compilePlan, type CompiledPlan } from './compile/compile.js';
@@ -15,6 +16,8 @@ import { type LoadedPlan, loadPlanFile } from './plan/load.js';
 import { planJsonSchema } from './plan/json-schema.js';
 import { componentDocs } from './plan/docs.js';
 import { scaffoldOperator } from './scaffold.js';
+import { JobManager } from './service/jobs.js';
+import { startServer } from './service/server.js';
 import { Job, type JobResult, type Progress } from './runtime/scheduler.js';
 import { CheckpointStore } from './state/store.js';
 import { checkMessage, compileDestination, failureTrace, specMessage } from '../connectors/airbyte/destination.js';
@@ -326,6 +329,40 @@ model
       ...(r.auc !== undefined ? [`holdout vs ${o.label}: ROC AUC ${f(r.auc)}, precision ${f(r.precision!)}, recall ${f(r.recall!)} at the threshold`] : []),
     ];
     process.stdout.write(lines.join('\n') + '\n');
+  });
+
+program
+  .command('serve')
+  .description('run as a service: jobs over an HTTP API, Prometheus /metrics; SIGTERM stops every job gracefully')
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--port <port>', 'HTTP port', (v) => Number(v), 8080)
+  .option('--plans <dir>', 'start every *.yaml plan in this folder')
+  .option('--token-env <name>', 'environment variable holding the API bearer token', 'ABFLOW_API_TOKEN')
+  .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
+  .addOption(pluginOption())
+  .action(async (opts: { host: string; port: number; plans?: string; tokenEnv: string; logLevel: string; plugin: string[] }) => {
+    const log = pino({ level: opts.logLevel, base: { service: 'abflow' } }, pino.destination(2));
+    const token = process.env[opts.tokenEnv];
+    if (!token) log.warn(`${opts.tokenEnv} is not set: the API accepts unauthenticated requests`);
+    const jobs = new JobManager({ plugins: opts.plugin, onEvent: (event, j) => log.info({ job: j.name, id: j.id, state: j.state, ...(j.error ? { error: j.error } : {}) }, event) });
+    const server = await startServer({ host: opts.host, port: opts.port, token, jobs, log });
+    log.info({ host: opts.host, port: (server.address() as { port: number }).port }, 'listening');
+    for (const f of opts.plans ? readdirSync(opts.plans).filter((f) => /\.ya?ml$/.test(f)).sort() : []) {
+      const file = join(opts.plans!, f);
+      await jobs.submit(readFileSync(file, 'utf8'), file).catch((e: Error) => log.error({ plan: file, err: e.message }, 'plan rejected'));
+    }
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      log.info({ signal }, 'stopping: final checkpoints, draining jobs');
+      await jobs.stopAll();
+      await new Promise((r) => server.close(r));
+      log.info('stopped');
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
   });
 
 program

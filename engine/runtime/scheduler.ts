@@ -264,13 +264,18 @@ export class Job {
       store?.close();
     }
     if (this.failure) throw this.failure;
-    const nodes = [...this.metrics.values()];
+    return { ...this.status(), durationMs: clock() - t0 };
+  }
+
+  /** The job's counters now (a copy): for services and dashboards while it runs, and the final result. */
+  status(): Omit<JobResult, 'durationMs'> & { readonly queues: readonly { readonly name: string; readonly depth: number; readonly capacity: number }[] } {
+    const nodes = [...this.metrics.values()].map((m) => ({ ...m, ...(m.extra ? { extra: { ...m.extra } } : {}) }));
     return {
       resumedFrom: this.resumeFrom,
-      checkpoints: this.coordinator?.completed ?? [],
-      durationMs: clock() - t0,
+      checkpoints: [...(this.coordinator?.completed ?? [])],
       nodes,
       channels: this.all.map((c) => ({ name: c.name, capacity: c.capacity, maxDepth: c.maxDepth })),
+      queues: this.all.map((c) => ({ name: c.name, depth: c.depth, capacity: c.capacity })),
       ...this.totals(),
       deadLetters: nodes.reduce((n, m) => n + m.dead, 0),
       stopped: this.stopping,

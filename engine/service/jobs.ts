@@ -1,0 +1,124 @@
+/**
+ * @module service/jobs
+ * The jobs of `abflow serve`: plans submitted as YAML (over the API, or from a folder at start) compiled and run
+ * in this process, each with its own worker pool, and kept with their status for the API, metrics and dashboard.
+ */
+import { randomUUID } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { loadComponents } from '../builtins.js';
+import { compilePlan, type CompiledPlan } from '../compile/compile.js';
+import { isAbflowError, PlanErrors } from '../errors.js';
+import { loadPlanText } from '../plan/load.js';
+import { Job, type JobResult } from '../runtime/scheduler.js';
+
+export type JobState = 'running' | 'finished' | 'failed' | 'stopped';
+
+export interface ManagedJob {
+  readonly id: string;
+  readonly name: string;
+  readonly plan: CompiledPlan;
+  readonly job: Job;
+  readonly submittedAt: number;
+  state: JobState;
+  error?: string;
+  result?: JobResult;
+  readonly done: Promise<void>;
+}
+
+export class PlanRejected extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export class JobManager {
+  private readonly jobs = new Map<string, ManagedJob>();
+
+  constructor(
+    private readonly opts: { readonly plugins?: readonly string[]; readonly onEvent?: (event: string, job: ManagedJob) => void } = {},
+  ) {}
+
+  /** Compiles and starts a plan; `file` places relative paths (plugins) and error locations. */
+  async submit(text: string, file = '<submitted>'): Promise<ManagedJob> {
+    let plan: CompiledPlan;
+    let modules: readonly string[];
+    try {
+      const loaded = loadPlanText(text, file);
+      const listed = (loaded.value as { plugins?: unknown } | null)?.plugins;
+      const planPlugins = Array.isArray(listed) ? listed.filter((p): p is string => typeof p === 'string').map((p) => resolve(dirname(resolve(file)), p)) : [];
+      const components = await loadComponents([...(this.opts.plugins ?? []), ...planPlugins]);
+      modules = components.modules;
+      plan = await compilePlan(loaded, components.registry);
+    } catch (e) {
+      if (e instanceof PlanErrors) throw new PlanRejected(e.errors.map((x) => x.format()));
+      if (isAbflowError(e)) throw new PlanRejected([e.format()]);
+      throw e;
+    }
+    const running = [...this.jobs.values()].find((j) => j.name === plan.name && j.state === 'running');
+    if (running) throw new PlanRejected([`a job named ${plan.name} is already running (${running.id}); stop it first`]);
+    const job = new Job(plan, { modules });
+    const entry: ManagedJob = {
+      id: randomUUID(),
+      name: plan.name,
+      plan,
+      job,
+      submittedAt: Date.now(),
+      state: 'running',
+      done: job.run().then(
+        (result) => {
+          entry.result = result;
+          entry.state = result.stopped ? 'stopped' : 'finished';
+          this.opts.onEvent?.('job_ended', entry);
+        },
+        (e: unknown) => {
+          entry.state = 'failed';
+          entry.error = isAbflowError(e) ? e.format() : (e as Error).message;
+          this.opts.onEvent?.('job_failed', entry);
+        },
+      ),
+    };
+    this.jobs.set(entry.id, entry);
+    this.opts.onEvent?.('job_started', entry);
+    return entry;
+  }
+
+  list(): ManagedJob[] {
+    return [...this.jobs.values()];
+  }
+
+  get(id: string): ManagedJob | undefined {
+    return this.jobs.get(id) ?? [...this.jobs.values()].reverse().find((j) => j.name === id);
+  }
+
+  /** Graceful stop: sources stop, in-flight batches drain, a last checkpoint is taken. */
+  async stop(id: string): Promise<ManagedJob | undefined> {
+    const j = this.get(id);
+    if (!j) return undefined;
+    if (j.state === 'running') j.job.stop();
+    await j.done;
+    return j;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.list().map((j) => this.stop(j.id)));
+  }
+}
+
+/** A job as the API shows it. */
+export function describeJob(j: ManagedJob) {
+  const s = j.result ?? j.job.status();
+  return {
+    id: j.id,
+    name: j.name,
+    state: j.state,
+    submittedAt: new Date(j.submittedAt).toISOString(),
+    ...(j.error ? { error: j.error } : {}),
+    rowsIn: s.rowsIn,
+    rowsOut: s.rowsOut,
+    deadLetters: s.deadLetters,
+    checkpoints: s.checkpoints,
+    nodes: s.nodes.map((n) => ({ id: n.id, kind: n.kind, role: n.role, rowsIn: n.rowsIn, rowsOut: n.rowsOut, dead: n.dead, discarded: n.discarded, busyMs: Math.round(n.busyMs), ...(n.extra ? { metrics: n.extra } : {}) })),
+    // The logical DAG (decoders the compiler inserted are folded into their sources).
+    edges: j.plan.nodes.filter((n) => n.path !== null).flatMap((n) => n.inputs.map((r) => ({ from: r.node.replace(/__raw$/, ''), port: r.port, to: n.id }))),
+  };
+}

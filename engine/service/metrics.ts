@@ -1,0 +1,97 @@
+/**
+ * @module service/metrics
+ * Prometheus metrics of every job, read from the jobs' live counters at scrape time (prom-client collectors), so the
+ * numbers are exactly the job's own: records in/out per node, dead letters, busy time, queue depth per edge
+ * (backpressure), checkpoints (count, last duration and size), and each operator's own counters (`Operator.metrics`:
+ * LLM requests, tokens, cost, cache hits, circuit state …) as `abflow_operator_metric{metric=…}`.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { JobManager } from './jobs.js';
+
+export function jobMetrics(jobs: JobManager): Registry {
+  const registry = new Registry();
+  const statuses = () => jobs.list().map((j) => ({ j, s: j.result ? { ...j.result, queues: [] } : j.job.status() }));
+  const perNode = (name: string, help: string, value: (n: ReturnType<typeof statuses>[number]['s']['nodes'][number]) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['job', 'node', 'kind', 'role'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { j, s } of statuses()) for (const n of s.nodes) this.inc({ job: j.name, node: n.id, kind: n.kind, role: n.role }, value(n));
+      },
+    });
+  perNode('abflow_records_in_total', 'Records into a node.', (n) => n.rowsIn);
+  perNode('abflow_records_out_total', 'Records out of a node.', (n) => n.rowsOut);
+  perNode('abflow_dead_letters_total', 'Records a node sent to its dead_letter output.', (n) => n.dead);
+  perNode('abflow_discarded_total', 'Records emitted on unconnected outputs.', (n) => n.discarded);
+  perNode('abflow_busy_seconds_total', 'Time a node spent processing.', (n) => n.busyMs / 1000);
+  new Gauge({
+    name: 'abflow_queue_depth',
+    help: 'Elements waiting on an edge (its capacity is abflow_queue_capacity): a full queue is backpressure.',
+    labelNames: ['job', 'edge'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { j, s } of statuses()) for (const q of s.queues) this.set({ job: j.name, edge: q.name }, q.depth);
+    },
+  });
+  new Gauge({
+    name: 'abflow_queue_capacity',
+    help: 'Capacity of an edge.',
+    labelNames: ['job', 'edge'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { j, s } of statuses()) for (const q of s.queues) this.set({ job: j.name, edge: q.name }, q.capacity);
+    },
+  });
+  new Counter({
+    name: 'abflow_checkpoints_total',
+    help: 'Completed checkpoints.',
+    labelNames: ['job'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { j, s } of statuses()) this.inc({ job: j.name }, s.checkpoints.length);
+    },
+  });
+  const last = (name: string, help: string, f: (c: { ms: number; bytes: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['job'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { j, s } of statuses()) {
+          const c = s.checkpoints[s.checkpoints.length - 1];
+          if (c) this.set({ job: j.name }, f(c));
+        }
+      },
+    });
+  last('abflow_checkpoint_duration_seconds', 'Duration of the last completed checkpoint.', (c) => c.ms / 1000);
+  last('abflow_checkpoint_bytes', 'Size of the last completed checkpoint.', (c) => c.bytes);
+  new Gauge({
+    name: 'abflow_operator_metric',
+    help: 'An operator’s own counter (LLM requests, tokens, cost, cache hits, circuit state …).',
+    labelNames: ['job', 'node', 'metric'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { j, s } of statuses()) for (const n of s.nodes) for (const [k, v] of Object.entries(n.extra ?? {})) this.set({ job: j.name, node: n.id, metric: k }, v);
+    },
+  });
+  new Gauge({
+    name: 'abflow_job_running',
+    help: '1 while a job runs.',
+    labelNames: ['job', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const j of jobs.list()) this.set({ job: j.name, state: j.state }, j.state === 'running' ? 1 : 0);
+    },
+  });
+  return registry;
+}

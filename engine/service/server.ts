@@ -1,0 +1,88 @@
+/**
+ * @module service/server
+ * `abflow serve`: jobs over HTTP. Routes (JSON unless noted):
+ * - `GET /healthz` (alive), `GET /readyz` (serving) — no token needed, for probes;
+ * - `GET /metrics` — Prometheus text;
+ * - `GET /jobs`, `POST /jobs` (body: plan YAML) → 201 with the job, 400 with the plan's errors;
+ * - `GET /jobs/{id or name}`, `GET /jobs/{id}/checkpoints`, `DELETE /jobs/{id}` (graceful stop).
+ * With a token (from the environment), every other route needs `Authorization: Bearer <token>`; the comparison is
+ * constant-time. Logs are JSON lines (pino); plan texts and secrets are never logged.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { describeJob, type JobManager, PlanRejected } from './jobs.js';
+import { jobMetrics } from './metrics.js';
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token?: string | undefined;
+  readonly jobs: JobManager;
+  readonly log: Logger;
+}
+
+const MAX_PLAN_BYTES = 1 << 20;
+
+export function authorized(token: string | undefined, header: string | undefined): boolean {
+  if (!token) return true;
+  const given = Buffer.from(/^Bearer (.+)$/.exec(header ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export async function startServer(o: ServeOptions): Promise<Server> {
+  const metrics = jobMetrics(o.jobs);
+  const json = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 2) + '\n');
+  const body = (req: IncomingMessage) =>
+    new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_PLAN_BYTES) reject(new Error(`plan over ${MAX_PLAN_BYTES} bytes`));
+        else chunks.push(c);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
+    if (url.pathname === '/readyz') return json(res, 200, { status: 'ready', jobs: o.jobs.list().length });
+    if (!authorized(o.token, req.headers.authorization)) {
+      o.log.warn({ path: url.pathname, remote: req.socket.remoteAddress }, 'unauthenticated request refused');
+      return res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' }).end('{"error":"missing or wrong bearer token"}\n');
+    }
+    if (url.pathname === '/metrics') return res.writeHead(200, { 'content-type': metrics.contentType }).end(await metrics.metrics());
+    if (parts[0] !== 'jobs') return json(res, 404, { error: 'not found' });
+    if (parts.length === 1 && req.method === 'GET') return json(res, 200, o.jobs.list().map(describeJob));
+    if (parts.length === 1 && req.method === 'POST') {
+      try {
+        const j = await o.jobs.submit(await body(req), url.searchParams.get('file') ?? '<submitted>');
+        return json(res, 201, describeJob(j));
+      } catch (e) {
+        if (e instanceof PlanRejected) return json(res, 400, { error: 'invalid plan', problems: e.problems });
+        throw e;
+      }
+    }
+    const j = parts[1] ? o.jobs.get(decodeURIComponent(parts[1])) : undefined;
+    if (!j) return json(res, 404, { error: `no job ${parts[1]}` });
+    if (parts.length === 2 && req.method === 'GET') return json(res, 200, describeJob(j));
+    if (parts.length === 2 && req.method === 'DELETE') return json(res, 200, describeJob((await o.jobs.stop(j.id))!));
+    if (parts[2] === 'checkpoints' && req.method === 'GET') return json(res, 200, { job: j.name, checkpoints: describeJob(j).checkpoints });
+    return json(res, 405, { error: `${req.method} ${url.pathname} is not supported` });
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: Error) => {
+      o.log.error({ err: e.message, path: req.url }, 'request failed');
+      if (!res.headersSent) json(res, 500, { error: e.message });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, resolve);
+  });
+  return server;
+}
