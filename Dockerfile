@@ -24,6 +24,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY plans ./plans
 COPY models ./models
+COPY proto ./proto
 RUN mkdir -p out && chown node:node out
 USER node
 ENTRYPOINT ["node", "dist/engine/cli.js"]

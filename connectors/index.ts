@@ -20,12 +20,14 @@ import { webhookSink } from './http/webhook-sink.js';
 import { httpWritebackSink } from './http/writeback-sink.js';
 import { webhookSource } from './http/webhook-source.js';
 import { approvalQueueSink } from './http/approval-sink.js';
+import { grpcSink } from './grpc/sink.js';
+import { grpcSource } from './grpc/source.js';
 import { redisSink } from './redis/sink.js';
 import { natsSink } from './nats/sink.js';
 import { natsSource } from './nats/source.js';
 
-export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource, postgresCdc, natsSource, webhookSource] as const;
-export const builtinSinks = [duckdb, postgres, parquet, jsonlSink, consoleSink, blackhole, airbyteDestination, webhookSink, httpWritebackSink, redisSink, natsSink, approvalQueueSink] as const;
+export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource, postgresCdc, natsSource, webhookSource, grpcSource] as const;
+export const builtinSinks = [duckdb, postgres, parquet, jsonlSink, consoleSink, blackhole, airbyteDestination, webhookSink, httpWritebackSink, redisSink, natsSink, approvalQueueSink, grpcSink] as const;
 /** Operators that decode raw source bytes; the compiler inserts them after their sources. */
 export const builtinDecoders = [jsonDecode, airbyteDecode] as const;
 

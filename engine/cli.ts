@@ -18,6 +18,7 @@ import { componentDocs } from './plan/docs.js';
 import { scaffoldOperator } from './scaffold.js';
 import { JobManager } from './service/jobs.js';
 import { startServer } from './service/server.js';
+import { startGrpc } from './service/grpc.js';
 import { Job, type JobResult, type Progress } from './runtime/scheduler.js';
 import { CheckpointStore } from './state/store.js';
 import { checkMessage, compileDestination, failureTrace, specMessage } from '../connectors/airbyte/destination.js';
@@ -336,17 +337,19 @@ program
   .description('run as a service: jobs over an HTTP API, Prometheus /metrics; SIGTERM stops every job gracefully')
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--port <port>', 'HTTP port', (v) => Number(v), 8080)
+  .option('--grpc-port <port>', 'gRPC port (proto/abflow/v1/abflow.proto)', (v) => Number(v), 50051)
   .option('--plans <dir>', 'start every *.yaml plan in this folder')
   .option('--token-env <name>', 'environment variable holding the API bearer token', 'ABFLOW_API_TOKEN')
   .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
   .addOption(pluginOption())
-  .action(async (opts: { host: string; port: number; plans?: string; tokenEnv: string; logLevel: string; plugin: string[] }) => {
+  .action(async (opts: { host: string; port: number; grpcPort: number; plans?: string; tokenEnv: string; logLevel: string; plugin: string[] }) => {
     const log = pino({ level: opts.logLevel, base: { service: 'abflow' } }, pino.destination(2));
     const token = process.env[opts.tokenEnv];
     if (!token) log.warn(`${opts.tokenEnv} is not set: the API accepts unauthenticated requests`);
     const jobs = new JobManager({ plugins: opts.plugin, onEvent: (event, j) => log.info({ job: j.name, id: j.id, state: j.state, ...(j.error ? { error: j.error } : {}) }, event) });
     const server = await startServer({ host: opts.host, port: opts.port, token, jobs, log });
-    log.info({ host: opts.host, port: (server.address() as { port: number }).port }, 'listening');
+    const grpcServer = await startGrpc({ host: opts.host, port: opts.grpcPort, token, jobs, log });
+    log.info({ host: opts.host, port: (server.address() as { port: number }).port, grpcPort: grpcServer.port }, 'listening');
     for (const f of opts.plans ? readdirSync(opts.plans).filter((f) => /\.ya?ml$/.test(f)).sort() : []) {
       const file = join(opts.plans!, f);
       await jobs.submit(readFileSync(file, 'utf8'), file).catch((e: Error) => log.error({ plan: file, err: e.message }, 'plan rejected'));
@@ -358,6 +361,7 @@ program
       log.info({ signal }, 'stopping: final checkpoints, draining jobs');
       await jobs.stopAll();
       await new Promise((r) => server.close(r));
+      await new Promise((r) => grpcServer.server.tryShutdown(r));
       log.info('stopped');
       process.exit(0);
     };

@@ -116,6 +116,8 @@ export interface SourceOutput {
 
 export interface SourceContext {
   readonly nodeId: string;
+  /** The plan's name: how a running job is addressed (e.g. by `abflow serve`'s ingest). */
+  readonly job: string;
   readonly batchSize: number;
   /** Longest a source should hold a partial batch before yielding it. */
   readonly lingerMs: number;
@@ -162,6 +164,8 @@ export interface SourceSpec<C = unknown> extends SpecBase<C> {
 
 export interface SinkContext {
   readonly nodeId: string;
+  /** The plan's name. */
+  readonly job: string;
   readonly inputs: readonly Schema[];
   /** Set when the job takes checkpoints: the sink must then write exactly once with two-phase commit. */
   readonly checkpointing?: {

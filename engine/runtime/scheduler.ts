@@ -359,7 +359,7 @@ export class Job {
     const origin = n.id.replace(/__raw$/, '');
     const m = this.metrics.get(origin)!;
     const spec = n.spec as SourceSpec;
-    const source = spec.create(n.config, { nodeId: origin, batchSize: this.plan.engine.batchSize, lingerMs: this.plan.engine.lingerMs, outputs: n.outputs, checkpointing: this.coordinator !== null });
+    const source = spec.create(n.config, { nodeId: origin, job: this.plan.name, batchSize: this.plan.engine.batchSize, lingerMs: this.plan.engine.lingerMs, outputs: n.outputs, checkpointing: this.coordinator !== null });
     const saved = this.stateOf(v.id)[0];
     let resumeAfter: unknown = saved?.value ?? null;
     const it = source.read(resumeAfter ?? undefined)[Symbol.asyncIterator]();
@@ -723,6 +723,7 @@ export class Job {
     const m = this.metrics.get(n.id)!;
     const sink: Sink = (n.spec as SinkSpec).create(n.config, {
       nodeId: n.id,
+      job: this.plan.name,
       inputs: n.inputSchemas,
       ...(this.coordinator ? { checkpointing: { resumeFrom: this.resumeFrom } } : {}),
     });

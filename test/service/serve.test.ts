@@ -6,20 +6,41 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { batchFromRows } from '../../engine/arrow/columns.js';
+import { fromIPC, toIPC } from '../../engine/arrow/ipc.js';
+import { schemaOf } from '../../engine/types.js';
 import { CLI, ROOT, tempDir } from '../kit/cli.js';
+
+interface AbflowClient extends grpc.Client {
+  Subscribe(req: { job: string; sink: string }, md: grpc.Metadata): grpc.ClientReadableStream<{ arrow_ipc: Uint8Array }>;
+  Ingest(md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: { records: number; batches: number }) => void): grpc.ClientWritableStream<{ job: string; source: string; arrow_ipc: Uint8Array }>;
+}
+
+/** A client from the repo's .proto, as a user's would be generated. */
+function abflowClient(): AbflowClient {
+  const def = protoLoader.loadSync(join(ROOT, 'proto/abflow/v1/abflow.proto'), { longs: Number, defaults: true, keepCase: true });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { abflow: { v1: { Abflow: new (addr: string, creds: grpc.ChannelCredentials) => AbflowClient } } };
+  return new pkg.abflow.v1.Abflow(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+}
 
 const TOKEN = 'test-token-123';
 let child: ChildProcess;
 let base = '';
+let grpcPort = 0;
 let stderr = '';
 
 beforeAll(async () => {
-  child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--token-env', 'TEST_ABFLOW_TOKEN'], { cwd: tempDir('abflow-serve-'), env: { ...process.env, TEST_ABFLOW_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--token-env', 'TEST_ABFLOW_TOKEN'], { cwd: tempDir('abflow-serve-'), env: { ...process.env, TEST_ABFLOW_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
   base = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /"port":(\d+),"msg":"listening"/.exec(stderr);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+      const m = /"port":(\d+),"grpcPort":(\d+),"msg":"listening"/.exec(stderr);
+      if (m) {
+        grpcPort = Number(m[2]);
+        resolve(`http://127.0.0.1:${m[1]}`);
+      }
     });
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
   });
@@ -82,6 +103,72 @@ describe('abflow serve', () => {
     const body = (await r.json()) as { problems: string[] };
     expect(body.problems[0]).toMatch(/^bad\.yaml:3:\d+: sources\[0\]\.kind: unknown source kind `generat`\n  hint: did you mean `generate`\?/);
   });
+
+  it('gRPC: refuses calls without the token; submits plans/payments.yaml; streams 100 k records in and out; metrics match', async () => {
+    const client = abflowClient();
+    const call = <T>(method: string, req: unknown, token = TOKEN) =>
+      new Promise<T>((resolve, reject) => {
+        const md = new grpc.Metadata();
+        if (token) md.set('authorization', `Bearer ${token}`);
+        (client as unknown as Record<string, (r: unknown, m: grpc.Metadata, cb: (e: Error | null, v: T) => void) => void>)[method]!(req, md, (e, v) => (e ? reject(e) : resolve(v)));
+      });
+    await expect(call('ListJobs', {}, '')).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    const submitted = await call<{ id: string; state: string }>('SubmitJob', { plan_yaml: readFileSync(join(ROOT, 'plans/payments.yaml'), 'utf8'), file: 'plans/payments.yaml' });
+    expect(submitted.state).toBe('running');
+    const finished = await until(() => call<{ state: string; rows_in: number }>('GetJob', { id: submitted.id }), (j) => j.state !== 'running');
+    expect(finished).toMatchObject({ state: 'finished', rows_in: 200_000 });
+    // Sidecar ingest: a plan with a grpc source and a grpc sink; subscribe, then stream 100 k records in.
+    const plan = 'name: sidecar\nsources:\n  - { id: events, kind: grpc, config: { schema: { id: int64, v: float64 }, endAfterIngest: true } }\noperators:\n  - { id: doubled, kind: derive, inputs: [events], config: { columns: { v2: v * 2 } } }\nsinks:\n  - { id: live, kind: grpc, inputs: [doubled] }\n';
+    const job = await call<{ id: string }>('SubmitJob', { plan_yaml: plan });
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${TOKEN}`);
+    let subscribed = 0;
+    let sum = 0;
+    const sub = await until(
+      async () => {
+        const s = client.Subscribe({ job: 'sidecar', sink: 'live' }, md);
+        const ok = await new Promise<boolean>((resolve) => {
+          s.once('error', () => resolve(false));
+          setTimeout(() => resolve(true), 300);
+        });
+        return ok ? s : null;
+      },
+      (s) => s !== null,
+    );
+    const ended = new Promise<void>((resolve) => sub!.on('end', resolve).on('error', () => resolve()));
+    sub!.on('data', (m: { arrow_ipc: Uint8Array }) => {
+      const b = fromIPC(m.arrow_ipc);
+      subscribed += b.numRows;
+      const v2 = b.getChild('v2')!;
+      for (let i = 0; i < b.numRows; i++) sum += Number(v2.get(i));
+    });
+    const ingest = await new Promise<{ records: number; batches: number }>((resolve, reject) => {
+      const stream = client.Ingest(md, (e, r) => (e ? reject(e) : resolve(r)));
+      for (let b = 0; b < 10; b++) {
+        const rows = Array.from({ length: 10_000 }, (_, i) => ({ id: b * 10_000 + i, v: 1.5 }));
+        stream.write({ job: 'sidecar', source: 'events', arrow_ipc: toIPC(batchFromRows(schemaOf({ id: 'int64', v: 'float64' }), rows)) });
+      }
+      stream.end();
+    });
+    expect(ingest).toEqual({ records: 100_000, batches: 10 });
+    const done = await until(async () => (await (await api(`/jobs/${job.id}`)).json()) as { state: string; rowsIn: number }, (s) => s.state !== 'running');
+    expect(done).toMatchObject({ state: 'finished', rowsIn: 100_000 });
+    await ended;
+    expect(subscribed).toBe(100_000);
+    expect(sum).toBe(300_000);
+    const text = await (await api('/metrics')).text();
+    expect(text).toMatch(/^abflow_records_out_total\{job="sidecar",node="events",kind="grpc",role="source"\} 100000$/m);
+    expect(text).toMatch(/^abflow_records_in_total\{job="sidecar",node="live",kind="grpc",role="sink"\} 100000$/m);
+    // A batch of the wrong schema is refused to the client.
+    await expect(
+      new Promise((resolve, reject) => {
+        const s = client.Ingest(md, (e, r) => (e ? reject(e) : resolve(r)));
+        s.write({ job: 'sidecar', source: 'events', arrow_ipc: toIPC(batchFromRows(schemaOf({ x: 'string' }), [{ x: 'a' }])) });
+        s.end();
+      }),
+    ).rejects.toMatchObject({ code: expect.any(Number) });
+    client.close();
+  }, 120_000);
 
   it('SIGTERM drains the jobs and exits 0', async () => {
     const code = await new Promise<number | null>((resolve) => {
