@@ -1,6 +1,6 @@
 # abflow as a container: `docker build -t abflow .`, then
-#   docker run --rm -v "$PWD/out:/app/out" abflow                      # the main job (plans/payments.yaml)
-#   docker run --rm -v "$PWD/plans:/app/plans" abflow run plans/x.yaml  # any plan
+#   docker run -p 8080:8080 -p 50051:50051 -e ABFLOW_API_TOKEN=… abflow   # the service (HTTP, gRPC, /dashboard)
+#   docker run --rm --no-healthcheck -v "$PWD/out:/app/out" abflow run plans/payments.yaml   # one job, then exit
 # Secrets (API keys, database URLs) come from the environment (`-e OPENAI_API_KEY=…`), never from plan files.
 
 # --- build: compile TypeScript to dist/ with the dev dependencies -------------------------------------------------
@@ -27,5 +27,9 @@ COPY models ./models
 COPY proto ./proto
 RUN mkdir -p out && chown node:node out
 USER node
+EXPOSE 8080 50051
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/engine/cli.js"]
-CMD ["run", "plans/payments.yaml"]
+# The service; plans are submitted over the API, or mounted at /app/jobs and started with `--plans jobs`.
+CMD ["serve", "--host", "0.0.0.0"]

@@ -1,7 +1,8 @@
 /**
  * @module service/server
  * `abflow serve`: jobs over HTTP. Routes (JSON unless noted):
- * - `GET /healthz` (alive), `GET /readyz` (serving) — no token needed, for probes;
+ * - `GET /healthz` (alive), `GET /readyz` (serving) — no token needed, for probes; `GET /dashboard` (the page,
+ *   dashboard.ts; its API calls need the token);
  * - `GET /metrics` — Prometheus text;
  * - `GET /jobs`, `POST /jobs` (body: plan YAML) → 201 with the job, 400 with the plan's errors;
  * - `GET /jobs/{id or name}`, `GET /jobs/{id}/checkpoints`, `DELETE /jobs/{id}` (graceful stop).
@@ -11,6 +12,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { DASHBOARD_HTML } from './dashboard.js';
 import { describeJob, type JobManager, PlanRejected } from './jobs.js';
 import { jobMetrics } from './metrics.js';
 
@@ -51,6 +53,8 @@ export async function startServer(o: ServeOptions): Promise<Server> {
     const parts = url.pathname.split('/').filter(Boolean);
     if (url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') return json(res, 200, { status: 'ready', jobs: o.jobs.list().length });
+    // The page itself holds no data; the API calls it makes carry the token.
+    if (url.pathname === '/dashboard' || url.pathname === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(DASHBOARD_HTML);
     if (!authorized(o.token, req.headers.authorization)) {
       o.log.warn({ path: url.pathname, remote: req.socket.remoteAddress }, 'unauthenticated request refused');
       return res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' }).end('{"error":"missing or wrong bearer token"}\n');
