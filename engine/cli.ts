@@ -340,16 +340,21 @@ program
   .option('--grpc-port <port>', 'gRPC port (proto/abflow/v1/abflow.proto)', (v) => Number(v), 50051)
   .option('--plans <dir>', 'start every *.yaml plan in this folder')
   .option('--token-env <name>', 'environment variable holding the API bearer token', 'ABFLOW_API_TOKEN')
+  .option('--token-file <file>', 'file holding the API bearer token (e.g. a mounted secret); wins over --token-env')
+  .option('--tls-cert <file>', 'PEM certificate: serve HTTPS and gRPC over TLS (with --tls-key)')
+  .option('--tls-key <file>', 'PEM private key of --tls-cert')
   .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
   .addOption(pluginOption())
-  .action(async (opts: { host: string; port: number; grpcPort: number; plans?: string; tokenEnv: string; logLevel: string; plugin: string[] }) => {
+  .action(async (opts: { host: string; port: number; grpcPort: number; plans?: string; tokenEnv: string; tokenFile?: string; tlsCert?: string; tlsKey?: string; logLevel: string; plugin: string[] }) => {
     const log = pino({ level: opts.logLevel, base: { service: 'abflow' } }, pino.destination(2));
-    const token = process.env[opts.tokenEnv];
-    if (!token) log.warn(`${opts.tokenEnv} is not set: the API accepts unauthenticated requests`);
+    const token = opts.tokenFile ? readFileSync(opts.tokenFile, 'utf8').trim() : process.env[opts.tokenEnv];
+    if (!token) log.warn(`${opts.tokenFile ?? opts.tokenEnv} holds no token: the API accepts unauthenticated requests`);
+    if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
+    const tls = opts.tlsCert ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey!) } : undefined;
     const jobs = new JobManager({ plugins: opts.plugin, onEvent: (event, j) => log.info({ job: j.name, id: j.id, state: j.state, ...(j.error ? { error: j.error } : {}) }, event) });
-    const server = await startServer({ host: opts.host, port: opts.port, token, jobs, log });
-    const grpcServer = await startGrpc({ host: opts.host, port: opts.grpcPort, token, jobs, log });
-    log.info({ host: opts.host, port: (server.address() as { port: number }).port, grpcPort: grpcServer.port }, 'listening');
+    const server = await startServer({ host: opts.host, port: opts.port, token, jobs, log, tls });
+    const grpcServer = await startGrpc({ host: opts.host, port: opts.grpcPort, token, jobs, log, tls });
+    log.info({ host: opts.host, port: (server.address() as { port: number }).port, grpcPort: grpcServer.port, tls: tls !== undefined }, 'listening');
     for (const f of opts.plans ? readdirSync(opts.plans).filter((f) => /\.ya?ml$/.test(f)).sort() : []) {
       const file = join(opts.plans!, f);
       await jobs.submit(readFileSync(file, 'utf8'), file).catch((e: Error) => log.error({ plan: file, err: e.message }, 'plan rejected'));

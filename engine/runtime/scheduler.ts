@@ -55,6 +55,20 @@ export interface NodeMetrics {
   busyMs: number;
   /** The operator's own counters (`Operator.metrics`). */
   extra?: Record<string, number>;
+  /** Event time the node last forwarded (ms), where watermarks pass through it. */
+  watermarkMs?: number;
+  /** Processing time per batch, in ms buckets (`BATCH_MS_BUCKETS`, cumulative counts as Prometheus wants). */
+  batchMs?: { counts: number[]; sum: number; count: number };
+}
+
+/** Upper bounds (ms) of the per-batch processing-time histogram. */
+export const BATCH_MS_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000];
+
+function observe(m: NodeMetrics, ms: number): void {
+  const h = (m.batchMs ??= { counts: new Array<number>(BATCH_MS_BUCKETS.length).fill(0), sum: 0, count: 0 });
+  for (let i = 0; i < BATCH_MS_BUCKETS.length; i++) if (ms <= BATCH_MS_BUCKETS[i]!) h.counts[i]!++;
+  h.sum += ms;
+  h.count++;
 }
 
 export interface Progress {
@@ -127,6 +141,7 @@ export class Job {
   private readonly channelsOut = new Map<string, OutEdge[]>();
   private readonly all: Channel[] = [];
   private readonly metrics = new Map<string, NodeMetrics>();
+  private nodesOfVertex: Map<string, string[]> | undefined;
   private pool: WorkerPool | null = null;
   private readonly workers: Worker[] = [];
   private failure: Error | null = null;
@@ -269,7 +284,7 @@ export class Job {
 
   /** The job's counters now (a copy): for services and dashboards while it runs, and the final result. */
   status(): Omit<JobResult, 'durationMs'> & { readonly queues: readonly { readonly name: string; readonly depth: number; readonly capacity: number }[] } {
-    const nodes = [...this.metrics.values()].map((m) => ({ ...m, ...(m.extra ? { extra: { ...m.extra } } : {}) }));
+    const nodes = [...this.metrics.values()].map((m) => ({ ...m, ...(m.extra ? { extra: { ...m.extra } } : {}), ...(m.batchMs ? { batchMs: { ...m.batchMs, counts: [...m.batchMs.counts] } } : {}) }));
     return {
       resumedFrom: this.resumeFrom,
       checkpoints: [...(this.coordinator?.completed ?? [])],
@@ -319,7 +334,20 @@ export class Job {
   }
 
   private broadcast(vertex: string, el: Element): Promise<void> {
+    if (el.t === 'watermark' && el.ms < MAX_WATERMARK) for (const id of this.vertexNodes.get(vertex) ?? []) this.metrics.get(id)!.watermarkMs = el.ms;
     return this.emit(vertex, null, el);
+  }
+
+  /** The plan nodes a vertex runs (a chain runs several). */
+  private get vertexNodes(): Map<string, string[]> {
+    if (!this.nodesOfVertex) {
+      this.nodesOfVertex = new Map();
+      for (const v of this.plan.physical.vertices) {
+        const ids = v.type === 'chain' ? v.members.map((m) => m.nodeId) : v.type === 'dead_letters' ? [] : [v.node.id.replace(/__raw$/, '')];
+        this.nodesOfVertex.set(v.id, ids.filter((id) => this.metrics.has(id)));
+      }
+    }
+    return this.nodesOfVertex;
   }
 
   /** Pushes wire outputs (exit-indexed, from a worker) to their edges. */
@@ -517,6 +545,7 @@ export class Job {
       m.dead += c.dead;
       m.discarded += c.discarded;
       m.busyMs += c.busyMs;
+      if (c.rowsIn > 0) observe(m, c.busyMs);
     }
   }
 

@@ -80,7 +80,7 @@ function render(jobs) {
       return '<g class="node ' + n.role + '" data-node="' + esc(n.id) + '" transform="translate(' + p.x + ',' + p.y + ')"><rect width="180" height="56"/>' +
         '<text x="8" y="16"><tspan font-weight="bold">' + esc(n.id) + '</tspan> · ' + esc(n.kind) + '</text>' +
         '<text x="8" y="32" class="rate">' + fmt(rate(n)) + '/s · ' + fmt(n.role === 'source' ? n.rowsOut : n.rowsIn) + ' rows</text>' +
-        '<text x="8" y="48"' + (n.dead ? ' class="dead"' : '') + '>' + n.dead + ' dead · ' + fmt(n.busyMs) + ' ms busy</text></g>';
+        '<text x="8" y="48"' + (n.dead ? ' class="dead"' : '') + '>' + n.dead + ' dead · ' + (n.watermark ? 'wm ' + n.watermark.slice(11, 19) : fmt(n.busyMs) + ' ms busy') + '</text></g>';
     }).join('');
     const queues = (job.queues || []).filter((q) => q.depth > 0).map((q) => esc(q.name) + ' ' + q.depth + '/' + q.capacity).join(' · ') || 'no queued batches';
     const checkpoints = job.checkpoints.slice(-5).reverse().map((c) => '<tr><td>#' + c.id + '</td><td>' + Math.round(c.ms) + ' ms</td><td>' + fmt(c.bytes) + ' B</td></tr>').join('');

@@ -24,7 +24,7 @@ function toMessage(j: ManagedJob) {
 
 const status = (code: grpc.status, details: string) => Object.assign(new Error(details), { code, details });
 
-export async function startGrpc(o: { host: string; port: number; token?: string | undefined; jobs: JobManager; log: Logger }): Promise<{ server: grpc.Server; port: number }> {
+export async function startGrpc(o: { host: string; port: number; token?: string | undefined; jobs: JobManager; log: Logger; tls?: { cert: Buffer; key: Buffer } | undefined }): Promise<{ server: grpc.Server; port: number }> {
   const def = protoLoader.loadSync(PROTO, { longs: Number, defaults: true, keepCase: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { abflow: { v1: { Abflow: { service: grpc.ServiceDefinition } } } };
   const allowed = (call: Call) => {
@@ -92,6 +92,6 @@ export async function startGrpc(o: { host: string; port: number; token?: string 
       }
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${o.host}:${o.port}`, o.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: o.tls.cert, private_key: o.tls.key }]) : grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   return { server, port };
 }

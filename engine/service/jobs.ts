@@ -118,7 +118,7 @@ export function describeJob(j: ManagedJob) {
     deadLetters: s.deadLetters,
     checkpoints: s.checkpoints,
     queues: 'queues' in s ? s.queues : [],
-    nodes: s.nodes.map((n) => ({ id: n.id, kind: n.kind, role: n.role, rowsIn: n.rowsIn, rowsOut: n.rowsOut, dead: n.dead, discarded: n.discarded, busyMs: Math.round(n.busyMs), ...(n.extra ? { metrics: n.extra } : {}) })),
+    nodes: s.nodes.map((n) => ({ id: n.id, kind: n.kind, role: n.role, rowsIn: n.rowsIn, rowsOut: n.rowsOut, dead: n.dead, discarded: n.discarded, busyMs: Math.round(n.busyMs), ...(n.watermarkMs !== undefined ? { watermark: new Date(n.watermarkMs).toISOString() } : {}), ...(n.extra ? { metrics: n.extra } : {}) })),
     // The logical DAG (decoders the compiler inserted are folded into their sources).
     edges: j.plan.nodes.filter((n) => n.path !== null).flatMap((n) => n.inputs.map((r) => ({ from: r.node.replace(/__raw$/, ''), port: r.port, to: n.id }))),
   };

@@ -2,10 +2,12 @@
  * @module service/metrics
  * Prometheus metrics of every job, read from the jobs' live counters at scrape time (prom-client collectors), so the
  * numbers are exactly the job's own: records in/out per node, dead letters, busy time, queue depth per edge
- * (backpressure), checkpoints (count, last duration and size), and each operator's own counters (`Operator.metrics`:
+ * (backpressure), watermark lag, per-batch processing time (a histogram), checkpoints (count, last duration and
+ * size), and each operator's own counters (`Operator.metrics`:
  * LLM requests, tokens, cost, cache hits, circuit state …) as `abflow_operator_metric{metric=…}`.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import { BATCH_MS_BUCKETS } from '../runtime/scheduler.js';
 import type { JobManager } from './jobs.js';
 
 export function jobMetrics(jobs: JobManager): Registry {
@@ -83,6 +85,45 @@ export function jobMetrics(jobs: JobManager): Registry {
       for (const { j, s } of statuses()) for (const n of s.nodes) for (const [k, v] of Object.entries(n.extra ?? {})) this.set({ job: j.name, node: n.id, metric: k }, v);
     },
   });
+  new Gauge({
+    name: 'abflow_watermark_lag_seconds',
+    help: 'Wall-clock time minus the event time a node last forwarded (how far event time trails).',
+    labelNames: ['job', 'node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const { j, s } of statuses()) for (const n of s.nodes) if (n.watermarkMs !== undefined) this.set({ job: j.name, node: n.id }, (now - n.watermarkMs) / 1000);
+    },
+  });
+  // A histogram whose buckets the runtime already counts: exposed as is rather than re-observed.
+  const batchName = 'abflow_batch_duration_seconds';
+  registry.registerMetric({
+    name: batchName,
+    help: 'Processing time of one batch in a node.',
+    type: 'histogram',
+    aggregator: 'sum',
+    reset: () => undefined,
+    get: async () => ({
+      name: batchName,
+      help: 'Processing time of one batch in a node.',
+      type: 'histogram',
+      aggregator: 'sum',
+      values: statuses().flatMap(({ j, s }) =>
+        s.nodes.flatMap((n) => {
+          const h = n.batchMs;
+          if (!h) return [];
+          const labels = { job: j.name, node: n.id };
+          return [
+            ...BATCH_MS_BUCKETS.map((le, i) => ({ metricName: `${batchName}_bucket`, labels: { ...labels, le: le / 1000 }, value: h.counts[i]! })),
+            { metricName: `${batchName}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count },
+            { metricName: `${batchName}_sum`, labels, value: h.sum / 1000 },
+            { metricName: `${batchName}_count`, labels, value: h.count },
+          ];
+        }),
+      ),
+    }),
+  } as unknown as Parameters<Registry['registerMetric']>[0]);
   new Gauge({
     name: 'abflow_job_running',
     help: '1 while a job runs.',

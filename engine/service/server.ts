@@ -11,6 +11,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { describeJob, type JobManager, PlanRejected } from './jobs.js';
@@ -22,6 +23,8 @@ export interface ServeOptions {
   readonly token?: string | undefined;
   readonly jobs: JobManager;
   readonly log: Logger;
+  /** PEM certificate and key: HTTPS instead of HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
 }
 
 const MAX_PLAN_BYTES = 1 << 20;
@@ -78,12 +81,13 @@ export async function startServer(o: ServeOptions): Promise<Server> {
     if (parts[2] === 'checkpoints' && req.method === 'GET') return json(res, 200, { job: j.name, checkpoints: describeJob(j).checkpoints });
     return json(res, 405, { error: `${req.method} ${url.pathname} is not supported` });
   };
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((e: Error) => {
       o.log.error({ err: e.message, path: req.url }, 'request failed');
       if (!res.headersSent) json(res, 500, { error: e.message });
     });
-  });
+  };
+  const server = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, resolve);

@@ -21,7 +21,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard', () => {
     const base = await new Promise<string>((resolve) =>
       child!.stderr!.on('data', (d: Buffer) => {
         log += d.toString();
-        const m = /"port":(\d+),"grpcPort":\d+,"msg":"listening"/.exec(log);
+        const m = /"port":(\d+),"grpcPort":\d+,"tls":false,"msg":"listening"/.exec(log);
         if (m) resolve(`http://127.0.0.1:${m[1]}`);
       }),
     );

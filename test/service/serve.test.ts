@@ -36,7 +36,7 @@ beforeAll(async () => {
   base = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /"port":(\d+),"grpcPort":(\d+),"msg":"listening"/.exec(stderr);
+      const m = /"port":(\d+),"grpcPort":(\d+),"tls":false,"msg":"listening"/.exec(stderr);
       if (m) {
         grpcPort = Number(m[2]);
         resolve(`http://127.0.0.1:${m[1]}`);
@@ -86,6 +86,11 @@ describe('abflow serve', () => {
     }
     expect(Number(/^abflow_checkpoints_total\{job="payments"\} (\d+)$/m.exec(text)?.[1])).toBe(done.checkpoints.length);
     expect(text).toMatch(/^abflow_checkpoint_duration_seconds\{job="payments"\} [\d.]+$/m);
+    // Per-batch processing time: a histogram whose +Inf bucket is its count; event time per node.
+    const count = Number(/^abflow_batch_duration_seconds_count\{job="payments",node="enrich"\} (\d+)$/m.exec(text)?.[1]);
+    expect(count).toBeGreaterThanOrEqual(Math.ceil(200_000 / 8192));
+    expect(text).toContain(`abflow_batch_duration_seconds_bucket{job="payments",node="enrich",le="+Inf"} ${count}`);
+    expect(text).toMatch(/^abflow_watermark_lag_seconds\{job="payments",node="customer_5m"\} [\d.]+$/m);
   }, 120_000);
 
   it('stops a running job gracefully over the API', async () => {
