@@ -17,6 +17,7 @@ import { loadPlanText } from '../engine/plan/load.js';
 import { Job, type JobResult } from '../engine/runtime/scheduler.js';
 import { paymentsBatch, paymentsOptions } from '../connectors/generate/generators/payments.js';
 import { readModel } from '../operators/ai/onnx/model.js';
+import { TRIAGE_OUTPUT } from './llm-server.js';
 import type { Row } from './report.js';
 
 const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
@@ -122,7 +123,7 @@ operators:
       baseURL: ${server.url}
       apiKeyEnv: ABFLOW_BENCH_LLM_KEY
       prompt: "Ticket {{ticket_id}}: {{subject}}\\n{{body}}"
-      output: { type: object, required: [priority, root_cause, draft_reply], properties: { priority: { type: string }, root_cause: { type: string }, draft_reply: { type: string } } }
+      output: ${TRIAGE_OUTPUT}
       concurrency: ${concurrency}
       recordsPerRequest: ${perRequest}
       cache: false

@@ -119,6 +119,9 @@ export async function startLlmServer(o: LlmServerOptions): Promise<LlmServer> {
   return Object.assign(self, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
 }
 
+/** The answer schema of the triage prompts (llm_enrich `output`), as plan YAML. */
+export const TRIAGE_OUTPUT = '{ type: object, additionalProperties: false, required: [priority, root_cause, draft_reply], properties: { priority: { type: string, enum: [P0, P1, P2, P3] }, root_cause: { type: string }, draft_reply: { type: string } } }';
+
 /** The deterministic triage answer the tests expect for a ticket prompt. */
 export function triage(prompt: string): Record<string, unknown> {
   const p = /down|500|error|crash/i.test(prompt) ? 'P0' : /charged|refund|log in|IBAN/i.test(prompt) ? 'P1' : /slow|429/i.test(prompt) ? 'P2' : 'P3';

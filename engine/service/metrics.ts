@@ -29,26 +29,19 @@ export function jobMetrics(jobs: JobManager): Registry {
   perNode('abflow_dead_letters_total', 'Records a node sent to its dead_letter output.', (n) => n.dead);
   perNode('abflow_discarded_total', 'Records emitted on unconnected outputs.', (n) => n.discarded);
   perNode('abflow_busy_seconds_total', 'Time a node spent processing.', (n) => n.busyMs / 1000);
-  new Gauge({
-    name: 'abflow_queue_depth',
-    help: 'Elements waiting on an edge (its capacity is abflow_queue_capacity): a full queue is backpressure.',
-    labelNames: ['job', 'edge'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const { j, s } of statuses()) for (const q of s.queues) this.set({ job: j.name, edge: q.name }, q.depth);
-    },
-  });
-  new Gauge({
-    name: 'abflow_queue_capacity',
-    help: 'Capacity of an edge.',
-    labelNames: ['job', 'edge'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const { j, s } of statuses()) for (const q of s.queues) this.set({ job: j.name, edge: q.name }, q.capacity);
-    },
-  });
+  const perQueue = (name: string, help: string, value: (q: { depth: number; capacity: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['job', 'edge'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { j, s } of statuses()) for (const q of s.queues) this.set({ job: j.name, edge: q.name }, value(q));
+      },
+    });
+  perQueue('abflow_queue_depth', 'Elements waiting on an edge (its capacity is abflow_queue_capacity): a full queue is backpressure.', (q) => q.depth);
+  perQueue('abflow_queue_capacity', 'Capacity of an edge.', (q) => q.capacity);
   new Counter({
     name: 'abflow_checkpoints_total',
     help: 'Completed checkpoints.',

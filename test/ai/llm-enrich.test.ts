@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runText } from '../kit/run.js';
-import { type LlmServer, startLlmServer, triage } from '../../native-bench/llm-server.js';
+import { type LlmServer, startLlmServer, triage, TRIAGE_OUTPUT } from '../../native-bench/llm-server.js';
 
-const OUTPUT = `{ type: object, additionalProperties: false, required: [priority, root_cause, draft_reply], properties: { priority: { type: string, enum: [P0, P1, P2, P3] }, root_cause: { type: string }, draft_reply: { type: string } } }`;
 
 function plan(url: string, dir: string, o: { count: number; extra?: string; rowsPerSecond?: number; batchSize?: number }): string {
   return `
@@ -29,7 +28,7 @@ operators:
       baseURL: ${url}
       system: You triage support tickets. Answer in JSON.
       prompt: "Ticket {{ticket_id}}\\nSubject: {{subject}}\\n{{body}}"
-      output: ${OUTPUT}
+      output: ${TRIAGE_OUTPUT}
       cache: { path: ${join(dir, 'cache.duckdb')} }
       pricing: { inputPerMillion: 0.15, outputPerMillion: 0.6 }
 ${(o.extra ?? '').replace(/^/gm, '      ')}

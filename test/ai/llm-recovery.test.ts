@@ -9,7 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import { digest } from '../../operators/ai/llm/prompt.js';
 import { CLI, tempDir } from '../kit/cli.js';
 import { rows as query } from '../kit/duckdb.js';
-import { type LlmServer, startLlmServer, triage } from '../../native-bench/llm-server.js';
+import { type LlmServer, startLlmServer, triage, TRIAGE_OUTPUT } from '../../native-bench/llm-server.js';
 
 let server: LlmServer;
 afterAll(() => server?.close());
@@ -35,7 +35,7 @@ operators:
       prompt: "Ticket {{ticket_id}}\\nSubject: {{subject}}\\n{{body}}"
       promptVersion: v1
       concurrency: 4
-      output: { type: object, required: [priority, root_cause, draft_reply], properties: { priority: { type: string }, root_cause: { type: string }, draft_reply: { type: string } } }
+      output: ${TRIAGE_OUTPUT}
 sinks:
   - { id: triaged, kind: duckdb, inputs: [triage], config: { path: out/triaged.duckdb, table: triaged } }
 `;
