@@ -127,25 +127,30 @@ export const onnxScore = defineOperator({
         const n = batch.numRows;
         const cols = c.featureIdx.map((i) => columnData(batch, i));
         const values = cols.map(numbersOf);
-        // Rows with a null or non-finite feature are left out of the tensor (the common case: none).
+        // The tensor is built for every row in one pass per feature, checking values on the way; only a batch with a
+        // null or non-finite feature (rare) is rebuilt without those rows.
+        let data: Float32Array | Float64Array = c.double ? new Float64Array(n * F) : new Float32Array(n * F);
         let ok: Uint8Array | null = null;
-        for (let f = 0; f < F; f++) {
-          const v = values[f]!;
-          const nulls = cols[f]!.nullCount > 0;
-          for (let i = 0; i < n; i++) {
-            if ((nulls && !isValid(cols[f]!, i)) || !Number.isFinite(v[i]!)) (ok ??= new Uint8Array(n).fill(1))[i] = 0;
-          }
-        }
-        const rows = ok ? Int32Array.from({ length: n }, (_, i) => i).filter((i) => ok![i]) : null;
-        const m = rows ? rows.length : n;
-        const data = c.double ? new Float64Array(m * F) : new Float32Array(m * F);
         for (let f = 0; f < F; f++) {
           const v = values[f]!;
           const mu = c.mean[f]!;
           const sd = c.std[f]!;
-          if (rows) for (let r = 0; r < m; r++) data[r * F + f] = (v[rows[r]!]! - mu) / sd;
-          else if (mu === 0 && sd === 1) for (let r = 0; r < m; r++) data[r * F + f] = v[r]!;
-          else for (let r = 0; r < m; r++) data[r * F + f] = (v[r]! - mu) / sd;
+          let finite = true;
+          for (let r = 0; r < n; r++) {
+            const x = v[r]!;
+            finite &&= x - x === 0; // false for NaN and ±Infinity
+            data[r * F + f] = (x - mu) / sd;
+          }
+          if (finite && cols[f]!.nullCount === 0) continue;
+          ok ??= new Uint8Array(n).fill(1);
+          for (let i = 0; i < n; i++) if (!isValid(cols[f]!, i) || !Number.isFinite(v[i]!)) ok[i] = 0;
+        }
+        const rows = ok ? Int32Array.from({ length: n }, (_, i) => i).filter((i) => ok![i]) : null;
+        const m = rows ? rows.length : n;
+        if (rows) {
+          const kept = c.double ? new Float64Array(m * F) : new Float32Array(m * F);
+          for (let r = 0; r < m; r++) for (let f = 0; f < F; f++) kept[r * F + f] = data[rows[r]! * F + f]!;
+          data = kept;
         }
         let results: Record<string, ort.Tensor> | undefined;
         let batchError: string | undefined;
@@ -179,6 +184,7 @@ export const onnxScore = defineOperator({
             if (t) {
               const d = t.data as ArrayLike<number | bigint>;
               if (typeof d[0] === 'bigint') for (let r = 0; r < m; r++) v[row(r)] = Number(d[r * k + j]);
+              else if (!rows && k === 1) v.set(d as Float32Array | Float64Array); // the common case: one column, every row
               else for (let r = 0; r < m; r++) v[row(r)] = d[r * k + j] as number;
             }
             children.push(o.type === 'float64' ? float64Data(v, scoredRows) : vecToData({ kind: 'num', v, valid: scoredRows }, o.type, n));
