@@ -18,10 +18,9 @@ import { Job, type JobResult } from '../engine/runtime/scheduler.js';
 import { paymentsBatch, paymentsOptions } from '../connectors/generate/generators/payments.js';
 import { readModel } from '../operators/ai/onnx/model.js';
 import { TRIAGE_OUTPUT } from './llm-server.js';
-import type { Row } from './report.js';
+import { REPO_ROOT, type Row } from './report.js';
 
-const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
-const MODEL = join(ROOT, 'models/payments-iforest.onnx');
+const MODEL = join(REPO_ROOT, 'models/payments-iforest.onnx');
 
 async function run(text: string): Promise<JobResult> {
   const { registry, modules } = await loadComponents();

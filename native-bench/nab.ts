@@ -7,7 +7,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { loadComponents } from '../engine/builtins.js';
 import { compilePlan } from '../engine/compile/compile.js';
@@ -15,11 +14,9 @@ import { loadPlanText } from '../engine/plan/load.js';
 import { Job } from '../engine/runtime/scheduler.js';
 import { type NabSeries, readCorpus, readResults } from './nab/corpus.js';
 import { type CorpusScore, PROFILES, scoreCorpus } from './nab/score.js';
-import type { Row } from './report.js';
+import { REPO_ROOT, type Row } from './report.js';
 
-// The repository root, from dist/native-bench (the bench) or native-bench (tests run the sources).
-const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
-const RESULTS = join(ROOT, 'native-bench/results/nab');
+const RESULTS = join(REPO_ROOT, 'native-bench/results/nab');
 
 /** The detectors compared: the default and the classic baseline, each as an `anomaly_detect` detector config. */
 const DETECTORS: Record<string, Record<string, unknown>> = {
@@ -33,7 +30,7 @@ export async function runDetector(corpus: readonly NabSeries[], detector: Record
   const input = join(work, 'input.jsonl');
   const output = join(work, 'scores.jsonl');
   writeFileSync(input, corpus.flatMap((s) => s.timestamps.map((t, i) => JSON.stringify({ series: s.name, seq: i, timestamp: t, value: s.values[i] }))).join('\n') + '\n');
-  const plan = parse(readFileSync(join(ROOT, 'plans/nab.yaml'), 'utf8')) as { sources: { config: { path: string } }[]; operators: { config: Record<string, unknown> }[]; sinks: { config: { path: string } }[] };
+  const plan = parse(readFileSync(join(REPO_ROOT, 'plans/nab.yaml'), 'utf8')) as { sources: { config: { path: string } }[]; operators: { config: Record<string, unknown> }[]; sinks: { config: { path: string } }[] };
   plan.sources[0]!.config.path = input;
   plan.operators[0]!.config.detector = detector;
   plan.sinks[0]!.config.path = output;
@@ -69,7 +66,7 @@ function scoreAll(detector: string, corpus: readonly NabSeries[], scores: (s: Na
 }
 
 export function nabRoot(): string {
-  return process.env.NAB_ROOT ?? join(ROOT, '../shared/fixtures/nab');
+  return process.env.NAB_ROOT ?? join(REPO_ROOT, '../shared/fixtures/nab');
 }
 
 export async function nabScores(): Promise<NabScores[]> {

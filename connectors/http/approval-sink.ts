@@ -17,7 +17,7 @@ import { defineSink, duration, type Schema, z } from '../../engine/api.js';
 import { duckdbInstance } from '../duckdb/instance.js';
 import { clientConfig, connectionConfig } from '../postgres/connection.js';
 import { quoteIdent, quoteLiteral } from '../warehouse/sql.js';
-import { deliveryConfig, HttpDelivery, type HttpRequest, RequestTemplate } from './delivery.js';
+import { deliveryConfig, HttpDelivery, type HttpRequest, RequestTemplate, requestHeaders } from './delivery.js';
 
 const config = z
   .object({
@@ -96,8 +96,7 @@ export class ApprovalQueue {
     const url = this.cfg.urlEnv ? process.env[this.cfg.urlEnv] : undefined;
     for (const row of due) {
       const template = (this.cfg.urlEnv ? url : String(row.url)) ?? '';
-      const req: HttpRequest = { key: String(row.id), method: String(row.method), url: template, body: JSON.parse(String(row.body)), headers: { 'content-type': 'application/json', [this.cfg.idempotencyHeader]: String(row.id) } };
-      for (const [h, env] of Object.entries(this.cfg.headersFromEnv)) req.headers[h] = process.env[env] ?? '';
+      const req: HttpRequest = { key: String(row.id), method: String(row.method), url: template, body: JSON.parse(String(row.body)), headers: requestHeaders(this.cfg, String(row.id)) };
       try {
         if (!template) throw new Error(`environment variable ${this.cfg.urlEnv} is not set`);
         await this.delivery.send(req);

@@ -86,15 +86,21 @@ export class RequestTemplate {
   request(row: Record<string, unknown>, scope: string): HttpRequest {
     const body = this.body(row);
     const key = this.key ? render(this.key, row) : createHash('sha256').update(scope).update('\u0000').update(jsonText(row)).digest('hex');
-    const headers: Record<string, string> = { 'content-type': 'application/json', [this.cfg.idempotencyHeader]: key };
-    for (const [k, t] of this.headers) headers[k] = render(t, row);
-    for (const [k, env] of Object.entries(this.cfg.headersFromEnv)) headers[k] = process.env[env]!;
+    const headers = requestHeaders(this.cfg, key, Object.fromEntries(this.headers.map(([k, t]) => [k, render(t, row)])));
     return { url: render(this.url, row), method: this.method, body, key, headers };
   }
 
   requests(batch: RecordBatch, scope: string): HttpRequest[] {
     return Array.from({ length: batch.numRows }, (_, i) => this.request(rowObject(batch, i), scope));
   }
+}
+
+/** Headers of a request: JSON, its idempotency key, rendered template headers, and the secrets from the environment
+ * (read when sent, never stored). */
+export function requestHeaders(cfg: Pick<DeliveryConfig, 'idempotencyHeader' | 'headersFromEnv'>, key: string, rendered: Record<string, string> = {}): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', [cfg.idempotencyHeader]: key, ...rendered };
+  for (const [k, env] of Object.entries(cfg.headersFromEnv)) headers[k] = process.env[env] ?? '';
+  return headers;
 }
 
 const jsonText = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));

@@ -7,7 +7,7 @@
  * Rows are written in pipelines of a batch each, on write (at least once; idempotent as above).
  */
 import { Redis } from 'ioredis';
-import { AbflowError, atPath, compileTemplate, defineSink, duration, render, requireColumn, rowObject, z } from '../../engine/api.js';
+import { AbflowError, atPath, columnTypeOf, compileTemplate, defineSink, duration, render, requireColumn, rowObject, z } from '../../engine/api.js';
 
 const config = z
   .object({
@@ -53,7 +53,11 @@ export const redisSink = defineSink({
   check(cfg, [input]) {
     compileTemplate(cfg.key, input!, ['key']);
     cfg.fields?.forEach((f, i) => atPath(['fields', i], () => requireColumn(input!, f, [])));
-    if (cfg.version) atPath(['version'], () => requireColumn(input!, cfg.version!, []));
+    if (cfg.version) {
+      const i = atPath(['version'], () => requireColumn(input!, cfg.version!, []));
+      const t = columnTypeOf(input!.fields[i]!.type);
+      if (!['int32', 'int64', 'float64', 'timestamp', 'date'].includes(t)) throw new AbflowError('config', `\`${cfg.version}\` is ${t}; a version must be a number or a time`, { path: ['version'] });
+    }
   },
   create(cfg, ctx) {
     const input = ctx.inputs[0]!;

@@ -141,7 +141,8 @@ export class Job {
   private readonly channelsOut = new Map<string, OutEdge[]>();
   private readonly all: Channel[] = [];
   private readonly metrics = new Map<string, NodeMetrics>();
-  private nodesOfVertex: Map<string, string[]> | undefined;
+  /** The plan nodes each vertex runs (a chain runs several): where its watermarks are recorded. */
+  private readonly vertexNodes = new Map<string, string[]>();
   private pool: WorkerPool | null = null;
   private readonly workers: Worker[] = [];
   private failure: Error | null = null;
@@ -186,6 +187,10 @@ export class Job {
     }
     if (plan.physical.vertices.some((v) => v.type === 'dead_letters'))
       this.metrics.set('dead_letters', { id: 'dead_letters', kind: 'file', role: 'dead_letters', decoded: false, ...zero });
+    for (const v of plan.physical.vertices) {
+      const ids = v.type === 'chain' ? v.members.map((m) => m.nodeId) : v.type === 'dead_letters' ? [] : [v.node.id.replace(/__raw$/, '')];
+      this.vertexNodes.set(v.id, ids.filter((id) => this.metrics.has(id)));
+    }
   }
 
   /** Graceful stop: sources stop reading, in-flight batches drain, sinks flush. */
@@ -338,17 +343,7 @@ export class Job {
     return this.emit(vertex, null, el);
   }
 
-  /** The plan nodes a vertex runs (a chain runs several). */
-  private get vertexNodes(): Map<string, string[]> {
-    if (!this.nodesOfVertex) {
-      this.nodesOfVertex = new Map();
-      for (const v of this.plan.physical.vertices) {
-        const ids = v.type === 'chain' ? v.members.map((m) => m.nodeId) : v.type === 'dead_letters' ? [] : [v.node.id.replace(/__raw$/, '')];
-        this.nodesOfVertex.set(v.id, ids.filter((id) => this.metrics.has(id)));
-      }
-    }
-    return this.nodesOfVertex;
-  }
+
 
   /** Pushes wire outputs (exit-indexed, from a worker) to their edges. */
   private async emitWire(vertex: string, outputs: readonly PortOutput[], origin?: string): Promise<void> {

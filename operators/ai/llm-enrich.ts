@@ -232,7 +232,8 @@ export const llmEnrich = defineOperator({
         cache ??= cfg.cache ? ResponseCache.open(cfg.cache.path) : undefined;
         const store = await cache;
         const n = batch.numRows;
-        const row = (i: number, fields: readonly string[]) => Object.fromEntries(fields.map((f) => [f, cellValue(columnData(batch, input.fields.findIndex((x) => x.name === f)), i)]));
+        const columns = new Map([...new Set([...c.prompt.fields, ...(c.system?.fields ?? [])])].map((f) => [f, columnData(batch, input.fields.findIndex((x) => x.name === f))] as const));
+        const row = (i: number, fields: readonly string[]) => Object.fromEntries(fields.map((f) => [f, cellValue(columns.get(f)!, i)]));
         const prompts = Array.from({ length: n }, (_, i) => render(c.prompt, row(i, c.prompt.fields)));
         const systems = c.system ? Array.from({ length: n }, (_, i) => render(c.system!, row(i, c.system!.fields))) : undefined;
         const keys = prompts.map((p, i) => digest(cfg.model, c.version, systems?.[i] ?? '', p));

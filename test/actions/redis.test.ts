@@ -80,6 +80,8 @@ sinks:
     await run('{"id":"a","f":1,"v":10}\n{"id":"a","f":2,"v":5}\n{"id":"b","f":7,"v":1}\n{"id":"b","f":null,"v":2}\n');
     expect(await redis.hgetall(`${key}:a`)).toEqual({ f: '1', _version: '10' });
     expect(await redis.hgetall(`${key}:b`)).toEqual({ _version: '2' });
+    // A version must order as a number or a time; text is refused when the plan compiles.
+    await expect(runText(`name: v\nsources:\n  - { id: in, kind: jsonl, config: { path: ${writeRows('{"id":"a"}\n')}, schema: { id: string } } }\nsinks:\n  - { id: fs, kind: redis, inputs: [in], config: { key: "${key}:{{id}}", version: id } }\n`)).rejects.toThrow(/`id` is string; a version must be a number or a time/);
   });
 });
 
