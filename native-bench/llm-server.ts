@@ -21,6 +21,8 @@ export interface LlmServerOptions {
   readonly latencyMs?: number;
   /** Sent with 429s as `retry-after-ms`. */
   readonly retryAfterMs?: number;
+  /** Answer the first request of every distinct prompt with a 429 (to check that clients wait for Retry-After). */
+  readonly limitFirstAttempt?: boolean;
   readonly seed?: number;
   /** Default: any free port. */
   readonly port?: number;
@@ -58,6 +60,7 @@ export async function startLlmServer(o: LlmServerOptions): Promise<LlmServer> {
     return (state >>> 0) / 2 ** 32;
   };
   const received: Received[] = [];
+  const seen = new Set<string>();
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => void handle(req, res));
   server.on('connection', (s) => {
@@ -85,9 +88,13 @@ export async function startLlmServer(o: LlmServerOptions): Promise<LlmServer> {
     const records = recordsOf(user);
     const f = o.faults ?? {};
     const x = random();
+    const firstAttempt = o.limitFirstAttempt === true && !seen.has(user);
+    seen.add(user);
     const outcome: Received['outcome'] =
       Date.now() < self.outageUntil
         ? '500'
+        : firstAttempt
+          ? '429'
         : x < (f.rate429 ?? 0)
           ? '429'
           : x < (f.rate429 ?? 0) + (f.rate500 ?? 0)

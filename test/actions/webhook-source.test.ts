@@ -69,7 +69,8 @@ sinks:
     expect(await ok.json()).toEqual({ accepted: 2 });
     expect(seenAtAnswer).toEqual(['evt_1', 'evt_2']); // committed to the sink before the answer
     expect(Date.now() - started).toBeGreaterThan(50);
-    expect((await post(body, sign(body).replace(/v1=./, 'v1=0'))).status).toBe(401);
+    const tampered = sign(body).replace(/v1=(.)/, (_, c: string) => `v1=${c === '0' ? '1' : '0'}`); // a different first hex digit
+    expect((await post(body, tampered)).status).toBe(401);
     expect((await post(body)).status).toBe(401);
     const bad = '{"id": "evt_3",';
     expect((await post(bad, sign(bad))).status).toBe(400);
