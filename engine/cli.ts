@@ -134,6 +134,7 @@ program
       ...(onProgress ? { onProgress } : {}),
       fromScratch: opts.fromScratch === true,
       onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+      ...(opts.quiet ? {} : { onStarted: () => process.stderr.write(`running ${plan.name}: ${plan.engine.parallelism} worker threads (Ctrl-C stops gracefully)\n`) }),
       ...(opts.quiet ? {} : { onCheckpoint: (c: { id: number; ms: number; bytes: number; finished: boolean }) => process.stderr.write(`${tty ? '\n' : ''}checkpoint ${c.id} complete: ${c.ms.toFixed(0)} ms, ${c.bytes} bytes${c.finished ? ' (finished)' : ''}\n`) }),
     });
     let signals = 0;
@@ -144,7 +145,6 @@ program
     };
     process.on('SIGINT', () => onSignal('SIGINT'));
     process.on('SIGTERM', () => onSignal('SIGTERM'));
-    if (!opts.quiet) process.stderr.write(`running ${plan.name}: ${plan.engine.parallelism} worker threads (Ctrl-C stops gracefully)\n`);
     failIfStalled();
     try {
       const result = await job.run();
@@ -395,6 +395,16 @@ program
     const { registry } = await loadComponents(opts.plugin);
     writeFileSync(opts.out, componentDocs(registry));
     process.stdout.write(`wrote ${opts.out}\n`);
+  });
+
+program
+  .command('bench')
+  .description('run the benchmarks (default: every scenario) and write markdown + JSON to native-bench/results/')
+  .argument('[scenarios...]', 'micro, pipeline, airbyte, payments, nexmark, latency, memory, window-state, checkpoint, warehouse, nab, onnx, llm')
+  .action(async (scenarios: string[]) => {
+    // Loaded on demand: the benchmarks pull in their baselines (tinybench, raw onnxruntime sessions).
+    const { runBench } = (await import(new URL('../native-bench/run.js', import.meta.url).href)) as typeof import('../native-bench/run.js');
+    process.stdout.write(await runBench(scenarios));
   });
 
 program

@@ -188,6 +188,9 @@ export interface Sink {
   /** Checkpoint `epoch` is complete: make its staged data (and any older) visible, idempotently. `markers` are the
    * upstream sources' messages that travelled with this checkpoint (`SourceOutput.markers`), in source order. */
   commit?(epoch: number, markers: readonly unknown[]): Promise<void>;
+  /** Sink-specific counters (latency percentiles, requests …), read after each write and reported beside the row
+   * counts, like `Operator.metrics`. */
+  metrics?(): Readonly<Record<string, number>>;
 }
 
 export interface SinkSpec<C = unknown> extends SpecBase<C> {

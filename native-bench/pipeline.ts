@@ -15,7 +15,9 @@ import { Job } from '../engine/runtime/scheduler.js';
 import { PAYMENTS_JSONL_SCHEMA, writePaymentsJsonl } from './payments-data.js';
 import type { Row } from './report.js';
 
-const RATES: Record<string, number> = { EUR: 1.08, GBP: 1.27, JPY: 0.0067, CAD: 0.73 };
+export const RATES: Record<string, number> = { EUR: 1.08, GBP: 1.27, JPY: 0.0067, CAD: 0.73 };
+/** The same conversion as a plan expression (and DuckDB SQL). */
+export const USD_EXPR = "round(amount * CASE currency WHEN 'EUR' THEN 1.08 WHEN 'GBP' THEN 1.27 WHEN 'JPY' THEN 0.0067 WHEN 'CAD' THEN 0.73 ELSE 1.0 END, 2)";
 
 function plan(path: string, parallelism: number): string {
   return `
@@ -33,7 +35,7 @@ operators:
     inputs: [payments]
     config:
       columns:
-        amount_usd: "round(amount * CASE currency WHEN 'EUR' THEN 1.08 WHEN 'GBP' THEN 1.27 WHEN 'JPY' THEN 0.0067 WHEN 'CAD' THEN 0.73 ELSE 1.0 END, 2)"
+        amount_usd: ${JSON.stringify(USD_EXPR)}
         is_large: "amount_usd >= 1000"
   - id: settled
     kind: filter

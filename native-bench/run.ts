@@ -1,49 +1,81 @@
 /**
- * `npm run bench [-- <scenario> ...]`: runs the named scenarios (default: micro pipeline), prints a markdown table
- * and writes it with the raw JSON to native-bench/results/ (git-ignored). Speeds are reported as ratios against
- * baselines measured in the same run, never as absolute targets in tests.
- * Environment: BENCH_ROWS (pipeline, airbyte, warehouse and onnx rows), BENCH_LLM_ROWS (llm records, 5000), BENCH_CDC_RATE / BENCH_CDC_SECONDS (CDC lag), BENCH_EVENTS (Nexmark events), BENCH_KEYS (window-state keys); 1 M each.
+ * `npm run bench [-- <scenario> ...]` and `abflow bench [scenario ...]`: runs the named scenarios (default: all),
+ * prints a markdown table and writes it with the raw JSON to native-bench/results/ (git-ignored). Speeds are reported
+ * as ratios against baselines measured in the same run, never as absolute targets in tests. A scenario that cannot
+ * run here (no PostgreSQL for `warehouse`, say) is reported and skipped; the others still run.
+ * Environment: BENCH_ROWS (pipeline, airbyte, payments, warehouse and onnx rows; 1 M), BENCH_LLM_ROWS (llm records,
+ * 5000), BENCH_CDC_RATE / BENCH_CDC_SECONDS (CDC lag), BENCH_EVENTS (Nexmark events, 1 M), BENCH_KEYS (window-state
+ * keys, 1 M), BENCH_LATENCY_SECONDS (paced run, 10), BENCH_MEMORY_GB (long input, 10).
  */
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { airbyteBench } from './airbyte.js';
 import { checkpointBench } from './checkpoint.js';
+import { latencyBench } from './latency.js';
+import { memoryBench } from './memory.js';
 import { microBench } from './micro.js';
 import { llmBench, onnxBench } from './ai.js';
 import { nabBench } from './nab.js';
 import { nexmarkBench } from './nexmark.js';
+import { paymentsBench } from './payments.js';
 import { windowStateBench } from './window-state.js';
 import { pipelineBench } from './pipeline.js';
 import { warehouseBench } from './warehouse.js';
-import { markdown, type Row, save } from './report.js';
+import { AbflowError } from '../engine/errors.js';
+import { markdown, REPO_ROOT, type Row, save } from './report.js';
 
-const SCENARIOS: Record<string, () => Promise<Row[]>> = {
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+export const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   micro: microBench,
-  pipeline: () => pipelineBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
-  nexmark: () => nexmarkBench(Number(process.env.BENCH_EVENTS ?? 1_000_000)),
-  'window-state': () => windowStateBench(Number(process.env.BENCH_KEYS ?? 1_000_000)),
+  pipeline: () => pipelineBench(env('BENCH_ROWS', 1_000_000)),
+  airbyte: () => airbyteBench(env('BENCH_ROWS', 1_000_000)),
+  payments: () => paymentsBench(env('BENCH_ROWS', 1_000_000)),
+  nexmark: () => nexmarkBench(env('BENCH_EVENTS', 1_000_000)),
+  latency: () => latencyBench(env('BENCH_LATENCY_SECONDS', 10)),
+  memory: () => memoryBench(env('BENCH_MEMORY_GB', 10)),
+  'window-state': () => windowStateBench(env('BENCH_KEYS', 1_000_000)),
   checkpoint: checkpointBench,
+  warehouse: () => warehouseBench(env('BENCH_ROWS', 1_000_000)),
   nab: nabBench,
-  onnx: () => onnxBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
-  llm: () => llmBench(Number(process.env.BENCH_LLM_ROWS ?? 5000)),
-  airbyte: () => airbyteBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
-  warehouse: () => warehouseBench(Number(process.env.BENCH_ROWS ?? 1_000_000)),
+  onnx: () => onnxBench(env('BENCH_ROWS', 1_000_000)),
+  llm: () => llmBench(env('BENCH_LLM_ROWS', 5000)),
 };
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = wanted.length ? wanted : Object.keys(SCENARIOS);
-const unknown = names.filter((n) => !SCENARIOS[n]);
-if (unknown.length) {
-  console.error(`unknown scenario ${unknown.join(', ')}; scenarios: ${Object.keys(SCENARIOS).join(', ')}`);
-  process.exit(2);
+/** Runs `names` (all when empty); returns the markdown written to native-bench/results/. */
+export async function runBench(names: readonly string[]): Promise<string> {
+  const chosen = names.length ? names : Object.keys(SCENARIOS);
+  const unknown = chosen.filter((n) => !SCENARIOS[n]);
+  if (unknown.length) throw new AbflowError('config', `unknown scenario ${unknown.join(', ')}; scenarios: ${Object.keys(SCENARIOS).join(', ')}`);
+  // Memory scenarios force garbage collection; `abflow bench` runs without node's --expose-gc flag.
+  if (!(globalThis as { gc?: unknown }).gc) {
+    setFlagsFromString('--expose-gc');
+    (globalThis as { gc?: unknown }).gc = runInNewContext('gc');
+  }
+  const rows: Row[] = [];
+  const failed: string[] = [];
+  for (const n of chosen) {
+    console.error(`running ${n} …`);
+    try {
+      const r = await SCENARIOS[n]!();
+      rows.push(...r);
+      console.error(markdown(r));
+    } catch (e) {
+      failed.push(`${n}: ${(e as Error).message.split('\n')[0]}`);
+      console.error(`${n} could not run: ${(e as Error).message}`);
+    }
+  }
+  const md = save(rows, join(REPO_ROOT, 'native-bench/results'));
+  return failed.length ? `${md}\nNot run: ${failed.join('; ')}\n` : md;
 }
-const rows: Row[] = [];
-for (const n of names) {
-  console.error(`running ${n} …`);
-  const r = await SCENARIOS[n]!();
-  rows.push(...r);
-  console.error(markdown(r));
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    console.log(await runBench(process.argv.slice(2).filter((a) => !a.startsWith('-'))));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
 }
-const dir = join(fileURLToPath(new URL('.', import.meta.url)), '../../native-bench/results');
-save(rows, dir);
-console.log(markdown(rows));

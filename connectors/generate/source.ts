@@ -48,7 +48,10 @@ const config = z
     generator: z.enum(['payments', 'nexmark', 'clickstream', 'tickets']).describe('Which stream: `payments`, `clickstream` and `tickets` (port out), or `nexmark` (ports person, auction, bid).'),
     count: z.number().int().min(0).optional().describe('Rows to generate; omit for an unbounded stream.'),
     seed: z.number().int().default(42).describe('Seed: the same seed gives the same rows.'),
-    start: z.string().default('2024-01-01T00:00:00Z').describe('Event time of the first row (ISO 8601).'),
+    start: z
+      .string()
+      .default('2024-01-01T00:00:00Z')
+      .describe('Event time of the first row (ISO 8601), or `now`: the wall clock when the run starts (kept across restarts), so a paced stream\'s event times follow the clock.'),
     rowsPerSecond: z.number().positive().optional().describe('Wall-clock pacing; omit to generate as fast as downstream takes it.'),
     options: z.record(z.string(), z.unknown()).default({}).describe('Generator options (payments: customers, merchants, eventsPerSecond, lateFraction, maxLatenessMs; nexmark: eventsPerSecond, outOfOrderGroupSize; clickstream: users, eventsPerSecond, activeUsers; tickets: ticketsPerHour).'),
   })
@@ -70,31 +73,33 @@ export const generate = defineSource({
     const gen = GENERATORS[cfg.generator];
     const parsed = gen.options.safeParse(cfg.options);
     if (!parsed.success) throw new AbflowError('config', `invalid ${cfg.generator} options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, { path: ['options'] });
-    if (parseTimestamp(cfg.start) === null) throw new AbflowError('config', `invalid start time "${cfg.start}"`, { path: ['start'], hint: 'use ISO 8601, e.g. 2024-01-01T00:00:00Z' });
+    if (cfg.start !== 'now' && parseTimestamp(cfg.start) === null) throw new AbflowError('config', `invalid start time "${cfg.start}"`, { path: ['start'], hint: 'use ISO 8601, e.g. 2024-01-01T00:00:00Z' });
     return gen.schemas;
   },
   create(cfg, ctx) {
     const gen = GENERATORS[cfg.generator];
     const options = gen.options.parse(cfg.options);
-    const startMs = parseTimestamp(cfg.start)!;
     return {
       describePosition: (p) => `row ${p}`,
-      // Resume token: [next row, outputs of that chunk already yielded] (a chunk may yield one batch per port).
+      // Resume token: [next row, outputs of that chunk already yielded, event time of row 0] (a chunk may yield one
+      // batch per port; the start time is kept so that `now` means the first run's clock after a restart too).
       async *read(from?: unknown) {
-        const [start, skip] = Array.isArray(from) ? (from as [number, number]) : [0, 0];
+        const [start, skip, savedStart] = Array.isArray(from) ? (from as [number, number, number?]) : [0, 0];
+        const startMs = savedStart ?? (cfg.start === 'now' ? Date.now() : parseTimestamp(cfg.start)!);
         const t0 = performance.now() - (start / (cfg.rowsPerSecond ?? Infinity)) * 1000;
         // Paced streams emit small batches (one linger period's worth) so latency stays at the linger bound.
         const size = cfg.rowsPerSecond ? Math.max(1, Math.min(ctx.batchSize, Math.ceil((cfg.rowsPerSecond * ctx.lingerMs) / 1000))) : ctx.batchSize;
         for (let first = start; cfg.count === undefined || first < cfg.count; first += size) {
           const n = cfg.count === undefined ? size : Math.min(size, cfg.count - first);
           if (cfg.rowsPerSecond) {
-            const due = t0 + (first / cfg.rowsPerSecond) * 1000;
+            // A batch leaves when its last row is due, as a real source can only ship rows that have happened.
+            const due = t0 + ((first + n) / cfg.rowsPerSecond) * 1000;
             const wait = due - performance.now();
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           }
           const pieces = gen.batches(cfg.seed, startMs, first, n, options as never);
           for (let k = first === start ? skip : 0; k < pieces.length; k++)
-            yield { ...pieces[k]!, resumeAfter: k === pieces.length - 1 ? [first + n, 0] : [first, k + 1] };
+            yield { ...pieces[k]!, resumeAfter: k === pieces.length - 1 ? [first + n, 0, startMs] : [first, k + 1, startMs] };
         }
       },
     };

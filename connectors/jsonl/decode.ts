@@ -5,9 +5,16 @@
  * invalid UTF-8, invalid JSON, not an object, a value that does not fit its declared type, or an oversized line.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
-import { canonicalUtc, ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, schemaOf, z } from '../../engine/api.js';
+import { canonicalUtc, ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, numbersOf, schemaOf, z } from '../../engine/api.js';
 import { FlatJsonScanner, Slot } from './flat-scanner.js';
 import { appendConverted, convertJson, Misfit } from './json-values.js';
+
+/** Column type codes for the fast path. */
+const STRING = 0;
+const FLOAT = 1;
+const TIMESTAMP = 2;
+const JSON_TEXT = 3;
+const OTHER = 4;
 
 const config = z
   .object({
@@ -29,12 +36,20 @@ export const jsonDecode = defineOperator({
     const fields = Object.entries(cfg.schema);
     const schema = ctx.outputs.out!;
     const scanner = new FlatJsonScanner(fields);
+    const codes = Uint8Array.from(fields, ([, t]) => (t === 'string' ? STRING : t === 'float64' ? FLOAT : t === 'timestamp' ? TIMESTAMP : t === 'json' ? JSON_TEXT : OTHER));
+    // Per-row scratch: converted numbers (NaN when unset) and values of rarer conversions (dates, JSON text).
+    const numbers = new Float64Array(fields.length).fill(NaN);
+    const generic = new Array<unknown>(fields.length);
+    // One byte reader for timestamp parsing, pointed at each value in turn (no closure per row).
+    let bytes: Uint8Array = new Uint8Array(0);
+    let tsAt = 0;
+    const tsByte = (k: number) => bytes[tsAt + k]!;
     return {
       processBatch(batch, out) {
         const lines = columnData(batch, 0);
-        const lengths = columnData(batch, 1).values as BigInt64Array;
+        const lineLengths = numbersOf(columnData(batch, 1));
         const offsets = lines.valueOffsets as Int32Array;
-        const bytes = lines.values as Uint8Array;
+        bytes = lines.values as Uint8Array;
         const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         // Check the encoding once per batch: all-ASCII text (the common case) is decoded once and sliced per line
         // (byte offsets are character offsets), valid UTF-8 is decoded per line, and only a batch holding invalid
@@ -63,41 +78,57 @@ export const jsonDecode = defineOperator({
           const start = offsets[i]!;
           let end = offsets[i + 1]!;
           if (end > start && bytes[end - 1] === 13) end--; // CRLF
-          const length = Number(lengths[i]);
-          const slice = bytes.subarray(start, end);
+          const length = lineLengths[i]!;
           if (length > cfg.maxLineBytes) {
             reject(i, `line of ${length} bytes exceeds maxLineBytes (${cfg.maxLineBytes})`, buf.toString('utf8', start, end) + '…');
             continue;
           }
-          if (!allUtf8 && !isUtf8(slice)) {
+          if (!allUtf8 && !isUtf8(bytes.subarray(start, end))) {
             reject(i, 'invalid UTF-8', buf.toString('latin1', start, end));
             continue;
           }
           if (allUtf8 && scanner.scan(bytes, start, end)) {
-            // Fast path: fields read straight from the bytes; same conversions and messages as below.
+            // Fast path: fields read straight from the bytes, with the same conversions and messages as the
+            // JSON.parse path below. Numbers are checked into a Float64Array first and appended only once the whole
+            // row fits, so a bad field leaves no partial row and no value is boxed.
             let failed: string | null = null;
             for (let c = 0; c < fields.length && !failed; c++) {
-              const [name, type] = fields[c]!;
               const kind = scanner.kind[c]!;
-              let v: unknown = null;
-              if (kind === Slot.Number) v = convertJson(scanner.num[c], type);
-              else if (kind === Slot.Bool) v = scanner.end[c] === 1;
-              else if (kind === Slot.Bytes && type !== 'string') {
+              const code = codes[c]!;
+              if (kind === Slot.Number) {
+                if (code === FLOAT) continue;
+                const v = convertJson(scanner.num[c], fields[c]![1]);
+                if (v instanceof Misfit) failed = `field \`${fields[c]![0]}\`: ${v.reason}`;
+                else if (typeof v === 'number') numbers[c] = v;
+                else generic[c] = v; // json text of a number
+              } else if (kind === Slot.Bytes && code !== STRING) {
                 const s = scanner.num[c]!;
                 const e = scanner.end[c]!;
-                const fast = type === 'timestamp' ? canonicalUtc((k) => bytes[s + k]!, e - s) : NaN;
-                v = Number.isNaN(fast) ? convertJson(textOf(s, e), type) : fast;
+                tsAt = s;
+                numbers[c] = code === TIMESTAMP ? canonicalUtc(tsByte, e - s) : NaN;
+                if (Number.isNaN(numbers[c]!)) {
+                  const v = convertJson(textOf(s, e), fields[c]![1]);
+                  if (v instanceof Misfit) failed = `field \`${fields[c]![0]}\`: ${v.reason}`;
+                  else generic[c] = v;
+                }
               }
-              if (v instanceof Misfit) failed = `field \`${name}\`: ${v.reason}`;
-              values[c] = v;
             }
             if (failed) {
               reject(i, failed, textOf(start, end));
               continue;
             }
             for (let c = 0; c < fields.length; c++) {
-              if (scanner.kind[c] === Slot.Bytes && fields[c]![1] === 'string') builders[c]!.appendUtf8(bytes, scanner.num[c]!, scanner.end[c]!);
-              else appendConverted(builders[c]!, values[c]);
+              const kind = scanner.kind[c]!;
+              const b = builders[c]!;
+              if (kind === Slot.Missing || kind === Slot.Null) b.appendNull();
+              else if (kind === Slot.Bool) b.appendBool(scanner.end[c] === 1);
+              else if (kind === Slot.Number) {
+                if (codes[c] === FLOAT) b.appendNumber(scanner.num[c]!);
+                else if (codes[c] === JSON_TEXT) appendConverted(b, generic[c]);
+                else b.appendNumber(numbers[c]!);
+              } else if (codes[c] === STRING) b.appendUtf8(bytes, scanner.num[c]!, scanner.end[c]!);
+              else if (codes[c] === TIMESTAMP && !Number.isNaN(numbers[c]!)) b.appendNumber(numbers[c]!);
+              else appendConverted(b, generic[c]);
             }
             rows[count++] = i;
             continue;

@@ -32,8 +32,17 @@ export class WorkerPool {
     });
   }
 
+  /** Resolves once every worker has loaded the component modules and created the chains' operators, so the first
+   * batches do not wait behind start-up work (which shows as a latency spike at the start of a paced stream). */
+  async warm(threads: number): Promise<void> {
+    await Promise.all(Array.from({ length: threads }, () => this.call({ type: 'warm' }, [])));
+  }
+
   async run(task: ChainTask): Promise<ChainResult> {
-    const transferList = [task.ipc.buffer, ...(task.positions ? [task.positions.buffer] : [])] as ArrayBuffer[];
+    return this.call(task, [task.ipc.buffer, ...(task.positions ? [task.positions.buffer] : [])] as ArrayBuffer[]);
+  }
+
+  private async call(task: ChainTask | { type: 'warm' }, transferList: ArrayBuffer[]): Promise<ChainResult> {
     const res = (await this.pool.run(task, { transferList })) as ChainResult | { error: { message: string; nodeId?: string } };
     if ('error' in res) throw new AbflowError('operator_failed', res.error.message, { ...(res.error.nodeId ? { nodeId: res.error.nodeId } : {}) });
     return res;

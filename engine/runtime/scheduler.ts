@@ -100,6 +100,8 @@ export interface RunOptions {
   readonly fromScratch?: boolean;
   /** Messages a user should see (a damaged checkpoint skipped, a finished run restarted). */
   readonly onWarning?: (message: string) => void;
+  /** Called once the workers are ready and the sources start reading. */
+  readonly onStarted?: () => void;
   /** Called after each checkpoint is durable and committed by the sinks. */
   readonly onCheckpoint?: (c: { id: number; ms: number; bytes: number; finished: boolean }) => void;
 }
@@ -275,6 +277,8 @@ export class Job {
       ? setInterval(() => this.opts.onProgress!({ elapsedMs: clock() - t0, ...this.totals() }), this.opts.progressIntervalMs ?? 250)
       : null;
     try {
+      await this.pool?.warm(this.plan.engine.parallelism);
+      this.opts.onStarted?.();
       await Promise.all(this.plan.physical.vertices.map((v) => this.runVertex(v).catch((e: unknown) => this.fail(e, v))));
     } finally {
       if (timer) clearInterval(timer);
@@ -751,6 +755,7 @@ export class Job {
       inputs: n.inputSchemas,
       ...(this.coordinator ? { checkpointing: { resumeFrom: this.resumeFrom } } : {}),
     });
+    let metricsReadAt = 0;
     // Writes, stagings and commits of one sink happen one at a time, in order.
     let ops = Promise.resolve();
     const serially = (f: () => Promise<void>) => (ops = ops.then(f));
@@ -780,6 +785,11 @@ export class Job {
             await sink.write(el.batch, i);
             m.busyMs += performance.now() - t;
             m.rowsIn += el.batch.numRows;
+            // Sink counters may be costly to compute (percentiles): read them at the metrics tick, not per batch.
+            if (sink.metrics && performance.now() - metricsReadAt >= TICK_MS) {
+              m.extra = { ...sink.metrics() };
+              metricsReadAt = performance.now();
+            }
           });
         },
         async (id) => {
@@ -798,6 +808,7 @@ export class Job {
     const t = performance.now();
     await sink.close();
     m.busyMs += performance.now() - t;
+    if (sink.metrics) m.extra = { ...sink.metrics() };
   }
 
   /** Source vertices that feed `vertex`, in plan order (whose markers a sink receives). */

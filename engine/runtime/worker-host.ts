@@ -25,17 +25,29 @@ export function createHost(data: WorkerData, importModule: (url: string) => Prom
     return new Registry(specs, { override: true });
   }
 
+  async function executor(id: string): Promise<ChainExecutor> {
+    registry ??= loadRegistry();
+    let exec = executors.get(id);
+    if (!exec) {
+      const chain = data.chains[id];
+      if (!chain) throw new Error(`unknown chain ${id}`);
+      exec = new ChainExecutor(chain.members, chain.exits.map((e) => e.port), await registry);
+      executors.set(id, exec);
+    }
+    return exec;
+  }
+
   return async function run(task: unknown): Promise<HostResult> {
-    if (!isChainTask(task)) throw new Error('abflow worker: unexpected task shape');
+    const warm = (task as { type?: unknown }).type === 'warm';
+    if (!warm && !isChainTask(task)) throw new Error('abflow worker: unexpected task shape');
     try {
-      registry ??= loadRegistry();
-      let exec = executors.get(task.chain);
-      if (!exec) {
-        const chain = data.chains[task.chain];
-        if (!chain) throw new Error(`unknown chain ${task.chain}`);
-        exec = new ChainExecutor(chain.members, chain.exits.map((e) => e.port), await registry);
-        executors.set(task.chain, exec);
+      if (warm) {
+        // Load every component module and create every chain's operators before the first batch arrives.
+        for (const id of Object.keys(data.chains)) await executor(id);
+        return { result: { outputs: [], counters: [] }, transfer: [] };
       }
+      if (!isChainTask(task)) throw new Error('abflow worker: unexpected task shape');
+      const exec = await executor(task.chain);
       const { outputs, counters, watermark } = await exec.run(fromIPC(task.ipc), task.positions, task.origin);
       // Hash exits are split here, in the pool, so the coordinating thread does no per-row work.
       const { wire, transfer } = toExits(outputs, data.chains[task.chain]!.exits);
