@@ -154,6 +154,8 @@ export class Job {
   /** Resolves when the job fails (anything waiting on progress can give up). */
   private readonly failed = new Promise<void>((resolve) => (this.markFailed = resolve));
   private coordinator: Coordinator | null = null;
+  /** Resolves when the pool workers are ready (see run). */
+  private warmed: Promise<void> = Promise.resolve();
   private restored: Checkpoint | null = null;
   /** Per-vertex barrier alignment: barrier id → inputs arrived, and the waiters of the inputs already blocked. */
   private readonly alignments = new Map<string, { arrived: number; release: (() => void)[] }>();
@@ -277,8 +279,10 @@ export class Job {
       ? setInterval(() => this.opts.onProgress!({ elapsedMs: clock() - t0, ...this.totals() }), this.opts.progressIntervalMs ?? 250)
       : null;
     try {
-      await this.pool?.warm(this.plan.engine.parallelism);
-      this.opts.onStarted?.();
+      // Workers load the component modules and create their operators while the sources start; chains send their
+      // first batch once that is done, so no batch waits behind module loading inside a worker.
+      this.warmed = this.pool ? this.pool.warm(this.plan.engine.parallelism) : Promise.resolve();
+      this.warmed.then(() => this.opts.onStarted?.(), () => undefined);
       await Promise.all(this.plan.physical.vertices.map((v) => this.runVertex(v).catch((e: unknown) => this.fail(e, v))));
     } finally {
       if (timer) clearInterval(timer);
@@ -523,6 +527,7 @@ export class Job {
         }
         idleness?.activity(performance.now());
         const ipc = toIPC(el.batch);
+        await this.warmed;
         const task = this.pool!.run({ type: 'process', chain: v.id, ipc, ...(el.positions ? { positions: el.positions.slice() } : {}), ...(el.origin ? { origin: el.origin } : {}) });
         const origin = el.origin;
         const tagged = task.then((r) => (origin ? { ...r, origin } : r));
