@@ -188,8 +188,8 @@ export interface Sink {
   /** Checkpoint `epoch` is complete: make its staged data (and any older) visible, idempotently. `markers` are the
    * upstream sources' messages that travelled with this checkpoint (`SourceOutput.markers`), in source order. */
   commit?(epoch: number, markers: readonly unknown[]): Promise<void>;
-  /** Sink-specific counters (latency percentiles, requests …), read after each write and reported beside the row
-   * counts, like `Operator.metrics`. */
+  /** Sink-specific counters (latency percentiles, requests …), reported beside the row counts like
+   * `Operator.metrics`; read at most every metrics tick while writing, and once after `close`. */
   metrics?(): Readonly<Record<string, number>>;
 }
 

@@ -100,7 +100,8 @@ export interface RunOptions {
   readonly fromScratch?: boolean;
   /** Messages a user should see (a damaged checkpoint skipped, a finished run restarted). */
   readonly onWarning?: (message: string) => void;
-  /** Called once the workers are ready and the sources start reading. */
+  /** Called once the pool workers have loaded the components and created their operators (the sources start reading
+   * at once; chains send their first batch after this). */
   readonly onStarted?: () => void;
   /** Called after each checkpoint is durable and committed by the sinks. */
   readonly onCheckpoint?: (c: { id: number; ms: number; bytes: number; finished: boolean }) => void;
