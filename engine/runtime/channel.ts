@@ -27,12 +27,18 @@ export class ChannelClosed extends Error {
   }
 }
 
+interface Waiter<V> {
+  readonly resolve: (v: V) => void;
+  readonly reject: (e: Error) => void;
+}
+
 export class Channel<T = Element> {
   private readonly items: T[] = [];
-  private readonly waitingPull: ((e: T) => void)[] = [];
-  private readonly waitingPush: (() => void)[] = [];
+  // Waiters leave their list when served: a settled wait must not keep its closure (and the element it received)
+  // reachable from the channel for the rest of the job.
+  private readonly waitingPull: Waiter<T>[] = [];
+  private readonly waitingPush: Waiter<void>[] = [];
   private closedWith: Error | null = null;
-  private rejectors = new Set<(e: Error) => void>();
   /** Deepest the queue has been: the bound the backpressure tests check. */
   maxDepth = 0;
 
@@ -47,14 +53,11 @@ export class Channel<T = Element> {
 
   async push(e: T): Promise<void> {
     while (this.items.length >= this.capacity && !this.closedWith) {
-      await new Promise<void>((resolve, reject) => {
-        this.waitingPush.push(resolve);
-        this.rejectors.add(reject);
-      });
+      await new Promise<void>((resolve, reject) => this.waitingPush.push({ resolve, reject }));
     }
     if (this.closedWith) throw this.closedWith;
     const puller = this.waitingPull.shift();
-    if (puller) puller(e);
+    if (puller) puller.resolve(e);
     else {
       this.items.push(e);
       if (this.items.length > this.maxDepth) this.maxDepth = this.items.length;
@@ -64,21 +67,18 @@ export class Channel<T = Element> {
   async pull(): Promise<T> {
     if (this.items.length) {
       const e = this.items.shift()!;
-      this.waitingPush.shift()?.();
+      this.waitingPush.shift()?.resolve();
       return e;
     }
     if (this.closedWith) throw this.closedWith;
-    return new Promise<T>((resolve, reject) => {
-      this.waitingPull.push(resolve);
-      this.rejectors.add(reject);
-    });
+    return new Promise<T>((resolve, reject) => this.waitingPull.push({ resolve, reject }));
   }
 
   /** Fails every waiting and future push/pull (used when the job aborts). */
   close(err: Error = new ChannelClosed()): void {
     if (this.closedWith) return;
     this.closedWith = err;
-    for (const r of this.rejectors) r(err);
-    this.rejectors.clear();
+    for (const w of this.waitingPull.splice(0)) w.reject(err);
+    for (const w of this.waitingPush.splice(0)) w.reject(err);
   }
 }

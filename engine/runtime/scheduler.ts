@@ -26,6 +26,7 @@ import { AbflowError, isAbflowError } from '../errors.js';
 import type { OperatorSpec, Sink, SinkSpec, SourceOutput, SourceSpec } from '../operator.js';
 import { combineWatermarks, IdlenessTimer, type InputWatermark, MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.js';
 import { Channel, ChannelClosed, type Element } from './channel.js';
+import { Latch } from './latch.js';
 import { instantiate, operatorFailure } from './chain.js';
 import { BatchCollector } from './collector.js';
 import type { KeyedReply, KeyedRequest, KeyedWorkerData } from './keyed-host.js';
@@ -150,10 +151,10 @@ export class Job {
   private readonly workers: Worker[] = [];
   private failure: Error | null = null;
   private stopping = false;
-  private readonly onStop: (() => void)[] = [];
-  private markFailed!: () => void;
-  /** Resolves when the job fails (anything waiting on progress can give up). */
-  private readonly failed = new Promise<void>((resolve) => (this.markFailed = resolve));
+  /** Fires on stop (a source waiting for its next batch gives up). */
+  private readonly stopped = new Latch<'stop'>();
+  /** Fires when the job fails (anything waiting on progress can give up). */
+  private readonly failed = new Latch<null>();
   private coordinator: Coordinator | null = null;
   /** Resolves when the pool workers are ready (see run). */
   private warmed: Promise<void> = Promise.resolve();
@@ -201,7 +202,7 @@ export class Job {
   /** Graceful stop: sources stop reading, in-flight batches drain, sinks flush. */
   stop(): void {
     this.stopping = true;
-    for (const f of this.onStop.splice(0)) f();
+    this.stopped.fire('stop');
   }
 
   private exitsOf(vertexId: string): ChainExit[] {
@@ -327,7 +328,7 @@ export class Job {
       const nodeId = v.type === 'chain' ? undefined : v.type === 'dead_letters' ? 'dead_letters' : v.node.id.replace(/__raw$/, '');
       this.failure = isAbflowError(e) ? e : operatorFailure(nodeId ?? v.id, v.type, e);
       if (isAbflowError(this.failure) && !this.failure.nodeId && nodeId) this.failure.nodeId = nodeId;
-      this.markFailed();
+      this.failed.fire(null);
     }
     this.stop();
     for (const c of this.all) c.close(this.failure);
@@ -416,7 +417,6 @@ export class Job {
       await source.committed!(at);
     });
     // A stop must not wait for a silent source's next batch (stdin, an idle queue): race it against the stop.
-    const stopped = new Promise<'stop'>((resolve) => this.onStop.push(() => resolve('stop')));
     let exhausted = false;
     try {
       // A source that drives checkpoints ends its read at its next resumable point when stopped: output past the last
@@ -424,7 +424,7 @@ export class Job {
       const toResumable = () => spec.drivesCheckpoints === true && !resumable && coordinator !== null && !this.failure;
       while (!this.stopping || toResumable()) {
         while (resumable && coordinator && coordinator.latestRequest > injected) await inject(++injected);
-        const r: IteratorResult<SourceOutput> | 'stop' = toResumable() ? await it.next() : await Promise.race([it.next(), stopped]);
+        const r: IteratorResult<SourceOutput> | 'stop' = toResumable() ? await it.next() : await this.stopped.race(it.next());
         if (r === 'stop') break;
         if (r.done) {
           exhausted = true;
@@ -439,7 +439,7 @@ export class Job {
         if (batch.numRows) await this.emit(v.id, `${n.id}.${port}`, { t: 'batch', batch, ...(rows ? { positions: rows } : {}), origin });
         if (r.value.checkpoint && resumable && coordinator) {
           while (coordinator.latestRequest > injected) await inject(++injected);
-          const id = await Promise.race([coordinator.requestNow(), this.failed.then(() => null)]);
+          const id = await this.failed.race(coordinator.requestNow());
           if (id === null) break; // the job failed while earlier checkpoints were in flight
           while (injected < id) await inject(++injected);
         }
@@ -459,7 +459,7 @@ export class Job {
       resumable = true; // exhausted: the end is where a finished run stops
       while (injected < lastId) {
         // A failing commit ends the checkpoints: the final one will never be requested.
-        const id = await Promise.race([last, coordinator.nextRequest(injected), this.failed.then(() => null)]);
+        const id = await this.failed.race(Promise.race([last, coordinator.nextRequest(injected)]));
         if (id === null) break;
         while (injected < id) await inject(++injected);
       }
@@ -804,7 +804,7 @@ export class Job {
         },
       );
       // With checkpoints, the last commit happens when the last checkpoint completes.
-      if (this.coordinator) await Promise.race([this.coordinator.finalDone, this.failed]);
+      if (this.coordinator) await this.failed.race(this.coordinator.finalDone);
       await ops;
     } catch (e) {
       await abandon();
