@@ -70,6 +70,7 @@ export {
   concatBatches,
   emptyBatch,
   float64Data,
+  int64Halves,
   repeatedString,
   isValid,
   makeBatch,
@@ -78,6 +79,7 @@ export {
   stringsOf,
   takeBatch,
   validityBytes,
+  writeInt64,
 } from './arrow/columns.js';
 export { canonicalUtc, compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, parseTimestamp, partitionRows } from './expr/compile.js';
 export { castNode } from './expr/functions.js';

@@ -34,25 +34,26 @@ type Config = z.output<typeof config>;
 
 /** Serialises column `c` of row `i` as JSON text (JSON columns as they are). */
 function valueJson(type: string, data: ReturnType<typeof columnData>, i: number): string {
-  const j = data.offset + i;
   switch (type) {
     case 'string':
     case 'json': {
       const o = data.valueOffsets as Int32Array;
       const b = data.values as Uint8Array;
-      const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', o[j]!, o[j + 1]!);
+      const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', o[i]!, o[i + 1]!);
       return type === 'json' ? text : JSON.stringify(text);
     }
-    case 'bool':
+    case 'bool': {
+      const j = data.offset + i; // bool bits are not sliced with the data (see columnData)
       return (((data.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1 ? 'true' : 'false';
+    }
     case 'int64':
-      return String((data.values as BigInt64Array)[j]);
+      return String((data.values as BigInt64Array)[i]);
     case 'timestamp':
-      return JSON.stringify(new Date(Number((data.values as BigInt64Array)[j])).toISOString());
+      return JSON.stringify(new Date(Number((data.values as BigInt64Array)[i])).toISOString());
     case 'date':
-      return JSON.stringify(new Date((data.values as Int32Array)[j]! * 86_400_000).toISOString().slice(0, 10));
+      return JSON.stringify(new Date((data.values as Int32Array)[i]! * 86_400_000).toISOString().slice(0, 10));
     default: {
-      const v = (data.values as Float64Array | Int32Array)[j]!;
+      const v = (data.values as Float64Array | Int32Array)[i]!;
       return Number.isFinite(v) ? String(v) : 'null';
     }
   }
@@ -164,7 +165,7 @@ export const airbyteDestination = defineSink({
             }
             data += '}';
           }
-          const emittedAt = ext && isValid(ext, i) ? Number((ext.values as BigInt64Array)[ext.offset + i]) : now;
+          const emittedAt = ext && isValid(ext, i) ? Number((ext.values as BigInt64Array)[i]) : now;
           // Meta is passed on only when it records changes (the decoder writes it for every record).
           const metaText = meta && isValid(meta, i) ? valueJson('json', meta, i) : null;
           const changed = metaText !== null && !metaText.endsWith('"changes":[]}');

@@ -4,9 +4,10 @@
  * (exactly once), or at the end of a run without checkpoints; the table is created from the input schema and evolved
  * when the input gains columns or wider types. Several sinks of one plan may share a database file.
  */
-import { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBDateValue, DuckDBTimestampTZValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { CHUNK_ROWS, encodeChunk } from './chunk.js';
 import { duckdbInstance } from './instance.js';
-import { type ColumnType, columnData, defineSink, isValid, type RecordBatch, z } from '../../engine/api.js';
+import { type ColumnType, defineSink, type RecordBatch, z } from '../../engine/api.js';
 import { DUCKDB } from '../warehouse/sql.js';
 import { checkTableMode, inTransaction, oneAtATime, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
 
@@ -17,63 +18,11 @@ const config = z
   })
   .strict();
 
-const CHUNK = 2048; // DuckDB's standard vector size
-
-/** Appends a batch through data chunks: one native call per 2048 rows per column instead of one per value. Two more
- * BIGINT columns take the staging table's checkpoint epoch and arrival sequence. */
+/** Appends a batch as data chunks (see chunk.ts): one native copy per column per 2048 rows for fixed-width columns. */
 function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: ColumnType[], epoch: number, firstSeq: number): void {
   const duckTypes = Array.from({ length: types.length + 2 }, (_, c) => appender.columnType(c));
-  for (let start = 0; start < batch.numRows; start += CHUNK) {
-    const n = Math.min(CHUNK, batch.numRows - start);
-    const chunk = DuckDBDataChunk.create(duckTypes, n);
-    types.forEach((type, c) => {
-      const data = columnData(batch, c);
-      const vec = chunk.getColumnVector(c) as unknown as { setItem(i: number, v: unknown): void; flush(): void };
-      const values = data.values as ArrayLike<number | bigint>;
-      const off = data.offset;
-      for (let k = 0; k < n; k++) {
-        const i = start + k;
-        if (!isValid(data, i)) {
-          vec.setItem(k, null);
-          continue;
-        }
-        const j = off + i;
-        switch (type) {
-          case 'string':
-          case 'json': {
-            const o = data.valueOffsets as Int32Array;
-            const b = data.values as Uint8Array;
-            vec.setItem(k, Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', o[j]!, o[j + 1]!));
-            break;
-          }
-          case 'bool':
-            vec.setItem(k, (((data.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1);
-            break;
-          case 'int64':
-            vec.setItem(k, values[j] as bigint);
-            break;
-          case 'timestamp':
-            vec.setItem(k, new DuckDBTimestampTZValue((values[j] as bigint) * 1000n));
-            break;
-          case 'date':
-            vec.setItem(k, new DuckDBDateValue(values[j] as number));
-            break;
-          default:
-            vec.setItem(k, values[j]);
-        }
-      }
-      vec.flush();
-    });
-    const epochs = chunk.getColumnVector(types.length) as unknown as { setItem(i: number, v: unknown): void; flush(): void };
-    const seqs = chunk.getColumnVector(types.length + 1) as unknown as { setItem(i: number, v: unknown): void; flush(): void };
-    for (let k = 0; k < n; k++) {
-      epochs.setItem(k, BigInt(epoch));
-      seqs.setItem(k, BigInt(firstSeq + start + k));
-    }
-    epochs.flush();
-    seqs.flush();
-    appender.appendDataChunk(chunk);
-  }
+  for (let start = 0; start < batch.numRows; start += CHUNK_ROWS)
+    appender.appendDataChunk(encodeChunk(duckTypes, batch, types, start, Math.min(CHUNK_ROWS, batch.numRows - start), epoch, firstSeq));
 }
 
 function duckdbWarehouse(path: string): Warehouse {

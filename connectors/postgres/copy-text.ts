@@ -66,16 +66,16 @@ function cellWriter(batch: RecordBatch, c: number, type: ColumnType, stats: Enco
       const o = data.valueOffsets as Int32Array;
       const b = data.values as Uint8Array;
       const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-      return (i) => (valid(i) ? escapeText(buf.toString('utf8', o[off + i]!, o[off + i + 1]!), stats) : '\\N');
+      return (i) => (valid(i) ? escapeText(buf.toString('utf8', o[i]!, o[i + 1]!), stats) : '\\N');
     }
     case 'bool':
       return (i) => (valid(i) ? ((((values as Uint8Array)[(off + i) >> 3]! >> ((off + i) & 7)) & 1) === 1 ? 't' : 'f') : '\\N');
     case 'timestamp':
-      return (i) => (valid(i) ? pgTimestamp(Number(values[off + i])) : '\\N');
+      return (i) => (valid(i) ? pgTimestamp(Number(values[i])) : '\\N');
     case 'date':
-      return (i) => (valid(i) ? pgDate(values[off + i] as number) : '\\N');
+      return (i) => (valid(i) ? pgDate(values[i] as number) : '\\N');
     default:
-      return (i) => (valid(i) ? String(values[off + i]) : '\\N');
+      return (i) => (valid(i) ? String(values[i]) : '\\N');
   }
 }
 

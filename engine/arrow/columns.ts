@@ -160,10 +160,10 @@ export function int64Halves(a: BigInt64Array): Int32Array {
 }
 
 /** Reads int64 values as numbers through int32 halves (exact below 2^53), avoiding a BigInt per value. */
-export function readInt64s(a: BigInt64Array, offset: number, length: number, out: Float64Array): void {
+export function readInt64s(a: BigInt64Array, length: number, out: Float64Array): void {
   const halves = int64Halves(a);
   for (let i = 0; i < length; i++) {
-    const j = (offset + i) * 2;
+    const j = i * 2;
     out[i] = halves[j + 1]! * TWO_32 + (halves[j]! >>> 0);
   }
 }
@@ -240,6 +240,13 @@ export function appendValue(b: ColumnBuilder, v: unknown): void {
 }
 
 /** The single `Data` chunk of a batch column (a RecordBatch column always has exactly one). */
+/**
+ * The single `Data` chunk of a batch column (a RecordBatch column always has exactly one).
+ *
+ * Indexing a sliced column (`batch.slice`, `data.offset > 0`): Arrow JS slices the value and value-offset buffers
+ * with the data, so row i is `values[i]` / `valueOffsets[i]`; it does not slice the validity bitmap or bool bits, so
+ * those are read at bit `data.offset + i`.
+ */
 export function columnData(batch: RecordBatch, index: number): Data {
   return batch.data.children[index]!;
 }
@@ -263,14 +270,13 @@ export function validityBytes(data: Data): Uint8Array | null {
 export function numbersOf(data: Data): Float64Array {
   const values = data.values as ArrayLike<number | bigint>;
   const out = new Float64Array(data.length);
-  const off = data.offset;
   if (data.typeId === Type.Bool) {
     for (let i = 0; i < data.length; i++) {
-      const j = off + i;
+      const j = data.offset + i;
       out[i] = ((values as Uint8Array)[j >> 3]! >> (j & 7)) & 1;
     }
-  } else if (values instanceof BigInt64Array) readInt64s(values, off, data.length, out);
-  else for (let i = 0; i < data.length; i++) out[i] = values[off + i] as number;
+  } else if (values instanceof BigInt64Array) readInt64s(values, data.length, out);
+  else for (let i = 0; i < data.length; i++) out[i] = values[i] as number;
   return out;
 }
 
@@ -281,7 +287,7 @@ export function stringsOf(data: Data): (string | null)[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Array<string | null>(data.length);
   for (let i = 0; i < data.length; i++) {
-    out[i] = isValid(data, i) ? buf.toString('utf8', offsets[data.offset + i]!, offsets[data.offset + i + 1]!) : null;
+    out[i] = isValid(data, i) ? buf.toString('utf8', offsets[i]!, offsets[i + 1]!) : null;
   }
   return out;
 }
@@ -289,21 +295,22 @@ export function stringsOf(data: Data): (string | null)[] {
 /** A JS value for one cell: for row-wise consumers (JSONL/console sinks, dead-letter raw rows). */
 export function cellValue(data: Data, i: number): unknown {
   if (!isValid(data, i)) return null;
-  const j = data.offset + i;
   switch (data.typeId) {
     case Type.Utf8: {
       const o = data.valueOffsets as Int32Array;
       const b = data.values as Uint8Array;
-      return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', o[j]!, o[j + 1]!);
+      return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', o[i]!, o[i + 1]!);
     }
-    case Type.Bool:
+    case Type.Bool: {
+      const j = data.offset + i;
       return (((data.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1;
+    }
     case Type.Timestamp:
-      return new Date(Number((data.values as BigInt64Array)[j])).toISOString();
+      return new Date(Number((data.values as BigInt64Array)[i])).toISOString();
     case Type.Date:
-      return new Date((data.values as Int32Array)[j]! * 86_400_000).toISOString().slice(0, 10);
+      return new Date((data.values as Int32Array)[i]! * 86_400_000).toISOString().slice(0, 10);
     default: {
-      const v = (data.values as ArrayLike<number | bigint>)[j]!;
+      const v = (data.values as ArrayLike<number | bigint>)[i]!;
       return typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v;
     }
   }
@@ -327,7 +334,7 @@ export function takeData(data: Data, indices: Int32Array | Uint32Array, count = 
     for (let k = 0; k < count; k++) {
       const i = indices[k]!;
       if (hasNulls && !isValid(data, i)) b.appendNull();
-      else b.appendUtf8(bytes, o[off + i]!, o[off + i + 1]!);
+      else b.appendUtf8(bytes, o[i]!, o[i + 1]!);
     }
     return b.finish();
   }
@@ -344,7 +351,7 @@ export function takeData(data: Data, indices: Int32Array | Uint32Array, count = 
   const src = data.values as Float64Array | BigInt64Array | Int32Array;
   const Ctor = src.constructor as new (n: number) => typeof src;
   const out = new Ctor(count);
-  for (let k = 0; k < count; k++) (out as Float64Array)[k] = (src as Float64Array)[off + indices[k]!]!;
+  for (let k = 0; k < count; k++) (out as Float64Array)[k] = (src as Float64Array)[indices[k]!]!;
   let nullBitmap: Uint8Array | undefined;
   let nullCount = 0;
   if (hasNulls) {
@@ -389,11 +396,12 @@ export function concatBatches(schema: Schema, batches: readonly RecordBatch[]): 
 
 function appendCell(b: ColumnBuilder, d: Data, i: number): void {
   if (!isValid(d, i)) return b.appendNull();
-  const j = d.offset + i;
   if (d.typeId === Type.Utf8) {
     const o = d.valueOffsets as Int32Array;
-    b.appendUtf8(d.values as Uint8Array, o[j]!, o[j + 1]!);
-  } else if (d.typeId === Type.Bool) b.appendBool(((((d.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1));
-  else b.appendNumber((d.values as ArrayLike<number | bigint>)[j]!);
+    b.appendUtf8(d.values as Uint8Array, o[i]!, o[i + 1]!);
+  } else if (d.typeId === Type.Bool) {
+    const j = d.offset + i;
+    b.appendBool((((d.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1);
+  } else b.appendNumber((d.values as ArrayLike<number | bigint>)[i]!);
 }
 

@@ -536,10 +536,9 @@ function equalsLiteralBytes(op: string, col: Node, lit: Node): Node | null {
       const bytes = data.values as Uint8Array;
       const n = ctx.n;
       const v = new Uint8Array(n);
-      const off = data.offset;
       for (let i = 0; i < n; i++) {
-        const s = offsets[off + i]!;
-        let eq = offsets[off + i + 1]! - s === len;
+        const s = offsets[i]!;
+        let eq = offsets[i + 1]! - s === len;
         for (let k = 0; eq && k < len; k++) eq = bytes[s + k] === needle[k];
         v[i] = eq !== negate ? 1 : 0;
       }

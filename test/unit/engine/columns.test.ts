@@ -1,0 +1,37 @@
+/**
+ * Column readers on sliced batches. Arrow JS slices value and offset buffers with the data but not validity or bool
+ * bits; a custom operator may hand the engine `batch.slice(...)`, and every reader must see the slice's rows.
+ */
+import { describe, expect, it } from 'vitest';
+import { batchFromRows, rowObject, schemaOf } from '../../../engine/api.js';
+import { columnData, concatBatches, numbersOf, stringsOf, takeBatch } from '../../../engine/arrow/columns.js';
+
+const schema = schemaOf({ s: 'string', i: 'int64', f: 'float64', b: 'bool', n: 'int32', ts: 'timestamp', d: 'date' });
+const rows = Array.from({ length: 40 }, (_, k) => ({
+  s: k % 5 === 0 ? null : `s${k}`,
+  i: BigInt(k) * 3n,
+  f: k / 2,
+  b: k % 3 === 0,
+  n: k % 4 ? k : null,
+  ts: Date.UTC(2024, 0, 1) + k * 1000,
+  d: 19_000 + k,
+}));
+const whole = batchFromRows(schema, rows);
+
+describe('sliced batches', () => {
+  it('rowObject, numbersOf and stringsOf read the slice, not the parent', () => {
+    const slice = whole.slice(11, 29);
+    const plain = batchFromRows(schema, rows.slice(11, 29));
+    for (let r = 0; r < slice.numRows; r++) expect(rowObject(slice, r)).toEqual(rowObject(plain, r));
+    for (const c of [1, 2, 3, 4, 5, 6]) expect(numbersOf(columnData(slice, c))).toEqual(numbersOf(columnData(plain, c)));
+    expect(stringsOf(columnData(slice, 0))).toEqual(stringsOf(columnData(plain, 0)));
+  });
+
+  it('takeBatch and concatBatches copy the right rows out of slices', () => {
+    const slice = whole.slice(7, 33);
+    const picked = takeBatch(slice, Int32Array.from([0, 5, 9, 25]));
+    expect([0, 1, 2, 3].map((r) => rowObject(picked, r))).toEqual([7, 12, 16, 32].map((k) => rowObject(whole, k)));
+    const joined = concatBatches(schema, [whole.slice(3, 9), whole.slice(20, 22)]);
+    expect(Array.from({ length: joined.numRows }, (_, r) => rowObject(joined, r))).toEqual([3, 4, 5, 6, 7, 8, 20, 21].map((k) => rowObject(whole, k)));
+  });
+});
