@@ -113,6 +113,7 @@ sinks: [{ id: out, kind: postgres, inputs: [cdc.lag_src], config: { url: "${URL}
 `;
   const job = new Job(await compilePlan(loadPlanText(plan), registry), { modules, fromScratch: true });
   const running = job.run();
+  running.catch(() => undefined); // awaited in `finally`; a job failing early must not be an unhandled rejection
   const writer = new pg.Client({ connectionString: URL });
   await writer.connect();
   const perTick = Math.max(1, Math.round(rate / 100));
