@@ -75,6 +75,7 @@ export {
   isValid,
   makeBatch,
   numbersOf,
+  readInt64s,
   rowObject,
   stringsOf,
   takeBatch,

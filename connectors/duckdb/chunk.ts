@@ -11,13 +11,12 @@
  */
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
-import { type ColumnType, columnData, int64Halves, type RecordBatch, writeInt64 } from '../../engine/api.js';
+import { type ColumnType, columnData, int64Halves, readInt64s, type RecordBatch, writeInt64 } from '../../engine/api.js';
 
 /** DuckDB's standard vector size: the most rows one chunk holds. */
 export const CHUNK_ROWS = 2048;
 
 const INLINE_MAX = 12; // longest string stored inside duckdb_string_t itself
-const TWO_32 = 4294967296;
 /** Largest |ms| whose µs value is still an exact double (2^53 / 1000): beyond it, scale in BigInt. */
 const EXACT_MS = 9007199254740;
 
@@ -25,6 +24,7 @@ const EXACT_MS = 9007199254740;
 const scratch = {
   bytes: new Uint8Array(CHUNK_ROWS * 16),
   validity: new Uint8Array(CHUNK_ROWS / 8),
+  ms: new Float64Array(CHUNK_ROWS),
 };
 const scratchU32 = new Uint32Array(scratch.bytes.buffer);
 const scratchI64 = new BigInt64Array(scratch.bytes.buffer);
@@ -71,12 +71,11 @@ function writeStrings(vec: Vector, offsets: Int32Array, values: Uint8Array, firs
 }
 
 function writeTimestamps(vec: Vector, ms: BigInt64Array, first: number, n: number): void {
-  const words = int64Halves(ms);
+  readInt64s(ms, first, n, scratch.ms);
   for (let k = 0; k < n; k++) {
-    const j = first + k;
-    const v = words[2 * j + 1]! * TWO_32 + (words[2 * j]! >>> 0);
+    const v = scratch.ms[k]!;
     if (v <= EXACT_MS && v >= -EXACT_MS) writeInt64(scratchHalves, k, v * 1000);
-    else scratchI64[k] = ms[j]! * 1000n;
+    else scratchI64[k] = ms[first + k]! * 1000n;
   }
   duckdb.copy_data_to_vector(vec, 0, scratch.bytes.buffer, 0, n * 8);
 }
@@ -128,7 +127,7 @@ export function encodeChunk(duckTypes: readonly DuckDBType[], batch: RecordBatch
   const chunk = DuckDBDataChunk.create(duckTypes as DuckDBType[], n);
   const raw = chunk.chunk;
   types.forEach((type, c) => writeColumn(duckdb.data_chunk_get_vector(raw, c), batch, c, type, start, n));
-  for (let k = 0; k < n; k++) writeInt64(scratchHalves, k, epoch);
+  scratchI64.fill(BigInt(epoch), 0, n);
   duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(raw, types.length), 0, scratch.bytes.buffer, 0, n * 8);
   for (let k = 0; k < n; k++) writeInt64(scratchHalves, k, firstSeq + start + k);
   duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(raw, types.length + 1), 0, scratch.bytes.buffer, 0, n * 8);

@@ -159,11 +159,12 @@ export function int64Halves(a: BigInt64Array): Int32Array {
   return new Int32Array(a.buffer, a.byteOffset, a.length * 2);
 }
 
-/** Reads int64 values as numbers through int32 halves (exact below 2^53), avoiding a BigInt per value. */
-export function readInt64s(a: BigInt64Array, length: number, out: Float64Array): void {
+/** Reads `length` int64 values from index `first` as numbers through int32 halves (exact below 2^53), avoiding a
+ * BigInt per value. */
+export function readInt64s(a: BigInt64Array, first: number, length: number, out: Float64Array): void {
   const halves = int64Halves(a);
   for (let i = 0; i < length; i++) {
-    const j = i * 2;
+    const j = (first + i) * 2;
     out[i] = halves[j + 1]! * TWO_32 + (halves[j]! >>> 0);
   }
 }
@@ -275,7 +276,7 @@ export function numbersOf(data: Data): Float64Array {
       const j = data.offset + i;
       out[i] = ((values as Uint8Array)[j >> 3]! >> (j & 7)) & 1;
     }
-  } else if (values instanceof BigInt64Array) readInt64s(values, data.length, out);
+  } else if (values instanceof BigInt64Array) readInt64s(values, 0, data.length, out);
   else for (let i = 0; i < data.length; i++) out[i] = values[i] as number;
   return out;
 }

@@ -11,10 +11,6 @@ export class Latch<V> {
   private fired: { readonly value: V } | null = null;
   private readonly waiters = new Set<(value: V) => void>();
 
-  get isFired(): boolean {
-    return this.fired !== null;
-  }
-
   fire(value: V): void {
     if (this.fired) return;
     this.fired = { value };

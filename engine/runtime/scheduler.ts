@@ -353,8 +353,6 @@ export class Job {
     return this.emit(vertex, null, el);
   }
 
-
-
   /** Pushes wire outputs (exit-indexed, from a worker) to their edges. */
   private async emitWire(vertex: string, outputs: readonly PortOutput[], origin?: string): Promise<void> {
     const outs = this.channelsOut.get(vertex) ?? [];

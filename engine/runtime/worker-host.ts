@@ -41,12 +41,11 @@ export function createHost(data: WorkerData, importModule: (url: string) => Prom
     const warm = (task as { type?: unknown }).type === 'warm';
     if (!warm && !isChainTask(task)) throw new Error('abflow worker: unexpected task shape');
     try {
-      if (warm) {
-        // Load every component module and create every chain's operators before the first batch arrives.
+      if (!isChainTask(task)) {
+        // A warm-up: load every component module and create every chain's operators before the first batch arrives.
         for (const id of Object.keys(data.chains)) await executor(id);
         return { result: { outputs: [], counters: [] }, transfer: [] };
       }
-      if (!isChainTask(task)) throw new Error('abflow worker: unexpected task shape');
       const exec = await executor(task.chain);
       const { outputs, counters, watermark } = await exec.run(fromIPC(task.ipc), task.positions, task.origin);
       // Hash exits are split here, in the pool, so the coordinating thread does no per-row work.
