@@ -172,6 +172,10 @@ export interface SinkContext {
     /** The newest complete checkpoint the job resumes from (null: a fresh start). On open, the sink commits what it
      * staged up to it and discards what it staged after it. */
     readonly resumeFrom: number | null;
+    /** Whether checkpoints are persisted and a restart resumes from them (`engine.checkpoint`). When false they
+     * are commit points only (Airbyte STATEs): a crash restarts the input from its last commit, so staged data need
+     * not survive one. */
+    readonly durable: boolean;
   };
 }
 

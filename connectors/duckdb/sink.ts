@@ -25,28 +25,33 @@ function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: Column
     appender.appendDataChunk(encodeChunk(duckTypes, batch, types, start, Math.min(CHUNK_ROWS, batch.numRows - start), epoch, firstSeq));
 }
 
+class Connection implements WarehouseConnection {
+  constructor(readonly raw: DuckDBConnection) {}
+  async run(sql: string): Promise<void> {
+    await this.raw.run(sql);
+  }
+  async rows(sql: string): Promise<Record<string, unknown>[]> {
+    return (await this.raw.runAndReadAll(sql)).getRowObjects() as Record<string, unknown>[];
+  }
+  async close(): Promise<void> {
+    this.raw.closeSync();
+  }
+}
+
 function duckdbWarehouse(path: string): Warehouse {
   const instance = () => duckdbInstance(path);
-  const wrap = (c: DuckDBConnection): WarehouseConnection => ({
-    run: async (sql) => void (await c.run(sql)),
-    rows: async (sql) => (await c.runAndReadAll(sql)).getRowObjects() as Record<string, unknown>[],
-    close: async () => c.closeSync(),
-  });
   return {
     dialect: DUCKDB,
     maxIdentifier: Infinity,
-    connect: async () => wrap(await (await instance()).connect()),
-    async loader(schema, stage, columns) {
-      const conn = await (await instance()).connect();
-      const appender = await conn.createAppender(stage, schema ?? null);
+    connect: async () => new Connection(await (await instance()).connect()),
+    async loader(conn, stage, columns) {
+      // The sink's own connection: a TEMP stage exists on it only, and its writes, stagings and commits take turns.
+      const appender = await (conn as Connection).raw.createAppender(stage.table, stage.schema ?? null, stage.catalog ?? null);
       const types = columns.slice(0, -2).map((c) => c.type);
       return {
         append: (batch, epoch, firstSeq) => appendBatch(appender, batch, types, epoch, firstSeq),
         flush: async () => appender.flushSync(),
-        async close() {
-          appender.closeSync();
-          conn.closeSync();
-        },
+        close: async () => appender.closeSync(),
       };
     },
     transaction: inTransaction,
@@ -68,5 +73,5 @@ export const duckdb = defineSink({
   display: (cfg) => ({ path: cfg.path, table: cfg.schema ? `${cfg.schema}.${cfg.table}` : cfg.table, mode: cfg.mode }),
   check: (cfg, inputs) => checkTableMode(cfg, inputs[0]!),
   create: (cfg, ctx) =>
-    stagedTableSink(cfg, duckdbWarehouse(cfg.path), { nodeId: ctx.nodeId, input: ctx.inputs[0]!, checkpointing: ctx.checkpointing}),
+    stagedTableSink(cfg, duckdbWarehouse(cfg.path), { nodeId: ctx.nodeId, input: ctx.inputs[0]!, checkpointing: ctx.checkpointing }),
 });

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { defineSink, type RecordBatch, z } from '../../engine/api.js';
-import { POSTGRES, quoteIdent } from '../warehouse/sql.js';
+import { POSTGRES, quoteIdent, tableRef } from '../warehouse/sql.js';
 import { checkTableMode, inTransaction, oneAtATime, stagedTableSink, tableModeConfig, type StageLoader, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
 import { clientConfig, type ConnectionConfig, connectionConfig, describeTarget, type RetryPolicy, withRetry } from './connection.js';
 import { encodeCopyText, type EncodeStats } from './copy-text.js';
@@ -130,9 +130,9 @@ function postgresWarehouse(cfg: Config, nodeId: string): Warehouse {
     maxIdentifier: 63,
     connect,
     serializeOpen: (f) => oneAtATime(`postgres:${where}`, f),
-    async loader(schema, stage, columns) {
-      const table = schema ? `${quoteIdent(schema)}.${quoteIdent(stage)}` : quoteIdent(stage);
-      return copyLoader(await connect(), table, columns.map((col) => quoteIdent(col.name)).join(', '), cfg, policy);
+    async loader(_conn, stage, columns) {
+      // Its own connection: a COPY runs while the next chunk fills and while commits run.
+      return copyLoader(await connect(), tableRef(stage), columns.map((col) => quoteIdent(col.name)).join(', '), cfg, policy);
     },
     async transaction(conn, work) {
       await withRetry(`transaction on ${where}`, policy, async (attempt) => {

@@ -11,6 +11,10 @@ export interface Dialect {
   /** The abflow type of a column as the catalog (`information_schema.columns.data_type`) reports it. */
   columnType(dataType: string): ColumnType | undefined;
   alterType(table: string, column: string, type: ColumnType): string;
+  /** How a staging table that need not survive a crash is declared, and where it lives when not beside its target:
+   * DuckDB's TEMP tables (per connection, never written to the WAL), PostgreSQL's UNLOGGED ones (no WAL, emptied by
+   * crash recovery). */
+  readonly transientStage: { readonly keyword: string; readonly catalog?: string; readonly schema?: string };
 }
 
 const DUCKDB_TYPES: Record<ColumnType, string> = {
@@ -69,6 +73,7 @@ export const DUCKDB: Dialect = {
   types: DUCKDB_TYPES,
   columnType,
   alterType: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} TYPE ${DUCKDB_TYPES[type]}`,
+  transientStage: { keyword: 'TEMP', catalog: 'temp', schema: 'main' },
 };
 
 export const POSTGRES: Dialect = {
@@ -77,6 +82,7 @@ export const POSTGRES: Dialect = {
   columnType,
   alterType: (table, column, type) =>
     `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} TYPE ${POSTGRES_TYPES[type]} USING ${quoteIdent(column)}::${POSTGRES_TYPES[type]}`,
+  transientStage: { keyword: 'UNLOGGED' },
 };
 
 /** Any stream or field name is a valid identifier once quoted (reserved words, `stream-with:spécial:character`). */
@@ -141,9 +147,21 @@ export function evolve(existing: readonly { name: string; type: ColumnType | und
   return { add, widen: widened, columns };
 }
 
-export function createTableSql(dialect: Dialect, table: string, columns: readonly Column[], ifNotExists = true): string {
+/** Where a table is: its catalog (DuckDB's attached database), schema and name, unquoted. */
+export interface TableLocation {
+  readonly catalog?: string | undefined;
+  readonly schema?: string | undefined;
+  readonly table: string;
+}
+
+export function tableRef(at: TableLocation): string {
+  return [at.catalog, at.schema, at.table].filter((p) => p !== undefined).map((p) => quoteIdent(p!)).join('.');
+}
+
+/** `keyword`: TEMP, UNLOGGED … (see Dialect.transientStage). */
+export function createTableSql(dialect: Dialect, table: string, columns: readonly Column[], ifNotExists = true, keyword = ''): string {
   const cols = columns.map((c) => `${quoteIdent(c.name)} ${dialect.types[c.type]}`).join(', ');
-  return `CREATE TABLE ${ifNotExists ? 'IF NOT EXISTS ' : ''}${table} (${cols})`;
+  return `CREATE ${keyword ? `${keyword} ` : ''}TABLE ${ifNotExists ? 'IF NOT EXISTS ' : ''}${table} (${cols})`;
 }
 
 /** What a commit needs to know about the target table and the sync mode. */

@@ -757,7 +757,7 @@ export class Job {
       nodeId: n.id,
       job: this.plan.name,
       inputs: n.inputSchemas,
-      ...(this.coordinator ? { checkpointing: { resumeFrom: this.resumeFrom } } : {}),
+      ...(this.coordinator ? { checkpointing: { resumeFrom: this.resumeFrom, durable: this.coordinator.durable } } : {}),
     });
     let metricsReadAt = 0;
     // Writes, stagings and commits of one sink happen one at a time, in order.

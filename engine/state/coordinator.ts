@@ -65,6 +65,11 @@ export class Coordinator {
     this.beforeFirst = firstId - 1;
   }
 
+  /** Whether checkpoints are persisted (a restart resumes from them) or only commit points. */
+  get durable(): boolean {
+    return this.store !== null;
+  }
+
   start(intervalMs: number): void {
     this.timer = setInterval(() => this.trigger(false, false), intervalMs);
   }
