@@ -12,11 +12,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, parseTimestamp, schemaOf, z } from '../../engine/api.js';
+import { canonicalUtc, ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, parseTimestamp, schemaOf, z } from '../../engine/api.js';
+import { Slot } from '../jsonl/flat-scanner.js';
 import { appendConverted, convertJson, Misfit } from '../jsonl/json-values.js';
 import { META_COLUMNS } from './catalog.js';
 import { InvalidMessage, type MetaChange, parseMessage, streamKey } from './protocol.js';
 import { members } from './raw-json.js';
+import { RecordScanner } from './record-scanner.js';
 
 const streamConfig = z
   .object({
@@ -40,6 +42,8 @@ const config = z
 type StreamConfig = z.output<typeof streamConfig>;
 
 const TYPECAST = 'DESTINATION_SERIALIZATION_ERROR';
+/** Column types the byte scanner converts itself; a stream with others (json, date) always takes JSON.parse. */
+const SCANNED_TYPES: ReadonlySet<string> = new Set(['string', 'int32', 'int64', 'float64', 'bool', 'timestamp']);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** Lenient conversion for Airbyte data (see the module comment); `raw` gives the value's original text. */
@@ -84,14 +88,66 @@ export const airbyteDecode = defineOperator({
   create(cfg, ctx) {
     const byKey = new Map<string, StreamConfig>(cfg.streams.map((s) => [streamKey(s.name, s.namespace), s]));
     const unchanged = new Map(cfg.streams.map((s) => [s, JSON.stringify({ sync_id: s.syncId, changes: [] })]));
+    const scanner = new RecordScanner(
+      cfg.streams
+        .filter((s) => !s.wholeRecord && s.data.every(([, t]) => SCANNED_TYPES.has(t)))
+        .map((s) => ({ name: s.name, namespace: s.namespace, fields: s.data, stream: s })),
+    );
+    // Per-row scratch of the fast path: converted timestamps, so a row is appended only once all of it converts.
+    const times = new Float64Array(Math.max(0, ...cfg.streams.map((s) => s.data.length)));
+    let bytes: Uint8Array = new Uint8Array(0);
+    let tsAt = 0;
+    const tsByte = (k: number) => bytes[tsAt + k]!;
+
+    /** Appends the scanned record's data columns when every value converts exactly as `convertValue` would
+     * without a change to record; false leaves the row to the JSON.parse path. */
+    const appendScanned = (stream: StreamConfig, builders: ColumnBuilder[]): boolean => {
+      const d = scanner.data!;
+      for (let c = 0; c < stream.data.length; c++) {
+        const kind = d.kind[c];
+        const type = stream.data[c]![1];
+        if (kind === Slot.Number && (type === 'int64' || type === 'int32')) {
+          const v = d.num[c]!;
+          if (!Number.isSafeInteger(v) || (type === 'int32' && (v > 2147483647 || v < -2147483648))) return false;
+        } else if (kind === Slot.Number && type === 'timestamp') return false; // epoch numbers are not Airbyte timestamps
+        else if (kind === Slot.Bytes && type === 'timestamp') {
+          tsAt = d.num[c]!;
+          times[c] = canonicalUtc(tsByte, d.end[c]! - tsAt);
+          if (Number.isNaN(times[c])) return false;
+        }
+      }
+      for (let c = 0; c < stream.data.length; c++) {
+        const b = builders[c]!;
+        const kind = d.kind[c];
+        if (kind === Slot.Missing || kind === Slot.Null) b.appendNull();
+        else if (kind === Slot.Bool) b.appendBool(d.end[c] === 1);
+        else if (kind === Slot.Number) b.appendNumber(d.num[c]!);
+        else if (stream.data[c]![1] === 'timestamp') b.appendNumber(times[c]!);
+        else b.appendUtf8(bytes, d.num[c]!, d.end[c]!);
+      }
+      return true;
+    };
     return {
       processBatch(batch, out) {
         const lines = columnData(batch, 0);
         const lengths = columnData(batch, 1).values as BigInt64Array;
         const offsets = lines.valueOffsets as Int32Array;
-        const bytes = lines.values as Uint8Array;
+        bytes = lines.values as Uint8Array;
         const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         const perStream = new Map<StreamConfig, { builders: ColumnBuilder[]; rows: number[] }>();
+        const accumulator = (stream: StreamConfig) => {
+          let acc = perStream.get(stream);
+          if (!acc) perStream.set(stream, (acc = { builders: ctx.outputs[stream.port]!.fields.map((f, c) => new ColumnBuilder(c < stream.data.length ? stream.data[c]![1] : META_COLUMNS[f.name]!, 64)), rows: [] }));
+          return acc;
+        };
+        const appendMeta = (stream: StreamConfig, b: ColumnBuilder[], emittedAt: number, changes: MetaChange[] | null) => {
+          const m = stream.data.length;
+          b[m]!.appendString(randomUUID());
+          b[m + 1]!.appendNumber(Math.trunc(emittedAt));
+          b[m + 2]!.appendString(changes?.length ? JSON.stringify({ sync_id: stream.syncId, changes }) : unchanged.get(stream)!);
+          if (stream.generationId === null) b[m + 3]!.appendNull();
+          else b[m + 3]!.appendNumber(stream.generationId);
+        };
         const bad: number[] = [];
         const reasons: string[] = [];
         const raw: string[] = [];
@@ -113,6 +169,15 @@ export const airbyteDecode = defineOperator({
           if (!allUtf8 && !isUtf8(bytes.subarray(start, end))) {
             reject(i, 'invalid UTF-8', buf.toString('latin1', start, end));
             continue;
+          }
+          if (scanner.scan(bytes, start, end)) {
+            const stream = scanner.stream!;
+            const acc = accumulator(stream);
+            if (appendScanned(stream, acc.builders)) {
+              appendMeta(stream, acc.builders, scanner.emittedAt, null);
+              acc.rows.push(i);
+              continue;
+            }
           }
           const text = buf.toString('utf8', start, end);
           if (!text.trim()) continue;
@@ -136,8 +201,7 @@ export const airbyteDecode = defineOperator({
             const [s, e] = spans.get(field)!;
             return text.slice(s, e);
           };
-          let acc = perStream.get(stream);
-          if (!acc) perStream.set(stream, (acc = { builders: ctx.outputs[stream.port]!.fields.map((f, c) => new ColumnBuilder(c < stream.data.length ? stream.data[c]![1] : META_COLUMNS[f.name]!, 64)), rows: [] }));
+          const acc = accumulator(stream);
           const changes: MetaChange[] = [...(rec.meta?.changes ?? [])];
           const data = rec.data;
           if (stream.wholeRecord) {
@@ -148,15 +212,9 @@ export const airbyteDecode = defineOperator({
             if (v instanceof Misfit) {
               changes.push({ field: name, change: 'NULLED', reason: TYPECAST });
               acc!.builders[c]!.appendNull();
-            } else appendConverted(acc!.builders[c]!, v);
+            } else appendConverted(acc.builders[c]!, v);
           });
-          const b = acc.builders;
-          const m = stream.data.length;
-          b[m]!.appendString(randomUUID());
-          b[m + 1]!.appendNumber(Math.trunc(rec.emitted_at));
-          b[m + 2]!.appendString(changes.length ? JSON.stringify({ sync_id: stream.syncId, changes }) : unchanged.get(stream)!);
-          if (stream.generationId === null) b[m + 3]!.appendNull();
-          else b[m + 3]!.appendNumber(stream.generationId);
+          appendMeta(stream, acc.builders, rec.emitted_at, changes);
           acc.rows.push(i);
         }
         out.deadLetter(bad, reasons, raw);

@@ -27,7 +27,16 @@ export const enum Slot {
   Bytes = 2,
   Number = 3,
   Bool = 4,
+  /** An object read by the field's nested scanner (start in `num`, end in `end`). */
+  Object = 5,
 }
+
+/** A wanted field: its name and column type, or `object` for a nested object read by `ObjectReader`. */
+export type ScanField = readonly [string, ColumnType | 'object'];
+
+/** Reads the object value of field `col` starting at `start` (its `{`); returns the offset after its `}`, or -1
+ * when it cannot (the line then takes the JSON.parse path). */
+export type ObjectReader = (col: number, bytes: Uint8Array, start: number, end: number) => number;
 
 function isWs(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9;
@@ -40,11 +49,14 @@ export class FlatJsonScanner {
   /** End offset of a string's bytes (Bytes), or 0/1 for Bool. */
   readonly end: Int32Array;
   private readonly keys: Uint8Array[];
-  private readonly types: ColumnType[];
+  private readonly types: (ColumnType | 'object')[];
   private pos = 0;
   private bytes: Uint8Array = new Uint8Array(0);
 
-  constructor(fields: readonly (readonly [string, ColumnType])[]) {
+  constructor(
+    fields: readonly ScanField[],
+    private readonly readObject?: ObjectReader,
+  ) {
     this.keys = fields.map(([n]) => Buffer.from(n, 'utf8'));
     this.types = fields.map(([, t]) => t);
     this.kind = new Uint8Array(fields.length);
@@ -54,35 +66,41 @@ export class FlatJsonScanner {
 
   /** Scans one line; true when every wanted field was read exactly (results in kind/num/end). */
   scan(bytes: Uint8Array, start: number, end: number): boolean {
+    const p = this.scanObject(bytes, start, end);
+    return p >= 0 && this.skipWs(p, end) === end;
+  }
+
+  /** Scans the object starting at `start` (after optional whitespace); returns the offset after its closing brace,
+   * or -1 when the object is not read exactly. */
+  scanObject(bytes: Uint8Array, start: number, end: number): number {
     this.bytes = bytes;
     this.kind.fill(Slot.Missing);
     let p = this.skipWs(start, end);
-    if (p >= end || bytes[p] !== OPEN) return false;
+    if (p >= end || bytes[p] !== OPEN) return -1;
     p = this.skipWs(p + 1, end);
-    if (p < end && bytes[p] === CLOSE) return this.skipWs(p + 1, end) === end;
+    if (p < end && bytes[p] === CLOSE) return p + 1;
     for (;;) {
-      if (p >= end || bytes[p] !== QUOTE) return false;
+      if (p >= end || bytes[p] !== QUOTE) return -1;
       const keyStart = p + 1;
       let q = keyStart;
       while (q < end && bytes[q] !== QUOTE) {
-        if (bytes[q] === BACKSLASH || bytes[q]! < 32) return false;
+        if (bytes[q] === BACKSLASH || bytes[q]! < 32) return -1;
         q++;
       }
-      if (q >= end) return false;
+      if (q >= end) return -1;
       const col = this.match(keyStart, q);
       p = this.skipWs(q + 1, end);
-      if (p >= end || bytes[p] !== COLON) return false;
+      if (p >= end || bytes[p] !== COLON) return -1;
       p = this.skipWs(p + 1, end);
       this.pos = p;
-      if (!(col < 0 ? this.skipValue(end) : this.readValue(col, end))) return false;
+      if (!(col < 0 ? this.skipValue(end) : this.readValue(col, end))) return -1;
       p = this.skipWs(this.pos, end);
-      if (p >= end) return false;
+      if (p >= end) return -1;
       if (bytes[p] === COMMA) {
         p = this.skipWs(p + 1, end);
         continue;
       }
-      if (bytes[p] !== CLOSE) return false;
-      return this.skipWs(p + 1, end) === end;
+      return bytes[p] === CLOSE ? p + 1 : -1;
     }
   }
 
@@ -154,6 +172,16 @@ export class FlatJsonScanner {
     const b = this.bytes;
     const c = b[this.pos]!;
     const type = this.types[col]!;
+    if (type === 'object' && c === OPEN) {
+      const start = this.pos;
+      const q = this.readObject ? this.readObject(col, b, start, end) : -1;
+      if (q < 0) return false;
+      this.kind[col] = Slot.Object;
+      this.num[col] = start;
+      this.end[col] = q;
+      this.pos = q;
+      return true;
+    }
     if (c === QUOTE) {
       if (type !== 'string' && type !== 'timestamp' && type !== 'date') return false;
       const q = this.stringEnd(end);
@@ -165,7 +193,7 @@ export class FlatJsonScanner {
       return true;
     }
     if (c === MINUS || (c >= 48 && c <= 57)) {
-      if (type === 'string' || type === 'bool' || type === 'date') return false;
+      if (type === 'string' || type === 'bool' || type === 'date' || type === 'object') return false;
       const q = this.numberEnd(end);
       if (q < 0) return false;
       // Up to 15 significant digits with an optional fraction and no exponent: m / 10^k with both exact doubles is
