@@ -192,6 +192,9 @@ export interface Sink {
   /** Checkpoint `epoch` is complete: make its staged data (and any older) visible, idempotently. `markers` are the
    * upstream sources' messages that travelled with this checkpoint (`SourceOutput.markers`), in source order. */
   commit?(epoch: number, markers: readonly unknown[]): Promise<void>;
+  /** Whether `commit` may run while later batches are written and staged (`write`, `preCommit` of later epochs), as
+   * when the sink commits on a connection of its own. Otherwise commits take turns with writes. */
+  readonly concurrentCommits?: boolean;
   /** Sink-specific counters (latency percentiles, requests …), reported beside the row counts like
    * `Operator.metrics`; read at most every metrics tick while writing, and once after `close`. */
   metrics?(): Readonly<Record<string, number>>;

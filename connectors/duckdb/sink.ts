@@ -4,11 +4,11 @@
  * (exactly once), or at the end of a run without checkpoints; the table is created from the input schema and evolved
  * when the input gains columns or wider types. Several sinks of one plan may share a database file.
  */
-import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { CHUNK_ROWS, encodeChunk } from './chunk.js';
 import { duckdbInstance } from './instance.js';
 import { type ColumnType, defineSink, type RecordBatch, z } from '../../engine/api.js';
-import { DUCKDB } from '../warehouse/sql.js';
+import { DUCKDB, quoteIdent } from '../warehouse/sql.js';
 import { checkTableMode, inTransaction, oneAtATime, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
 
 const config = z
@@ -26,7 +26,7 @@ function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: Column
 }
 
 class Connection implements WarehouseConnection {
-  constructor(readonly raw: DuckDBConnection) {}
+  constructor(private readonly raw: DuckDBConnection) {}
   async run(sql: string): Promise<void> {
     await this.raw.run(sql);
   }
@@ -38,20 +38,30 @@ class Connection implements WarehouseConnection {
   }
 }
 
+/** A connection that sees the in-memory database of transient stages (attached once per instance). */
+async function connectTo(instance: DuckDBInstance): Promise<DuckDBConnection> {
+  const conn = await instance.connect();
+  await conn.run(`ATTACH IF NOT EXISTS ':memory:' AS ${quoteIdent(DUCKDB.transientStage.catalog!)}`);
+  return conn;
+}
+
 function duckdbWarehouse(path: string): Warehouse {
   const instance = () => duckdbInstance(path);
   return {
     dialect: DUCKDB,
     maxIdentifier: Infinity,
-    connect: async () => new Connection(await (await instance()).connect()),
-    async loader(conn, stage, columns) {
-      // The sink's own connection: a TEMP stage exists on it only, and its writes, stagings and commits take turns.
-      const appender = await (conn as Connection).raw.createAppender(stage.table, stage.schema ?? null, stage.catalog ?? null);
+    connect: async () => new Connection(await connectTo(await instance())),
+    async loader(stage, columns) {
+      const conn = await connectTo(await instance());
+      const appender = await conn.createAppender(stage.table, stage.schema ?? null, stage.catalog ?? null);
       const types = columns.slice(0, -2).map((c) => c.type);
       return {
         append: (batch, epoch, firstSeq) => appendBatch(appender, batch, types, epoch, firstSeq),
         flush: async () => appender.flushSync(),
-        close: async () => appender.closeSync(),
+        async close() {
+          appender.closeSync();
+          conn.closeSync();
+        },
       };
     },
     transaction: inTransaction,

@@ -130,14 +130,16 @@ function postgresWarehouse(cfg: Config, nodeId: string): Warehouse {
     maxIdentifier: 63,
     connect,
     serializeOpen: (f) => oneAtATime(`postgres:${where}`, f),
-    async loader(_conn, stage, columns) {
-      // Its own connection: a COPY runs while the next chunk fills and while commits run.
+    async loader(stage, columns) {
       return copyLoader(await connect(), tableRef(stage), columns.map((col) => quoteIdent(col.name)).join(', '), cfg, policy);
     },
-    async transaction(conn, work) {
+    async transaction(conn, statements, needed) {
       await withRetry(`transaction on ${where}`, policy, async (attempt) => {
-        if (attempt > 1) await (conn as PooledConnection).reconnect();
-        await inTransaction(conn, work);
+        if (attempt > 1) {
+          await (conn as PooledConnection).reconnect();
+          if (!(await needed())) return;
+        }
+        await inTransaction(conn, statements);
       });
     },
   };

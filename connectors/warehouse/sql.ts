@@ -12,8 +12,9 @@ export interface Dialect {
   columnType(dataType: string): ColumnType | undefined;
   alterType(table: string, column: string, type: ColumnType): string;
   /** How a staging table that need not survive a crash is declared, and where it lives when not beside its target:
-   * DuckDB's TEMP tables (per connection, never written to the WAL), PostgreSQL's UNLOGGED ones (no WAL, emptied by
-   * crash recovery). */
+   * DuckDB keeps it in an in-memory database the warehouse attaches (shared by the instance's connections, never
+   * written to the WAL; `schema` is its default schema), PostgreSQL makes it UNLOGGED (no WAL, emptied by crash
+   * recovery). */
   readonly transientStage: { readonly keyword: string; readonly catalog?: string; readonly schema?: string };
 }
 
@@ -73,7 +74,7 @@ export const DUCKDB: Dialect = {
   types: DUCKDB_TYPES,
   columnType,
   alterType: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} TYPE ${DUCKDB_TYPES[type]}`,
-  transientStage: { keyword: 'TEMP', catalog: 'temp', schema: 'main' },
+  transientStage: { keyword: '', catalog: 'abflow_stage', schema: 'main' },
 };
 
 export const POSTGRES: Dialect = {
@@ -196,8 +197,19 @@ export function tombstoneColumns(shape: CommitShape): Column[] {
   return names.map((n) => ({ name: n, type: shape.input.find((c) => c.name === n)!.to }));
 }
 
+/** The staged epochs a commit moves: those after the last committed one, up to the checkpoint being committed. */
+export interface EpochRange {
+  readonly after: number;
+  readonly upTo: number;
+}
+
+/** The condition selecting a range's staged rows. */
+export function stagedRows(range: EpochRange): string {
+  return `${EPOCH_COLUMN} > ${range.after} AND ${EPOCH_COLUMN} <= ${range.upTo}`;
+}
+
 /**
- * Statements that move staged rows of epochs ≤ `epoch` into the target table, run inside the commit transaction.
+ * Statements that move the staged rows of `epochs` into the target table, run inside the commit transaction.
  *
  * `append`/`overwrite` insert them. `append_dedup` follows Airbyte's typing-and-deduping rules: per primary key the
  * latest version wins, ordered by cursor (a null cursor is oldest), then `_airbyte_extracted_at`, then arrival; a
@@ -209,12 +221,12 @@ export function tombstoneColumns(shape: CommitShape): Column[] {
  * `nullSafe` picks `IS NOT DISTINCT FROM` for key matching; PostgreSQL can only hash-join or index `=`, so the
  * caller asks for null-safe matching only when a staged key actually holds a null.
  */
-export function commitStatements(shape: CommitShape, epoch: number, nullSafe: boolean): string[] {
+export function commitStatements(shape: CommitShape, epochs: EpochRange, nullSafe: boolean): string[] {
   const { target, stage, input } = shape;
   const cols = input.map((c) => quoteIdent(c.name)).join(', ');
   const cast = (c: (typeof input)[number]) =>
     c.from === c.to ? quoteIdent(c.name) : `CAST(${quoteIdent(c.name)} AS ${shape.dialect.types[c.to]}) AS ${quoteIdent(c.name)}`;
-  const staged = `${stage} WHERE ${EPOCH_COLUMN} <= ${epoch}`;
+  const staged = `${stage} WHERE ${stagedRows(epochs)}`;
   if (!shape.dedup) return [`INSERT INTO ${target} (${cols}) SELECT ${input.map(cast).join(', ')} FROM ${staged}`];
 
   const { primaryKey, cursor, extractedAt, deletedAt, truncatedAt } = shape.dedup;

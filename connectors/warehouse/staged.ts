@@ -25,6 +25,8 @@ import {
   quoteIdent,
   quoteLiteral,
   SEQ_COLUMN,
+  stagedRows,
+  type EpochRange,
   type TableLocation,
   tableRef,
   tombstoneColumns,
@@ -48,20 +50,21 @@ export interface Warehouse {
   /** Identifier length limit (PostgreSQL truncates longer names). */
   readonly maxIdentifier: number;
   connect(): Promise<WarehouseConnection>;
-  /** A loader into `stage`; `conn` is the sink's commit connection (DuckDB's TEMP stage is visible on it only). */
-  loader(conn: WarehouseConnection, stage: TableLocation, columns: readonly Column[]): Promise<StageLoader>;
-  /** Runs `work` in a transaction on `conn`, retrying transient failures (PostgreSQL); DuckDB runs it once. */
-  transaction(conn: WarehouseConnection, work: () => Promise<void>): Promise<void>;
+  /** A loader into `stage`, on a connection of its own: it stages later epochs while a commit runs. */
+  loader(stage: TableLocation, columns: readonly Column[]): Promise<StageLoader>;
+  /** Runs `statements` in one transaction on `conn`, retrying transient failures (PostgreSQL; a retry first asks
+   * `needed`, as a lost acknowledgement may hide a commit that happened); DuckDB runs them once. */
+  transaction(conn: WarehouseConnection, statements: readonly string[], needed: () => Promise<boolean>): Promise<void>;
   /** Serializes catalog changes of sinks sharing one database (DuckDB's optimistic concurrency). */
   readonly serializeOpen?: <T>(f: () => Promise<T>) => Promise<T>;
 }
 
-/** BEGIN … COMMIT around `work`, rolled back when it throws (a warehouse's `transaction` adds retries around it). */
-export async function inTransaction(conn: WarehouseConnection, work: () => Promise<void>): Promise<void> {
-  await conn.run('BEGIN');
+/** BEGIN … COMMIT around `statements`, rolled back when one fails (a warehouse's `transaction` adds retries around
+ * it). Sent as one script: each round trip waits for the coordinating thread's event loop, which the sink's own
+ * bulk loads keep busy, so six statements sent one by one took several times as long as the work (native-bench a). */
+export async function inTransaction(conn: WarehouseConnection, statements: readonly string[]): Promise<void> {
   try {
-    await work();
-    await conn.run('COMMIT');
+    await conn.run(['BEGIN', ...statements, 'COMMIT'].join(';\n'));
   } catch (e) {
     await conn.run('ROLLBACK').catch(() => undefined);
     throw e;
@@ -151,8 +154,9 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
   const target = q(cfg.table);
   const stageName = helperName('_abflow_stage_', cfg.table, wh.maxIdentifier);
   const transient = !opts.checkpointing?.durable;
-  const stageAt: TableLocation = transient && dialect.transientStage.schema
-    ? { catalog: dialect.transientStage.catalog, schema: dialect.transientStage.schema, table: stageName }
+  // A transient stage in a database of its own sits in a schema named like the target's.
+  const stageAt: TableLocation = transient && dialect.transientStage.catalog
+    ? { catalog: dialect.transientStage.catalog, schema: cfg.schema ?? dialect.transientStage.schema, table: stageName }
     : { schema: cfg.schema, table: stageName };
   const stage = tableRef(stageAt);
   const tombstoneName = helperName('_abflow_deleted_', cfg.table, wh.maxIdentifier);
@@ -244,27 +248,31 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
     return Number(r[0]!.e);
   }
 
-  async function hasNullKey(id: number): Promise<boolean> {
+  async function hasNullKey(epochs: EpochRange): Promise<boolean> {
     const cond = dedup!.primaryKey.map((k) => `${quoteIdent(k)} IS NULL`).join(' OR ');
     const markers = dedup!.truncatedAt ? ` AND ${quoteIdent(dedup!.truncatedAt)} IS NULL` : '';
-    const r = await conn!.rows(`SELECT count(*) AS n FROM ${stage} WHERE ${EPOCH_COLUMN} <= ${id} AND (${cond})${markers}`);
+    const r = await conn!.rows(`SELECT count(*) AS n FROM ${stage} WHERE ${stagedRows(epochs)} AND (${cond})${markers}`);
     return Number(r[0]!.n) > 0;
   }
 
+  /** Commits the staged epochs after the last committed one up to `id`. The loader keeps staging later epochs
+   * meanwhile (on its own connection), so the committed rows leave the stage after the transaction: a DuckDB
+   * transaction writes to one database, and the transient stage is another. */
   async function commitUpTo(id: number, cleanup: string[] = []): Promise<void> {
     if (id <= committed) return;
-    const nullSafe = dedup ? await hasNullKey(id) : false;
-    await wh.transaction(conn!, async () => {
-      // A retry after a lost acknowledgement must not apply the epoch twice.
-      if ((await committedEpoch()) >= id) return;
-      if (replacePending) for (const s of await prepareTarget(true)) await conn!.run(s);
-      for (const s of commitStatements(shape!, id, nullSafe)) await conn!.run(s);
-      await conn!.run(`DELETE FROM ${stage} WHERE ${EPOCH_COLUMN} <= ${id}`);
-      await conn!.run(`INSERT INTO ${commits} VALUES (${quoteLiteral(opts.nodeId)}, ${id})`);
-      for (const s of cleanup) await conn!.run(s);
-    });
+    const epochs = { after: committed, upTo: id };
+    const nullSafe = dedup ? await hasNullKey(epochs) : false;
+    const statements = [
+      ...(replacePending ? await prepareTarget(true) : []),
+      ...commitStatements(shape!, epochs, nullSafe),
+      `INSERT INTO ${commits} VALUES (${quoteLiteral(opts.nodeId)}, ${id})`,
+      ...cleanup,
+    ];
+    // A retry after a lost acknowledgement must not apply the epoch twice.
+    await wh.transaction(conn!, statements, async () => (await committedEpoch()) < id);
     replacePending = false;
     committed = id;
+    await conn!.run(`DELETE FROM ${stage} WHERE ${EPOCH_COLUMN} <= ${id}`);
   }
 
   const stageColumns = [...inputCols, { name: EPOCH_COLUMN, type: 'int64' as const }, { name: SEQ_COLUMN, type: 'int64' as const }];
@@ -290,12 +298,13 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
         await commitUpTo(resumeFrom);
       }
     }
+    if (stageAt.catalog) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(stageAt.catalog)}.${quoteIdent(stageAt.schema!)}`);
     await conn.run(`DROP TABLE IF EXISTS ${stage}`);
     await conn.run(createTableSql(dialect, stage, stageColumns, false, transient ? dialect.transientStage.keyword : ''));
     if (!replacePending) for (const s of await prepareTarget(false)) await conn.run(s);
     else tableColumns = inputCols;
     shape = shapeFor(tableColumns, inputCols);
-    loader = await wh.loader(conn, stageAt, stageColumns);
+    loader = await wh.loader(stageAt, stageColumns);
   }
 
   const oldGenerations = cfg.keepGenerationsFrom === undefined
@@ -304,6 +313,7 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
 
   return {
     open: () => (wh.serializeOpen ?? ((f) => f()))(() => open().catch((e) => fail('opening', e))),
+    concurrentCommits: true,
     write(batch: RecordBatch): void | Promise<void> {
       const first = seq;
       seq += batch.numRows;
@@ -324,7 +334,7 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
         loader = null;
         // Without checkpoints the run is one epoch; with them the final checkpoint has committed everything.
         if (!opts.checkpointing) await commitUpTo(epoch, oldGenerations);
-        else if (oldGenerations.length) await wh.transaction(conn!, async () => { for (const s of oldGenerations) await conn!.run(s); });
+        else if (oldGenerations.length) await wh.transaction(conn!, oldGenerations, async () => true);
         await conn!.run(`DROP TABLE IF EXISTS ${stage}`);
       } catch (e) {
         fail('closing', e);

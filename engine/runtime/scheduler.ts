@@ -760,15 +760,15 @@ export class Job {
       ...(this.coordinator ? { checkpointing: { resumeFrom: this.resumeFrom, durable: this.coordinator.durable } } : {}),
     });
     let metricsReadAt = 0;
-    // Writes, stagings and commits of one sink happen one at a time, in order.
+    // Writes, stagings and commits of one sink happen one at a time, in order; commits run beside the others when the
+    // sink allows it (they are still in order among themselves: the coordinator completes one checkpoint at a time).
     let ops = Promise.resolve();
     const serially = (f: () => Promise<void>) => (ops = ops.then(f));
     const sources = this.upstreamSources(v.id);
     const named = (e: unknown) => (isAbflowError(e) ? e : new AbflowError('sink_io', `sink '${n.id}' (${n.kind}) failed: ${(e as Error).message}`, { nodeId: n.id, cause: e, domain: 'external' }));
+    const commit = async (id: number) => sink.commit?.(id, this.coordinator!.markersOf(id, sources));
     this.coordinator?.whenComplete((id) =>
-      serially(async () => {
-        await sink.commit?.(id, this.coordinator!.markersOf(id, sources));
-      }).catch((e: unknown) => {
+      (sink.concurrentCommits ? commit(id) : serially(() => commit(id))).catch((e: unknown) => {
         throw named(e);
       }),
     );

@@ -164,19 +164,40 @@ export class Coordinator {
     if (cp.acks.size === this.participants.length) this.completing = this.completing.then(() => this.complete(cp)).catch((e: unknown) => this.fail(e));
   }
 
+  /** Completes `cp` together with the fully acknowledged checkpoints right after it: while one commit runs, a
+   * source's commit points (Airbyte STATEs) may all be acknowledged, and the newest subsumes the older ones (as in
+   * Flink): it alone is stored and committed (sinks commit "this and any older"), carrying all their markers. */
   private async complete(cp: InFlight): Promise<void> {
     if (this.halted) return;
-    const states = [...cp.acks.values()].flat();
+    const first = this.inFlight.indexOf(cp);
+    if (first < 0) return; // subsumed by a newer one
+    let n = 1;
+    while (first + n < this.inFlight.length && this.inFlight[first + n]!.acks.size === this.participants.length) n++;
+    const done = this.inFlight.slice(first, first + n);
+    const last = done[n - 1]!;
+    if (n > 1) {
+      // The older checkpoints' markers go first, in checkpoint order.
+      const merged = new Map<string, unknown[]>();
+      for (const c of done) {
+        for (const [source, markers] of this.markers.get(c.id) ?? []) merged.set(source, [...(merged.get(source) ?? []), ...markers]);
+        this.markers.delete(c.id);
+      }
+      this.markers.set(last.id, merged);
+    }
+    const states = [...last.acks.values()].flat();
     const ms = performance.now() - cp.started;
-    const bytes = (await this.store?.write({ id: cp.id, durationMs: ms, parallelism: this.parallelism, finished: cp.finished, states }, this.keep)) ?? 0;
-    this.completed.push({ id: cp.id, ms, bytes });
-    this.onCheckpoint?.({ id: cp.id, ms, bytes, finished: cp.finished });
-    for (const f of this.onComplete) await f(cp.id);
-    for (const f of this.afterCommit) await f(cp.id);
-    this.markers.delete(cp.id);
-    this.inFlight.splice(this.inFlight.indexOf(cp), 1);
+    const bytes = (await this.store?.write({ id: last.id, durationMs: ms, parallelism: this.parallelism, finished: last.finished, states }, this.keep)) ?? 0;
+    for (const c of done) {
+      const entry = { id: c.id, ms: performance.now() - c.started, bytes: c === last ? bytes : 0 };
+      this.completed.push(entry);
+      this.onCheckpoint?.({ ...entry, finished: c.finished });
+    }
+    for (const f of this.onComplete) await f(last.id);
+    for (const f of this.afterCommit) await f(last.id);
+    this.markers.delete(last.id);
+    this.inFlight.splice(first, n);
     for (const w of this.idleWaiters.splice(0)) w();
-    if (cp.final) this.finalCommitted();
+    if (last.final) this.finalCommitted();
     this.maybeTriggerFinal();
   }
 }

@@ -63,16 +63,16 @@ describe('commitStatements', () => {
     dedup: { primaryKey: ['id'], cursor: 'u', deletedAt: '_ab_cdc_deleted_at' },
   });
   it('append inserts the epoch\'s staged rows, casting to the table type', () => {
-    const [s] = commitStatements({ ...shape(), dedup: undefined } as never, 3, false);
-    expect(s).toBe('INSERT INTO "t" ("id", "u", "_ab_cdc_deleted_at") SELECT CAST("id" AS BIGINT) AS "id", "u", "_ab_cdc_deleted_at" FROM "s" WHERE _abflow_epoch <= 3');
+    const [s] = commitStatements({ ...shape(), dedup: undefined } as never, { after: 1, upTo: 3 }, false);
+    expect(s).toBe('INSERT INTO "t" ("id", "u", "_ab_cdc_deleted_at") SELECT CAST("id" AS BIGINT) AS "id", "u", "_ab_cdc_deleted_at" FROM "s" WHERE _abflow_epoch > 1 AND _abflow_epoch <= 3');
   });
   it('dedup keeps the latest per key, checks the table and tombstones, and matches keys null-safely only when asked', () => {
-    const safe = commitStatements(shape(), 2, true).join('\n');
+    const safe = commitStatements(shape(), { after: -1, upTo: 2 }, true).join('\n');
     expect(safe).toContain('PARTITION BY "id" ORDER BY "u" DESC NULLS LAST, _abflow_epoch DESC, _abflow_seq DESC');
     expect(safe).toContain('o."id" IS NOT DISTINCT FROM b."id"');
     expect(safe).toContain('FROM "d" o WHERE');
     expect(safe).toContain('INSERT INTO "d" ("id", "u") SELECT "id", "u" FROM b WHERE "_ab_cdc_deleted_at" IS NOT NULL');
-    const fast = commitStatements(shape(POSTGRES), 2, false).join('\n');
+    const fast = commitStatements(shape(POSTGRES), { after: -1, upTo: 2 }, false).join('\n');
     expect(fast).toContain('o."id" = b."id"');
     expect(fast).not.toContain('IS NOT DISTINCT FROM b."id"');
   });
