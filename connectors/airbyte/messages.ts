@@ -85,16 +85,31 @@ const NAMESPACE = Buffer.from('"namespace"');
 export function recordStream(buf: Buffer, start: number, end: number): string | null {
   for (let p = 0; p < PREFIXES.length; p++) {
     const prefix = PREFIXES[p]!;
-    if (end - start <= prefix.length || buf.compare(prefix, 0, prefix.length, start, start + prefix.length) !== 0) continue;
-    if (p === 2 && (end - start < TYPE_LAST.length || buf.compare(TYPE_LAST, 0, TYPE_LAST.length, end - TYPE_LAST.length, end) !== 0)) return null;
-    // Searches stay inside the line: `buf` is a whole read chunk.
-    const line = buf.subarray(start, end);
-    const nameStart = prefix.length;
-    const quote = line.indexOf(34, nameStart);
-    if (quote < 0 || line.subarray(nameStart, quote).includes(92) || line.includes(NAMESPACE)) return null;
-    return line.toString('utf8', nameStart, quote);
+    if (end - start <= prefix.length || !bytesAt(buf, start, prefix)) continue;
+    if (p === 2 && (end - start < TYPE_LAST.length || !bytesAt(buf, end - TYPE_LAST.length, TYPE_LAST))) return null;
+    const nameStart = start + prefix.length;
+    let quote = nameStart;
+    while (quote < end && buf[quote] !== 34) if (buf[quote++] === 92) return null;
+    // The search stays inside the line: `buf` is a whole read chunk.
+    if (quote >= end || buf.subarray(start, end).includes(NAMESPACE)) return null;
+    return streamName(buf, nameStart, quote);
   }
   return null;
+}
+
+// This runs for every line on the coordinating thread, so it compares bytes in JS (a native call costs more than
+// these few bytes) and decodes a stream name only when it differs from the previous line's.
+function bytesAt(buf: Uint8Array, at: number, want: Uint8Array): boolean {
+  for (let i = 0; i < want.length; i++) if (buf[at + i] !== want[i]) return false;
+  return true;
+}
+
+let lastName: { bytes: Uint8Array; text: string } = { bytes: new Uint8Array(0), text: '' };
+
+function streamName(buf: Buffer, start: number, end: number): string {
+  if (end - start !== lastName.bytes.length || !bytesAt(buf, start, lastName.bytes))
+    lastName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), text: buf.toString('utf8', start, end) };
+  return lastName.text;
 }
 
 export class MessageReader {

@@ -48,7 +48,29 @@ function writeValidity(vec: Vector, bitmap: Uint8Array, bitOffset: number, n: nu
   duckdb.copy_data_to_vector_validity(vec, 0, out.buffer, 0, bytes);
 }
 
-function writeStrings(vec: Vector, offsets: Int32Array, values: Uint8Array, first: number, n: number): void {
+/** Whether rows [first, first + n) hold one string too long to inline, on every row. */
+function oneLongString(offsets: Int32Array, values: Uint8Array, first: number, n: number): boolean {
+  const a0 = offsets[first]!;
+  const len = offsets[first + 1]! - a0;
+  if (len <= INLINE_MAX) return false;
+  for (let k = 1; k < n; k++) {
+    const a = offsets[first + k]!;
+    if (offsets[first + k + 1]! - a !== len) return false;
+    for (let i = 0; i < len; i++) if (values[a + i] !== values[a0 + i]) return false;
+  }
+  return true;
+}
+
+const utf8 = new TextDecoder();
+
+/** Strings as duckdb_string_t. A long string repeated on every row of the chunk (Airbyte's `_airbyte_meta`, a tag
+ * column) becomes one constant vector: comparing the bytes costs far less than a native call per row. */
+function writeStrings(vec: Vector, offsets: Int32Array, values: Uint8Array, first: number, n: number, noNulls: boolean): void {
+  if (noNulls && oneLongString(offsets, values, first, n)) {
+    const a0 = offsets[first]!;
+    duckdb.vector_reference_value(vec, duckdb.create_varchar(utf8.decode(values.subarray(a0, offsets[first + 1]!))));
+    return;
+  }
   const out = scratch.bytes;
   out.fill(0, 0, n * 16);
   let long = false;
@@ -98,7 +120,7 @@ function writeColumn(vec: Vector, batch: RecordBatch, c: number, type: ColumnTyp
   switch (type) {
     case 'string':
     case 'json':
-      writeStrings(vec, data.valueOffsets as Int32Array, data.values as Uint8Array, start, n);
+      writeStrings(vec, data.valueOffsets as Int32Array, data.values as Uint8Array, start, n, data.nullCount === 0);
       break;
     case 'bool':
       writeBools(vec, data.values as Uint8Array, bit, n);
