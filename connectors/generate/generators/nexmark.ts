@@ -37,7 +37,9 @@ const LAST_NAMES = ['Shultz', 'Abrams', 'Spencer', 'White', 'Bartels', 'Walton',
 const CITIES = ['Phoenix', 'Los Angeles', 'San Francisco', 'Boise', 'Portland', 'Bend', 'Redmond', 'Seattle', 'Kent', 'Cheyenne'];
 const STATES = ['AZ', 'CA', 'ID', 'OR', 'WA', 'WY'];
 const HOT_CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
-const HOT_URLS = HOT_CHANNELS.map((c) => `https://www.nexmark.com/${c.toLowerCase()}/item.htm?query=1`);
+// URLs and `extra` padding are kept as bytes and copied into the Arrow column: encoding each one again (some 70
+// characters per bid) was the generator's largest cost (native-bench nexmark q0, --cpu-prof).
+const HOT_URLS = HOT_CHANNELS.map((c) => Buffer.from(`https://www.nexmark.com/${c.toLowerCase()}/item.htm?query=1`));
 
 function lastBase0PersonId(eventId: number): number {
   const epoch = Math.floor(eventId / TOTAL_PROPORTION);
@@ -85,16 +87,17 @@ const EXTRA = (() => {
   const r = new EventRandom(0x5eed, 0);
   const codes = new Uint8Array(1 << 20);
   for (let i = 0; i < codes.length; i++) codes[i] = 97 + r.int(26);
-  return Buffer.from(codes).toString('latin1');
+  return codes;
 })();
 
-function nextExtra(r: EventRandom, currentSize: number, desiredAverage: number): string {
-  if (currentSize > desiredAverage) return '';
+/** Appends `extra` padding that brings the event to about `desiredAverage` bytes. */
+function appendExtra(to: ColumnBuilder, r: EventRandom, currentSize: number, desiredAverage: number): void {
+  if (currentSize > desiredAverage) return to.appendString('');
   const d = desiredAverage - currentSize;
   const delta = Math.round(d * 0.2);
   const len = d - delta + (delta === 0 ? 0 : r.int(2 * delta));
   const at = r.int(EXTRA.length - len);
-  return EXTRA.slice(at, at + len);
+  to.appendUtf8(EXTRA, at, at + len);
 }
 
 const CHANNEL_URLS = (() => {
@@ -102,7 +105,7 @@ const CHANNEL_URLS = (() => {
   return Array.from({ length: 10_000 }, (_, i) => {
     let url = `https://www.nexmark.com/${nextString(r, 5, '_')}/${nextString(r, 5, '_')}/${nextString(r, 5, '_')}/item.htm?query=1`;
     if (r.int(10) > 0) url += `&channel_id=${Math.abs(reverseBits32(i))}`;
-    return url;
+    return Buffer.from(url);
   });
 })();
 
@@ -152,7 +155,7 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
       c[4]!.appendString(city);
       c[5]!.appendString(state);
       c[6]!.appendNumber(ts);
-      c[7]!.appendString(nextExtra(r, 8 + name.length + email.length + card.length + city.length + state.length, 200));
+      appendExtra(c[7]!, r, 8 + name.length + email.length + card.length + city.length + state.length, 200);
       pos.person.push(n + 1);
     } else if (rem < PERSON_PROPORTION + AUCTION_PROPORTION) {
       const c = cols.auction;
@@ -173,7 +176,7 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
       c[6]!.appendNumber(expires);
       c[7]!.appendNumber(seller);
       c[8]!.appendNumber(category);
-      c[9]!.appendString(nextExtra(r, 8 + itemName.length + description.length + 40, 500));
+      appendExtra(c[9]!, r, 8 + itemName.length + description.length + 40, 500);
       pos.auction.push(n + 1);
     } else {
       const c = cols.bid;
@@ -181,7 +184,7 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
       const bidder = (r.int(4) > 0 ? Math.floor(lastBase0PersonId(eventId) / 100) * 100 + 1 : nextBase0PersonId(eventId, r)) + FIRST_ID;
       const price = nextPrice(r);
       let channel: string;
-      let url: string;
+      let url: Buffer;
       if (r.int(2) > 0) {
         const h = r.int(HOT_CHANNELS.length);
         channel = HOT_CHANNELS[h]!;
@@ -195,9 +198,9 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
       c[1]!.appendNumber(bidder);
       c[2]!.appendNumber(price);
       c[3]!.appendString(channel);
-      c[4]!.appendString(url);
+      c[4]!.appendUtf8(url, 0, url.length);
       c[5]!.appendNumber(ts);
-      c[6]!.appendString(nextExtra(r, 32, 100));
+      appendExtra(c[6]!, r, 32, 100);
       pos.bid.push(n + 1);
     }
   }
