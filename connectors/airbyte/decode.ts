@@ -10,7 +10,7 @@
  * nothing is re-encoded or rounded. Lines that are not valid AirbyteMessages, and records of streams the catalog
  * does not list, become dead letters with their line number.
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { canonicalUtc, ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, parseTimestamp, schemaOf, z } from '../../engine/api.js';
 import { Slot } from '../jsonl/flat-scanner.js';
@@ -42,6 +42,34 @@ const config = z
 type StreamConfig = z.output<typeof streamConfig>;
 
 const TYPECAST = 'DESTINATION_SERIALIZATION_ERROR';
+const HEX = Buffer.from('0123456789abcdef');
+
+/** Version-4 UUIDs (`_airbyte_raw_id`) written into the column as text bytes: `randomUUID()` built a string per
+ * record that the column then encoded again. Random bytes come from a pool, as in `randomUUID`. */
+class RawIds {
+  private readonly pool = new Uint8Array(16 * 1024);
+  private at = this.pool.length;
+  private readonly text = new Uint8Array(36);
+
+  append(to: ColumnBuilder): void {
+    if (this.at === this.pool.length) {
+      randomFillSync(this.pool);
+      this.at = 0;
+    }
+    let o = 0;
+    for (let i = 0; i < 16; i++) {
+      let v = this.pool[this.at + i]!;
+      if (i === 6) v = (v & 0x0f) | 0x40; // version 4
+      else if (i === 8) v = (v & 0x3f) | 0x80; // RFC 4122 variant
+      if (i === 4 || i === 6 || i === 8 || i === 10) this.text[o++] = 45; // '-'
+      this.text[o++] = HEX[v >> 4]!;
+      this.text[o++] = HEX[v & 15]!;
+    }
+    this.at += 16;
+    to.appendUtf8(this.text, 0, 36);
+  }
+}
+
 /** Column types the byte scanner converts itself; a stream with others (json, date) always takes JSON.parse. */
 const SCANNED_TYPES: ReadonlySet<string> = new Set(['string', 'int32', 'int64', 'float64', 'bool', 'timestamp']);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -87,7 +115,8 @@ export const airbyteDecode = defineOperator({
   outputSchemas: (cfg) => Object.fromEntries(cfg.streams.map((s) => [s.port, schemaOf({ ...Object.fromEntries(s.data), ...META_COLUMNS })])),
   create(cfg, ctx) {
     const byKey = new Map<string, StreamConfig>(cfg.streams.map((s) => [streamKey(s.name, s.namespace), s]));
-    const unchanged = new Map(cfg.streams.map((s) => [s, JSON.stringify({ sync_id: s.syncId, changes: [] })]));
+    const unchanged = new Map(cfg.streams.map((s) => [s, Buffer.from(JSON.stringify({ sync_id: s.syncId, changes: [] }))]));
+    const rawIds = new RawIds();
     const scanner = new RecordScanner(
       cfg.streams
         .filter((s) => !s.wholeRecord && s.data.every(([, t]) => SCANNED_TYPES.has(t)))
@@ -142,9 +171,13 @@ export const airbyteDecode = defineOperator({
         };
         const appendMeta = (stream: StreamConfig, b: ColumnBuilder[], emittedAt: number, changes: MetaChange[] | null) => {
           const m = stream.data.length;
-          b[m]!.appendString(randomUUID());
+          rawIds.append(b[m]!);
           b[m + 1]!.appendNumber(Math.trunc(emittedAt));
-          b[m + 2]!.appendString(changes?.length ? JSON.stringify({ sync_id: stream.syncId, changes }) : unchanged.get(stream)!);
+          if (changes?.length) b[m + 2]!.appendString(JSON.stringify({ sync_id: stream.syncId, changes }));
+          else {
+            const meta = unchanged.get(stream)!;
+            b[m + 2]!.appendUtf8(meta, 0, meta.length);
+          }
           if (stream.generationId === null) b[m + 3]!.appendNull();
           else b[m + 3]!.appendNumber(stream.generationId);
         };
