@@ -134,7 +134,7 @@ program
       ...(onProgress ? { onProgress } : {}),
       fromScratch: opts.fromScratch === true,
       onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
-      ...(opts.quiet ? {} : { onStarted: () => process.stderr.write(`running ${plan.name}: ${plan.engine.parallelism} worker threads (Ctrl-C stops gracefully)\n`) }),
+      ...(opts.quiet ? {} : { onStarted: ({ resumedFrom }) => process.stderr.write(`running ${plan.name}: ${plan.engine.parallelism} worker threads${resumedFrom === null ? '' : `, resumed from checkpoint ${resumedFrom}`} (Ctrl-C stops gracefully)\n`) }),
       ...(opts.quiet ? {} : { onCheckpoint: (c: { id: number; ms: number; bytes: number; finished: boolean }) => process.stderr.write(`${tty ? '\n' : ''}checkpoint ${c.id} complete: ${c.ms.toFixed(0)} ms, ${c.bytes} bytes${c.finished ? ' (finished)' : ''}\n`) }),
     });
     let signals = 0;

@@ -12,8 +12,8 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { canonicalUtc, ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, parseTimestamp, schemaOf, z } from '../../engine/api.js';
-import { Slot } from '../jsonl/flat-scanner.js';
+import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, parseTimestamp, schemaOf, z } from '../../engine/api.js';
+import { Slot, utcTimestampAt } from '../jsonl/flat-scanner.js';
 import { appendConverted, convertJson, Misfit } from '../jsonl/json-values.js';
 import { META_COLUMNS } from './catalog.js';
 import { InvalidMessage, type MetaChange, parseMessage, streamKey } from './protocol.js';
@@ -125,8 +125,6 @@ export const airbyteDecode = defineOperator({
     // Per-row scratch of the fast path: converted timestamps, so a row is appended only once all of it converts.
     const times = new Float64Array(Math.max(0, ...cfg.streams.map((s) => s.data.length)));
     let bytes: Uint8Array = new Uint8Array(0);
-    let tsAt = 0;
-    const tsByte = (k: number) => bytes[tsAt + k]!;
 
     /** Appends the scanned record's data columns when every value converts exactly as `convertValue` would
      * without a change to record; false leaves the row to the JSON.parse path. */
@@ -140,8 +138,7 @@ export const airbyteDecode = defineOperator({
           if (!Number.isSafeInteger(v) || (type === 'int32' && (v > 2147483647 || v < -2147483648))) return false;
         } else if (kind === Slot.Number && type === 'timestamp') return false; // epoch numbers are not Airbyte timestamps
         else if (kind === Slot.Bytes && type === 'timestamp') {
-          tsAt = d.num[c]!;
-          times[c] = canonicalUtc(tsByte, d.end[c]! - tsAt);
+          times[c] = utcTimestampAt(bytes, d.num[c]!, d.end[c]!);
           if (Number.isNaN(times[c])) return false;
         }
       }
@@ -244,7 +241,7 @@ export const airbyteDecode = defineOperator({
             const v = convertValue(data[name], type, () => rawOf(name));
             if (v instanceof Misfit) {
               changes.push({ field: name, change: 'NULLED', reason: TYPECAST });
-              acc!.builders[c]!.appendNull();
+              acc.builders[c]!.appendNull();
             } else appendConverted(acc.builders[c]!, v);
           });
           appendMeta(stream, acc.builders, rec.emitted_at, changes);

@@ -12,6 +12,7 @@
  */
 import { InvalidMessage, parseMessage, type StateMessage, streamKey, type TraceMessage } from './protocol.js';
 import { elements, members, setMember } from './raw-json.js';
+import { equalBytes } from '../jsonl/flat-scanner.js';
 import type { Control } from '../jsonl/lines.js';
 
 /** A STATE as it passed: its original line, its parsed form and the records received since the previous one. */
@@ -85,8 +86,8 @@ const NAMESPACE = Buffer.from('"namespace"');
 export function recordStream(buf: Buffer, start: number, end: number): string | null {
   for (let p = 0; p < PREFIXES.length; p++) {
     const prefix = PREFIXES[p]!;
-    if (end - start <= prefix.length || !bytesAt(buf, start, prefix)) continue;
-    if (p === 2 && (end - start < TYPE_LAST.length || !bytesAt(buf, end - TYPE_LAST.length, TYPE_LAST))) return null;
+    if (end - start <= prefix.length || !equalBytes(buf, start, start + prefix.length, prefix)) continue;
+    if (p === 2 && (end - start < TYPE_LAST.length || !equalBytes(buf, end - TYPE_LAST.length, end, TYPE_LAST))) return null;
     const nameStart = start + prefix.length;
     let quote = nameStart;
     while (quote < end && buf[quote] !== 34) if (buf[quote++] === 92) return null;
@@ -97,17 +98,12 @@ export function recordStream(buf: Buffer, start: number, end: number): string | 
   return null;
 }
 
-// This runs for every line on the coordinating thread, so it compares bytes in JS (a native call costs more than
-// these few bytes) and decodes a stream name only when it differs from the previous line's.
-function bytesAt(buf: Uint8Array, at: number, want: Uint8Array): boolean {
-  for (let i = 0; i < want.length; i++) if (buf[at + i] !== want[i]) return false;
-  return true;
-}
-
+// This runs for every line on the coordinating thread, so it decodes a stream name only when it differs from the
+// previous line's.
 let lastName: { bytes: Uint8Array; text: string } = { bytes: new Uint8Array(0), text: '' };
 
 function streamName(buf: Buffer, start: number, end: number): string {
-  if (end - start !== lastName.bytes.length || !bytesAt(buf, start, lastName.bytes))
+  if (!equalBytes(buf, start, end, lastName.bytes))
     lastName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), text: buf.toString('utf8', start, end) };
   return lastName.text;
 }

@@ -6,7 +6,7 @@
  * message type, `meta` changes, escapes, nested values in wanted fields, a namespace it cannot place …) answers
  * `false` and takes the JSON.parse path, which gives the identical result or the identical error.
  */
-import { FlatJsonScanner, Slot } from '../jsonl/flat-scanner.js';
+import { equalBytes, FlatJsonScanner, Slot } from '../jsonl/flat-scanner.js';
 import type { ColumnType } from '../../engine/api.js';
 
 const TYPE = 0;
@@ -31,12 +31,6 @@ interface Entry<S> {
   readonly namespace: Uint8Array | null;
   readonly data: FlatJsonScanner;
   readonly stream: S;
-}
-
-function equalBytes(bytes: Uint8Array, start: number, end: number, want: Uint8Array): boolean {
-  if (end - start !== want.length) return false;
-  for (let k = 0; k < want.length; k++) if (bytes[start + k] !== want[k]) return false;
-  return true;
 }
 
 export class RecordScanner<S> {
@@ -106,17 +100,22 @@ export class RecordScanner<S> {
     const rec = this.record;
     const bytes = this.bytes;
     if (rec.kind[STREAM] !== Slot.Bytes) return null;
-    const [s, e] = [rec.num[STREAM]!, rec.end[STREAM]!];
     const ns = rec.kind[NAMESPACE];
     if (ns !== Slot.Bytes && ns !== Slot.Missing && ns !== Slot.Null) return null;
-    const [ns0, ns1] = [rec.num[NAMESPACE]!, rec.end[NAMESPACE]!];
-    const named = (want: 'exact' | 'none') =>
-      this.entries.find(
-        (x) =>
-          equalBytes(bytes, s, e, x.name) &&
-          (want === 'none' ? x.namespace === null : x.namespace !== null && equalBytes(bytes, ns0, ns1, x.namespace)),
-      ) ?? null;
-    if (ns !== Slot.Bytes) return named('none');
-    return named('exact') ?? (ns1 === ns0 ? named('none') : null);
+    const s = rec.num[STREAM]!;
+    const e = rec.end[STREAM]!;
+    const ns0 = rec.num[NAMESPACE]!;
+    const ns1 = rec.end[NAMESPACE]!;
+    // A stream without a namespace serves a record without one, or one with an empty namespace when no stream
+    // names that namespace exactly; one loop, no allocation, as this runs for every record.
+    let unnamespaced: Entry<S> | null = null;
+    for (const x of this.entries) {
+      if (!equalBytes(bytes, s, e, x.name)) continue;
+      if (x.namespace === null) {
+        if (ns !== Slot.Bytes) return x;
+        if (ns1 === ns0) unnamespaced ??= x;
+      } else if (ns === Slot.Bytes && equalBytes(bytes, ns0, ns1, x.namespace)) return x;
+    }
+    return unnamespaced;
   }
 }

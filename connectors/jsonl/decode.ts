@@ -5,8 +5,8 @@
  * invalid UTF-8, invalid JSON, not an object, a value that does not fit its declared type, or an oversized line.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
-import { canonicalUtc, ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, numbersOf, schemaOf, z } from '../../engine/api.js';
-import { FlatJsonScanner, Slot } from './flat-scanner.js';
+import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, numbersOf, schemaOf, z } from '../../engine/api.js';
+import { FlatJsonScanner, Slot, utcTimestampAt } from './flat-scanner.js';
 import { appendConverted, convertJson, Misfit } from './json-values.js';
 
 /** Column type codes for the fast path. */
@@ -40,10 +40,7 @@ export const jsonDecode = defineOperator({
     // Per-row scratch: converted numbers (NaN when unset) and values of rarer conversions (dates, JSON text).
     const numbers = new Float64Array(fields.length).fill(NaN);
     const generic = new Array<unknown>(fields.length);
-    // One byte reader for timestamp parsing, pointed at each value in turn (no closure per row).
     let bytes: Uint8Array = new Uint8Array(0);
-    let tsAt = 0;
-    const tsByte = (k: number) => bytes[tsAt + k]!;
     return {
       processBatch(batch, out) {
         const lines = columnData(batch, 0);
@@ -104,8 +101,7 @@ export const jsonDecode = defineOperator({
               } else if (kind === Slot.Bytes && code !== STRING) {
                 const s = scanner.num[c]!;
                 const e = scanner.end[c]!;
-                tsAt = s;
-                numbers[c] = code === TIMESTAMP ? canonicalUtc(tsByte, e - s) : NaN;
+                numbers[c] = code === TIMESTAMP ? utcTimestampAt(bytes, s, e) : NaN;
                 if (Number.isNaN(numbers[c]!)) {
                   const v = convertJson(textOf(s, e), fields[c]![1]);
                   if (v instanceof Misfit) failed = `field \`${fields[c]![0]}\`: ${v.reason}`;

@@ -7,7 +7,7 @@
  * match its column, malformed input), and the caller then takes the JSON.parse path, which gives the identical
  * result or the identical error. So correctness never depends on this file, only speed does.
  */
-import type { ColumnType } from '../../engine/api.js';
+import { canonicalUtc, type ColumnType } from '../../engine/api.js';
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -37,6 +37,25 @@ export type ScanField = readonly [string, ColumnType | 'object'];
 /** Reads the object value of field `col` starting at `start` (its `{`); returns the offset after its `}`, or -1
  * when it cannot (the line then takes the JSON.parse path). */
 export type ObjectReader = (col: number, bytes: Uint8Array, start: number, end: number) => number;
+
+/** True when bytes[start, end) equal `want`. Compared in JS: for these few bytes a native call costs more. */
+export function equalBytes(bytes: Uint8Array, start: number, end: number, want: Uint8Array): boolean {
+  if (end - start !== want.length) return false;
+  for (let k = 0; k < want.length; k++) if (bytes[start + k] !== want[k]) return false;
+  return true;
+}
+
+// One byte reader for `utcTimestampAt`, pointed at each value in turn, so no closure is made per value.
+let tsBytes: Uint8Array = new Uint8Array(0);
+let tsAt = 0;
+const tsByte = (k: number) => tsBytes[tsAt + k]!;
+
+/** The canonical UTC timestamp text in bytes[start, end) as epoch milliseconds, or NaN (see `canonicalUtc`). */
+export function utcTimestampAt(bytes: Uint8Array, start: number, end: number): number {
+  tsBytes = bytes;
+  tsAt = start;
+  return canonicalUtc(tsByte, end - start);
+}
 
 function isWs(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9;
@@ -110,15 +129,7 @@ export class FlatJsonScanner {
   }
 
   private match(s: number, e: number): number {
-    const len = e - s;
-    const b = this.bytes;
-    for (let c = 0; c < this.keys.length; c++) {
-      const k = this.keys[c]!;
-      if (k.length !== len) continue;
-      let eq = true;
-      for (let i = 0; eq && i < len; i++) eq = k[i] === b[s + i];
-      if (eq) return c;
-    }
+    for (let c = 0; c < this.keys.length; c++) if (equalBytes(this.bytes, s, e, this.keys[c]!)) return c;
     return -1;
   }
 

@@ -159,7 +159,7 @@ export function tableRef(at: TableLocation): string {
   return [at.catalog, at.schema, at.table].filter((p) => p !== undefined).map((p) => quoteIdent(p!)).join('.');
 }
 
-/** `keyword`: TEMP, UNLOGGED … (see Dialect.transientStage). */
+/** `keyword`: a table kind such as UNLOGGED, for a stage that need not survive a crash (see Dialect.transientStage). */
 export function createTableSql(dialect: Dialect, table: string, columns: readonly Column[], ifNotExists = true, keyword = ''): string {
   const cols = columns.map((c) => `${quoteIdent(c.name)} ${dialect.types[c.type]}`).join(', ');
   return `CREATE ${keyword ? `${keyword} ` : ''}TABLE ${ifNotExists ? 'IF NOT EXISTS ' : ''}${table} (${cols})`;

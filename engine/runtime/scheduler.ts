@@ -102,8 +102,8 @@ export interface RunOptions {
   /** Messages a user should see (a damaged checkpoint skipped, a finished run restarted). */
   readonly onWarning?: (message: string) => void;
   /** Called once the pool workers have loaded the components and created their operators (the sources start reading
-   * at once; chains send their first batch after this). */
-  readonly onStarted?: () => void;
+   * at once; chains send their first batch after this), with the checkpoint the run resumed from (null: a fresh start). */
+  readonly onStarted?: (run: { readonly resumedFrom: number | null }) => void;
   /** Called after each checkpoint is durable and committed by the sinks. */
   readonly onCheckpoint?: (c: { id: number; ms: number; bytes: number; finished: boolean }) => void;
 }
@@ -284,7 +284,7 @@ export class Job {
       // Workers load the component modules and create their operators while the sources start; chains send their
       // first batch once that is done, so no batch waits behind module loading inside a worker.
       this.warmed = this.pool ? this.pool.warm(this.plan.engine.parallelism) : Promise.resolve();
-      this.warmed.then(() => this.opts.onStarted?.(), () => undefined);
+      this.warmed.then(() => this.opts.onStarted?.({ resumedFrom: this.resumeFrom }), () => undefined);
       await Promise.all(this.plan.physical.vertices.map((v) => this.runVertex(v).catch((e: unknown) => this.fail(e, v))));
     } finally {
       if (timer) clearInterval(timer);

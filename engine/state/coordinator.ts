@@ -177,12 +177,9 @@ export class Coordinator {
     const last = done[n - 1]!;
     if (n > 1) {
       // The older checkpoints' markers go first, in checkpoint order.
-      const merged = new Map<string, unknown[]>();
-      for (const c of done) {
-        for (const [source, markers] of this.markers.get(c.id) ?? []) merged.set(source, [...(merged.get(source) ?? []), ...markers]);
-        this.markers.delete(c.id);
-      }
-      this.markers.set(last.id, merged);
+      const held = done.map((c) => this.markers.get(c.id));
+      for (const c of done) this.markers.delete(c.id);
+      for (const bySource of held) for (const [source, markers] of bySource ?? []) this.addMarkers(last.id, source, markers);
     }
     const states = [...last.acks.values()].flat();
     const ms = performance.now() - cp.started;
