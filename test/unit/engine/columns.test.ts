@@ -31,6 +31,12 @@ describe('sliced batches', () => {
     const slice = whole.slice(7, 33);
     const picked = takeBatch(slice, Int32Array.from([0, 5, 9, 25]));
     expect([0, 1, 2, 3].map((r) => rowObject(picked, r))).toEqual([7, 12, 16, 32].map((k) => rowObject(whole, k)));
+    // Runs of consecutive rows (copied as ranges), single rows, and nulls inside runs.
+    const runs = Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 20, 21, 0, 22, 23, 24, 25]);
+    for (const picks of [runs, Int32Array.from({ length: 25 }, (_, k) => k)]) {
+      const taken = takeBatch(slice, picks);
+      expect(Array.from(picks, (_, r) => rowObject(taken, r))).toEqual(Array.from(picks, (k) => rowObject(whole, k + 7)));
+    }
     const joined = concatBatches(schema, [whole.slice(3, 9), whole.slice(20, 22)]);
     expect(Array.from({ length: joined.numRows }, (_, r) => rowObject(joined, r))).toEqual([3, 4, 5, 6, 7, 8, 20, 21].map((k) => rowObject(whole, k)));
   });
