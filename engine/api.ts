@@ -40,6 +40,7 @@ export function defineSink<C>(spec: Define<SinkSpec<C>>): SinkSpec<C> {
 }
 
 export { z } from 'zod';
+export { lazyRequire } from './lazy.js';
 export type {
   AnySpec,
   Collector,

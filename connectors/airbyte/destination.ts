@@ -14,7 +14,6 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { stringify } from 'yaml';
 import { AbflowError, z } from '../../engine/api.js';
 import { compilePlan, type CompiledPlan } from '../../engine/compile/compile.js';
@@ -22,6 +21,7 @@ import { type LoadedPlan, loadPlanFile, loadPlanText } from '../../engine/plan/l
 import type { Registry } from '../../engine/registry.js';
 import { readCatalog } from './catalog.js';
 import { traceErrorLine } from './protocol.js';
+import { duckdbApi } from '../duckdb/instance.js';
 
 const destinationConfig = z
   .object({
@@ -154,7 +154,7 @@ export async function checkMessage(configPath: string): Promise<string> {
     else if (cfg.plan_yaml) loadPlanText(cfg.plan_yaml, '<plan_yaml>');
     else {
       mkdirSync(dirname(cfg.destination_path), { recursive: true });
-      const db = await DuckDBInstance.create(cfg.destination_path);
+      const db = await duckdbApi().DuckDBInstance.create(cfg.destination_path);
       (await db.connect()).closeSync();
     }
     return JSON.stringify({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } });

@@ -9,9 +9,14 @@
  * vector, longer ones through `vector_assign_string_element_len` (DuckDB must own their bytes). Validity follows
  * DuckDB's bitmask (bit i of little-endian 64-bit words: the same bit order as Arrow's bitmap).
  */
-import duckdb from '@duckdb/node-bindings';
-import { DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
-import { type ColumnType, columnData, int64Halves, readInt64s, type RecordBatch, writeInt64 } from '../../engine/api.js';
+import type DuckDB from '@duckdb/node-bindings';
+import type { DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
+import { duckdbApi } from './instance.js';
+import { type ColumnType, columnData, int64Halves, lazyRequire, readInt64s, type RecordBatch, writeInt64 } from '../../engine/api.js';
+
+const loadBindings = lazyRequire<typeof DuckDB>(import.meta.url, '@duckdb/node-bindings');
+/** The native bindings, set by `encodeChunk` before any writer below runs. */
+let duckdb: typeof DuckDB;
 
 /** DuckDB's standard vector size: the most rows one chunk holds. */
 export const CHUNK_ROWS = 2048;
@@ -30,7 +35,7 @@ const scratchU32 = new Uint32Array(scratch.bytes.buffer);
 const scratchI64 = new BigInt64Array(scratch.bytes.buffer);
 const scratchHalves = int64Halves(scratchI64);
 
-type Vector = duckdb.Vector;
+type Vector = DuckDB.Vector;
 
 function copyBytes(vec: Vector, src: ArrayBufferView, byteStart: number, byteCount: number): void {
   duckdb.copy_data_to_vector(vec, 0, src.buffer as ArrayBuffer, src.byteOffset + byteStart, byteCount);
@@ -146,7 +151,8 @@ function writeColumn(vec: Vector, batch: RecordBatch, c: number, type: ColumnTyp
  * arrival sequence).
  */
 export function encodeChunk(duckTypes: readonly DuckDBType[], batch: RecordBatch, types: readonly ColumnType[], start: number, n: number, epoch: number, firstSeq: number): DuckDBDataChunk {
-  const chunk = DuckDBDataChunk.create(duckTypes as DuckDBType[], n);
+  duckdb ??= loadBindings();
+  const chunk = duckdbApi().DuckDBDataChunk.create(duckTypes as DuckDBType[], n);
   const raw = chunk.chunk;
   types.forEach((type, c) => writeColumn(duckdb.data_chunk_get_vector(raw, c), batch, c, type, start, n));
   scratchI64.fill(BigInt(epoch), 0, n);

@@ -12,10 +12,9 @@
  * `fired_at` and `error`. A failed action does not fail the job: it stays in the table with its error.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import pg from 'pg';
 import { defineSink, duration, type Schema, z } from '../../engine/api.js';
 import { duckdbInstance } from '../duckdb/instance.js';
-import { clientConfig, connectionConfig } from '../postgres/connection.js';
+import { clientConfig, connectionConfig, pgLib } from '../postgres/connection.js';
 import { quoteIdent, quoteLiteral } from '../warehouse/sql.js';
 import { deliveryConfig, HttpDelivery, type HttpRequest, RequestTemplate, requestHeaders } from './delivery.js';
 
@@ -48,7 +47,7 @@ async function openStore(cfg: ApprovalConfig, nodeId: string): Promise<Store> {
     const c: DuckDBConnection = await (await duckdbInstance(cfg.database.duckdb)).connect();
     return { run: async (sql) => void (await c.run(sql)), rows: async (sql) => (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[], close: async () => c.closeSync() };
   }
-  const client = new pg.Client(clientConfig(cfg.database.postgres, `abflow ${nodeId}`));
+  const client = new (pgLib().Client)(clientConfig(cfg.database.postgres, `abflow ${nodeId}`));
   await client.connect();
   return { run: async (sql) => void (await client.query(sql)), rows: async (sql) => (await client.query(sql)).rows as Record<string, unknown>[], close: () => client.end() };
 }

@@ -1,6 +1,9 @@
 /** NATS connection settings shared by the `nats` source and sink. */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AbflowError, z } from '../../engine/api.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AbflowError, lazyRequire, z } from '../../engine/api.js';
+
+const transport = lazyRequire<typeof import('@nats-io/transport-node')>(import.meta.url, '@nats-io/transport-node');
+export const jetstreamLib = lazyRequire<typeof import('@nats-io/jetstream')>(import.meta.url, '@nats-io/jetstream');
 
 export const connectionConfig = {
   servers: z.string().default('nats://127.0.0.1:4222').describe('Comma-separated server URLs.'),
@@ -24,12 +27,12 @@ export async function natsConnect(cfg: ConnectionConfig, nodeId: string): Promis
   const token = env(cfg.tokenEnv);
   const creds = env(cfg.credentialsEnv);
   try {
-    return await connect({
+    return await transport().connect({
       servers: cfg.servers.split(',').map((s) => s.trim()),
       name: `abflow ${nodeId}`,
       maxReconnectAttempts: -1,
       ...(token ? { token } : {}),
-      ...(creds ? { authenticator: (await import('@nats-io/transport-node')).credsAuthenticator(new TextEncoder().encode(creds)) } : {}),
+      ...(creds ? { authenticator: transport().credsAuthenticator(new TextEncoder().encode(creds)) } : {}),
     });
   } catch (e) {
     throw new AbflowError('source_io', `'${nodeId}': cannot connect to NATS at ${cfg.servers}: ${(e as Error).message}`, { domain: 'external', nodeId, cause: e });

@@ -4,9 +4,9 @@
  * the stream's duplicate window: rows replayed after a crash are not duplicated downstream.
  */
 import { createHash } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
+import type { jetstream } from '@nats-io/jetstream';
 import { AbflowError, compileJsonTemplate, compileTemplate, defineSink, type JsonTemplate, render, rowObject, z } from '../../engine/api.js';
-import { connectionConfig, natsConnect } from './connection.js';
+import { connectionConfig, jetstreamLib, natsConnect } from './connection.js';
 
 const config = z
   .object({
@@ -41,7 +41,7 @@ export const natsSink = defineSink({
     return {
       async open() {
         nc = await natsConnect(cfg, ctx.nodeId);
-        js = jetstream(nc);
+        js = jetstreamLib().jetstream(nc);
       },
       async write(batch) {
         const acks: Promise<unknown>[] = [];

@@ -7,10 +7,10 @@
  * acknowledged, and the next run receives the same messages again. Keep the checkpoint interval well below
  * `ackWait`, or pending messages are redelivered while the job runs.
  */
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import { AbflowError, columnTypeSchema, defineSource, duration, fieldsOf, schemaOf, type SourceOutput, z } from '../../engine/api.js';
 import { LINES_SCHEMA, messagesBatch } from '../jsonl/lines.js';
-import { connectionConfig, natsConnect } from './connection.js';
+import { connectionConfig, jetstreamLib, natsConnect } from './connection.js';
 
 const config = z
   .object({
@@ -66,6 +66,7 @@ export const natsSource = defineSource({
       async *read(): AsyncGenerator<SourceOutput> {
         nc = await natsConnect(cfg, ctx.nodeId);
         try {
+          const { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } = jetstreamLib();
           const jsm = await jetstreamManager(nc);
           await jsm.consumers.info(cfg.stream, cfg.consumer).catch(async (e: Error) => {
             if (!/consumer not found/i.test(e.message)) throw e;

@@ -10,10 +10,10 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatch, Table, tableToIPC } from 'apache-arrow';
-import { Compression, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from 'parquet-wasm/node';
-import { defineSink, duration, z } from '../../engine/api.js';
+import { defineSink, duration, lazyRequire, z } from '../../engine/api.js';
 
-const COMPRESSION = { snappy: Compression.SNAPPY, zstd: Compression.ZSTD, gzip: Compression.GZIP, none: Compression.UNCOMPRESSED } as const;
+const parquetWasm = lazyRequire<typeof import('parquet-wasm/node')>(import.meta.url, 'parquet-wasm/node');
+const COMPRESSION = { snappy: 'SNAPPY', zstd: 'ZSTD', gzip: 'GZIP', none: 'UNCOMPRESSED' } as const;
 
 const config = z
   .object({
@@ -60,7 +60,10 @@ export const parquet = defineSink({
     let buffered: RecordBatch[] = [];
     let bytes = 0;
     let firstRowAt = 0;
-    const properties = () => new WriterPropertiesBuilder().setCompression(COMPRESSION[cfg.compression]).setMaxRowGroupSize(cfg.rowGroupSize).build();
+    const properties = () => {
+      const { Compression, WriterPropertiesBuilder } = parquetWasm();
+      return new WriterPropertiesBuilder().setCompression(Compression[COMPRESSION[cfg.compression]]).setMaxRowGroupSize(cfg.rowGroupSize).build();
+    };
 
     /** Staged files of this sink, with the epoch each belongs to. */
     const staged = () =>
@@ -72,8 +75,8 @@ export const parquet = defineSink({
     const roll = () => {
       if (!buffered.length) return;
       const ipc = tableToIPC(new Table(buffered), 'stream');
-      const table = WasmTable.fromIPCStream(ipc);
-      const out = writeParquet(table, properties());
+      const table = parquetWasm().Table.fromIPCStream(ipc);
+      const out = parquetWasm().writeParquet(table, properties());
       writeDurably(join(staging, `${prefix}-${run}-${epoch}-${files++}.parquet`), out);
       buffered = [];
       bytes = 0;

@@ -14,13 +14,14 @@
  * committed it; after a crash the slot replays from the last confirmed position and the engine skips what its
  * checkpoint already holds. A crash during the snapshot restarts it (no checkpoint is taken before it ends).
  */
-import pg from 'pg';
-import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import type pg from 'pg';
+import type { LogicalReplicationService, Pgoutput } from 'pg-logical-replication';
 import {
   AbflowError,
   type ColumnType,
   defineSource,
   fieldsOf,
+  lazyRequire,
   schemaOf,
   type Schema,
   type SchemaSpec,
@@ -28,7 +29,9 @@ import {
   z,
 } from '../../engine/api.js';
 import { batchFromRows } from '../../engine/arrow/columns.js';
-import { clientConfig, type ConnectionConfig, connectionConfig, describePgError, describeTarget } from './connection.js';
+import { clientConfig, type ConnectionConfig, connectionConfig, describePgError, describeTarget, pgLib } from './connection.js';
+
+const replicationLib = lazyRequire<typeof import('pg-logical-replication')>(import.meta.url, 'pg-logical-replication');
 
 const config = z
   .object({
@@ -149,7 +152,7 @@ const TEXT_TYPES = { getTypeParser: () => (v: string) => v } as unknown as pg.Cu
 const SESSION = '-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=1';
 
 async function withClient<T>(cfg: ConnectionConfig, nodeId: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ ...clientConfig(cfg, `abflow ${nodeId}`), types: TEXT_TYPES, options: SESSION });
+  const c = new (pgLib().Client)({ ...clientConfig(cfg, `abflow ${nodeId}`), types: TEXT_TYPES, options: SESSION });
   await c.connect().catch((e: unknown) => {
     throw new AbflowError('source_io', `cannot connect to PostgreSQL at ${describeTarget(cfg)}: ${describePgError(e)}`, { nodeId, domain: 'external' });
   });
@@ -337,8 +340,8 @@ export const postgresCdc = defineSource({
         const replication = { ...clientConfig(cfg, `abflow ${ctx.nodeId}`), options: SESSION };
         if (from === undefined) {
           // A fresh start: a new slot whose exported snapshot is read before streaming from its consistent point.
-          const creator = new pg.Client({ ...replication, replication: 'database' } as pg.ClientConfig);
-          const snapshotReader = new pg.Client({ ...clientConfig(cfg, `abflow ${ctx.nodeId}`), types: TEXT_TYPES, options: SESSION });
+          const creator = new (pgLib().Client)({ ...replication, replication: 'database' } as pg.ClientConfig);
+          const snapshotReader = new (pgLib().Client)({ ...clientConfig(cfg, `abflow ${ctx.nodeId}`), types: TEXT_TYPES, options: SESSION });
           try {
             await withClient(cfg, ctx.nodeId, async (c) => {
               await checkServer(c, cfg, ctx.nodeId);
@@ -388,7 +391,7 @@ export const postgresCdc = defineSource({
 
         // Streaming. Transactions are delivered whole, in commit order.
         const queue = new MessageQueue<Event>(4 * ctx.batchSize);
-        service = new LogicalReplicationService(replication, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } });
+        service = new (replicationLib().LogicalReplicationService)(replication, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } });
         const relations = new Map<number, Pending>();
         service.on('data', (lsn: string, msg: Pgoutput.Message) => queue.push({ lsn, msg }));
         service.on('error', (error: Error) => void queue.push({ error }));
@@ -400,7 +403,7 @@ export const postgresCdc = defineSource({
           if (shouldRespond && confirmed > 0n) void service?.acknowledge(lsnText(confirmed - 1n)).catch(() => undefined);
           void queue.push({ heartbeat: lsn });
         });
-        const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [publication] });
+        const plugin = new (replicationLib().PgoutputPlugin)({ protoVersion: 1, publicationNames: [publication] });
         // Values stay PostgreSQL text (converted by fromPgText, as the snapshot's are) instead of the client
         // library's global type parsers, which read timestamps without zone and dates in the local time zone.
         const parser = (plugin as unknown as { parser: { readRelationColumn: (r: unknown) => object } }).parser;

@@ -2,8 +2,10 @@
  * How abflow's PostgreSQL connectors connect, and which failures they retry. The connection is a URL in the plan, a
  * URL in an environment variable (secrets stay out of plan files), or libpq's standard PG* environment variables.
  */
-import pg from 'pg';
-import { z } from '../../engine/api.js';
+import type pg from 'pg';
+import { lazyRequire, z } from '../../engine/api.js';
+
+export const pgLib = lazyRequire<typeof import('pg')>(import.meta.url, 'pg');
 
 export const connectionConfig = {
   url: z.string().min(1).optional().describe('Connection URL, e.g. postgres://user@127.0.0.1:5432/db. Omit to use urlEnv or the standard PGHOST/PGUSER/PGPASSWORD/PGDATABASE variables.'),

@@ -7,13 +7,14 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { defineSink, type RecordBatch, z } from '../../engine/api.js';
+import type pg from 'pg';
+import { defineSink, lazyRequire, type RecordBatch, z } from '../../engine/api.js';
 import { POSTGRES, quoteIdent, tableRef } from '../warehouse/sql.js';
 import { checkTableMode, inTransaction, oneAtATime, stagedTableSink, tableModeConfig, type StageLoader, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
-import { clientConfig, type ConnectionConfig, connectionConfig, describeTarget, type RetryPolicy, withRetry } from './connection.js';
+import { clientConfig, type ConnectionConfig, connectionConfig, describeTarget, pgLib, type RetryPolicy, withRetry } from './connection.js';
 import { encodeCopyText, type EncodeStats } from './copy-text.js';
+
+const copyStreams = lazyRequire<typeof import('pg-copy-streams')>(import.meta.url, 'pg-copy-streams');
 
 const config = z
   .object({
@@ -44,7 +45,7 @@ class PooledConnection implements WarehouseConnection {
     this.client = await this.pool.connect();
   }
   async copy(sql: string, text: string): Promise<void> {
-    await pipeline(Readable.from([text]), this.client.query(copyFrom(sql)));
+    await pipeline(Readable.from([text]), this.client.query(copyStreams().from(sql)));
   }
   async close(): Promise<void> {
     this.client.release();
@@ -109,7 +110,7 @@ function copyLoader(conn: PooledConnection, table: string, columns: string, cfg:
 }
 
 function postgresWarehouse(cfg: Config, nodeId: string): Warehouse {
-  const pool = new pg.Pool({ ...clientConfig(cfg, `abflow ${nodeId}`), max: 3 });
+  const pool = new (pgLib().Pool)({ ...clientConfig(cfg, `abflow ${nodeId}`), max: 3 });
   // An idle pooled client that loses its connection must not take the process down; the next use reconnects.
   pool.on('error', () => undefined);
   const policy: RetryPolicy = { attempts: cfg.retries, baseMs: 200 };

@@ -6,8 +6,10 @@
  * recovery never move a feature back in time, and rewriting a row is harmless (idempotent).
  * Rows are written in pipelines of a batch each, on write (at least once; idempotent as above).
  */
-import { Redis } from 'ioredis';
-import { AbflowError, atPath, columnTypeOf, compileTemplate, defineSink, duration, render, requireColumn, rowObject, z } from '../../engine/api.js';
+import type { Redis } from 'ioredis';
+import { AbflowError, atPath, columnTypeOf, compileTemplate, defineSink, duration, lazyRequire, render, requireColumn, rowObject, z } from '../../engine/api.js';
+
+const ioredis = lazyRequire<typeof import('ioredis')>(import.meta.url, 'ioredis');
 
 const config = z
   .object({
@@ -70,7 +72,7 @@ export const redisSink = defineSink({
     return {
       async open() {
         // Retries with backoff while the server is briefly away; a request still failing fails the job.
-        client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 5, enableOfflineQueue: true }) as UpsertRedis;
+        client = new (ioredis().Redis)(url, { lazyConnect: true, maxRetriesPerRequest: 5, enableOfflineQueue: true }) as UpsertRedis;
         client.defineCommand('upsertFeatures', { numberOfKeys: 1, lua: UPSERT });
         await client.connect().catch((e: unknown) => {
           throw fail(e);

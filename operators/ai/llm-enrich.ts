@@ -17,12 +17,12 @@
  * behave as in Flink's ordered async I/O: nothing overtakes a record still in flight, and a checkpoint never has
  * requests in flight to remember.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import {
   AbflowError,
   backoffMs,
   cellValue,
   CircuitBreaker,
+  lazyRequire,
   parseRetryAfter,
   type RetryPolicy,
   ColumnBuilder,
@@ -42,6 +42,8 @@ import {
 import { auditBatch, auditConfig, auditedSchemas, auditPorts, audits, type Decision } from './shadow.js';
 import { ResponseCache } from './llm/cache.js';
 import { batchMessage, batchSchema, digest, outputColumns, outputValidator } from './llm/prompt.js';
+
+const openai = lazyRequire<typeof import('openai')>(import.meta.url, 'openai');
 
 const config = z
   .object({
@@ -124,6 +126,7 @@ interface Failure {
 }
 
 function classify(e: unknown): Failure {
+  const { APIConnectionError, APIConnectionTimeoutError, APIError } = openai();
   if (e instanceof InvalidOutput) return { code: 'invalid_output', message: e.message, retryable: true };
   if (e instanceof APIConnectionTimeoutError) return { code: 'timeout', message: 'attempt timed out', retryable: true };
   if (e instanceof APIConnectionError) return { code: 'connection', message: e.message, retryable: true };
@@ -162,7 +165,7 @@ export const llmEnrich = defineOperator({
     const c = compiled(cfg, input);
     const apiKey = process.env[cfg.apiKeyEnv];
     if (!apiKey) throw new AbflowError('config', `llm_enrich: environment variable ${cfg.apiKeyEnv} is not set`, { hint: 'export the API key (local OpenAI-compatible servers accept any value), or set `apiKeyEnv`', nodeId: ctx.nodeId });
-    const client = new OpenAI({ apiKey, maxRetries: 0, ...(cfg.baseURL ? { baseURL: cfg.baseURL } : {}) });
+    const client = new (openai().OpenAI)({ apiKey, maxRetries: 0, ...(cfg.baseURL ? { baseURL: cfg.baseURL } : {}) });
     const policy: RetryPolicy = { maxAttempts: cfg.retry.maxAttempts, initialDelayMs: cfg.retry.initialDelay, maxDelayMs: cfg.retry.maxDelay, multiplier: cfg.retry.multiplier };
     const breaker = new CircuitBreaker(cfg.circuitBreaker.failures, cfg.circuitBreaker.cooldown);
     const responseFormat = (n: number) => ({ type: 'json_schema' as const, json_schema: { name: 'output', strict: true, schema: batchSchema(cfg.output as never, n) as Record<string, unknown> } });

@@ -8,7 +8,7 @@
  * Rows with a null or non-finite feature are not scored: they take the failure policy, as does a batch the
  * runtime rejects.
  */
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import {
   AbflowError,
   atPath,
@@ -19,6 +19,7 @@ import {
   Field,
   float64Data,
   isValid,
+  lazyRequire,
   makeBatch,
   numbersOf,
   type RecordBatch,
@@ -94,11 +95,12 @@ function compiled(cfg: Config, input: Schema) {
 }
 
 /** One session per model per worker thread, single-threaded: parallelism comes from the pool, not from inside ORT. */
+const runtime = lazyRequire<typeof import('onnxruntime-node')>(import.meta.url, 'onnxruntime-node');
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
 function sessionOf(model: ModelInfo): Promise<ort.InferenceSession> {
   let s = sessions.get(model.sha256);
-  if (!s) sessions.set(model.sha256, (s = ort.InferenceSession.create(model.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' })));
+  if (!s) sessions.set(model.sha256, (s = runtime().InferenceSession.create(model.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' })));
   return s;
 }
 
@@ -157,7 +159,7 @@ export const onnxScore = defineOperator({
         if (m > 0) {
           try {
             const session = await sessionOf(c.model);
-            results = await session.run({ [c.tensorInput]: new ort.Tensor(c.double ? 'float64' : 'float32', data, [m, F]) });
+            results = await session.run({ [c.tensorInput]: new (runtime().Tensor)(c.double ? 'float64' : 'float32', data, [m, F]) });
           } catch (e) {
             batchError = `inference failed: ${(e as Error).message}`;
           }

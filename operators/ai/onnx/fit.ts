@@ -15,9 +15,10 @@
  */
 import { createHash } from 'node:crypto';
 import { statSync, writeFileSync } from 'node:fs';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { AbflowError } from '../../../engine/api.js';
+import { AbflowError, lazyRequire } from '../../../engine/api.js';
 import { buildModel, floats, floatTensor, type GraphSpec, int64Tensor, node } from './model.js';
+
+const duckdbApi = lazyRequire<typeof import('@duckdb/node-api')>(import.meta.url, '@duckdb/node-api');
 
 export type ModelKind = 'isolation_forest' | 'mahalanobis';
 
@@ -283,7 +284,7 @@ export function rocAuc(scores: readonly number[], labels: readonly boolean[]): n
 const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 async function readTable(o: FitOptions): Promise<{ x: Float64Array[]; labels?: boolean[] }> {
-  const db = await DuckDBInstance.create(':memory:');
+  const db = await duckdbApi().DuckDBInstance.create(':memory:');
   const c = await db.connect();
   try {
     const q = (s: string) => `'${s.replaceAll("'", "''")}'`;

@@ -10,10 +10,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
-import { AbflowError } from '../../../engine/api.js';
+import type { onnx } from 'onnx-proto';
+import { AbflowError, lazyRequire } from '../../../engine/api.js';
 
-const { onnx } = onnxProto;
+const protoLib = lazyRequire<typeof import('onnx-proto')>(import.meta.url, 'onnx-proto');
+/** The ONNX protobuf classes, loaded on first use (see engine/lazy.ts). */
+const pb = () => protoLib().onnx;
 
 export interface TensorInfo {
   readonly name: string;
@@ -49,14 +51,14 @@ export function readModel(path: string, sha256: string | undefined): ModelInfo {
     throw new AbflowError('config', `model ${path} has sha256 ${digest}, but the plan expects ${sha256}`, { path: ['sha256'], hint: 'the file changed since the plan was written: check it, then update `sha256`' });
   let m: InstanceType<typeof onnx.ModelProto>;
   try {
-    m = onnx.ModelProto.decode(bytes);
+    m = pb().ModelProto.decode(bytes);
   } catch (e) {
     throw new AbflowError('config', `${path} is not an ONNX model: ${(e as Error).message}`, { path: ['model'] });
   }
-  const info = (v: OnnxTypes.IValueInfoProto): TensorInfo => ({
+  const info = (v: onnx.IValueInfoProto): TensorInfo => ({
     name: v.name ?? '',
     elemType: v.type?.tensorType?.elemType ?? 0,
-    dims: (v.type?.tensorType?.shape?.dim ?? []).map((d: OnnxTypes.TensorShapeProto.IDimension) => (d.dimValue !== null && d.dimValue !== undefined && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1)),
+    dims: (v.type?.tensorType?.shape?.dim ?? []).map((d: onnx.TensorShapeProto.IDimension) => (d.dimValue !== null && d.dimValue !== undefined && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1)),
   });
   const initializers = new Set((m.graph?.initializer ?? []).map((t) => t.name));
   const metadata = Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key, p.value]));
@@ -77,38 +79,38 @@ export function readModel(path: string, sha256: string | undefined): ModelInfo {
 type Attr = number | string | readonly number[] | readonly string[];
 
 function attribute(name: string, v: Attr): InstanceType<typeof onnx.AttributeProto> {
-  const T = onnx.AttributeProto.AttributeType;
-  if (typeof v === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v) });
-  if (typeof v === 'number') return Number.isInteger(v) ? onnx.AttributeProto.create({ name, type: T.INT, i: v }) : onnx.AttributeProto.create({ name, type: T.FLOAT, f: v });
-  if (v.length && typeof v[0] === 'string') return onnx.AttributeProto.create({ name, type: T.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) });
-  return onnx.AttributeProto.create({ name, type: T.INTS, ints: [...(v as number[])] });
+  const T = pb().AttributeProto.AttributeType;
+  if (typeof v === 'string') return pb().AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v) });
+  if (typeof v === 'number') return Number.isInteger(v) ? pb().AttributeProto.create({ name, type: T.INT, i: v }) : pb().AttributeProto.create({ name, type: T.FLOAT, f: v });
+  if (v.length && typeof v[0] === 'string') return pb().AttributeProto.create({ name, type: T.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) });
+  return pb().AttributeProto.create({ name, type: T.INTS, ints: [...(v as number[])] });
 }
 
 /** Float attributes must be tagged explicitly: a float list of whole numbers would otherwise be taken for ints. */
 export function floats(name: string, v: readonly number[]): InstanceType<typeof onnx.AttributeProto> {
-  return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.FLOATS, floats: [...v] });
+  return pb().AttributeProto.create({ name, type: pb().AttributeProto.AttributeType.FLOATS, floats: [...v] });
 }
 
 export function node(op: string, inputs: string[], outputs: string[], attrs: Record<string, Attr | InstanceType<typeof onnx.AttributeProto>> = {}, domain = ''): InstanceType<typeof onnx.NodeProto> {
-  return onnx.NodeProto.create({
+  return pb().NodeProto.create({
     opType: op,
     input: inputs,
     output: outputs,
     domain,
-    attribute: Object.entries(attrs).map(([k, v]) => (v instanceof onnx.AttributeProto ? v : attribute(k, v as Attr))),
+    attribute: Object.entries(attrs).map(([k, v]) => (v instanceof pb().AttributeProto ? v : attribute(k, v as Attr))),
   });
 }
 
 export function floatTensor(name: string, dims: number[], values: ArrayLike<number>): InstanceType<typeof onnx.TensorProto> {
-  return onnx.TensorProto.create({ name, dataType: ELEM.FLOAT, dims, floatData: Array.from(values) });
+  return pb().TensorProto.create({ name, dataType: ELEM.FLOAT, dims, floatData: Array.from(values) });
 }
 
 export function int64Tensor(name: string, dims: number[], values: number[]): InstanceType<typeof onnx.TensorProto> {
-  return onnx.TensorProto.create({ name, dataType: ELEM.INT64, dims, int64Data: values });
+  return pb().TensorProto.create({ name, dataType: ELEM.INT64, dims, int64Data: values });
 }
 
 function valueInfo(name: string, dims: (number | string)[]): InstanceType<typeof onnx.ValueInfoProto> {
-  return onnx.ValueInfoProto.create({
+  return pb().ValueInfoProto.create({
     name,
     type: { tensorType: { elemType: ELEM.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
   });
@@ -126,7 +128,7 @@ export interface GraphSpec {
 
 /** A model with one float input `features` [N, features]. */
 export function buildModel(g: GraphSpec): Uint8Array {
-  const model = onnx.ModelProto.create({
+  const model = pb().ModelProto.create({
     irVersion: 8,
     producerName: 'abflow',
     opsetImport: [{ domain: '', version: 13 }, ...(g.usesMl ? [{ domain: 'ai.onnx.ml', version: 1 }] : [])],
@@ -139,5 +141,5 @@ export function buildModel(g: GraphSpec): Uint8Array {
       output: g.outputs.map((o) => valueInfo(o, ['N', 1])),
     },
   });
-  return onnx.ModelProto.encode(model).finish();
+  return pb().ModelProto.encode(model).finish();
 }
