@@ -1,8 +1,9 @@
 /**
  * @module runtime/keyed-host
- * One partition of a keyed operator, inside its own worker thread: it owns the key groups assigned to its partition,
- * processes that partition's rows in order, combines watermarks over the operator's inputs (minimum over non-idle
- * inputs) and calls `onWatermark` when event time advances. Every request gets one reply, in order.
+ * A keyed thread: it hosts partition k of every keyed vertex of the job (Flink's slot sharing), each opened by an
+ * `open` request. A partition owns the key groups assigned to it, processes its rows in order, combines watermarks
+ * over its operator's inputs (minimum over non-idle inputs) and calls `onWatermark` when event time advances. Every
+ * request gets one reply, in order.
  */
 import { fromIPC } from '../arrow/ipc.js';
 import type { ChainMember } from '../compile/compile.js';
@@ -15,8 +16,13 @@ import { BatchCollector } from './collector.js';
 import { toExits } from './exits.js';
 import type { ChainExit, NodeCounters, PortOutput } from './protocol.js';
 
-export interface KeyedWorkerData {
+/** What a keyed thread starts with: the component modules, loaded once for every vertex it hosts. */
+export interface KeyedThreadData {
   readonly modules: readonly string[];
+}
+
+/** One keyed vertex's partition, opened on a keyed thread. */
+export interface KeyedVertexData {
   readonly nodeId: string;
   readonly kind: string;
   readonly rawConfig: unknown;
@@ -27,15 +33,19 @@ export interface KeyedWorkerData {
   readonly restore?: KeyedState;
 }
 
-export type KeyedRequest =
-  | { readonly seq: number; readonly type: 'batch'; readonly input: number; readonly ipc: Uint8Array; readonly positions?: Float64Array; readonly origin?: string }
-  | { readonly seq: number; readonly type: 'watermark'; readonly input: number; readonly ms: number; readonly idle: boolean }
-  | { readonly seq: number; readonly type: 'end'; readonly input: number }
-  | { readonly seq: number; readonly type: 'tick'; readonly now: number }
-  | { readonly seq: number; readonly type: 'snapshot' };
+/** A request to one vertex's partition; `vertex` names it, `seq` orders its replies. */
+export type KeyedRequest = { readonly seq: number; readonly vertex: string } & (
+  | { readonly type: 'open'; readonly data: KeyedVertexData }
+  | { readonly type: 'batch'; readonly input: number; readonly ipc: Uint8Array; readonly positions?: Float64Array; readonly origin?: string }
+  | { readonly type: 'watermark'; readonly input: number; readonly ms: number; readonly idle: boolean }
+  | { readonly type: 'end'; readonly input: number }
+  | { readonly type: 'tick'; readonly now: number }
+  | { readonly type: 'snapshot' }
+);
 
 export interface KeyedReply {
   readonly seq: number;
+  readonly vertex: string;
   readonly outputs: PortOutput[];
   readonly counters: NodeCounters;
   /** The partition's event time after this request (forwarded downstream once every partition reached it). */
@@ -46,10 +56,36 @@ export interface KeyedReply {
   readonly error?: { readonly message: string; readonly nodeId?: string };
 }
 
-export async function createKeyedHost(data: KeyedWorkerData, importModule: (url: string) => Promise<unknown>) {
+type Handled = { reply: KeyedReply; transfer: ArrayBuffer[] };
+
+export async function createKeyedHost(data: KeyedThreadData, importModule: (url: string) => Promise<unknown>) {
   const specs: AnySpec[] = [];
   for (const url of data.modules) specs.push(...(((await importModule(url)) as { abflowComponents?: readonly AnySpec[] }).abflowComponents ?? []));
   const registry = new Registry(specs, { override: true });
+  const vertices = new Map<string, (req: Exclude<KeyedRequest, { type: 'open' }>) => Promise<Handled>>();
+
+  return async function handle(req: KeyedRequest): Promise<Handled> {
+    if (req.type !== 'open') return vertices.get(req.vertex)!(req);
+    const counters = zeroCounters(req.data.nodeId);
+    try {
+      vertices.set(req.vertex, openPartition(registry, req.data));
+      return { reply: { seq: req.seq, vertex: req.vertex, outputs: [], counters }, transfer: [] };
+    } catch (e) {
+      return failed(req, req.data, counters, e);
+    }
+  };
+}
+
+function zeroCounters(nodeId: string): NodeCounters {
+  return { nodeId, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
+}
+
+function failed(req: KeyedRequest, data: KeyedVertexData, counters: NodeCounters, e: unknown): Handled {
+  const err = operatorFailure(data.nodeId, data.kind, e);
+  return { reply: { seq: req.seq, vertex: req.vertex, outputs: [], counters, error: { message: err.message, nodeId: data.nodeId } }, transfer: [] };
+}
+
+function openPartition(registry: Registry, data: KeyedVertexData) {
   const spec = registry.get('operator', data.kind) as OperatorSpec;
   const outputs = Object.fromEntries(Object.entries(data.outputs).map(([p, s]) => [p, schemaFromJson(s)]));
   const op = instantiate(spec, data.nodeId, data.rawConfig, data.inputs.map(schemaFromJson), outputs);
@@ -58,8 +94,8 @@ export async function createKeyedHost(data: KeyedWorkerData, importModule: (url:
   let eventTime: InputWatermark = { ms: MIN_WATERMARK, idle: false };
   let ended = 0;
 
-  return async function handle(req: KeyedRequest): Promise<{ reply: KeyedReply; transfer: ArrayBuffer[] }> {
-    const counters: NodeCounters = { nodeId: data.nodeId, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
+  return async function handle(req: Exclude<KeyedRequest, { type: 'open' }>): Promise<Handled> {
+    const counters = zeroCounters(data.nodeId);
     const empty = fromEmpty();
     const t0 = performance.now();
     let col = new BatchCollector(data.nodeId, empty, undefined, undefined, counters);
@@ -89,14 +125,13 @@ export async function createKeyedHost(data: KeyedWorkerData, importModule: (url:
         }
       }
     } catch (e) {
-      const err = operatorFailure(data.nodeId, data.kind, e);
-      return { reply: { seq: req.seq, outputs: [], counters, error: { message: err.message, nodeId: data.nodeId } }, transfer: [] };
+      return failed(req, data, counters, e);
     }
     counters.busyMs += performance.now() - t0;
     const named = col.emitted.map((e) => ({ ...e, port: `${data.nodeId}.${e.port}` }));
     for (const e of named) if (!data.exits.some((x) => x.port === e.port)) counters.discarded += e.batch.numRows;
     const { wire, transfer } = toExits(named, data.exits);
-    return { reply: { seq: req.seq, outputs: wire, counters, watermark: eventTime, ...(done ? { ended: true } : {}), ...(state ? { state } : {}) }, transfer };
+    return { reply: { seq: req.seq, vertex: req.vertex, outputs: wire, counters, watermark: eventTime, ...(done ? { ended: true } : {}), ...(state ? { state } : {}) }, transfer };
   };
 
   function fromEmpty() {

@@ -1,7 +1,7 @@
 /**
  * @module runtime/keyed-worker
- * Entry of a keyed partition's worker thread: requests arrive in order on the parent port and are handled one at a
- * time (the partition's state is touched by exactly one request at any moment).
+ * Entry of a keyed thread (partition k of every keyed vertex): requests arrive in order on the parent port and are
+ * handled one at a time (a partition's state is touched by exactly one request at any moment).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { KeyedRequest } from './keyed-host.js';

@@ -6,8 +6,8 @@
  *   strictly in input order, so output order per source is the same at any parallelism; a chain holding a watermark
  *   generator folds its per-batch candidates into a running maximum, in order, and marks its stream idle after the
  *   generator's idle timeout;
- * - keyed vertices run one partition per dedicated worker thread (see keyed-host.ts); hash exits are split by key in
- *   the thread that produced the rows;
+ * - keyed vertices run their partitions on dedicated keyed threads, thread k hosting partition k of every keyed
+ *   vertex (see keyed-host.ts); hash exits are split by key in the thread that produced the rows;
  * - sinks and `single` operators run here.
  * Watermarks and end-of-input travel in the same ordered streams as batches; a vertex with several inputs uses the
  * minimum over its non-idle inputs, and forwards a watermark only after everything it caused.
@@ -29,7 +29,7 @@ import { Channel, ChannelClosed, type Element } from './channel.js';
 import { Latch } from './latch.js';
 import { instantiate, operatorFailure } from './chain.js';
 import { BatchCollector } from './collector.js';
-import type { KeyedReply, KeyedRequest, KeyedWorkerData } from './keyed-host.js';
+import type { KeyedReply, KeyedRequest, KeyedThreadData, KeyedVertexData } from './keyed-host.js';
 import { siblingUrl } from './loader.js';
 import { keyGroupOf, partitionBatch, partitionOfKeyGroup } from './partition.js';
 import { Coordinator } from '../state/coordinator.js';
@@ -129,7 +129,14 @@ class EventTimeForwarder {
   }
 }
 
-type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
+type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq' | 'vertex'> : never;
+
+/** A keyed thread and where its replies go: the partition of the vertex that sent the request. */
+interface KeyedThread {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  readonly routes: Map<string, (r: KeyedReply) => void>;
+}
 
 interface OutEdge {
   readonly port: string;
@@ -149,6 +156,10 @@ export class Job {
   private readonly vertexNodes = new Map<string, string[]>();
   private pool: WorkerPool | null = null;
   private readonly workers: Worker[] = [];
+  /** Keyed thread k hosts partition k of every keyed vertex (Flink's slot sharing): a plan starts max(parallelism)
+   * keyed threads, not one per vertex and partition. Each thread costs ≈ 0.3 s of CPU to load the modules, and on
+   * two cores Nexmark q5 (two keyed vertices) ran 7 threads before. */
+  private readonly keyedThreads: KeyedThread[] = [];
   private failure: Error | null = null;
   private stopping = false;
   /** Fires on stop (a source waiting for its next batch gives up). */
@@ -586,8 +597,7 @@ export class Job {
   private async runKeyed(v: Extract<Vertex, { type: 'keyed' }>): Promise<void> {
     const n = v.node;
     const spec = n.spec as OperatorSpec;
-    const data: KeyedWorkerData = {
-      modules: this.opts.modules,
+    const data: KeyedVertexData = {
       nodeId: n.id,
       kind: n.kind,
       rawConfig: n.rawConfig,
@@ -605,27 +615,15 @@ export class Job {
           }
         : undefined;
     const partitions = Array.from({ length: v.parallelism }, (_, k) => {
-      const restore = restoreFor(k);
-      const worker = startKeyedWorker(restore ? { ...data, restore } : data);
-      this.workers.push(worker);
-      return { worker, seq: 0, pending: new Map<number, (r: KeyedReply) => void>(), inFlight: 0, waiters: [] as (() => void)[], tail: Promise.resolve(), watermark: { ms: MIN_WATERMARK, idle: false } as InputWatermark, ended: false };
+      const thread = this.keyedThread(k);
+      thread.worker.on('error', (e) => this.fail(e, v));
+      const p = { thread, seq: 0, pending: new Map<number, (r: KeyedReply) => void>(), inFlight: 0, waiters: [] as (() => void)[], tail: Promise.resolve(), watermark: { ms: MIN_WATERMARK, idle: false } as InputWatermark, ended: false };
+      thread.routes.set(v.id, (r) => p.pending.get(r.seq)?.(r));
+      return p;
     });
     const limit = DEFAULTS.inFlightPerWorker * 2;
     const eventTime = new EventTimeForwarder((el) => this.broadcast(v.id, el));
     let endedCount = 0;
-    await Promise.all(
-      partitions.map(
-        (p) =>
-          new Promise<void>((resolve, reject) => {
-            p.worker.once('message', () => resolve());
-            p.worker.once('error', reject);
-          }),
-      ),
-    );
-    for (const p of partitions) {
-      p.worker.on('message', (r: KeyedReply) => p.pending.get(r.seq)?.(r));
-      p.worker.on('error', (e) => this.fail(e, v));
-    }
     const onReply = async (p: (typeof partitions)[number], r: KeyedReply) => {
       if (r.error) throw new AbflowError('operator_failed', r.error.message, { nodeId: n.id });
       this.count([r.counters]);
@@ -644,7 +642,7 @@ export class Job {
       p.inFlight++;
       const seq = ++p.seq;
       const reply = new Promise<KeyedReply>((resolve) => p.pending.set(seq, resolve));
-      p.worker.postMessage({ ...req, seq }, transfer);
+      p.thread.worker.postMessage({ ...req, seq, vertex: v.id }, transfer);
       // Replies are handled in order per partition; a slot frees only once its outputs were pushed downstream.
       let handled!: (r: KeyedReply) => void;
       const done = new Promise<KeyedReply>((r) => (handled = r));
@@ -660,6 +658,14 @@ export class Job {
         .catch((e: unknown) => this.fail(e, v));
       return done;
     };
+    await Promise.all(partitions.map((p) => p.thread.ready));
+    const opened = partitions.map((_, k) => {
+      const restore = restoreFor(k);
+      return send(k, { type: 'open', data: restore ? { ...data, restore } : data });
+    });
+    // A partition that fails to open fails the job (its reply never completes `send`).
+    await this.failed.race(Promise.all(await Promise.all(opened)));
+    if (this.failure) return;
     // A barrier: every partition snapshots after everything sent before it; the barrier follows their output.
     const onBarrier = async (id: number) => {
       const replies = await Promise.all(await Promise.all(partitions.map((_, k) => send(k, { type: 'snapshot' }))));
@@ -689,6 +695,21 @@ export class Job {
     } finally {
       if (ticker) clearInterval(ticker);
     }
+  }
+
+  /** Keyed thread k, started on first use. */
+  private keyedThread(k: number): KeyedThread {
+    const existing = this.keyedThreads[k];
+    if (existing) return existing;
+    const worker = startKeyedWorker({ modules: this.opts.modules });
+    this.workers.push(worker);
+    const routes = new Map<string, (r: KeyedReply) => void>();
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (r: KeyedReply | { ready: true }) => ('ready' in r ? resolve() : routes.get(r.vertex)?.(r)));
+      worker.once('error', reject);
+    });
+    ready.catch(() => undefined); // reported through each vertex's 'error' listener
+    return (this.keyedThreads[k] = { worker, ready, routes });
   }
 
   private async runSingle(v: Extract<Vertex, { type: 'single' }>): Promise<void> {
@@ -844,9 +865,9 @@ export class Job {
   }
 }
 
-/** Starts a keyed partition worker. From compiled dist/ it is a plain worker file; when the engine runs from .ts
+/** Starts a keyed thread. From compiled dist/ it is a plain worker file; when the engine runs from .ts
  * sources (the test suite), a bootstrap registers tsx's loader before the entry module is imported. */
-function startKeyedWorker(data: KeyedWorkerData): Worker {
+function startKeyedWorker(data: KeyedThreadData): Worker {
   const entry = siblingUrl(import.meta.url, 'keyed-worker');
   if (!entry.endsWith('.ts')) return new Worker(fileURLToPath(entry), { workerData: data });
   const tsx = import.meta.resolve('tsx/esm/api');

@@ -140,10 +140,13 @@ export const windowAggregate = defineOperator({
     const accumulator = {
       create: (): Acc => [keyValuesOf(currentRow), ...plan.aggs.map((a) => a.fn.init())],
       add(acc: Acc, row: number): Acc {
-        plan.aggs.forEach((a, j) => {
-          const v = argVecs[j] ? valueOf(argVecs[j]!, row) : null;
+        // A plain loop: this runs for every row and window (a closure per call showed in Nexmark q5's profile).
+        for (let j = 0; j < plan.aggs.length; j++) {
+          const a = plan.aggs[j]!;
+          const arg = argVecs[j];
+          const v = arg ? valueOf(arg, row) : null;
           if (a.countRows || v !== null) acc[j + 1] = a.fn.add(acc[j + 1], v);
-        });
+        }
         return acc;
       },
       merge: (a: Acc, b: Acc): Acc => [a[0], ...plan.aggs.map((g, j) => g.fn.merge(a[j + 1], b[j + 1]))],

@@ -82,32 +82,40 @@ function nextString(r: EventRandom, maxLength: number, special = ' '): string {
   return s.trim();
 }
 
-// The generator's 1 MiB pool of random lowercase text, from which `extra` padding is cut (built once, seeded).
-const EXTRA = (() => {
-  const r = new EventRandom(0x5eed, 0);
-  const codes = new Uint8Array(1 << 20);
-  for (let i = 0; i < codes.length; i++) codes[i] = 97 + r.int(26);
-  return codes;
-})();
-
-/** Appends `extra` padding that brings the event to about `desiredAverage` bytes. */
-function appendExtra(to: ColumnBuilder, r: EventRandom, currentSize: number, desiredAverage: number): void {
+/** Appends `extra` padding, cut from `pool`, that brings the event to about `desiredAverage` bytes. */
+function appendExtra(to: ColumnBuilder, pool: Uint8Array, r: EventRandom, currentSize: number, desiredAverage: number): void {
   if (currentSize > desiredAverage) return to.appendString('');
   const d = desiredAverage - currentSize;
   const delta = Math.round(d * 0.2);
   const len = d - delta + (delta === 0 ? 0 : r.int(2 * delta));
-  const at = r.int(EXTRA.length - len);
-  to.appendUtf8(EXTRA, at, at + len);
+  const at = r.int(pool.length - len);
+  to.appendUtf8(pool, at, at + len);
 }
 
-const CHANNEL_URLS = (() => {
-  const r = new EventRandom(0x0c4a, 0);
-  return Array.from({ length: 10_000 }, (_, i) => {
-    let url = `https://www.nexmark.com/${nextString(r, 5, '_')}/${nextString(r, 5, '_')}/${nextString(r, 5, '_')}/item.htm?query=1`;
-    if (r.int(10) > 0) url += `&channel_id=${Math.abs(reverseBits32(i))}`;
+interface Pools {
+  /** 1 MiB of random lowercase text, from which `extra` padding is cut. */
+  readonly extra: Uint8Array;
+  /** The URLs of the 10 000 non-hot channels. */
+  readonly channelUrls: readonly Buffer[];
+}
+
+let pools: Pools | undefined;
+
+/** Seeded, so identical everywhere; built on first use, not at import: every worker thread imports this module
+ * and only the source's thread generates (building them cost each thread ≈ 50 ms, Nexmark q5 --cpu-prof). */
+function generatorPools(): Pools {
+  if (pools) return pools;
+  const r = new EventRandom(0x5eed, 0);
+  const extra = new Uint8Array(1 << 20);
+  for (let i = 0; i < extra.length; i++) extra[i] = 97 + r.int(26);
+  const u = new EventRandom(0x0c4a, 0);
+  const channelUrls = Array.from({ length: 10_000 }, (_, i) => {
+    let url = `https://www.nexmark.com/${nextString(u, 5, '_')}/${nextString(u, 5, '_')}/${nextString(u, 5, '_')}/item.htm?query=1`;
+    if (u.int(10) > 0) url += `&channel_id=${Math.abs(reverseBits32(i))}`;
     return Buffer.from(url);
   });
-})();
+  return (pools = { extra, channelUrls });
+}
 
 function reverseBits32(i: number): number {
   let x = i >>> 0;
@@ -133,6 +141,7 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
   const delayUs = 1e6 / o.eventsPerSecond;
   const timestampOf = (n: number) => baseTimeMs + Math.floor((n * delayUs) / 1000);
   const G = o.outOfOrderGroupSize;
+  const { extra, channelUrls } = generatorPools();
   const cols = { person: builders(nexmarkSchemas.person, count >> 4), auction: builders(nexmarkSchemas.auction, count >> 3), bid: builders(nexmarkSchemas.bid, count) };
   const pos = { person: [] as number[], auction: [] as number[], bid: [] as number[] };
   for (let k = 0; k < count; k++) {
@@ -155,7 +164,7 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
       c[4]!.appendString(city);
       c[5]!.appendString(state);
       c[6]!.appendNumber(ts);
-      appendExtra(c[7]!, r, 8 + name.length + email.length + card.length + city.length + state.length, 200);
+      appendExtra(c[7]!, extra, r, 8 + name.length + email.length + card.length + city.length + state.length, 200);
       pos.person.push(n + 1);
     } else if (rem < PERSON_PROPORTION + AUCTION_PROPORTION) {
       const c = cols.auction;
@@ -176,7 +185,7 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
       c[6]!.appendNumber(expires);
       c[7]!.appendNumber(seller);
       c[8]!.appendNumber(category);
-      appendExtra(c[9]!, r, 8 + itemName.length + description.length + 40, 500);
+      appendExtra(c[9]!, extra, r, 8 + itemName.length + description.length + 40, 500);
       pos.auction.push(n + 1);
     } else {
       const c = cols.bid;
@@ -192,7 +201,7 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
       } else {
         const i = r.int(10_000);
         channel = `channel-${i}`;
-        url = CHANNEL_URLS[i]!;
+        url = channelUrls[i]!;
       }
       c[0]!.appendNumber(auction);
       c[1]!.appendNumber(bidder);
@@ -200,7 +209,7 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
       c[3]!.appendString(channel);
       c[4]!.appendUtf8(url, 0, url.length);
       c[5]!.appendNumber(ts);
-      appendExtra(c[6]!, r, 32, 100);
+      appendExtra(c[6]!, extra, r, 32, 100);
       pos.bid.push(n + 1);
     }
   }

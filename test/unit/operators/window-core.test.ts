@@ -56,6 +56,41 @@ describe('KeyedWindows (Flink WindowOperator)', () => {
     expect(w.add('k', 9_000, 0, out)).toBe(false); // at W = 14999 both windows are late: side output
   });
 
+  it('a merged session keeps its lateness: the timers of the sessions it absorbed neither fire nor clean it up', () => {
+    const w = new KeyedWindows({ type: 'session', gapMs: 10_000 }, 5_000, count);
+    const out: Fired<number>[] = [];
+    w.add('k', 0, 0, out); // [0, 10000): fire at 9999, cleanup at 14999
+    w.add('k', 5_000, 0, out); // merged [0, 15000): fire at 14999, cleanup at 19999
+    w.advance(14_999, out);
+    expect(w.add('k', 3_000, 0, out)).toBe(true);
+    w.advance(19_998, out);
+    expect(w.add('k', 4_000, 0, out)).toBe(true);
+    w.advance(19_999, out);
+    expect(w.add('k', 1_000, 0, out)).toBe(false);
+    expect(out.map(({ start, end, acc, firing }) => [start, end, acc, firing])).toEqual([
+      [0, 15_000, 2, 'on_time'],
+      [0, 15_000, 3, 'late'],
+      [0, 15_000, 4, 'late'],
+    ]);
+    expect(w.keyCount).toBe(0);
+  });
+
+  it('sliding windows fire in order of their end, each window with its keys in the order they opened it', () => {
+    const w = new KeyedWindows({ type: 'sliding', sizeMs: 4_000, slideMs: 2_000, offsetMs: 0 }, 0, count);
+    const out: Fired<number>[] = [];
+    for (const [key, ts] of [['b', 3_000], ['a', 1_000], ['a', 4_500]] as const) w.add(key, ts, 0, out);
+    expect(w.keyCount).toBe(6); // b: [0,4000) [2000,6000); a: [-2000,2000) [0,4000) [2000,6000) [4000,8000)
+    w.advance(5_999, out);
+    expect(out.map(({ key, start, acc }) => [key, start, acc])).toEqual([
+      ['a', -2_000, 1],
+      ['b', 0, 1],
+      ['a', 0, 1],
+      ['b', 2_000, 1],
+      ['a', 2_000, 1],
+    ]);
+    expect(w.keyCount).toBe(1);
+  });
+
   it('keeps keys apart and cleans their state up after firing', () => {
     const w = new KeyedWindows({ type: 'tumbling', sizeMs: 1_000, offsetMs: 0 }, 0, count);
     const out: Fired<number>[] = [];
