@@ -4,7 +4,7 @@
  * as ratios against baselines measured in the same run, never as absolute targets in tests. A scenario that cannot
  * run here (no PostgreSQL for `warehouse`, say) is reported and skipped; the others still run.
  * Environment: BENCH_ROWS (pipeline, airbyte, payments, warehouse and onnx rows; 1 M), BENCH_LLM_ROWS (llm records,
- * 5000), BENCH_CDC_RATE / BENCH_CDC_SECONDS (CDC lag), BENCH_EVENTS (Nexmark events, 1 M), BENCH_KEYS (window-state
+ * 5000), BENCH_CDC_RATE / BENCH_CDC_SECONDS (CDC lag), BENCH_EVENTS (Nexmark events, 10 M), BENCH_KEYS (window-state
  * keys, 1 M), BENCH_LATENCY_SECONDS (paced run, 10), BENCH_MEMORY_GB (long input, 10).
  */
 import { join } from 'node:path';
@@ -33,7 +33,7 @@ export const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   pipeline: () => pipelineBench(env('BENCH_ROWS', 1_000_000)),
   airbyte: () => airbyteBench(env('BENCH_ROWS', 1_000_000)),
   payments: () => paymentsBench(env('BENCH_ROWS', 1_000_000)),
-  nexmark: () => nexmarkBench(env('BENCH_EVENTS', 1_000_000)),
+  nexmark: () => nexmarkBench(env('BENCH_EVENTS', 10_000_000)),
   latency: () => latencyBench(env('BENCH_LATENCY_SECONDS', 10)),
   memory: () => memoryBench(env('BENCH_MEMORY_GB', 10)),
   'window-state': () => windowStateBench(env('BENCH_KEYS', 1_000_000)),

@@ -65,6 +65,7 @@ function duckdbWarehouse(path: string): Warehouse {
       };
     },
     transaction: inTransaction,
+    closing: 'CHECKPOINT',
     serializeOpen: (f) => oneAtATime(`duckdb:${path}`, f),
   };
 }

@@ -55,6 +55,8 @@ export interface Warehouse {
   /** Runs `statements` in one transaction on `conn`, retrying transient failures (PostgreSQL; a retry first asks
    * `needed`, as a lost acknowledgement may hide a commit that happened); DuckDB runs them once. */
   transaction(conn: WarehouseConnection, statements: readonly string[], needed: () => Promise<boolean>): Promise<void>;
+  /** Run when a sink closes after a clean run (DuckDB: `CHECKPOINT`, so the database file alone holds the rows). */
+  readonly closing?: string;
   /** Serializes catalog changes of sinks sharing one database (DuckDB's optimistic concurrency). */
   readonly serializeOpen?: <T>(f: () => Promise<T>) => Promise<T>;
 }
@@ -336,6 +338,9 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
         if (!opts.checkpointing) await commitUpTo(epoch, oldGenerations);
         else if (oldGenerations.length) await wh.transaction(conn!, oldGenerations, async () => true);
         await conn!.run(`DROP TABLE IF EXISTS ${stage}`);
+        // Housekeeping, not durability (the rows are committed): it fails while another sink of the same file is in
+        // a transaction, and then that sink's own `closing` does it.
+        if (wh.closing) await conn!.run(wh.closing).catch(() => undefined);
       } catch (e) {
         fail('closing', e);
       } finally {

@@ -2,6 +2,7 @@
  * The main job end to end through the CLI, as a user runs it: the DuckDB file holds exactly the generated rows
  * minus the filtered ones, split disjointly by the route, and parallelism 1 and 2 give identical tables.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { paymentsBatch, paymentsOptions } from '../../connectors/generate/generators/payments.js';
@@ -42,6 +43,10 @@ describe('plans/payments.yaml', () => {
     expect(Number(all[0]!.d)).toBe(COUNT - pending);
     const wrongStatus = await query(db, `SELECT count(*) AS n FROM (${TABLES.map((t) => `SELECT status FROM ${t}`).join(' UNION ALL ')}) WHERE status = 'pending'`);
     expect(Number(wrongStatus[0]!.n)).toBe(0);
+  });
+
+  it('leaves the rows in the database files themselves: no write-ahead log after a clean run', () => {
+    for (const p of [1, 2]) expect(existsSync(join(runs[p]!, 'out/payments.duckdb.wal'))).toBe(false);
   });
 
   it('computes per-customer windowed features: each payment counted in its 5-minute window and 12 hops of 60 minutes', async () => {
