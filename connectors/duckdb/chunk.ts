@@ -85,7 +85,8 @@ function writeStrings(vec: Vector, offsets: Int32Array, values: Uint8Array, firs
     if (len > INLINE_MAX) long = true;
     else {
       scratchU32[4 * k] = len;
-      out.set(values.subarray(a, a + len), k * 16 + 4);
+      // A loop, not set(subarray()): a view object per short string was most of the sink's garbage.
+      for (let i = 0; i < len; i++) out[k * 16 + 4 + i] = values[a + i]!;
     }
   }
   duckdb.copy_data_to_vector(vec, 0, out.buffer, 0, n * 16);
