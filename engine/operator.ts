@@ -92,6 +92,10 @@ export interface OperatorSpec<C = unknown> extends SpecBase<C> {
   idleTimeoutMs?(config: C): number | undefined;
   /** Whether the operator needs processing-time ticks (`onTick`). */
   processingTime?(config: C): boolean;
+  /** Parallel operators that only pick, rename or reorder columns (no work per row): a chain made of such operators
+   * alone runs on the thread that already holds the batch, since a trip to a worker would cost two Arrow IPC
+   * encodings and a thread handoff for work that takes microseconds. */
+  readonly columnsOnly?: boolean;
   outputSchemas(config: C, inputs: readonly Schema[]): Record<string, Schema>;
   create(config: C, ctx: OperatorContext): Operator;
 }

@@ -61,6 +61,8 @@ export type Vertex =
       /** A member generates watermarks: upstream ones are replaced (the final one excepted). */
       readonly generatesWatermarks: boolean;
       readonly idleTimeoutMs: number | undefined;
+      /** Every member is `columnsOnly` and no output is split by key: the chain runs on the coordinating thread. */
+      readonly inline: boolean;
     }
   | {
       readonly type: 'keyed';
@@ -366,7 +368,7 @@ function toPhysical(logical: readonly LogicalNode[], engine: ResolvedEngine): { 
         if (spec.generatesWatermarks) Object.assign(upVertex, { generatesWatermarks: true, idleTimeoutMs: idle });
       } else {
         const id = `chain-${++chains}`;
-        vertices.push({ type: 'chain', id, members: [member({ member: -1, port: 'in' })], parallelism: engine.parallelism, generatesWatermarks: spec.generatesWatermarks === true, idleTimeoutMs: idle });
+        vertices.push({ type: 'chain', id, members: [member({ member: -1, port: 'in' })], parallelism: engine.parallelism, generatesWatermarks: spec.generatesWatermarks === true, idleTimeoutMs: idle, inline: false });
         memberIndex.set(n.id, 0);
         vertexOf.set(n.id, id);
       }
@@ -406,6 +408,12 @@ function toPhysical(logical: readonly LogicalNode[], engine: ResolvedEngine): { 
         warnings.push(`output \`${key}\` is not connected: its rows are counted as discarded`);
       }
     }
+  }
+  const specOf = new Map(logical.map((n) => [n.id, n.spec as OperatorSpec]));
+  for (const v of vertices) {
+    if (v.type !== 'chain') continue;
+    const splitsByKey = edges.some((e) => e.from === v.id && typeof e.partitioning === 'object');
+    Object.assign(v, { inline: !splitsByKey && v.members!.every((m) => specOf.get(m.nodeId)?.columnsOnly === true) });
   }
   return { physical: Object.freeze({ vertices, edges, unconsumed }), warnings };
 }

@@ -30,7 +30,7 @@ export function renderText(plan: CompiledPlan): string {
         break;
       case 'chain': {
         const names = v.members.map((m) => m.nodeId);
-        out.push(`${v.id} ×${v.parallelism} in the worker pool, fused: ${names.join(' → ')}`);
+        out.push(v.inline ? `${v.id} on the coordinating thread (columns only), fused: ${names.join(' → ')}` : `${v.id} ×${v.parallelism} in the worker pool, fused: ${names.join(' → ')}`);
         for (const m of v.members) {
           const n = byId.get(m.nodeId)!;
           const from = m.from.member < 0 ? 'chain input' : `${v.members[m.from.member]!.nodeId}.${m.from.port}`;
@@ -74,7 +74,7 @@ export function renderMermaid(plan: CompiledPlan): string {
   const vertexLabel = (v: Vertex) => (v.type === 'dead_letters' ? 'dead letters file' : v.type === 'chain' ? v.id : `${label(v.node)}<br/>${v.node.kind}`);
   for (const v of plan.physical.vertices) {
     if (v.type === 'chain') {
-      out.push(`  subgraph ${mid(v.id)}["${v.id} ×${v.parallelism} (fused)"]`);
+      out.push(`  subgraph ${mid(v.id)}["${v.id} ${v.inline ? 'on the coordinating thread' : `×${v.parallelism}`} (fused)"]`);
       v.members.forEach((m, i) => {
         out.push(`    ${mid(m.nodeId)}["${m.nodeId}<br/>${m.kind}"]`);
         if (i > 0) out.push(`    ${mid(v.members[m.from.member]!.nodeId)} -->|${m.from.port}| ${mid(m.nodeId)}`);

@@ -23,11 +23,12 @@ import type { CompiledPlan, Edge, Vertex } from '../compile/compile.js';
 import { schemaToJson } from '../compile/schema-json.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { AbflowError, isAbflowError } from '../errors.js';
-import type { OperatorSpec, Sink, SinkSpec, SourceOutput, SourceSpec } from '../operator.js';
+import type { AnySpec, OperatorSpec, Sink, SinkSpec, SourceOutput, SourceSpec } from '../operator.js';
+import { Registry } from '../registry.js';
 import { combineWatermarks, IdlenessTimer, type InputWatermark, MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.js';
 import { Channel, ChannelClosed, type Element } from './channel.js';
 import { Latch } from './latch.js';
-import { instantiate, operatorFailure } from './chain.js';
+import { ChainExecutor, type ChainOutput, instantiate, operatorFailure } from './chain.js';
 import { BatchCollector } from './collector.js';
 import type { KeyedReply, KeyedRequest, KeyedThreadData, KeyedVertexData } from './keyed-host.js';
 import { siblingUrl } from './loader.js';
@@ -128,6 +129,9 @@ class EventTimeForwarder {
     }
   }
 }
+
+/** A chain task's result: from the pool as IPC bytes per exit, or from an inline chain as batches per port. */
+type ChainDone = (ChainResult | { readonly batches: readonly ChainOutput[]; readonly counters: NodeCounters[]; readonly watermark?: number }) & { origin?: string };
 
 type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq' | 'vertex'> : never;
 
@@ -278,7 +282,7 @@ export class Job {
     const clock = this.opts.clock ?? (() => performance.now());
     const t0 = clock();
     const store = await this.setupCheckpoints();
-    const chains = this.plan.physical.vertices.filter((v) => v.type === 'chain');
+    const chains = this.plan.physical.vertices.filter((v) => v.type === 'chain' && !v.inline);
     if (chains.length) {
       this.pool = new WorkerPool({
         threads: this.plan.engine.parallelism,
@@ -377,6 +381,14 @@ export class Job {
         ...(o.partition !== undefined ? { partition: o.partition } : {}),
       });
     }
+  }
+
+  /** A chain's outputs run on this thread: to its exits' channels as they are (inline chains never split by key). */
+  private async emitBatches(vertex: string, outputs: readonly ChainOutput[], origin?: string): Promise<void> {
+    const outs = this.channelsOut.get(vertex) ?? [];
+    for (const o of outputs)
+      for (const out of outs)
+        if (out.port === o.port) await out.channel.push({ t: 'batch', batch: o.batch, ...(o.positions ? { positions: o.positions } : {}), ...(origin ? { origin } : {}) });
   }
 
   private runVertex(v: Vertex): Promise<void> {
@@ -479,7 +491,9 @@ export class Job {
   private async runChain(v: Extract<Vertex, { type: 'chain' }>): Promise<void> {
     const input = this.channelsIn.get(v.id)![0]!;
     // In-flight tasks in input order; its capacity bounds the batches inside the pool.
-    const fifo = new Channel<Promise<(ChainResult & { origin?: string }) | Element>>(`${v.id} in flight`, v.parallelism * DEFAULTS.inFlightPerWorker);
+    const fifo = new Channel<Promise<ChainDone | Element>>(`${v.id} in flight`, v.parallelism * DEFAULTS.inFlightPerWorker);
+    // A columns-only chain runs here, on the batch as it is (OperatorSpec.columnsOnly).
+    const here = v.inline ? new ChainExecutor(v.members, this.exitsOf(v.id).map((e) => e.port), new Registry(this.plan.nodes.map((n) => n.spec as AnySpec), { override: true })) : null;
     this.all.push(fifo as unknown as Channel);
     // Watermark generation: the running maximum of the generator's per-batch candidates, in input order.
     let generated = (this.stateOf(v.id)[0]?.value as { generated: number } | undefined)?.generated ?? MIN_WATERMARK;
@@ -514,7 +528,8 @@ export class Job {
         }
         this.count(r.counters);
         await serial(async () => {
-          await this.emitWire(v.id, r.outputs, r.origin);
+          if ('batches' in r) await this.emitBatches(v.id, r.batches, r.origin);
+          else await this.emitWire(v.id, r.outputs, r.origin);
           if (v.generatesWatermarks && r.watermark !== undefined && (r.watermark > generated || idle)) {
             generated = Math.max(generated, r.watermark);
             idle = false;
@@ -536,9 +551,13 @@ export class Job {
           continue;
         }
         idleness?.activity(performance.now());
-        const ipc = toIPC(el.batch);
-        await this.warmed;
-        const task = this.pool!.run({ type: 'process', chain: v.id, ipc, ...(el.positions ? { positions: el.positions.slice() } : {}), ...(el.origin ? { origin: el.origin } : {}) });
+        let task: Promise<ChainDone>;
+        if (here) task = here.run(el.batch, el.positions, el.origin).then(({ outputs, counters, watermark }) => ({ batches: outputs, counters, ...(watermark > -Infinity ? { watermark } : {}) }));
+        else {
+          const ipc = toIPC(el.batch);
+          await this.warmed;
+          task = this.pool!.run({ type: 'process', chain: v.id, ipc, ...(el.positions ? { positions: el.positions.slice() } : {}), ...(el.origin ? { origin: el.origin } : {}) });
+        }
         const origin = el.origin;
         const tagged = task.then((r) => (origin ? { ...r, origin } : r));
         tagged.catch(() => undefined); // observed by the emitter; avoid an unhandled rejection while queued

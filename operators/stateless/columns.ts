@@ -23,6 +23,7 @@ function projection<C>(spec: {
     config: spec.config,
     examples: spec.examples,
     execution: 'parallel',
+    columnsOnly: true,
     display: spec.display,
     outputSchemas(cfg, [input]) {
       const { indices, names } = spec.columns(cfg, input!);
