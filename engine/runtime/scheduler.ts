@@ -135,11 +135,11 @@ type ChainDone = (ChainResult | { readonly batches: readonly ChainOutput[]; read
 
 type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq' | 'vertex'> : never;
 
-/** A keyed thread and where its replies go: the partition of the vertex that sent the request. */
+/** A keyed thread and where its replies go: per vertex, the waiting requests of its partition on this thread. */
 interface KeyedThread {
   readonly worker: Worker;
   readonly ready: Promise<void>;
-  readonly routes: Map<string, (r: KeyedReply) => void>;
+  readonly pending: Map<string, Map<number, (r: KeyedReply) => void>>;
 }
 
 interface OutEdge {
@@ -493,7 +493,7 @@ export class Job {
     // In-flight tasks in input order; its capacity bounds the batches inside the pool.
     const fifo = new Channel<Promise<ChainDone | Element>>(`${v.id} in flight`, v.parallelism * DEFAULTS.inFlightPerWorker);
     // A columns-only chain runs here, on the batch as it is (OperatorSpec.columnsOnly).
-    const here = v.inline ? new ChainExecutor(v.members, this.exitsOf(v.id).map((e) => e.port), new Registry(this.plan.nodes.map((n) => n.spec as AnySpec), { override: true })) : null;
+    const here = v.inline ? new ChainExecutor(v.members, this.exitsOf(v.id).map((e) => e.port), new Registry(v.members.map((m) => this.plan.nodes.find((n) => n.id === m.nodeId)!.spec as AnySpec), { override: true })) : null;
     this.all.push(fifo as unknown as Channel);
     // Watermark generation: the running maximum of the generator's per-batch candidates, in input order.
     let generated = (this.stateOf(v.id)[0]?.value as { generated: number } | undefined)?.generated ?? MIN_WATERMARK;
@@ -634,10 +634,9 @@ export class Job {
           }
         : undefined;
     const partitions = Array.from({ length: v.parallelism }, (_, k) => {
-      const thread = this.keyedThread(k);
-      thread.worker.on('error', (e) => this.fail(e, v));
+      const thread = this.keyedThread(k, v);
       const p = { thread, seq: 0, pending: new Map<number, (r: KeyedReply) => void>(), inFlight: 0, waiters: [] as (() => void)[], tail: Promise.resolve(), watermark: { ms: MIN_WATERMARK, idle: false } as InputWatermark, ended: false };
-      thread.routes.set(v.id, (r) => p.pending.get(r.seq)?.(r));
+      thread.pending.set(v.id, p.pending);
       return p;
     });
     const limit = DEFAULTS.inFlightPerWorker * 2;
@@ -655,16 +654,21 @@ export class Job {
       await eventTime.update(combineWatermarks(partitions.map((x) => x.watermark)));
       if (endedCount === partitions.length && r.ended) await this.broadcast(v.id, { t: 'end' });
     };
-    const send = async (k: number, req: WithoutSeq<KeyedRequest>, transfer: ArrayBuffer[] = []): Promise<Promise<KeyedReply>> => {
+    /** Posts a request once the partition has room (backpressure) and returns at once; `done` settles when its
+     * reply was handled, or fails with the job. */
+    const send = async (k: number, req: WithoutSeq<KeyedRequest>, transfer: ArrayBuffer[] = []): Promise<{ readonly done: Promise<KeyedReply> }> => {
       const p = partitions[k]!;
-      while (p.inFlight >= limit) await new Promise<void>((r) => p.waiters.push(r));
+      while (p.inFlight >= limit && !this.failure) await new Promise<void>((r) => p.waiters.push(r));
+      if (this.failure) throw this.failure;
       p.inFlight++;
       const seq = ++p.seq;
       const reply = new Promise<KeyedReply>((resolve) => p.pending.set(seq, resolve));
       p.thread.worker.postMessage({ ...req, seq, vertex: v.id }, transfer);
       // Replies are handled in order per partition; a slot frees only once its outputs were pushed downstream.
       let handled!: (r: KeyedReply) => void;
-      const done = new Promise<KeyedReply>((r) => (handled = r));
+      let broken!: (e: unknown) => void;
+      const done = new Promise<KeyedReply>((resolve, reject) => ((handled = resolve), (broken = reject)));
+      done.catch(() => undefined); // the job's failure is reported by this.fail; those who await `done` still see it
       p.tail = p.tail
         .then(() => reply)
         .then(async (r) => {
@@ -674,26 +678,33 @@ export class Job {
           p.waiters.shift()?.();
           handled(r);
         })
-        .catch((e: unknown) => this.fail(e, v));
-      return done;
+        .catch((e: unknown) => {
+          this.fail(e, v);
+          broken(e);
+          for (const w of p.waiters.splice(0)) w();
+        });
+      // In an object: an async function returning `done` itself would resolve only with the reply, and every batch
+      // would wait for the round trip of the one before.
+      return { done };
     };
     await Promise.all(partitions.map((p) => p.thread.ready));
-    const opened = partitions.map((_, k) => {
-      const restore = restoreFor(k);
-      return send(k, { type: 'open', data: restore ? { ...data, restore } : data });
-    });
-    // A partition that fails to open fails the job (its reply never completes `send`).
-    await this.failed.race(Promise.all(await Promise.all(opened)));
-    if (this.failure) return;
+    const opened = await Promise.all(
+      partitions.map((_, k) => {
+        const restore = restoreFor(k);
+        return send(k, { type: 'open', data: restore ? { ...data, restore } : data });
+      }),
+    );
+    await Promise.all(opened.map((o) => o.done));
     // A barrier: every partition snapshots after everything sent before it; the barrier follows their output.
     const onBarrier = async (id: number) => {
-      const replies = await Promise.all(await Promise.all(partitions.map((_, k) => send(k, { type: 'snapshot' }))));
+      const sent = await Promise.all(partitions.map((_, k) => send(k, { type: 'snapshot' })));
+      const replies = await Promise.all(sent.map((o) => o.done));
       const fingerprint = this.fingerprint(v);
       this.coordinator?.ack(v.id, id, replies.map((r, k) => ({ vertex: v.id, part: k, fingerprint, value: r.state ?? { entries: [] } })));
       await this.broadcast(v.id, { t: 'barrier', id });
     };
     const ticker = spec.processingTime?.(n.config as never)
-      ? setInterval(() => partitions.forEach((_, k) => void send(k, { type: 'tick', now: Date.now() })), TICK_MS)
+      ? setInterval(() => partitions.forEach((_, k) => void send(k, { type: 'tick', now: Date.now() }).catch(() => undefined)), TICK_MS)
       : undefined;
     try {
       await this.merge(v.id, async (el, input) => {
@@ -716,19 +727,26 @@ export class Job {
     }
   }
 
-  /** Keyed thread k, started on first use. */
-  private keyedThread(k: number): KeyedThread {
+  /** Keyed thread k, started on first use by `starter`. Operator errors come back as replies naming their vertex; a
+   * crash of the thread itself is reported against the vertex that started it. */
+  private keyedThread(k: number, starter: Vertex): KeyedThread {
     const existing = this.keyedThreads[k];
     if (existing) return existing;
     const worker = startKeyedWorker({ modules: this.opts.modules });
     this.workers.push(worker);
-    const routes = new Map<string, (r: KeyedReply) => void>();
+    const pending = new Map<string, Map<number, (r: KeyedReply) => void>>();
     const ready = new Promise<void>((resolve, reject) => {
-      worker.on('message', (r: KeyedReply | { ready: true }) => ('ready' in r ? resolve() : routes.get(r.vertex)?.(r)));
+      worker.on('message', (r: KeyedReply | { ready: true }) => ('ready' in r ? resolve() : pending.get(r.vertex)?.get(r.seq)?.(r)));
       worker.once('error', reject);
     });
-    ready.catch(() => undefined); // reported through each vertex's 'error' listener
-    return (this.keyedThreads[k] = { worker, ready, routes });
+    ready.catch(() => undefined); // reported by the listener below
+    worker.on('error', (e) => {
+      this.fail(e, starter);
+      // No reply will come: answer every waiting request with the error, so the vertices waiting on them finish.
+      for (const [vertex, waiting] of pending)
+        for (const [seq, reply] of waiting) reply({ seq, vertex, outputs: [], counters: { nodeId: vertex, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 }, error: { message: `keyed thread ${k} stopped: ${e.message}` } });
+    });
+    return (this.keyedThreads[k] = { worker, ready, pending });
   }
 
   private async runSingle(v: Extract<Vertex, { type: 'single' }>): Promise<void> {

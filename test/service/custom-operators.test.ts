@@ -43,6 +43,45 @@ describe('custom operators', () => {
     expect(readFileSync(join(dir, 'out.jsonl'), 'utf8')).toBe('{"id":1,"price":7.5}\n{"id":2,"price":12}\n');
   });
 
+  it('a keyed operator that fails when its partition opens, or on a batch, fails the run naming it (its keyed thread hosts a healthy window too)', () => {
+    const dir = tempDir('abflow-fragile-');
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(ROOT, join(dir, 'node_modules/abflow'));
+    writeFileSync(
+      join(dir, 'fragile.mjs'),
+      `import { defineOperator, z } from 'abflow/api';
+export const abflowComponents = [defineOperator({
+  kind: 'fragile', summary: 'fails on purpose', examples: [], execution: 'keyed', keyBy: () => ['customer_id'],
+  config: z.object({ failIn: z.enum(['open', 'batch']) }).strict(),
+  outputSchemas: (cfg, [input]) => ({ out: input }),
+  create(cfg) {
+    if (cfg.failIn === 'open') throw new Error('cannot open its state');
+    return { processBatch() { throw new Error('cannot take this batch'); } };
+  },
+})];
+`,
+    );
+    for (const [failIn, message] of [['open', 'cannot open its state'], ['batch', 'cannot take this batch']]) {
+      writeFileSync(
+        join(dir, 'plan.yaml'),
+        `name: fragile
+plugins: [fragile.mjs]
+sources: [{ id: g, kind: generate, config: { generator: payments, count: 20000 } }]
+operators:
+  - { id: t, kind: watermark, inputs: [g], config: { column: event_time, maxOutOfOrderness: 1s } }
+  - { id: w, kind: window_aggregate, inputs: [t], config: { keyBy: [customer_id], timeColumn: event_time, window: { type: tumbling, size: 1m }, aggregates: { n: count() } } }
+  - { id: f, kind: fragile, inputs: [t], config: { failIn: ${failIn} } }
+sinks:
+  - { id: a, kind: blackhole, inputs: [w] }
+  - { id: b, kind: blackhole, inputs: [f] }
+`,
+      );
+      const r = abflow(['run', 'plan.yaml', '-q', '-p', '2'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`operator 'f' (fragile) failed: ${message}`);
+    }
+  });
+
   it('a plan plugin that cannot be loaded is a clear error', () => {
     const dir = tempDir('abflow-bad-plugin-');
     writeFileSync(join(dir, 'plan.yaml'), 'name: p\nplugins: [missing.mjs]\nsources:\n  - { id: g, kind: generate, config: { generator: payments, count: 1 } }\nsinks:\n  - { id: s, kind: blackhole, inputs: [g] }\n');
