@@ -19,6 +19,16 @@ function run(cwd: string, args: string[] = [], killAfterMs?: number, plan = PLAN
   return runCli(['run', plan, ...args], { cwd, ...(killAfterMs === undefined ? {} : { killAfterMs }) });
 }
 
+/** The CLI's line for a completed checkpoint. */
+const CHECKPOINT_DONE = /checkpoint \d+ complete: .*bytes\n/;
+
+/** A fresh run SIGKILLed as soon as its first checkpoint completes: a restart then has one to resume from, at any
+ * machine speed (a kill at a fixed time missed it once the job got fast enough to finish first). */
+async function killedAfterFirstCheckpoint(cwd: string, args: string[] = [], plan = PLAN): Promise<void> {
+  const r = await runCli(['run', plan, '--from-scratch', ...args], { cwd, killAfterOutput: CHECKPOINT_DONE });
+  expect(r.signal, r.stderr).toBe('SIGKILL');
+}
+
 /** Multiset difference of every table between two runs' databases (both ways), and row counts. */
 async function diff(a: string, b: string): Promise<Record<string, { rows: number; onlyA: number; onlyB: number }>> {
   const db = await DuckDBInstance.create(':memory:');
@@ -59,7 +69,7 @@ describe('exactly-once recovery', () => {
       // restarts both from scratch and from checkpoints are exercised whatever the machine's speed.
       const r =
         attempt % 2
-          ? await runCli(['run', PLAN], { cwd, killAfterOutput: /checkpoint \d+ complete: .*bytes\n/, killAfter: Math.floor(random() * 1500) })
+          ? await runCli(['run', PLAN], { cwd, killAfterOutput: CHECKPOINT_DONE, killAfter: Math.floor(random() * 1500) })
           : await run(cwd, [], 500 + Math.floor(random() * 4000));
       if (r.signal === 'SIGKILL') kills++;
       else expect(r.code, r.stderr).toBe(0);
@@ -78,13 +88,10 @@ describe('exactly-once recovery', () => {
   it('reports a truncated or corrupted latest checkpoint and recovers from the previous complete one', async () => {
     const cwd = tempDir('abflow-damaged-');
     const storePath = join(cwd, 'out/payments.checkpoints.duckdb');
-    let latest: { id: number; finished: boolean } | undefined;
-    for (let killAt = 4000; !(latest && !latest.finished) && killAt < 20_000; killAt += 1000) {
-      await run(cwd, ['--from-scratch'], killAt);
-      const store = await CheckpointStore.open(storePath);
-      latest = (await store.list())[0];
-      store.close();
-    }
+    await killedAfterFirstCheckpoint(cwd);
+    const store = await CheckpointStore.open(storePath);
+    const latest = (await store.list())[0];
+    store.close();
     expect(latest && !latest.finished).toBe(true);
     // Forge two newer checkpoints from the latest: one with a truncated state blob, one with flipped bytes.
     const db = await DuckDBInstance.create(storePath);
@@ -113,15 +120,11 @@ describe('exactly-once recovery', () => {
 
   it('refuses saved state that no longer fits a changed plan, naming each operator', async () => {
     const cwd = tempDir('abflow-changed-');
-    let resumable = false;
-    for (let killAt = 4000; !resumable && killAt < 20_000; killAt += 1000) {
-      await run(cwd, ['--from-scratch'], killAt);
-      const store = await CheckpointStore.open(join(cwd, 'out/payments.checkpoints.duckdb'));
-      const latest = (await store.list())[0];
-      store.close();
-      resumable = latest !== undefined && !latest.finished;
-    }
-    expect(resumable).toBe(true);
+    await killedAfterFirstCheckpoint(cwd);
+    const store = await CheckpointStore.open(join(cwd, 'out/payments.checkpoints.duckdb'));
+    const latest = (await store.list())[0];
+    store.close();
+    expect(latest !== undefined && !latest.finished).toBe(true);
     const changed = join(cwd, 'changed.yaml');
     writeFileSync(changed, readFileSync(PLAN, 'utf8').replace('window: { type: tumbling, size: 5m }', 'window: { type: tumbling, size: 10m }'));
     const r = await run(cwd, [], undefined, changed);
@@ -134,15 +137,10 @@ describe('exactly-once recovery', () => {
 
   it('restores checkpoints taken at parallelism 1 at parallelism 2', async () => {
     const cwd = tempDir('abflow-rescale-');
-    let resumed = false;
-    for (let killAt = 4000; !resumed && killAt < 20_000; killAt += 1500) {
-      const first = await run(cwd, ['-p', '1', '--from-scratch'], killAt);
-      if (first.signal !== 'SIGKILL') continue; // finished before the kill: try a later point with a fresh run
-      const second = await run(cwd, ['-p', '2']);
-      expect(second.code, second.stderr).toBe(0);
-      resumed = /resumed from checkpoint/.test(second.stderr);
-    }
-    expect(resumed).toBe(true);
+    await killedAfterFirstCheckpoint(cwd, ['-p', '1']);
+    const second = await run(cwd, ['-p', '2']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/resumed from checkpoint/);
     const d = await diff(reference, cwd);
     for (const t of TABLES) expect({ table: t, onlyA: d[t]!.onlyA, onlyB: d[t]!.onlyB }).toEqual({ table: t, onlyA: 0, onlyB: 0 });
   }, 600_000);
