@@ -17,7 +17,7 @@ import { batchFromRows, rowObject } from './arrow/columns.js';
 import { AbflowError } from './errors.js';
 import type { KeyedState, Operator, OperatorSpec } from './operator.js';
 import { BatchCollector } from './runtime/collector.js';
-import type { NodeCounters } from './runtime/protocol.js';
+import { zeroCounters } from './runtime/protocol.js';
 import { MAX_WATERMARK } from './time/watermark.js';
 import { schemaOf, type SchemaSpec } from './types.js';
 
@@ -57,7 +57,7 @@ export function operatorHarness<C>(spec: OperatorSpec<C>, config: unknown, input
   const build = (op: Operator): OperatorHarness => {
     const emitted = new Map<string, Record<string, unknown>[]>();
     const deadLetters: DeadLetter[] = [];
-    const counters: NodeCounters = { nodeId: 'test', rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
+    const counters = zeroCounters('test');
     const empty = batchFromRows(schemas[0]!, []);
     const collect = async (f: (c: BatchCollector) => void | Promise<void>, input = empty) => {
       const c = new BatchCollector('test', input, undefined, undefined, counters);

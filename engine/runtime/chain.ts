@@ -10,7 +10,7 @@ import { AbflowError, isAbflowError } from '../errors.js';
 import type { Operator, OperatorSpec } from '../operator.js';
 import type { Registry } from '../registry.js';
 import { BatchCollector, type Emitted } from './collector.js';
-import type { NodeCounters } from './protocol.js';
+import { type NodeCounters, zeroCounters } from './protocol.js';
 
 export interface ChainOutput {
   readonly port: string;
@@ -63,7 +63,7 @@ export class ChainExecutor {
     const outputs: ChainOutput[] = [];
     for (let k = 0; k < this.live.length; k++) {
       const { member, op } = this.live[k]!;
-      const c: NodeCounters = { nodeId: member.nodeId, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
+      const c = zeroCounters(member.nodeId);
       counters.push(c);
       const inputs: { batch: RecordBatch; positions: Float64Array | undefined }[] =
         member.from.member < 0 ? [{ batch, positions }] : produced[member.from.member]!.filter((e) => e.port === member.from.port);

@@ -14,7 +14,7 @@ import { combineWatermarks, type InputWatermark, MAX_WATERMARK, MIN_WATERMARK } 
 import { instantiate, operatorFailure } from './chain.js';
 import { BatchCollector } from './collector.js';
 import { toExits } from './exits.js';
-import type { ChainExit, NodeCounters, PortOutput } from './protocol.js';
+import { type ChainExit, type NodeCounters, type PortOutput, zeroCounters } from './protocol.js';
 
 /** What a keyed thread starts with: the component modules, loaded once for every vertex it hosts. */
 export interface KeyedThreadData {
@@ -74,10 +74,6 @@ export async function createKeyedHost(data: KeyedThreadData, importModule: (url:
       return failed(req, req.data, counters, e);
     }
   };
-}
-
-function zeroCounters(nodeId: string): NodeCounters {
-  return { nodeId, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
 }
 
 function failed(req: KeyedRequest, data: KeyedVertexData, counters: NodeCounters, e: unknown): Handled {

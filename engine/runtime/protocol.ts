@@ -43,6 +43,10 @@ export interface NodeCounters {
   busyMs: number;
 }
 
+export function zeroCounters(nodeId: string): NodeCounters {
+  return { nodeId, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
+}
+
 export interface ChainResult {
   readonly outputs: PortOutput[];
   readonly counters: NodeCounters[];

@@ -38,7 +38,7 @@ import { type Checkpoint, CheckpointStore, type StateBlob } from '../state/store
 import type { KeyedState } from '../operator.js';
 import { createHash } from 'node:crypto';
 import { WorkerPool } from './pool.js';
-import type { ChainExit, ChainResult, NodeCounters, PortOutput } from './protocol.js';
+import { type ChainExit, type ChainResult, type NodeCounters, type PortOutput, zeroCounters } from './protocol.js';
 
 
 /** How often idleness and processing-time ticks are checked (Flink's auto-watermark interval). */
@@ -744,7 +744,7 @@ export class Job {
       this.fail(e, starter);
       // No reply will come: answer every waiting request with the error, so the vertices waiting on them finish.
       for (const [vertex, waiting] of pending)
-        for (const [seq, reply] of waiting) reply({ seq, vertex, outputs: [], counters: { nodeId: vertex, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 }, error: { message: `keyed thread ${k} stopped: ${e.message}` } });
+        for (const [seq, reply] of waiting) reply({ seq, vertex, outputs: [], counters: zeroCounters(vertex), error: { message: `keyed thread ${k} stopped: ${e.message}` } });
     });
     return (this.keyedThreads[k] = { worker, ready, pending });
   }
@@ -757,11 +757,11 @@ export class Job {
     const marks: InputWatermark[] = Array.from({ length: inputs }, () => ({ ms: MIN_WATERMARK, idle: false }));
     const eventTime = new EventTimeForwarder((el) => this.broadcast(v.id, el));
     let ended = 0;
-    const counters: NodeCounters = { nodeId: n.id, rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 };
+    const counters = zeroCounters(n.id);
     const empty = { numRows: 0 } as RecordBatch;
     const flush = async (col: BatchCollector, origin?: string) => {
       this.count([counters]);
-      Object.assign(counters, { rowsIn: 0, rowsOut: 0, dead: 0, discarded: 0, busyMs: 0 });
+      Object.assign(counters, zeroCounters(n.id));
       for (const e of col.emitted) {
         const port = `${n.id}.${e.port}`;
         if (!(this.channelsOut.get(v.id) ?? []).some((o) => o.port === port)) m.discarded += e.batch.numRows;

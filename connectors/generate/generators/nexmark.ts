@@ -221,9 +221,6 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
     }
   }
   return (['person', 'auction', 'bid'] as const)
-    .filter((p) => cols[p][0]!.length)
-    .map((p) => {
-      const n = cols[p][0]!.length;
-      return { port: p, batch: makeBatch(nexmarkSchemas[p], cols[p].map((b) => b.finish()), n), positions: Float64Array.from(pos[p]) };
-    });
+    .filter((p) => pos[p].length)
+    .map((p) => ({ port: p, batch: makeBatch(nexmarkSchemas[p], cols[p].map((b) => b.finish()), pos[p].length), positions: Float64Array.from(pos[p]) }));
 }
