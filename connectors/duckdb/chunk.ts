@@ -147,18 +147,26 @@ function writeColumn(vec: Vector, batch: RecordBatch, c: number, type: ColumnTyp
 }
 
 /**
- * Data chunks holding rows [start, start + n) of `batch` (n ≤ CHUNK_ROWS) in `types`' columns, followed by two
- * BIGINT columns: `epoch` on every row and `firstSeq + start + k` on row k (the staging table's checkpoint epoch and
- * arrival sequence).
+ * A data chunk holding rows [start, start + n) of `batch` (n ≤ CHUNK_ROWS) in `types`' columns. With `tags`, two
+ * BIGINT columns follow: `epoch` on every row and `firstSeq + start + k` on row k (the staging table's checkpoint
+ * epoch and arrival sequence).
  */
-export function encodeChunk(duckTypes: readonly DuckDBType[], batch: RecordBatch, types: readonly ColumnType[], start: number, n: number, epoch: number, firstSeq: number): DuckDBDataChunk {
+export function encodeChunk(
+  duckTypes: readonly DuckDBType[],
+  batch: RecordBatch,
+  types: readonly ColumnType[],
+  start: number,
+  n: number,
+  tags?: { readonly epoch: number; readonly firstSeq: number },
+): DuckDBDataChunk {
   duckdb ??= loadBindings();
   const chunk = duckdbApi().DuckDBDataChunk.create(duckTypes as DuckDBType[], n);
   const raw = chunk.chunk;
   types.forEach((type, c) => writeColumn(duckdb.data_chunk_get_vector(raw, c), batch, c, type, start, n));
-  scratchI64.fill(BigInt(epoch), 0, n);
+  if (!tags) return chunk;
+  scratchI64.fill(BigInt(tags.epoch), 0, n);
   duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(raw, types.length), 0, scratch.bytes.buffer, 0, n * 8);
-  for (let k = 0; k < n; k++) writeInt64(scratchHalves, k, firstSeq + start + k);
+  for (let k = 0; k < n; k++) writeInt64(scratchHalves, k, tags.firstSeq + start + k);
   duckdb.copy_data_to_vector(duckdb.data_chunk_get_vector(raw, types.length + 1), 0, scratch.bytes.buffer, 0, n * 8);
   return chunk;
 }

@@ -19,10 +19,10 @@ const config = z
   .strict();
 
 /** Appends a batch as data chunks (see chunk.ts): one native copy per column per 2048 rows for fixed-width columns. */
-function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: ColumnType[], epoch: number, firstSeq: number): void {
-  const duckTypes = Array.from({ length: types.length + 2 }, (_, c) => appender.columnType(c));
+function appendBatch(appender: DuckDBAppender, batch: RecordBatch, types: ColumnType[], tags?: { epoch: number; firstSeq: number }): void {
+  const duckTypes = Array.from({ length: types.length + (tags ? 2 : 0) }, (_, c) => appender.columnType(c));
   for (let start = 0; start < batch.numRows; start += CHUNK_ROWS)
-    appender.appendDataChunk(encodeChunk(duckTypes, batch, types, start, Math.min(CHUNK_ROWS, batch.numRows - start), epoch, firstSeq));
+    appender.appendDataChunk(encodeChunk(duckTypes, batch, types, start, Math.min(CHUNK_ROWS, batch.numRows - start), tags));
 }
 
 class Connection implements WarehouseConnection {
@@ -56,10 +56,41 @@ function duckdbWarehouse(path: string): Warehouse {
       const appender = await conn.createAppender(stage.table, stage.schema ?? null, stage.catalog ?? null);
       const types = columns.slice(0, -2).map((c) => c.type);
       return {
-        append: (batch, epoch, firstSeq) => appendBatch(appender, batch, types, epoch, firstSeq),
+        append: (batch, epoch, firstSeq) => appendBatch(appender, batch, types, { epoch, firstSeq }),
         flush: async () => appender.flushSync(),
         async close() {
           appender.closeSync();
+          conn.closeSync();
+        },
+      };
+    },
+    async directLoader(table, columns) {
+      const conn = await connectTo(await instance());
+      const types = columns.map((c) => c.type);
+      // Created once the table exists: an `overwrite` run's first transaction creates it.
+      let appender: DuckDBAppender | null = null;
+      const script = async (sql: readonly string[]) => {
+        try {
+          await conn.run(sql.join(';\n'));
+        } catch (e) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      };
+      return {
+        async begin(statements) {
+          await script(['BEGIN', ...statements]);
+          if (statements.length) appender?.closeSync(), (appender = null);
+        },
+        async append(batch) {
+          appender ??= await conn.createAppender(table.table, table.schema ?? null, table.catalog ?? null);
+          appendBatch(appender, batch, types);
+        },
+        flush: async () => appender?.flushSync(),
+        commit: (statements) => script([...statements, 'COMMIT']),
+        async close() {
+          appender?.closeSync();
+          // Closing the connection rolls back a transaction still open.
           conn.closeSync();
         },
       };
