@@ -34,6 +34,17 @@ describe('RECORD shapes', () => {
     const escaped = '{"type":"RECORD","record":{"stream":"a\\"b","data":{}}}';
     expect(recordStream(line(escaped), 0, escaped.length)).toBeNull();
   });
+
+  it('finds a namespace on any line of a read chunk, whichever chunk came before', () => {
+    const plain = '{"type":"RECORD","record":{"stream":"users","data":{}}}';
+    const ns = '{"type":"RECORD","record":{"stream":"users","data":{},"namespace":"n"}}';
+    const first = line(`${plain}\n${plain}\n`);
+    expect(recordStream(first, 0, plain.length)).toBe('users');
+    const second = line(`${plain}\n${ns}\n`);
+    expect(recordStream(second, 0, plain.length)).toBe('users');
+    expect(recordStream(second, plain.length + 1, plain.length + 1 + ns.length)).toBeNull();
+    expect(recordStream(first, plain.length + 1, 2 * plain.length + 1)).toBe('users');
+  });
 });
 
 describe('protocol messages', () => {
