@@ -85,9 +85,16 @@ export async function microBench(): Promise<Row[]> {
   const hours = numbersOf(columnData(features, features.schema.fields.findIndex((f) => f.name === 'hour_of_day')));
   const tensor = new ort.Tensor('float32', Float32Array.from({ length: 2 * N }, (_, k) => (k % 2 ? hours[k >> 1]! : amountUsd[k >> 1]!)), [N, 2]);
 
-  // DuckDB appends: the duckdb sink's write (data chunks) against the appender's row-at-a-time API.
+  // DuckDB appends: the duckdb sink's write (data chunks) against the appender's row-at-a-time API, each committing
+  // its batch (the appender's flush outside a transaction commits; the sink commits a checkpoint per batch).
   const dir = mkdtempSync(join(tmpdir(), 'abflow-micro-'));
-  const duckSink = duckdb.create(duckdb.config.parse({ path: join(dir, 'sink.duckdb'), table: 'payments' }), { nodeId: 'duck', job: 'micro', inputs: [batch.schema] });
+  const duckSink = duckdb.create(duckdb.config.parse({ path: join(dir, 'sink.duckdb'), table: 'payments' }), {
+    nodeId: 'duck',
+    job: 'micro',
+    inputs: [batch.schema],
+    checkpointing: { resumeFrom: null, durable: false },
+  });
+  let epoch = 0;
   await duckSink.open?.();
   const inst = await DuckDBInstance.create(join(dir, 'rows.duckdb'));
   const conn = await inst.connect();
@@ -149,6 +156,8 @@ export async function microBench(): Promise<Row[]> {
     })
     .add('duckdb: duckdb sink write (data chunks)', async () => {
       await duckSink.write(batch, 0);
+      await duckSink.preCommit!(++epoch);
+      await duckSink.commit!(epoch, []);
     })
     .add('duckdb: appender row by row', () => {
       for (const r of typed) {
