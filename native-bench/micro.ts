@@ -173,7 +173,7 @@ export async function microBench(): Promise<Row[]> {
       appender.flushSync();
     });
   await bench.run();
-  if (sink < 0) console.log(sink);
+  if (sink < 0) console.error(sink);
   for (const t of bench.tasks) if (t.result?.error) throw new Error(`${t.name}: ${(t.result.error as Error).message}`);
   const hz = (name: string) => bench.tasks.find((t) => t.name === name)!.result!.throughput.mean;
   const pairs: [string, string | undefined, number?][] = [
