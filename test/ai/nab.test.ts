@@ -2,16 +2,16 @@
  * NAB: the scorer port against the published detectors' results (shared/spec/ai.md §1.3, "The NAB subset"), its
  * sweep rules on small hand-made cases, and the built-in detector run through the engine over the NAB subset.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCorpus, readResults } from '../../native-bench/nab/corpus.js';
 import { PROFILES, probationOf, scaledSigmoid, scoreCorpus, type ScoredFile } from '../../native-bench/nab/score.js';
 import { runDetector } from '../../native-bench/nab.js';
+import { HAS_SHARED, SHARED } from '../kit/cli.js';
 
-const NAB = join(import.meta.dirname, '../../../shared/fixtures/nab');
-const haveNab = existsSync(NAB);
+const NAB = join(SHARED, 'fixtures/nab');
 
 function rescored(detector: string) {
   const corpus = readCorpus(NAB);
@@ -19,7 +19,7 @@ function rescored(detector: string) {
   return Object.fromEntries(Object.entries(PROFILES).map(([p, prof]) => [p, Number(scoreCorpus(files, prof).normalized.toFixed(2))]));
 }
 
-describe.skipIf(!haveNab)('NAB scorer reproduces the published results on the subset', () => {
+describe.skipIf(!HAS_SHARED)('NAB scorer reproduces the published results on the subset', () => {
   it('numenta HTM: 69.52 / 62.88 / 74.02', () => {
     expect(rescored('numenta')).toEqual({ standard: 69.52, reward_low_FP_rate: 62.88, reward_low_FN_rate: 74.02 });
   });
@@ -77,7 +77,7 @@ describe('NAB sweep rules', () => {
   });
 });
 
-describe.skipIf(!haveNab)('anomaly_detect on the NAB subset, through the engine', () => {
+describe.skipIf(!HAS_SHARED)('anomaly_detect on the NAB subset, through the engine', () => {
   it('the default detector scores ≥ 61.3 (standard profile), above Random Cut Forest’s 61.26', async () => {
     const corpus = readCorpus(NAB);
     const scores = await runDetector(corpus, { kind: 'novelty' }, mkdtempSync(join(tmpdir(), 'abflow-nab-')));

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { abflow, ROOT, SHARED, tempDir } from '../kit/cli.js';
+import { abflow, HAS_SHARED, ROOT, SHARED, tempDir } from '../kit/cli.js';
 
 const FAROS = join(SHARED, 'fixtures/airbyte/real-connector-output/faros-example-source');
 const CDK = join(SHARED, 'fixtures/airbyte/airbytehq-airbyte/airbyte-cdk/java/airbyte-cdk/db-destinations/src/testFixtures/resources/v0');
@@ -34,7 +34,7 @@ sinks:
   return readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n');
 }
 
-describe('airbyte_destination', () => {
+describe.skipIf(!HAS_SHARED)('airbyte_destination', () => {
   for (const [name, catalog] of [
     ['read_inc.jsonl', 'incremental_configured_catalog.json'],
     ['read_full.jsonl', 'full_configured_catalog.json'],

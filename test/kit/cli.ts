@@ -1,12 +1,17 @@
 /** Runs the built CLI (dist/) as users do; tests run after `npm run build` (the README's test command). */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'dist/engine/cli.js');
+/** The team's fixtures and specs, beside the clone: CI has them there, a user's clone may not. Tests built on them are
+ * skipped when the folder is absent, unless ABFLOW_REQUIRE_SHARED is set (`.ci/run` sets it), so that a misplaced
+ * folder fails CI instead of passing it quietly. */
 export const SHARED = resolve(ROOT, '../shared');
+export const HAS_SHARED = existsSync(SHARED);
+if (!HAS_SHARED && process.env.ABFLOW_REQUIRE_SHARED) throw new Error(`ABFLOW_REQUIRE_SHARED is set, but ${SHARED} does not exist`);
 
 export interface CliResult {
   code: number | null;

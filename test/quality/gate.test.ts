@@ -2,17 +2,17 @@
  * quality_gate on Airbyte source-faker's own records (acceptance: the natural defects are quarantined with the right
  * codes, the rest lands, counts reconcile), plus each rule kind, drift, monitor mode and stream monitors; dedupe.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { abflow, ROOT, SHARED, tempDir } from '../kit/cli.js';
+import { abflow, HAS_SHARED, ROOT, SHARED, tempDir } from '../kit/cli.js';
 import { query } from '../kit/duckdb.js';
 import { runText } from '../kit/run.js';
 
 const FAKER = join(SHARED, 'fixtures/airbyte/airbytehq-airbyte/airbyte-integrations/connectors/source-faker/integration_tests/expected_records.jsonl');
 
-describe.skipIf(!existsSync(FAKER))('plans/quality-gate.yaml on source-faker records', () => {
+describe.skipIf(!HAS_SHARED)('plans/quality-gate.yaml on source-faker records', () => {
   it('quarantines the natural defects with their codes; everything else lands typed; counts reconcile', async () => {
     const cwd = tempDir('abflow-gate-');
     const plan = readFileSync(join(ROOT, 'plans/quality-gate.yaml'), 'utf8').replace(/path: \.\.\/shared\/\S+/, `path: ${FAKER}`);
