@@ -67,7 +67,6 @@ function duckdbWarehouse(path: string): Warehouse {
     async directLoader(table, columns) {
       const conn = await connectTo(await instance());
       const types = columns.map((c) => c.type);
-      // Created once the table exists: an `overwrite` run's first transaction creates it.
       let appender: DuckDBAppender | null = null;
       const script = async (sql: readonly string[]) => {
         try {
@@ -80,12 +79,11 @@ function duckdbWarehouse(path: string): Warehouse {
       return {
         async begin(statements) {
           await script(['BEGIN', ...statements]);
+          // After the statements: the first transaction of an `overwrite` run creates the table.
           if (statements.length) appender?.closeSync(), (appender = null);
-        },
-        async append(batch) {
           appender ??= await conn.createAppender(table.table, table.schema ?? null, table.catalog ?? null);
-          appendBatch(appender, batch, types);
         },
+        append: (batch) => appendBatch(appender!, batch, types),
         flush: async () => appender?.flushSync(),
         commit: (statements) => script([...statements, 'COMMIT']),
         async close() {

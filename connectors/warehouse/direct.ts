@@ -19,7 +19,8 @@ import type { RecordBatch } from '../../engine/api.js';
 export interface TransactionLoader {
   /** BEGIN, then `statements` (the first transaction of an `overwrite` run replaces the table). */
   begin(statements: readonly string[]): Promise<void>;
-  append(batch: RecordBatch): void | Promise<void>;
+  /** Synchronous, as DuckDB's appender is: an append between two queued tasks runs in the caller's turn. */
+  append(batch: RecordBatch): void;
   /** Makes every append part of the open transaction. */
   flush(): Promise<void>;
   /** `statements`, then COMMIT. */
@@ -50,6 +51,9 @@ export class EpochTransactions {
   private sealed: number;
   private committed: number;
   private pendingRows = 0;
+  /** Tasks enqueued and not yet settled: with none, a write appends at once (counted as the sink's busy time,
+   * without a promise per batch). */
+  private queued = 0;
   private waiting: (() => void)[] = [];
 
   constructor(
@@ -63,6 +67,7 @@ export class EpochTransactions {
 
   write(batch: RecordBatch): void | Promise<void> {
     this.rethrow();
+    if (this.sealed <= this.committed && this.begun && this.queued === 0) return this.appendNow(batch);
     this.pendingRows += batch.numRows;
     if (this.sealed > this.committed) this.held.push({ batch, epoch: this.epoch });
     else this.later(() => this.append(batch));
@@ -125,18 +130,30 @@ export class EpochTransactions {
     this.begun = true;
   }
 
+  private appendNow(batch: RecordBatch): void {
+    try {
+      this.loader.append(batch);
+    } catch (error) {
+      this.failure ??= { error };
+      throw error;
+    }
+  }
+
   private async append(batch: RecordBatch): Promise<void> {
     await this.begin();
-    await this.loader.append(batch);
+    this.appendNow(batch);
     this.pendingRows -= batch.numRows;
     if (this.pendingRows <= this.opts.maxPendingRows / 2) for (const wake of this.waiting.splice(0)) wake();
   }
 
   /** Runs `task` after every earlier one; after a failure none runs, and the failure surfaces at the next call. */
   private enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(() => {
-      if (!this.failure) return task();
-    });
+    this.queued++;
+    const run = this.chain
+      .then(() => {
+        if (!this.failure) return task();
+      })
+      .finally(() => this.queued--);
     this.chain = run.catch((error: unknown) => {
       this.failure ??= { error };
       for (const wake of this.waiting.splice(0)) wake();

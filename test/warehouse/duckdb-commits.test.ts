@@ -210,4 +210,14 @@ describe('EpochTransactions', () => {
     await expect(tx.commit(1)).rejects.toThrow('cannot append 3');
     expect(commits).toEqual([]);
   });
+
+  it('appends at once while nothing is queued, and fails that write itself', async () => {
+    const { loader, commits } = recordingLoader(3);
+    const tx = new EpochTransactions(loader, options);
+    await tx.write(batch(1, 2)); // opens the transaction (queued)
+    await new Promise((r) => setTimeout(r, 0));
+    expect(() => tx.write(batch(3, 4))).toThrow('cannot append 3');
+    await expect(tx.preCommit(1)).rejects.toThrow('cannot append 3');
+    expect(commits).toEqual([]);
+  });
 });
