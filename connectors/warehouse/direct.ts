@@ -10,8 +10,8 @@
  * While a sealed epoch waits for its checkpoint to complete, later rows are therefore held (references to their
  * immutable batches) and appended once that commit is on its way; a commit that covers several epochs (an earlier
  * completion arrived late) moves their held rows into its transaction, so it stays one transaction. Every loader call
- * runs in one ordered chain, and the decisions are taken synchronously when the sink is called, so a write racing a
- * commit lands on the right side of it.
+ * runs in one ordered chain (a write appends at once when nothing is queued), and the decisions are taken
+ * synchronously when the sink is called, so a write racing a commit lands on the right side of it.
  */
 import type { RecordBatch } from '../../engine/api.js';
 
