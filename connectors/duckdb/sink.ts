@@ -9,7 +9,7 @@ import { CHUNK_ROWS, encodeChunk } from './chunk.js';
 import { duckdbInstance } from './instance.js';
 import { type ColumnType, defineSink, type RecordBatch, z } from '../../engine/api.js';
 import { DUCKDB, quoteIdent } from '../warehouse/sql.js';
-import { checkTableMode, inTransaction, oneAtATime, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
+import { checkTableMode, inTransaction, oneAtATime, scriptOrRollBack, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
 
 const config = z
   .object({
@@ -65,31 +65,23 @@ function duckdbWarehouse(path: string): Warehouse {
       };
     },
     async directLoader(table, columns) {
-      const conn = await connectTo(await instance());
+      const raw = await connectTo(await instance());
+      const conn = new Connection(raw);
       const types = columns.map((c) => c.type);
       let appender: DuckDBAppender | null = null;
-      const script = async (sql: readonly string[]) => {
-        try {
-          await conn.run(sql.join(';\n'));
-        } catch (e) {
-          await conn.run('ROLLBACK').catch(() => undefined);
-          throw e;
-        }
-      };
       return {
         async begin(statements) {
-          await script(['BEGIN', ...statements]);
+          await scriptOrRollBack(conn, ['BEGIN', ...statements]);
           // After the statements: the first transaction of an `overwrite` run creates the table.
-          if (statements.length) appender?.closeSync(), (appender = null);
-          appender ??= await conn.createAppender(table.table, table.schema ?? null, table.catalog ?? null);
+          appender ??= await raw.createAppender(table.table, table.schema ?? null, table.catalog ?? null);
         },
         append: (batch) => appendBatch(appender!, batch, types),
         flush: async () => appender?.flushSync(),
-        commit: (statements) => script([...statements, 'COMMIT']),
+        commit: (statements) => scriptOrRollBack(conn, [...statements, 'COMMIT']),
         async close() {
           appender?.closeSync();
           // Closing the connection rolls back a transaction still open.
-          conn.closeSync();
+          await conn.close();
         },
       };
     },

@@ -46,8 +46,8 @@ export class EpochTransactions {
   private begun = false;
   private first: readonly string[];
   private held: { batch: RecordBatch; epoch: number }[] = [];
-  private epoch: number;
-  /** The latest epoch whose barrier arrived, and the latest committed: rows are held while the first is ahead. */
+  /** The latest epoch whose barrier arrived (rows written now belong to the next), and the latest committed: rows
+   * are held while the first is ahead. */
   private sealed: number;
   private committed: number;
   private pendingRows = 0;
@@ -60,7 +60,6 @@ export class EpochTransactions {
     private readonly loader: TransactionLoader,
     private readonly opts: EpochTransactionsOptions,
   ) {
-    this.epoch = opts.epoch;
     this.sealed = this.committed = opts.epoch - 1;
     this.first = opts.first;
   }
@@ -69,7 +68,7 @@ export class EpochTransactions {
     this.rethrow();
     if (this.sealed <= this.committed && this.begun && this.queued === 0) return this.appendNow(batch);
     this.pendingRows += batch.numRows;
-    if (this.sealed > this.committed) this.held.push({ batch, epoch: this.epoch });
+    if (this.sealed > this.committed) this.held.push({ batch, epoch: this.sealed + 1 });
     else this.later(() => this.append(batch));
     if (this.pendingRows <= this.opts.maxPendingRows) return;
     return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.rethrow());
@@ -81,7 +80,6 @@ export class EpochTransactions {
     this.rethrow();
     const done = this.sealed > this.committed ? this.chain : this.enqueue(() => this.loader.flush());
     this.sealed = id;
-    this.epoch = id + 1;
     await done;
     this.rethrow();
   }

@@ -71,11 +71,17 @@ export interface Warehouse {
 }
 
 /** BEGIN … COMMIT around `statements`, rolled back when one fails (a warehouse's `transaction` adds retries around
- * it). Sent as one script: each round trip waits for the coordinating thread's event loop, which the sink's own
- * bulk loads keep busy, so six statements sent one by one took several times as long as the work (native-bench a). */
-export async function inTransaction(conn: WarehouseConnection, statements: readonly string[]): Promise<void> {
+ * it). */
+export function inTransaction(conn: WarehouseConnection, statements: readonly string[]): Promise<void> {
+  return scriptOrRollBack(conn, ['BEGIN', ...statements, 'COMMIT']);
+}
+
+/** `statements` of an open (or opening) transaction as one script, rolled back when one fails. One script: each
+ * round trip waits for the coordinating thread's event loop, which the sink's own bulk loads keep busy, so six
+ * statements sent one by one took several times as long as the work (native-bench a). */
+export async function scriptOrRollBack(conn: WarehouseConnection, statements: readonly string[]): Promise<void> {
   try {
-    await conn.run(['BEGIN', ...statements, 'COMMIT'].join(';\n'));
+    await conn.run(statements.join(';\n'));
   } catch (e) {
     await conn.run('ROLLBACK').catch(() => undefined);
     throw e;
