@@ -83,7 +83,8 @@ export {
   validityBytes,
   writeInt64,
 } from './arrow/columns.js';
-export { canonicalUtc, compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, parseTimestamp, partitionRows } from './expr/compile.js';
+export { compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, partitionRows } from './expr/compile.js';
+export { canonicalUtc, parseTimestamp } from './time/timestamps.js';
 export { castNode } from './expr/functions.js';
 export { parseExpression, type Expression } from './expr/parse.js';
 export type { Node as ExprNode } from './expr/compile.js';

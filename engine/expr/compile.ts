@@ -13,6 +13,7 @@ import { type ColumnType, fieldsOf, isNumeric } from '../types.js';
 import { type CaseExpression, type Expression, parseExpression } from './parse.js';
 import { FUNCTIONS, type FnArg } from './functions.js';
 import { andValid, constVec, isNullAt, type Vec, vecFromData } from './vec.js';
+import { parseTimestamp } from '../time/timestamps.js';
 
 /** The static type of an expression; `null` is the type of the literal `null`. */
 export type ExprType = ColumnType | 'null';
@@ -393,21 +394,6 @@ function coerceTimeLiteral(node: Node, other: ExprType): Node {
   return { type: other, literal: { value: v }, eval: (ctx) => constVec(v, ctx.n) };
 }
 
-/** ISO 8601 → epoch ms; a value without zone is UTC. Returns null when unparseable. */
-export function parseTimestamp(s: string): number | null {
-  // Fast path for the canonical UTC form JSON producers emit (YYYY-MM-DDTHH:MM:SS[.fff]Z), read from char codes;
-  // the general path below handles every other ISO 8601 shape.
-  const fast = s.length === 20 || s.length === 24 ? parseCanonicalUtc(s) : null;
-  if (fast !== null) return fast;
-  const t = s.trim();
-  if (!/^[+-]?\d{4,6}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i.test(t)) return null;
-  const hasZone = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(t) && /[T ]/.test(t);
-  let iso = t.replace(' ', 'T');
-  if (!/T/.test(iso)) iso += 'T00:00:00';
-  const ms = Date.parse(hasZone ? iso : iso + 'Z');
-  return Number.isNaN(ms) ? null : ms;
-}
-
 function numOp(type: ExprType, args: Node[], f: (ctx: EvalContext, vs: Vec[]) => Vec): Node {
   return { type, eval: (ctx) => f(ctx, args.map((a) => a.eval(ctx))) };
 }
@@ -545,42 +531,6 @@ function equalsLiteralBytes(op: string, col: Node, lit: Node): Node | null {
       return { kind: 'bool', v, valid: validityBytes(data) };
     },
   };
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** YYYY-MM-DDTHH:MM:SS[.fff]Z from character codes (`at(i)`), or NaN when not exactly that shape or not a real
- * date. Shared by the string parser and the byte-level JSON scanner. */
-export function canonicalUtc(at: (i: number) => number, n: number): number {
-  if ((n !== 20 && n !== 24) || at(4) !== 45 || at(7) !== 45 || at(10) !== 84 || at(13) !== 58 || at(16) !== 58 || at(n - 1) !== 90) return NaN;
-  const d2 = (i: number) => {
-    const a = at(i) - 48;
-    const b = at(i + 1) - 48;
-    return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1000;
-  };
-  let ms = 0;
-  if (n === 24) {
-    if (at(19) !== 46) return NaN;
-    const a = d2(20);
-    const c = at(22) - 48;
-    if (a < 0 || c < 0 || c > 9) return NaN;
-    ms = a * 10 + c;
-  }
-  const y = d2(0) * 100 + d2(2);
-  const mo = d2(5);
-  const day = d2(8);
-  const h = d2(11);
-  const mi = d2(14);
-  const se = d2(17);
-  if (y < 0 || mo < 1 || mo > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return NaN;
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (day > DAYS_IN_MONTH[mo - 1]! + (mo === 2 && leap ? 1 : 0)) return NaN;
-  return Date.UTC(y, mo - 1, day, h, mi, se, ms);
-}
-
-function parseCanonicalUtc(s: string): number | null {
-  const t = canonicalUtc((i) => s.charCodeAt(i), s.length);
-  return Number.isNaN(t) ? null : t;
 }
 
 /** Compiles an already-parsed expression (e.g. an aggregate's argument) against a schema. */

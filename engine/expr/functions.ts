@@ -5,7 +5,8 @@
  * work of compiling them happens once per plan, not per row.
  */
 import { COLUMN_TYPES, type ColumnType, isNumeric } from '../types.js';
-import { type EvalContext, type ExprType, type Node, parseTimestamp, rowError, unify } from './compile.js';
+import { type EvalContext, type ExprType, type Node, rowError, unify } from './compile.js';
+import { parseTimestamp } from '../time/timestamps.js';
 import { isNullAt, type Vec } from './vec.js';
 
 export type FnArg = Node;

@@ -1,0 +1,44 @@
+/** ISO 8601 parsing: every year JavaScript dates hold, no date invented, zones and fractions. */
+import { describe, expect, it } from 'vitest';
+import { canonicalUtc, daysFromCivil, parseTimestamp } from '../../../../engine/time/timestamps.js';
+
+const canonical = (s: string) => canonicalUtc((i) => s.charCodeAt(i), s.length);
+
+describe('parseTimestamp', () => {
+  it('keeps years 0001-0099 (Date.UTC maps them to 1901-1999)', () => {
+    expect(parseTimestamp('0001-01-01T00:00:00Z')).toBe(-62135596800000);
+    expect(parseTimestamp('0099-12-31T23:59:59.999Z')).toBe(Date.parse('0099-12-31T23:59:59.999Z'));
+    expect(canonical('0001-01-01T00:00:00Z')).toBe(-62135596800000);
+    expect(parseTimestamp('0050-06-15')).toBe(Date.parse('0050-06-15T00:00:00Z'));
+    expect(parseTimestamp('0000-01-01T00:00:00Z')).toBe(Date.parse('0000-01-01T00:00:00Z'));
+    expect(parseTimestamp('-000100-03-01T00:00:00Z')).toBe(Date.parse('-000100-03-01T00:00:00Z'));
+    expect(parseTimestamp('+012026-01-01T00:00:00Z')).toBe(Date.parse('+012026-01-01T00:00:00Z'));
+  });
+
+  it('refuses dates and times that do not exist instead of rolling them over', () => {
+    for (const s of ['2026-02-30', '2026-02-29T00:00:00Z', '2026-02-30T00:00:00Z', '2026-04-31T10:00:00', '2026-13-01', '2026-00-10', '2026-01-01T24:00:00Z', '2026-01-01T23:60:00Z', '2026-01-01T23:59:60Z', '2026-01-01T10:00:00+25:00'])
+      expect(parseTimestamp(s), s).toBeNull();
+    expect(canonical('2026-02-30T00:00:00Z')).toBeNaN();
+    expect(parseTimestamp('2024-02-29T12:00:00Z')).toBe(Date.parse('2024-02-29T12:00:00Z'));
+    expect(parseTimestamp('2000-02-29')).toBe(Date.parse('2000-02-29T00:00:00Z'));
+    expect(parseTimestamp('1900-02-29')).toBeNull();
+  });
+
+  it('reads zones, fractions and the shapes producers write', () => {
+    expect(parseTimestamp('2026-01-01T10:00:00+14:00')).toBe(Date.parse('2026-01-01T10:00:00+14:00'));
+    expect(parseTimestamp('2026-01-01T10:00:00-0530')).toBe(Date.parse('2026-01-01T10:00:00-05:30'));
+    expect(parseTimestamp('2026-01-01 10:00:00+05')).toBe(Date.parse('2026-01-01T10:00:00+05:00'));
+    expect(parseTimestamp('2026-01-01T10:00')).toBe(Date.parse('2026-01-01T10:00:00Z'));
+    expect(parseTimestamp('2026-01-01T00:00:00.1687451Z')).toBe(Date.parse('2026-01-01T00:00:00.168Z'));
+    expect(parseTimestamp('2026-01-01T00:00:00.5Z')).toBe(Date.parse('2026-01-01T00:00:00.500Z'));
+    expect(parseTimestamp('1969-12-31T23:59:59.999Z')).toBe(-1);
+    for (const s of ['', 'yesterday', '2026-1-1', '2026-01-01T', '2026-01-01Z', '12026-01-01T00:00:00Z junk']) expect(parseTimestamp(s), s).toBeNull();
+  });
+
+  it('agrees with Date.UTC on every day of four centuries', () => {
+    for (let d = -146097 * 2; d < 146097 * 2; d += 7) {
+      const date = new Date(d * 86_400_000);
+      expect(daysFromCivil(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate())).toBe(d);
+    }
+  });
+});
