@@ -275,8 +275,9 @@ airbyte
   .argument('<action>', 'spec | check | discover')
   .requiredOption('--command <cmd>', 'the connector command, e.g. "python -m source_faker" or "docker run --rm -i airbyte/source-faker"')
   .option('--config <file>', 'connector config JSON (check, discover)')
-  .action((action: string, opts: { command: string; config?: string }) => {
-    for (const m of connectorAction(opts.command, action, opts.config)) process.stdout.write(JSON.stringify(m) + '\n');
+  .option('--configured', 'discover: print a configured catalog (incremental with the source cursor and primary key where supported, else full refresh)')
+  .action((action: string, opts: { command: string; config?: string; configured?: boolean }) => {
+    for (const m of connectorAction(opts.command, action, opts.config, opts.configured)) process.stdout.write(JSON.stringify(m) + '\n');
   });
 
 program

@@ -13,3 +13,6 @@ export const DEAD_LETTER_SCHEMA = schemaOf({
   position: 'int64',
   raw: 'string',
 });
+
+/** Column indexes of DEAD_LETTER_SCHEMA. */
+export const DEAD_LETTER_COLUMNS = { node: 0, reason: 1, source: 2, position: 3, raw: 4 } as const;

@@ -141,6 +141,10 @@ export interface Source {
    * acknowledge upstream (echo an Airbyte STATE, ack queue messages, confirm a replication position). Called in
    * checkpoint order (Flink's notifyCheckpointComplete). */
   committed?(resumeAfter: unknown): void | Promise<void>;
+  /** Lines of this source its decoder rejected (dead letters: input positions and reasons), reported on the
+   * coordinating thread before the checkpoint that covers them completes: a source that answers its upstream per
+   * commit (an Airbyte destination's STATE stats, TRACE errors) tells it what was received but not accepted. */
+  rejected?(positions: readonly number[], reasons: readonly string[], raw: readonly string[]): void;
 }
 
 /** A stage the compiler puts right after a source and fuses into the downstream chain, so that decoding (JSON
@@ -157,12 +161,19 @@ export interface SourceSpec<C = unknown> extends SpecBase<C> {
   ports?(config: C): readonly string[];
   /** Schemas of the source's ports as seen by the plan (after its decoder, if any). */
   outputSchemas(config: C): Record<string, Schema> | Promise<Record<string, Schema>>;
-  /** The decoder to insert after this source, given the plan-visible schemas `outputSchemas` returned. */
-  decoder?(config: C, outputs: Record<string, Schema>): Decoder | undefined;
+  /** The decoder to insert after this source, given the plan-visible schemas `outputSchemas` returned.
+   * `keepSourceText`: a sink downstream rebuilds messages from their original text (SinkSpec.readsSourceText). */
+  decoder?(config: C, outputs: Record<string, Schema>, opts: { readonly keepSourceText: boolean }): Decoder | undefined;
   /** The source decides where checkpoints happen (`SourceOutput.checkpoint`), e.g. at every Airbyte STATE. The job
    * then runs checkpoints even without `engine.checkpoint`: sinks commit at those points, and only persisting the
    * state for recovery needs the setting. */
   readonly drivesCheckpoints?: boolean;
+  /** What the source's position belongs to beyond one run: an Airbyte connection (its streams), a replication slot.
+   * A source that has one keeps its position when a run finishes, and the next run continues after it, as an
+   * incremental sync does; the position survives config changes that keep this identity (a connector image
+   * upgrade, a new `until`). Plans with such a source keep a checkpoint store even without `engine.checkpoint`
+   * (commit points only); `--from-scratch` resets it. */
+  connection?(config: C): unknown;
   create(config: C, ctx: SourceContext): Source;
 }
 
@@ -185,7 +196,8 @@ export interface SinkContext {
 
 export interface Sink {
   open?(): Promise<void>;
-  write(batch: RecordBatch, input: number): void | Promise<void>;
+  /** `positions`: each row's position in its source's input (a line number), where the operators kept it. */
+  write(batch: RecordBatch, input: number, positions?: Float64Array): void | Promise<void>;
   /** Called after the last batch; must make everything written durable. */
   close(): Promise<void>;
   /** Called instead of `close` when the job fails: release resources without committing pending output. */
@@ -206,6 +218,9 @@ export interface Sink {
 
 export interface SinkSpec<C = unknown> extends SpecBase<C> {
   readonly role: 'sink';
+  /** The sink rebuilds the messages its rows came from out of their original text where the plan changed nothing
+   * (an Airbyte pass-through): the decoders of the sources upstream keep that text in their rows. */
+  readonly readsSourceText?: boolean;
   readonly inputs?: { readonly min: number; readonly max: number };
   /** Compile-time check of the input schemas (throw an AbflowError with a config-relative path). */
   check?(config: C, inputs: readonly Schema[]): void;

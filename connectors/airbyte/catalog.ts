@@ -7,7 +7,8 @@
  * Accepts a catalog (`discover` output) or a configured catalog (with sync modes and generation ids).
  */
 import { readFileSync } from 'node:fs';
-import { AbflowError, type ColumnType, type Decoder, type Schema, type SchemaSpec, schemaOf, z } from '../../engine/api.js';
+import { Field, Schema } from 'apache-arrow';
+import { AbflowError, type ColumnType, type Decoder, fieldOf, type SchemaSpec, z } from '../../engine/api.js';
 import { LINES_SCHEMA } from '../jsonl/lines.js';
 import { airbyteStream, configuredStream, type ConfiguredStream, streamKey } from './protocol.js';
 
@@ -31,16 +32,68 @@ export const META_COLUMNS: SchemaSpec = { [META.rawId]: 'string', [META.extracte
 /** The column holding the whole record of a stream whose schema declares no properties. */
 export const DATA_COLUMN = '_airbyte_data';
 
+/** The column keeping each RECORD line's original text, for `airbyte_destination` (see `streamSchema`). */
+export const RECORD_TEXT = '_abflow_record';
+
+/** Field metadata naming what a column of a decoded stream is (abflow.airbyte: data | whole_record | meta |
+ * record_text) and, for data, the record's key it holds (abflow.airbyte.key). Operators that keep a column keep its
+ * field; one that replaces or renames it makes a new field without this metadata. */
+export const ROLE = 'abflow.airbyte';
+export const KEY = 'abflow.airbyte.key';
+/** On the record-text column: the stream's declared keys (JSON), so a sink can tell a key the plan removed from one
+ * the catalog never declared. */
+export const DECLARED = 'abflow.airbyte.declared';
+
+/** A data column: its name in the plan, its type, and the record key it holds. */
+export type DataColumn = readonly [column: string, type: ColumnType, key: string];
+
 export interface CatalogStream {
   readonly name: string;
   readonly namespace: string | null;
   readonly port: string;
-  /** Data columns (from the JSON schema), in declaration order; `null` name: the whole record (`_airbyte_data`). */
-  readonly data: readonly (readonly [string, ColumnType])[];
+  /** Data columns (from the JSON schema), in declaration order; without declared properties, one `_airbyte_data`
+   * column holding the whole record. */
+  readonly data: readonly DataColumn[];
   readonly wholeRecord: boolean;
   /** Data columns followed by the meta columns. */
   readonly columns: SchemaSpec;
   readonly configured: Omit<ConfiguredStream, 'stream'> | null;
+}
+
+/**
+ * Column names for a stream's keys. Warehouses fold case (DuckDB always, PostgreSQL for what it does not quote, and
+ * Snowflake/BigQuery destinations alike), so keys that differ only in case (`Termination_Date`, `Termination_date`)
+ * or that take a meta column's name (a replicated Airbyte table's `_airbyte_raw_id`) would collide: the first key in
+ * declaration order keeps its name, each later one gets the first free `_1`, `_2`, … suffix — as Airbyte's
+ * ColumnNameResolver does. The same names in every sink; each rename is recorded in `_airbyte_meta`.
+ */
+export function columnNames(keys: readonly string[], reserved: readonly string[]): string[] {
+  const taken = new Set(reserved.map((r) => r.toLowerCase()));
+  return keys.map((key) => {
+    let name = key;
+    for (let n = 1; taken.has(name.toLowerCase()); n++) name = `${key}_${n}`;
+    taken.add(name.toLowerCase());
+    return name;
+  });
+}
+
+/** The `_airbyte_meta.changes` entries for a stream's renamed keys (change RENAMED is abflow's, beside Airbyte's
+ * NULLED and TRUNCATED; the reason says why, `column` where the value went). */
+export function renameChanges(data: readonly DataColumn[]): { field: string; change: string; reason: string; column: string }[] {
+  return data.filter(([column, , key]) => column !== key).map(([column, , key]) => ({ field: key, change: 'RENAMED', reason: 'DESTINATION_FIELD_NAME_COLLISION', column }));
+}
+
+/** The schema of a decoded stream: data columns, meta columns, and with `recordText` the original line. */
+export function streamSchema(data: readonly DataColumn[], wholeRecord: boolean, recordText: boolean): Schema {
+  const tagged = (name: string, type: ColumnType, meta: Record<string, string>) => {
+    const f = fieldOf(name, type);
+    return new Field(name, f.type, true, new Map([...f.metadata, ...Object.entries(meta)]));
+  };
+  return new Schema([
+    ...data.map(([column, type, key]) => tagged(column, type, wholeRecord ? { [ROLE]: 'whole_record' } : { [ROLE]: 'data', [KEY]: key })),
+    ...Object.entries(META_COLUMNS).map(([name, type]) => tagged(name, type, { [ROLE]: 'meta' })),
+    ...(recordText ? [tagged(RECORD_TEXT, 'string', { [ROLE]: 'record_text', [DECLARED]: JSON.stringify(wholeRecord ? [] : data.map(([, , key]) => key)) })] : []),
+  ]);
 }
 
 /** Airbyte's `WellKnownTypes.json` definitions (the v1 catalogs refer to them with `$ref`). */
@@ -90,27 +143,57 @@ export function portName(stream: string): string {
   return /^[A-Za-z_]/.test(p) ? p : `_${p}`;
 }
 
-const catalogFile = z.looseObject({ streams: z.array(z.union([configuredStream, airbyteStream])) });
+type AirbyteStream = z.output<typeof airbyteStream>;
+type CatalogEntry = { stream: AirbyteStream; configured: Omit<ConfiguredStream, 'stream'> | null };
 
-export function parseCatalog(text: string, where: string): CatalogStream[] {
-  let doc: z.output<typeof catalogFile>;
+/** A catalog document's `streams`: a catalog, a configured catalog, or a whole `{"type": "CATALOG", …}` message as
+ * `discover` prints it. */
+function catalogStreams(doc: unknown): unknown[] {
+  const o = doc as { type?: unknown; catalog?: unknown; streams?: unknown } | null;
+  if (o && typeof o === 'object' && o.type === 'CATALOG' && o.catalog && typeof o.catalog === 'object') return catalogStreams(o.catalog);
+  if (!o || typeof o !== 'object' || !Array.isArray(o.streams))
+    throw new Error('expected {"streams": [...]} (a catalog or configured catalog) or a {"type": "CATALOG", "catalog": …} message');
+  return o.streams;
+}
+
+/** One `streams` entry: a configured stream (it has a `stream` object) or a stream; a missing `json_schema` is a
+ * schemaless stream (the whole record in `_airbyte_data`). Errors name the stream and the field. */
+function catalogEntry(entry: unknown, i: number, where: string): CatalogEntry {
+  const configured = !!entry && typeof entry === 'object' && typeof (entry as { stream?: unknown }).stream === 'object';
+  const name = (configured ? (entry as { stream: { name?: unknown } }).stream?.name : (entry as { name?: unknown } | null)?.name) ?? null;
+  const r = (configured ? configuredStream : airbyteStream).safeParse(entry);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const field = issue.path.join('.') || '(entry)';
+    throw new AbflowError('config', `catalog ${where}: stream ${typeof name === 'string' ? `\`${name}\`` : `#${i + 1}`} (streams.${i}): ${field}: ${issue.message}`, {
+      path: ['catalog'],
+      hint: configured
+        ? 'a configured stream is {"stream": {"name": …, "json_schema": {…}}, "sync_mode": "full_refresh|incremental", "destination_sync_mode": "append|overwrite|append_dedup", …}'
+        : 'a stream is {"name": …, "json_schema": {"type": "object", "properties": {…}}}',
+    });
+  }
+  if (!configured) return { stream: r.data as AirbyteStream, configured: null };
+  const { stream, ...rest } = r.data as ConfiguredStream;
+  return { stream, configured: rest };
+}
+
+function catalogEntries(text: string, where: string): CatalogEntry[] {
+  let streams: unknown[];
   try {
-    const r = catalogFile.safeParse(JSON.parse(text));
-    if (!r.success) {
-      const issue = r.error.issues[0]!;
-      throw new Error(`${issue.path.join('.') || 'catalog'}: ${issue.message}`);
-    }
-    doc = r.data;
+    streams = catalogStreams(JSON.parse(text));
   } catch (e) {
     throw new AbflowError('config', `catalog ${where} is not an Airbyte catalog: ${(e as Error).message}`, { path: ['catalog'] });
   }
-  const entries = doc.streams.map((entry) => ('stream' in entry && typeof entry.stream === 'object' ? (entry as ConfiguredStream) : null));
-  const streams = doc.streams.map((entry, i) => (entries[i] ? entries[i]!.stream : (entry as z.output<typeof airbyteStream>)));
+  return streams.map((entry, i) => catalogEntry(entry, i, where));
+}
+
+export function parseCatalog(text: string, where: string): CatalogStream[] {
+  const entries = catalogEntries(text, where);
   const names = new Map<string, number>();
-  for (const s of streams) names.set(s.name, (names.get(s.name) ?? 0) + 1);
+  for (const { stream: s } of entries) names.set(s.name, (names.get(s.name) ?? 0) + 1);
   const seenKeys = new Set<string>();
   const seenPorts = new Set<string>();
-  return streams.map((s, i) => {
+  return entries.map(({ stream: s, configured }) => {
     const namespace = s.namespace ?? null;
     const key = streamKey(s.name, namespace);
     if (seenKeys.has(key)) throw new AbflowError('config', `catalog ${where} lists stream \`${s.name}\` twice`, { path: ['catalog'] });
@@ -120,17 +203,31 @@ export function parseCatalog(text: string, where: string): CatalogStream[] {
     if (seenPorts.has(port)) throw new AbflowError('config', `streams of catalog ${where} map to the same output name \`${port}\``, { path: ['catalog'] });
     seenPorts.add(port);
     const props = Object.entries((s.json_schema as JsonSchema).properties ?? {});
-    const data: [string, ColumnType][] = props.length ? props.map(([name, p]) => [name, columnTypeForJsonSchema(p)]) : [[DATA_COLUMN, 'json']];
-    const { stream: _stream, ...configured } = entries[i] ?? { stream: null };
-    return {
-      name: s.name,
-      namespace,
-      port,
-      data,
-      wholeRecord: !props.length,
-      columns: { ...Object.fromEntries(data), ...META_COLUMNS },
-      configured: entries[i] ? (configured as Omit<ConfiguredStream, 'stream'>) : null,
-    };
+    const columns = columnNames(props.map(([key]) => key), [...Object.keys(META_COLUMNS), RECORD_TEXT]);
+    const data: DataColumn[] = props.length ? props.map(([key, p], i) => [columns[i]!, columnTypeForJsonSchema(p), key]) : [[DATA_COLUMN, 'json', DATA_COLUMN]];
+    return { name: s.name, namespace, port, data, wholeRecord: !props.length, columns: { ...Object.fromEntries(data.map(([c, t]) => [c, t])), ...META_COLUMNS }, configured };
+  });
+}
+
+/**
+ * The configured catalog to hand a source connector: a configured catalog as it is; a catalog (or CATALOG message)
+ * configured stream by stream as the Airbyte UI's defaults do: incremental with the source's cursor (append + dedup on
+ * its primary key, or append) where the stream supports incremental reads and names a cursor, else full refresh +
+ * overwrite.
+ */
+export function configuredCatalogText(text: string, where: string): string {
+  const entries = catalogEntries(text, where);
+  if (entries.every((e) => e.configured)) return text;
+  return JSON.stringify({
+    streams: entries.map(({ stream, configured }) => {
+      if (configured) return { stream, ...configured };
+      const cursor = stream.default_cursor_field ?? [];
+      const incremental = !!stream.supported_sync_modes?.includes('incremental') && (stream.source_defined_cursor === true || cursor.length > 0);
+      const pk = stream.source_defined_primary_key ?? [];
+      return incremental
+        ? { stream, sync_mode: 'incremental', cursor_field: cursor, destination_sync_mode: pk.length ? 'append_dedup' : 'append', ...(pk.length ? { primary_key: pk } : {}) }
+        : { stream, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite', ...(pk.length ? { primary_key: pk } : {}) };
+    }),
   });
 }
 
@@ -144,12 +241,15 @@ export function readCatalog(path: string): CatalogStream[] {
   return parseCatalog(text, path);
 }
 
-/** The `airbyte_decode` stage for these streams, and the schemas the plan sees. */
-export function decoderFor(streams: readonly CatalogStream[], maxLineBytes: number): Decoder {
+/** The `airbyte_decode` stage for these streams, and the schemas the plan sees. With `recordText`, each stream
+ * also carries its RECORD lines' text (`_abflow_record`), so an `airbyte_destination` passes on unchanged fields
+ * byte for byte. */
+export function decoderFor(streams: readonly CatalogStream[], maxLineBytes: number, recordText: boolean): Decoder {
   return {
     kind: 'airbyte_decode',
     config: {
       maxLineBytes,
+      recordText,
       streams: streams.map((s) => ({
         name: s.name,
         namespace: s.namespace,
@@ -164,6 +264,6 @@ export function decoderFor(streams: readonly CatalogStream[], maxLineBytes: numb
   };
 }
 
-export function schemasOf(streams: readonly CatalogStream[]): Record<string, Schema> {
-  return Object.fromEntries(streams.map((s) => [s.port, schemaOf(s.columns)]));
+export function schemasOf(streams: readonly CatalogStream[], recordText: boolean): Record<string, Schema> {
+  return Object.fromEntries(streams.map((s) => [s.port, streamSchema(s.data, s.wholeRecord, recordText)]));
 }

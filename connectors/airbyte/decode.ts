@@ -12,10 +12,10 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, parseTimestamp, schemaOf, z } from '../../engine/api.js';
+import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, fieldsOf, makeBatch, parseTimestamp, z } from '../../engine/api.js';
 import { Slot, utcTimestampAt } from '../jsonl/flat-scanner.js';
 import { appendConverted, convertJson, Misfit } from '../jsonl/json-values.js';
-import { META_COLUMNS } from './catalog.js';
+import { renameChanges, streamSchema } from './catalog.js';
 import { InvalidMessage, type MetaChange, parseMessage, streamKey } from './protocol.js';
 import { members } from './raw-json.js';
 import { RecordScanner } from './record-scanner.js';
@@ -25,7 +25,7 @@ const streamConfig = z
     name: z.string(),
     namespace: z.string().nullable(),
     port: z.string(),
-    data: z.array(z.tuple([z.string(), columnTypeSchema])),
+    data: z.array(z.tuple([z.string(), columnTypeSchema, z.string()])).describe('Data columns: [column, type, the record key it holds].'),
     wholeRecord: z.boolean(),
     generationId: z.number().int().nullable(),
     syncId: z.number().int().nullable(),
@@ -36,6 +36,7 @@ const config = z
   .object({
     streams: z.array(streamConfig).describe('Catalog streams and their columns.'),
     maxLineBytes: z.number().int().positive().describe('Longer messages are dead-lettered.'),
+    recordText: z.boolean().default(false).describe('Keep each RECORD line in `_abflow_record` (for airbyte_destination).'),
   })
   .strict();
 
@@ -75,7 +76,7 @@ const SCANNED_TYPES: ReadonlySet<string> = new Set(['string', 'int32', 'int64', 
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** Lenient conversion for Airbyte data (see the module comment); `raw` gives the value's original text. */
-function convertValue(v: unknown, type: z.output<typeof columnTypeSchema>, raw: () => string): unknown {
+export function convertValue(v: unknown, type: z.output<typeof columnTypeSchema>, raw: () => string): unknown {
   if (v === null || v === undefined) return null;
   switch (type) {
     case 'json':
@@ -108,19 +109,21 @@ export const airbyteDecode = defineOperator({
   examples: [
     {
       title: 'Inserted automatically after an Airbyte source',
-      yaml: `kind: airbyte_decode\nconfig:\n  maxLineBytes: 16777216\n  streams:\n    - { name: users, namespace: null, port: users, data: [[id, int64], [name, string]], wholeRecord: false, generationId: null, syncId: null }`,
+      yaml: `kind: airbyte_decode\nconfig:\n  maxLineBytes: 16777216\n  streams:\n    - { name: users, namespace: null, port: users, data: [[id, int64, id], [name, string, name]], wholeRecord: false, generationId: null, syncId: null }`,
     },
   ],
   ports: (cfg) => cfg.streams.map((s) => s.port),
-  outputSchemas: (cfg) => Object.fromEntries(cfg.streams.map((s) => [s.port, schemaOf({ ...Object.fromEntries(s.data), ...META_COLUMNS })])),
+  outputSchemas: (cfg) => Object.fromEntries(cfg.streams.map((s) => [s.port, streamSchema(s.data, s.wholeRecord, cfg.recordText)])),
   create(cfg, ctx) {
     const byKey = new Map<string, StreamConfig>(cfg.streams.map((s) => [streamKey(s.name, s.namespace), s]));
-    const unchanged = new Map(cfg.streams.map((s) => [s, Buffer.from(JSON.stringify({ sync_id: s.syncId, changes: [] }))]));
+    // Renamed keys are recorded on every record of their stream, so this meta text is fixed per stream.
+    const renames = new Map(cfg.streams.map((s) => [s, renameChanges(s.data)]));
+    const unchanged = new Map(cfg.streams.map((s) => [s, Buffer.from(JSON.stringify({ sync_id: s.syncId, changes: renames.get(s) }))]));
     const rawIds = new RawIds();
     const scanner = new RecordScanner(
       cfg.streams
         .filter((s) => !s.wholeRecord && s.data.every(([, t]) => SCANNED_TYPES.has(t)))
-        .map((s) => ({ name: s.name, namespace: s.namespace, fields: s.data, stream: s })),
+        .map((s) => ({ name: s.name, namespace: s.namespace, fields: s.data.map(([, type, key]) => [key, type] as const), stream: s })),
     );
     // Per-row scratch of the fast path: converted timestamps, so a row is appended only once all of it converts.
     const times = new Float64Array(Math.max(0, ...cfg.streams.map((s) => s.data.length)));
@@ -163,11 +166,12 @@ export const airbyteDecode = defineOperator({
         const perStream = new Map<StreamConfig, { builders: ColumnBuilder[]; rows: number[] }>();
         const accumulator = (stream: StreamConfig) => {
           let acc = perStream.get(stream);
-          if (!acc) perStream.set(stream, (acc = { builders: ctx.outputs[stream.port]!.fields.map((f, c) => new ColumnBuilder(c < stream.data.length ? stream.data[c]![1] : META_COLUMNS[f.name]!, 64)), rows: [] }));
+          if (!acc) perStream.set(stream, (acc = { builders: fieldsOf(ctx.outputs[stream.port]!).map((f) => new ColumnBuilder(f.type, 64)), rows: [] }));
           return acc;
         };
-        const appendMeta = (stream: StreamConfig, b: ColumnBuilder[], emittedAt: number, changes: MetaChange[] | null) => {
+        const appendMeta = (stream: StreamConfig, b: ColumnBuilder[], emittedAt: number, changes: readonly object[] | null, start: number, end: number) => {
           const m = stream.data.length;
+          if (cfg.recordText) b[m + 4]!.appendUtf8(bytes, start, end);
           rawIds.append(b[m]!);
           b[m + 1]!.appendNumber(Math.trunc(emittedAt));
           if (changes?.length) b[m + 2]!.appendString(JSON.stringify({ sync_id: stream.syncId, changes }));
@@ -204,7 +208,7 @@ export const airbyteDecode = defineOperator({
             const stream = scanner.stream!;
             const acc = accumulator(stream);
             if (appendScanned(stream, acc.builders)) {
-              appendMeta(stream, acc.builders, scanner.emittedAt, null);
+              appendMeta(stream, acc.builders, scanner.emittedAt, null, start, end);
               acc.rows.push(i);
               continue;
             }
@@ -232,19 +236,19 @@ export const airbyteDecode = defineOperator({
             return text.slice(s, e);
           };
           const acc = accumulator(stream);
-          const changes: MetaChange[] = [...(rec.meta?.changes ?? [])];
+          const changes: (MetaChange | ReturnType<typeof renameChanges>[number])[] = [...(rec.meta?.changes ?? []), ...renames.get(stream)!];
           const data = rec.data;
           if (stream.wholeRecord) {
             const [s, e] = members(text, ...members(text).get('record')!).get('data')!;
             acc.builders[0]!.appendString(text.slice(s, e));
-          } else stream.data.forEach(([name, type], c) => {
-            const v = convertValue(data[name], type, () => rawOf(name));
+          } else stream.data.forEach(([, type, key], c) => {
+            const v = convertValue(data[key], type, () => rawOf(key));
             if (v instanceof Misfit) {
-              changes.push({ field: name, change: 'NULLED', reason: TYPECAST });
+              changes.push({ field: key, change: 'NULLED', reason: TYPECAST });
               acc.builders[c]!.appendNull();
             } else appendConverted(acc.builders[c]!, v);
           });
-          appendMeta(stream, acc.builders, rec.emitted_at, changes);
+          appendMeta(stream, acc.builders, rec.emitted_at, changes, start, end);
           acc.rows.push(i);
         }
         out.deadLetter(bad, reasons, raw);

@@ -8,15 +8,15 @@
  * delivered) and `rejectedRecordCount` rewritten, so the destination's record-count check still holds.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import { AbflowError, columnData, defineSink, fieldsOf, isValid, type RecordBatch, z } from '../../engine/api.js';
-import { META } from './catalog.js';
+import { AbflowError, defineSink, type RecordBatch, z } from '../../engine/api.js';
 import { connectorLog } from './log.js';
 import { type Marker, withStats } from './messages.js';
 import { InvalidMessage, parseMessage, streamKey } from './protocol.js';
+import { RecordWriter } from './record-text.js';
+import { type WorkDir, workDir } from './workdir.js';
 
 const stream = z.union([z.string().min(1), z.object({ name: z.string().min(1), namespace: z.string().optional() }).strict()]);
 
@@ -32,31 +32,10 @@ const config = z
 
 type Config = z.output<typeof config>;
 
-/** Serialises column `c` of row `i` as JSON text (JSON columns as they are). */
-function valueJson(type: string, data: ReturnType<typeof columnData>, i: number): string {
-  switch (type) {
-    case 'string':
-    case 'json': {
-      const o = data.valueOffsets as Int32Array;
-      const b = data.values as Uint8Array;
-      const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', o[i]!, o[i + 1]!);
-      return type === 'json' ? text : JSON.stringify(text);
-    }
-    case 'bool': {
-      const j = data.offset + i; // bool bits are not sliced with the data (see columnData)
-      return (((data.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1 ? 'true' : 'false';
-    }
-    case 'int64':
-      return String((data.values as BigInt64Array)[i]);
-    case 'timestamp':
-      return JSON.stringify(new Date(Number((data.values as BigInt64Array)[i])).toISOString());
-    case 'date':
-      return JSON.stringify(new Date((data.values as Int32Array)[i]! * 86_400_000).toISOString().slice(0, 10));
-    default: {
-      const v = (data.values as Float64Array | Int32Array)[i]!;
-      return Number.isFinite(v) ? String(v) : 'null';
-    }
-  }
+interface Row {
+  readonly text: string;
+  readonly key: string;
+  readonly line: number;
 }
 
 export const airbyteDestination = defineSink({
@@ -77,28 +56,35 @@ export const airbyteDestination = defineSink({
       throw new AbflowError('config', `${inputs.length} input(s) but ${cfg.streams.length} stream name(s): give one stream per input, in order`, { path: ['streams'] });
     if (cfg.command && (!cfg.config || !cfg.catalog)) throw new AbflowError('config', 'a destination `command` needs its `config` and `catalog`', { path: ['command'] });
   },
+  readsSourceText: true,
   create(cfg, ctx) {
     const streams = cfg.streams.map((s) => (typeof s === 'string' ? { name: s } : s));
     const keys = streams.map((s) => streamKey(s.name, s.namespace));
-    const layouts = ctx.inputs.map((schema) => {
-      const fields = fieldsOf(schema).map((f, c) => ({ ...f, c }));
-      const data = fields.filter((f) => !f.name.startsWith('_airbyte_') || f.name === '_airbyte_data');
-      const find = (name: string) => fields.find((f) => f.name === name);
-      return { data, extractedAt: find(META.extractedAt), meta: find(META.meta), whole: data.length === 1 && data[0]!.name === '_airbyte_data' };
-    });
-    const prefixes = streams.map((s) => `{"type":"RECORD","record":{"stream":${JSON.stringify(s.name)}${s.namespace !== undefined ? `,"namespace":${JSON.stringify(s.namespace)}` : ''},"data":`);
+    const writers = ctx.inputs.map((schema, i) => new RecordWriter(schema, streams[i]!));
     let out: Writable;
     let child: ChildProcess | null = null;
-    let childExit: Promise<void> | null = null;
-    let workDir: string | null = null;
-    // Rows delivered per stream since the last STATE, and output held back while a checkpoint is in flight (it
-    // belongs after that checkpoint's STATEs, and counts towards the next ones).
+    let wd: WorkDir | null = null;
+    /** Set once the destination connector failed (it exited, reported a TRACE error, or its stdin broke): every
+     * later write and the close report it instead of writing into a dead pipe. */
+    let failed: AbflowError | null = null;
+    let exited: Promise<void> | null = null;
+    // Rows delivered per stream since the last STATE of its scope.
     const delivered = new Map<string, number>();
-    const deliver = (key: string, n: number) => delivered.set(key, (delivered.get(key) ?? 0) + n);
-    let held: { text: string; key: string; rows: number }[] | null = null;
+    // With checkpoints, rows wait for the commit that carries the STATEs among them: a STATE must follow exactly the
+    // records before it, and commits group many STATEs. Each row keeps its source line to be placed among them.
+    // `open` is the current epoch's, `sealed` those of epochs whose barrier passed, oldest first.
+    let open: Row[] = [];
+    const sealed: Row[][] = [];
 
     const write = async (text: string) => {
-      if (!out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      if (failed) throw failed;
+      if (out.write(text)) return;
+      // A destination that dies never drains its pipe: wait for whichever comes first.
+      await new Promise<void>((resolve) => {
+        out.once('drain', resolve);
+        void exited?.then(resolve);
+      });
+      if (failed) throw failed;
     };
 
     const stateText = (m: Extract<Marker, { kind: 'state' }>): string => {
@@ -112,94 +98,101 @@ export const airbyteDestination = defineSink({
     return {
       async open() {
         if (cfg.command) {
-          workDir = mkdtempSync(join(tmpdir(), 'abflow-airbyte-dest-'));
-          const configPath = join(workDir, 'config.json');
-          writeFileSync(configPath, typeof cfg.config === 'string' ? readFileSync(cfg.config, 'utf8') : JSON.stringify(cfg.config), { mode: 0o600 });
+          wd = workDir({ 'config.json': typeof cfg.config === 'string' ? readFileSync(cfg.config, 'utf8') : JSON.stringify(cfg.config) });
           const [cmd, ...rest] = cfg.command;
+          const name = cfg.command.join(' ');
           const log = connectorLog(ctx.nodeId);
-          child = spawn(cmd!, [...rest, 'write', '--config', configPath, '--catalog', cfg.catalog!], { stdio: ['pipe', 'pipe', 'pipe'] });
-          let error: string | null = null;
-          child.stdout!.setEncoding('utf8');
+          const c = spawn(cmd!, [...rest, 'write', '--config', wd.path('config.json'), '--catalog', cfg.catalog!], { stdio: ['pipe', 'pipe', 'pipe'] });
+          child = c;
+          let traceError: string | null = null;
+          let stderrTail = '';
+          const fail = (why: string) => (failed ??= new AbflowError('sink_io', `destination \`${name}\` failed: ${why}`, { nodeId: ctx.nodeId, domain: 'external' }));
+          c.stdout!.setEncoding('utf8');
           let partial = '';
-          child.stdout!.on('data', (s: string) => {
+          c.stdout!.on('data', (s: string) => {
             const lines = (partial + s).split('\n');
             partial = lines.pop()!;
             for (const line of lines) {
               const m = line.trim() ? parseMessage(line) : null;
               if (!m || m instanceof InvalidMessage) continue;
-              if (m.type === 'TRACE' && m.trace.type === 'ERROR') error ??= m.trace.error?.message ?? 'unknown error';
+              if (m.type === 'TRACE' && m.trace.type === 'ERROR') traceError ??= m.trace.error?.message ?? 'unknown error';
               else if (m.type === 'LOG') log(m.log.level, m.log.message);
               else if (m.type === 'STATE') log('DEBUG', `destination committed state: ${line}`);
             }
           });
-          child.stderr!.setEncoding('utf8').on('data', (s: string) => s.split('\n').filter((l) => l.trim()).forEach((l) => log('INFO', l)));
-          childExit = new Promise<void>((resolve, reject) => {
-            child!.once('error', (e) => reject(new AbflowError('sink_io', `cannot run destination \`${cfg.command!.join(' ')}\`: ${e.message}`, { nodeId: ctx.nodeId })));
-            child!.once('close', (code) => (code === 0 && !error ? resolve() : reject(new AbflowError('sink_io', `destination \`${cfg.command!.join(' ')}\` failed: ${error ?? `exit code ${code}`}`, { nodeId: ctx.nodeId, domain: 'external' }))));
+          c.stderr!.setEncoding('utf8').on('data', (s: string) => {
+            stderrTail = (stderrTail + s).slice(-2000);
+            s.split('\n').filter((l) => l.trim()).forEach((l) => log('INFO', l));
           });
-          childExit.catch(() => undefined);
-          out = child.stdin!;
+          // A broken pipe is how a dead destination shows first; its exit (below) says why.
+          c.stdin!.on('error', () => undefined);
+          exited = new Promise<void>((resolve) => {
+            c.once('error', (e) => {
+              fail(`cannot run it: ${e.message}`);
+              resolve();
+            });
+            c.once('close', (code, signal) => {
+              const tail = stderrTail.trim().split('\n').slice(-3).join(' | ');
+              if (code !== 0 || traceError) fail(`${traceError ?? 'it exited'} (${signal ? `signal ${signal}` : `exit code ${code}`})${tail ? `; stderr ends: ${tail}` : ''}`);
+              resolve();
+            });
+          });
+          out = c.stdin!;
         } else if (cfg.path === '-') out = process.stdout;
         else {
           mkdirSync(dirname(cfg.path), { recursive: true });
           out = createWriteStream(cfg.path);
         }
       },
-      async write(batch: RecordBatch, input: number) {
-        const layout = layouts[input]!;
-        const cols = layout.data.map((f) => ({ ...f, data: columnData(batch, f.c) }));
-        const ext = layout.extractedAt ? columnData(batch, layout.extractedAt.c) : null;
-        const meta = layout.meta ? columnData(batch, layout.meta.c) : null;
-        const now = Date.now();
-        let text = '';
-        for (let i = 0; i < batch.numRows; i++) {
-          let data: string;
-          if (layout.whole) data = isValid(cols[0]!.data, i) ? valueJson('json', cols[0]!.data, i) : '{}';
-          else {
-            data = '{';
-            let first = true;
-            for (const col of cols) {
-              if (!isValid(col.data, i)) continue;
-              data += (first ? '' : ',') + JSON.stringify(col.name) + ':' + valueJson(col.type, col.data, i);
-              first = false;
-            }
-            data += '}';
-          }
-          const emittedAt = ext && isValid(ext, i) ? Number((ext.values as BigInt64Array)[i]) : now;
-          // Meta is passed on only when it records changes (the decoder writes it for every record).
-          const metaText = meta && isValid(meta, i) ? valueJson('json', meta, i) : null;
-          const changed = metaText !== null && !metaText.endsWith('"changes":[]}');
-          text += `${prefixes[input]}${data},"emitted_at":${emittedAt}${changed ? `,"meta":${metaText}` : ''}}}\n`;
+      async write(batch: RecordBatch, input: number, positions?: Float64Array) {
+        const lines = writers[input]!.lines(batch, Date.now());
+        if (!ctx.checkpointing) {
+          delivered.set(keys[input]!, (delivered.get(keys[input]!) ?? 0) + lines.length);
+          return write(lines.join(''));
         }
-        if (held) held.push({ text, key: keys[input]!, rows: batch.numRows });
-        else {
-          deliver(keys[input]!, batch.numRows);
-          await write(text);
-        }
+        for (let i = 0; i < lines.length; i++) open.push({ text: lines[i]!, key: keys[input]!, line: positions?.[i] ?? -Infinity });
       },
       async preCommit() {
-        held ??= [];
+        sealed.push(open);
+        open = [];
       },
       async commit(_epoch: number, markers: readonly unknown[]) {
+        // This commit covers every sealed epoch (older ones are subsumed). Rows go in source order, each STATE and
+        // status right after the last row that came before it; rows without a source line (computed by the plan)
+        // go first, as they were produced before the barrier.
+        const rows = sealed.splice(0).flat();
+        rows.sort((a, b) => (a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
         let text = '';
-        for (const m of markers as readonly Marker[]) text += (m.kind === 'state' ? stateText(m) : m.text) + '\n';
-        const after = held ?? [];
-        held = null;
-        for (const h of after) deliver(h.key, h.rows);
-        await write(text + after.map((h) => h.text).join(''));
+        let r = 0;
+        const flushRows = (upTo: number) => {
+          for (; r < rows.length && rows[r]!.line <= upTo; r++) {
+            text += rows[r]!.text;
+            delivered.set(rows[r]!.key, (delivered.get(rows[r]!.key) ?? 0) + 1);
+          }
+        };
+        for (const m of markers as readonly Marker[]) {
+          flushRows(m.line);
+          text += (m.kind === 'state' ? stateText(m) : m.text) + '\n';
+        }
+        flushRows(Infinity);
+        await write(text);
       },
       async close() {
-        if (held) await write(held.map((h) => h.text).join(''));
-        held = null;
+        // Rows after the last checkpoint (a run without STATEs at its end).
+        const rest = [...sealed.splice(0).flat(), ...open];
+        open = [];
+        if (rest.length) await write(rest.map((row) => row.text).join(''));
         if (out === process.stdout) return;
-        await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-        await childExit;
-        if (workDir) rmSync(workDir, { recursive: true, force: true });
+        if (failed) throw failed;
+        await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e && !child ? reject(e) : resolve())));
+        await exited;
+        wd?.remove();
+        if (failed) throw failed;
       },
       async abort() {
         child?.kill('SIGTERM');
         if (out && out !== process.stdout) out.destroy();
-        if (workDir) rmSync(workDir, { recursive: true, force: true });
+        wd?.remove();
       },
     };
   },

@@ -10,6 +10,7 @@
  * Classifying must not parse every record on this thread: the usual RECORD line shapes are recognised from their
  * first or last bytes (see `recordStream`), anything else is parsed.
  */
+import { duration, z } from '../../engine/api.js';
 import { InvalidMessage, parseMessage, type StateMessage, streamKey, type TraceMessage } from './protocol.js';
 import { elements, members, setMember } from './raw-json.js';
 import { equalBytes } from '../jsonl/flat-scanner.js';
@@ -65,6 +66,24 @@ export function resumeStateOf(fileText: string): ResumeState {
   };
 }
 
+/** When a STATE becomes a commit point: once `records` records or `intervalMs` have passed since the last one (a
+ * commit costs a transaction in every sink; API sources send a STATE every page of a few dozen records). */
+export interface GroupCommit {
+  readonly records: number;
+  readonly intervalMs: number;
+  readonly now: () => number;
+}
+
+/** The config options of Airbyte sources that set their `GroupCommit`. */
+export const groupCommitOptions = {
+  commitRecords: z.number().int().positive().default(10_000).describe('A STATE is committed once this many records came since the last commit (default 10 000) ...'),
+  commitInterval: duration().default(1000).describe('... or once this much time passed (default 1s); the STATEs in between are passed on with that commit, in order.'),
+};
+
+export function groupCommit(cfg: { commitRecords: number; commitInterval: number }): GroupCommit {
+  return { records: cfg.commitRecords, intervalMs: cfg.commitInterval, now: () => performance.now() };
+}
+
 export interface MessageEvents {
   log?(level: string, message: string): void;
   /** A line that is not a valid AirbyteMessage (it still goes to the decoder, which dead-letters it). */
@@ -97,6 +116,19 @@ export function recordStream(buf: Buffer, start: number, end: number): string | 
   return null;
 }
 
+/** The stream key a line was counted for by `MessageReader` (a RECORD's stream), or null when it is no RECORD. */
+export function recordStreamOf(line: string): string | null {
+  const buf = Buffer.from(line);
+  const fast = recordStream(buf, 0, buf.length);
+  if (fast !== null) return fast;
+  try {
+    const r = (JSON.parse(line) as { record?: { stream?: unknown; namespace?: unknown } }).record;
+    return typeof r?.stream === 'string' ? streamKey(r.stream, typeof r.namespace === 'string' ? r.namespace : null) : null;
+  } catch {
+    return null;
+  }
+}
+
 // `buf` is a whole read chunk (read chunks are never written to afterwards): one search per chunk, instead of one per
 // line, tells whether any line may name a namespace (native-bench a: the per-line search was a tenth of this thread).
 let searched: { buf: Buffer; found: boolean } = { buf: Buffer.alloc(0), found: false };
@@ -121,18 +153,28 @@ export class MessageReader {
   private readonly sinceStream = new Map<string, number>();
   private resume: { type: ResumeState['type']; states: Map<string, string> };
   readonly errors: TraceMessage[] = [];
+  /** The first failure the connector reported in its messages (a TRACE error, a FAILED connection status, a STATE
+   * whose `sourceStatus` is ERRORED): some CDKs exit 0 after one, yet the read failed. */
+  failure: string | null = null;
   records = 0;
   states = 0;
   logs = 0;
   traces = 0;
 
+  private sinceCommit = 0;
+  private lastCommitAt: number;
+  /** STATEs passed since the last commit point: the end of the input must commit them. */
+  uncommitted = 0;
+
   constructor(
     private readonly events: MessageEvents,
     /** Whether a STATE is a commit point that also changes where to resume (a connector), or only a commit point. */
     private readonly resumeFromStates: boolean,
+    private readonly group: GroupCommit,
     from?: ResumeState,
   ) {
     this.resume = { type: from?.type ?? 'LEGACY', states: new Map(from?.states) };
+    this.lastCommitAt = group.now();
   }
 
   get resumeState(): ResumeState | null {
@@ -141,6 +183,7 @@ export class MessageReader {
 
   private countRecord(key: string | null): void {
     this.records++;
+    this.sinceCommit++;
     this.sinceGlobal++;
     if (key !== null) this.sinceStream.set(key, (this.sinceStream.get(key) ?? 0) + 1);
   }
@@ -166,13 +209,14 @@ export class MessageReader {
         this.countRecord(streamKey(msg.record.stream, msg.record.namespace));
         return undefined;
       case 'STATE':
-        return this.onState(msg.state, text, line);
+        return this.onState(msg.state, text, line, (msg as { sourceStatus?: unknown }).sourceStatus);
       case 'TRACE': {
         this.traces++;
         const t = msg.trace;
         if (t.type === 'STREAM_STATUS') return { marker: { kind: 'status', line, text } satisfies StatusMarker };
         if (t.type === 'ERROR') {
           this.errors.push(t);
+          this.failure ??= `${t.error?.message ?? 'unknown error'}${t.error?.failure_type ? ` (${t.error.failure_type})` : ''}`;
           this.events.traceError?.(t, text);
         } else this.events.log?.('DEBUG', `trace ${t.type}: ${text}`);
         return {};
@@ -181,14 +225,24 @@ export class MessageReader {
         this.logs++;
         this.events.log?.(msg.log.level, msg.log.message);
         return {};
+      case 'CONNECTION_STATUS':
+        if (msg.connectionStatus.status === 'FAILED') this.failure ??= `connection status FAILED${msg.connectionStatus.message ? `: ${msg.connectionStatus.message}` : ''}`;
+        return {};
       default:
         this.events.log?.('DEBUG', `ignored ${msg.type} message on line ${line}`);
         return {};
     }
   };
 
-  private onState(state: StateMessage, text: string, line: number): Control {
+  private onState(state: StateMessage, text: string, line: number, topStatus: unknown): Control {
     this.states++;
+    const errored = sourceStatusError(topStatus) ?? sourceStatusError((state as { sourceStatus?: unknown }).sourceStatus);
+    if (errored !== null) this.failure ??= errored;
+    // After a reported failure the connector's states are not trusted: nothing after it is committed.
+    if (this.failure !== null && this.resumeFromStates) {
+      this.events.log?.('WARN', `STATE on line ${line} follows the connector's failure report; not committed`);
+      return {};
+    }
     const type = state.type ?? 'LEGACY';
     const stateSpan = members(text).get('state')!;
     const stateText = text.slice(stateSpan[0], stateSpan[1]);
@@ -208,8 +262,26 @@ export class MessageReader {
     if (type === 'STREAM') this.resume.states.set(stream ?? '', stateText);
     else this.resume.states = new Map([['', stateText]]);
     const marker: StateMarker = { kind: 'state', line, text, state, stream, recordCount };
+    // Group commit: a STATE ends an interval to commit only once enough records or time have accumulated; the
+    // STATEs in between travel with the next commit point as markers, in order.
+    const now = this.group.now();
+    if (this.sinceCommit < this.group.records && now - this.lastCommitAt < this.group.intervalMs) {
+      this.uncommitted++;
+      return { marker };
+    }
+    this.sinceCommit = 0;
+    this.uncommitted = 0;
+    this.lastCommitAt = now;
     return { marker, commit: this.resumeFromStates ? { resumeAfter: this.resumeState } : {} };
   }
+}
+
+/** The message of an ERRORED `sourceStatus` (Faros' CDK reports a failed read this way, at the top level of the
+ * STATE message or inside `state`), or null. */
+function sourceStatusError(status: unknown): string | null {
+  const st = status as { status?: unknown; message?: unknown } | null | undefined;
+  if (!st || typeof st !== 'object' || st.status !== 'ERRORED') return null;
+  return `source status ERRORED${typeof st.message === 'string' ? `: ${st.message}` : st.message ? `: ${JSON.stringify(st.message)}` : ''}`;
 }
 
 /** The STATE line with `state.<field>` set to `{"recordCount": n.0, ...}`; everything else as received. */

@@ -66,7 +66,8 @@ const connectionStatus = z.looseObject({ status: z.enum(['SUCCEEDED', 'FAILED'])
 
 export const airbyteStream = z.looseObject({
   name: z.string(),
-  json_schema: z.record(z.string(), z.unknown()),
+  // Minimal configured catalogs leave the schema out: the stream is schemaless.
+  json_schema: z.record(z.string(), z.unknown()).default({}),
   supported_sync_modes: z.array(z.enum(['full_refresh', 'incremental'])).optional(),
   source_defined_cursor: z.boolean().nullish(),
   default_cursor_field: z.array(z.string()).nullish(),

@@ -5,24 +5,33 @@
  * spans), for correctness; the input is always text `JSON.parse` already accepted.
  */
 
-/** Top-level members of the JSON object text `text[start, end)`: key → [valueStart, valueEnd). */
-export function members(text: string, start = 0, end = text.length): Map<string, [number, number]> {
-  const out = new Map<string, [number, number]>();
+/** A member of a JSON object text: its key, where its key text starts, and its value's [start, end). */
+export type MemberSpan = readonly [key: string, keyStart: number, valueStart: number, valueEnd: number];
+
+/** Top-level members of the JSON object text `text[start, end)`, in order (a repeated key appears twice). */
+export function memberSpans(text: string, start = 0, end = text.length): MemberSpan[] {
+  const out: MemberSpan[] = [];
   let i = skipSpace(text, start, end);
   if (text[i] !== '{') throw new Error('not a JSON object');
   i++;
   for (;;) {
     i = skipSpace(text, i, end);
     if (text[i] === '}') return out;
+    const keyStart = i;
     const keyEnd = skipString(text, i);
     const key = JSON.parse(text.slice(i, keyEnd)) as string;
     i = skipSpace(text, keyEnd, end);
     i = skipSpace(text, i + 1, end); // the colon
     const valueEnd = skipValue(text, i, end);
-    out.set(key, [i, valueEnd]);
+    out.push([key, keyStart, i, valueEnd]);
     i = skipSpace(text, valueEnd, end);
     if (text[i] === ',') i++;
   }
+}
+
+/** Top-level members of the JSON object text `text[start, end)`: key → [valueStart, valueEnd). */
+export function members(text: string, start = 0, end = text.length): Map<string, [number, number]> {
+  return new Map(memberSpans(text, start, end).map(([key, , s, e]) => [key, [s, e]]));
 }
 
 /** Elements of the JSON array text `text`: [start, end) of each. */

@@ -5,26 +5,27 @@
  * sinks together with the connector state, so a restarted job passes the last committed state back to the
  * connector (`--state`) and continues exactly after it. LOG messages go to stderr; a connector that exits non-zero
  * or reports a TRACE error fails the job with that error's message.
- * Without a `catalog`, the connector's `discover` runs when the plan compiles and every stream is read in full.
+ * Without a `catalog`, the connector's `discover` runs when the plan compiles; a catalog that is not configured is
+ * configured as the Airbyte UI would (incremental where the stream supports it, else full refresh).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AbflowError, defineSource, z } from '../../engine/api.js';
-import { readLines } from '../jsonl/lines.js';
-import { type CatalogStream, decoderFor, parseCatalog, readCatalog, schemasOf } from './catalog.js';
+import { readFileSync } from 'node:fs';
+import { AbflowError, defineSource, emptyBatch, z } from '../../engine/api.js';
+import { LINES_SCHEMA, readLines } from '../jsonl/lines.js';
+import { type CatalogStream, configuredCatalogText, decoderFor, parseCatalog, schemasOf } from './catalog.js';
 import { connectorLog } from './log.js';
-import { MessageReader, type ResumeState, resumeStateOf, stateFileText } from './messages.js';
+import { groupCommit, groupCommitOptions, MessageReader, type ResumeState, resumeStateOf, stateFileText } from './messages.js';
 import { InvalidMessage, parseMessage } from './protocol.js';
+import { workDir } from './workdir.js';
 
 const config = z
   .object({
     command: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('The connector command: an argv list, or a string split at spaces.'),
     config: z.union([z.string(), z.record(z.string(), z.unknown())]).describe('Connector config: a JSON file path, or the config inline.'),
-    catalog: z.string().optional().describe('Configured catalog JSON; without it, `discover` runs and every stream is read (full refresh).'),
+    catalog: z.string().optional().describe('Catalog JSON: a configured catalog, a catalog or a `discover` CATALOG message (streams configured as `abflow airbyte source discover --configured` does); without it, `discover` runs and its catalog is configured that way.'),
     state: z.string().optional().describe('Initial state file for the first run (later runs resume from the checkpoint).'),
     maxLineBytes: z.number().int().positive().default(16 << 20).describe('Longer lines are dead-lettered (default 16 MiB).'),
+    ...groupCommitOptions,
   })
   .strict();
 
@@ -62,12 +63,15 @@ function runConnector(command: readonly string[], args: readonly string[], type:
 
 const ACTIONS = { spec: 'SPEC', check: 'CONNECTION_STATUS', discover: 'CATALOG' } as const;
 
-/** `abflow airbyte source spec|check|discover`: the connector's answer, as its messages. */
-export function connectorAction(command: string, action: string, configPath?: string): unknown[] {
+/** `abflow airbyte source spec|check|discover`: the connector's answer, as its messages; `configured` turns a
+ * discovered catalog into a configured catalog (see `configuredCatalogText`). */
+export function connectorAction(command: string, action: string, configPath?: string, configured = false): unknown[] {
   const type = ACTIONS[action as keyof typeof ACTIONS];
   if (!type) throw new AbflowError('config', `unknown action \`${action}\`: use spec, check or discover`);
   if (action !== 'spec' && !configPath) throw new AbflowError('config', `\`${action}\` needs --config`);
-  return runConnector(argv({ command } as Config), action === 'spec' ? ['spec'] : [action, '--config', configPath!], type);
+  if (configured && action !== 'discover') throw new AbflowError('config', '--configured goes with discover');
+  const found = runConnector(argv({ command } as Config), action === 'spec' ? ['spec'] : [action, '--config', configPath!], type);
+  return configured ? found.map((m) => JSON.parse(configuredCatalogText(JSON.stringify(m), 'from discover')) as unknown) : found;
 }
 
 function initialState(path: string): ResumeState {
@@ -78,42 +82,42 @@ function initialState(path: string): ResumeState {
   }
 }
 
-/** Writes config/catalog/state files for one connector run into a fresh temp folder. */
-function workDir(files: Record<string, string>): { dir: string; path: (name: string) => string } {
-  const dir = mkdtempSync(join(tmpdir(), 'abflow-airbyte-'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
-  return { dir, path: (name) => join(dir, name) };
-}
-
 const discovered = new Map<string, { streams: CatalogStream[]; configured: string }>();
 
-/** The streams to read and the configured catalog to pass: the plan's catalog, or everything `discover` found. */
+/** The streams to read and the configured catalog to pass: the plan's catalog (configured where it is not), or
+ * what `discover` found, configured the same way. */
 function catalogOf(cfg: Config): { streams: CatalogStream[]; configured: string } {
   if (cfg.catalog) {
-    const streams = readCatalog(cfg.catalog);
-    const text = readFileSync(cfg.catalog, 'utf8');
-    return { streams, configured: streams.every((s) => s.configured) ? text : configuredFrom(JSON.parse(text) as { streams: unknown[] }) };
+    let text: string;
+    try {
+      text = readFileSync(cfg.catalog, 'utf8');
+    } catch (e) {
+      throw new AbflowError('config', `cannot read catalog ${cfg.catalog}: ${(e as Error).message}`, { path: ['catalog'] });
+    }
+    const configured = configuredCatalogText(text, cfg.catalog);
+    return { streams: parseCatalog(configured, cfg.catalog), configured };
   }
   const key = JSON.stringify([argv(cfg), cfg.config]);
   let hit = discovered.get(key);
   if (!hit) {
-    const wd = workDir({ 'config.json': configText(cfg) });
-    try {
-      const [msg] = runConnector(argv(cfg), ['discover', '--config', wd.path('config.json')], 'CATALOG') as { catalog: { streams: unknown[] } }[];
-      if (!msg) throw new AbflowError('source_io', `connector \`${argv(cfg).join(' ')} discover\` printed no CATALOG`, { path: ['command'] });
-      const configured = configuredFrom(msg.catalog);
-      hit = { streams: parseCatalog(configured, 'from discover'), configured };
-      discovered.set(key, hit);
-    } finally {
-      rmSync(wd.dir, { recursive: true, force: true });
-    }
+    const [msg] = discover(argv(cfg), configText(cfg));
+    const configured = configuredCatalogText(JSON.stringify(msg), 'from discover');
+    hit = { streams: parseCatalog(configured, 'from discover'), configured };
+    discovered.set(key, hit);
   }
   return hit;
 }
 
-/** A configured catalog reading every stream of a discovered catalog in full. */
-function configuredFrom(catalog: { streams: unknown[] }): string {
-  return JSON.stringify({ streams: catalog.streams.map((stream) => ({ stream, sync_mode: 'full_refresh', destination_sync_mode: 'append' })) });
+/** The connector's CATALOG message (`discover`), its config in a temp folder removed right after. */
+function discover(command: readonly string[], config: string): [unknown] {
+  const wd = workDir({ 'config.json': config });
+  try {
+    const [msg] = runConnector(command, ['discover', '--config', wd.path('config.json')], 'CATALOG');
+    if (!msg) throw new AbflowError('source_io', `connector \`${command.join(' ')} discover\` printed no CATALOG`, { path: ['command'] });
+    return [msg];
+  } finally {
+    wd.remove();
+  }
 }
 
 export const airbyteSource = defineSource({
@@ -131,9 +135,12 @@ export const airbyteSource = defineSource({
     },
   ],
   display: (cfg) => ({ command: argv(cfg).join(' '), ...(cfg.catalog ? { catalog: cfg.catalog } : {}) }),
+  // The connector state belongs to the connection (the source id and its streams), not to the command line: an image
+  // upgrade or new options keep it, and a finished sync is continued incrementally by the next run.
+  connection: (cfg) => ({ streams: catalogOf(cfg).streams.map((s) => [s.namespace, s.name]).sort() }),
   ports: (cfg) => catalogOf(cfg).streams.map((s) => s.port),
-  outputSchemas: (cfg) => schemasOf(catalogOf(cfg).streams),
-  decoder: (cfg) => decoderFor(catalogOf(cfg).streams, cfg.maxLineBytes),
+  outputSchemas: (cfg) => schemasOf(catalogOf(cfg).streams, false),
+  decoder: (cfg, _outputs, opts) => decoderFor(catalogOf(cfg).streams, cfg.maxLineBytes, opts.keepSourceText),
   drivesCheckpoints: true,
   create(cfg, ctx) {
     const log = connectorLog(ctx.nodeId);
@@ -159,19 +166,21 @@ export const airbyteSource = defineSource({
           stderrTail = (stderrTail + s).slice(-2000);
           for (const line of s.split('\n')) if (line.trim()) log('INFO', line);
         });
-        const reader = new MessageReader({ log, invalid: (line, reason) => log('WARN', `message ${line} is not a valid AirbyteMessage: ${reason}`) }, true, resume);
+        const reader = new MessageReader({ log, invalid: (line, reason) => log('WARN', `message ${line} is not a valid AirbyteMessage: ${reason}`) }, true, groupCommit(cfg), resume);
         try {
           yield* readLines(c.stdout!, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes, inspect: reader.inspect, resumeAnywhere: false });
           const code = await exited;
           log('INFO', `connector done: ${reader.records} records, ${reader.states} states, ${reader.logs} logs, ${reader.traces} traces`);
-          const error = reader.errors[0]?.error;
-          if (code !== 0 || error) {
-            const why = error ? `${error.message}${error.failure_type ? ` (${error.failure_type})` : ''}` : `exit code ${code}${stderrTail ? `; stderr ends: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+          if (code !== 0 || reader.failure) {
+            const why = reader.failure ?? `exit code ${code}${stderrTail ? `; stderr ends: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
             throw new AbflowError('source_io', `Airbyte connector \`${cmd.join(' ')}\` failed: ${why}`, { nodeId: ctx.nodeId, domain: 'external' });
           }
+          // STATEs after the last commit point (group commit) are committed at the end, so the next run resumes after
+          // them.
+          if (reader.uncommitted) yield { batch: emptyBatch(LINES_SCHEMA), resumeAfter: reader.resumeState, checkpoint: true };
         } finally {
           if (c.exitCode === null) c.kill('SIGTERM');
-          rmSync(wd.dir, { recursive: true, force: true });
+          wd.remove();
         }
       },
     };

@@ -286,6 +286,9 @@ export const postgresCdc = defineSource({
     },
   ],
   display: (cfg) => ({ source: describeTarget(cfg), tables: cfg.tables.join(', '), until: cfg.until }),
+  // The slot holds the position: a finished `until: start` run is continued from it by the next run, and options
+  // such as `until` or the connection URL's parameters change without a new snapshot.
+  connection: (cfg) => ({ slot: cfg.slot ?? null, tables: cfg.tables }),
   ports: (cfg) => tablesOf(cfg).map((t) => t.port),
   async outputSchemas(cfg) {
     const tables = await describeTables(cfg, 'postgres_cdc');

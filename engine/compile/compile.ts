@@ -97,7 +97,9 @@ export type ResolvedEngine = Omit<EngineOptions, 'parallelism' | 'linger' | 'che
   readonly parallelism: number;
   readonly lingerMs: number;
   readonly deadLetters: string;
-  readonly checkpoint: { readonly intervalMs: number; readonly keep: number; readonly path: string } | null;
+  /** `intervalMs` null: no periodic checkpoints, only the sources' own commit points (a plan without
+   * `engine.checkpoint` whose sources keep connection state across runs, `SourceSpec.connection`). */
+  readonly checkpoint: { readonly intervalMs: number | null; readonly keep: number; readonly path: string } | null;
 };
 
 export interface CompiledPlan {
@@ -231,6 +233,14 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
     logical.push(n);
   };
   const decoderOf = new Map<string, string>();
+  // Sources with a sink downstream that reads their original text (SinkSpec.readsSourceText).
+  const keepText = new Set<string>();
+  const mark = (id: string): void => {
+    if (keepText.has(id)) return;
+    keepText.add(id);
+    for (const r of resolvedInputs.get(id) ?? []) mark(r.node);
+  };
+  for (const d of drafts) if (d.spec.role === 'sink' && (d.spec as SinkSpec).readsSourceText) mark(d.id);
   for (const id of order) {
     const d = byId.get(id)!;
     const inputs = resolvedInputs.get(id) ?? [];
@@ -239,7 +249,7 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
       if (d.spec.role === 'source') {
         const spec = d.spec as SourceSpec;
         const outputs = { ...(await spec.outputSchemas(d.config as never)) };
-        const dec = spec.decoder?.(d.config as never, outputs);
+        const dec = spec.decoder?.(d.config as never, outputs, { keepSourceText: keepText.has(id) });
         if (!dec) {
           add({ id, role: 'source', kind: spec.kind, spec, config: d.config, rawConfig: d.rawConfig, inputs: [], inputSchemas: [], outputs, path: d.path });
           continue;
@@ -274,13 +284,14 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
   }
   if (errors.length) throw new PlanErrors(errors);
 
-  const engine = resolveEngine(plan, opts);
+  const engine = resolveEngine(plan, opts, logical.some((n) => n.role === 'source' && (n.spec as SourceSpec).connection !== undefined));
   const { physical, warnings } = toPhysical(logical, engine);
   return Object.freeze({ name: plan.name, file: loaded.file, engine, nodes: logical, physical, warnings });
 }
 
-function resolveEngine(plan: PlanSpec, opts: CompileOptions): ResolvedEngine {
+function resolveEngine(plan: PlanSpec, opts: CompileOptions, keepsConnections: boolean): ResolvedEngine {
   const e = plan.engine;
+  const checkpointPath = (e.checkpoint?.path ?? DEFAULTS.checkpointPath).replace('{name}', plan.name);
   const parallelism = opts.parallelism ?? (e.parallelism === 'auto' ? availableParallelism() : e.parallelism);
   return {
     batchSize: e.batchSize,
@@ -288,7 +299,11 @@ function resolveEngine(plan: PlanSpec, opts: CompileOptions): ResolvedEngine {
     parallelism,
     lingerMs: e.linger,
     deadLetters: (e.deadLetters ?? DEFAULTS.deadLetterPath).replace('{name}', plan.name),
-    checkpoint: e.checkpoint ? { intervalMs: e.checkpoint.interval, keep: e.checkpoint.keep, path: (e.checkpoint.path ?? DEFAULTS.checkpointPath).replace('{name}', plan.name) } : null,
+    checkpoint: e.checkpoint
+      ? { intervalMs: e.checkpoint.interval, keep: e.checkpoint.keep, path: checkpointPath }
+      : keepsConnections
+        ? { intervalMs: null, keep: 1, path: checkpointPath }
+        : null,
   };
 }
 

@@ -17,7 +17,8 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RecordBatch } from 'apache-arrow';
-import { rowObject } from '../arrow/columns.js';
+import { columnData, numbersOf, rowObject, stringsOf } from '../arrow/columns.js';
+import { DEAD_LETTER_COLUMNS, DEAD_LETTER_PORT } from '../deadletter.js';
 import { fromIPC, toIPC } from '../arrow/ipc.js';
 import type { CompiledPlan, Edge, Vertex } from '../compile/compile.js';
 import { schemaToJson } from '../compile/schema-json.js';
@@ -174,8 +175,12 @@ export class Job {
   /** Resolves when the pool workers are ready (see run). */
   private warmed: Promise<void> = Promise.resolve();
   private restored: Checkpoint | null = null;
+  /** After a finished run: the positions of sources that keep connection state (SourceSpec.connection). */
+  private carried: { states: StateBlob[] } | null = null;
   /** Per-vertex barrier alignment: barrier id → inputs arrived, and the waiters of the inputs already blocked. */
   private readonly alignments = new Map<string, { arrived: number; release: (() => void)[] }>();
+  /** Dead-letter ports of decoders whose source wants to hear of its rejected lines (Source.rejected). */
+  private readonly rejectedBy = new Map<string, (batch: RecordBatch) => void>();
 
   constructor(
     readonly plan: CompiledPlan,
@@ -229,13 +234,26 @@ export class Job {
 
   /** What a vertex is: kind, config and input schemas. Saved state is only restored into an identical vertex. */
   private fingerprint(v: Vertex): string {
+    const connection = this.connectionOf(v);
     const shape =
-      v.type === 'chain' ? v.members.map((m) => [m.kind, m.rawConfig, m.inputSchema]) : v.type === 'dead_letters' ? v.path : [v.node.kind, v.node.rawConfig, v.node.inputSchemas.map(schemaToJson)];
+      connection !== undefined
+        ? ['connection', v.type === 'source' && v.node.kind, connection]
+        : v.type === 'chain'
+          ? v.members.map((m) => [m.kind, m.rawConfig, m.inputSchema])
+          : v.type === 'dead_letters'
+            ? v.path
+            : [v.node.kind, v.node.rawConfig, v.node.inputSchemas.map(schemaToJson)];
     return createHash('sha1').update(JSON.stringify(shape)).digest('hex');
   }
 
+  /** The connection a source vertex's position belongs to (SourceSpec.connection), or undefined. */
+  private connectionOf(v: Vertex): unknown {
+    if (v.type !== 'source') return undefined;
+    return (v.node.spec as SourceSpec).connection?.(v.node.config as never);
+  }
+
   private stateOf(vertex: string): StateBlob[] {
-    return this.restored?.states.filter((s) => s.vertex === vertex) ?? [];
+    return (this.restored ?? this.carried)?.states.filter((s) => s.vertex === vertex) ?? [];
   }
 
   private async setupCheckpoints(): Promise<CheckpointStore | null> {
@@ -257,8 +275,8 @@ export class Job {
       const { checkpoint, skipped } = await store.latestUsable();
       for (const s of skipped) this.opts.onWarning?.(`${s}; recovering from the previous complete checkpoint`);
       firstId = ((await store.list())[0]?.id ?? 0) + 1;
-      if (checkpoint?.finished) this.opts.onWarning?.(`the previous run finished (checkpoint ${checkpoint.id}); starting afresh`);
       this.restored = checkpoint?.finished ? null : checkpoint;
+      if (checkpoint?.finished) this.carried = this.carryOver(checkpoint);
       const problems: string[] = [];
       for (const blob of this.restored?.states ?? []) {
         const v = this.plan.physical.vertices.find((x) => x.id === blob.vertex);
@@ -269,8 +287,30 @@ export class Job {
         throw new AbflowError('config', `checkpoint ${checkpoint!.id} does not fit this plan:\n  ${[...new Set(problems)].join('\n  ')}`, { hint: 'run with --from-scratch to discard the saved state' });
     }
     this.coordinator = new Coordinator(store, ids, sources, this.plan.engine.parallelism, cp.keep, firstId, fail, this.opts.onCheckpoint);
-    this.coordinator.start(cp.intervalMs);
+    if (cp.intervalMs !== null) this.coordinator.start(cp.intervalMs);
     return store;
+  }
+
+  /** After a finished run, the positions of sources that keep connection state (an incremental sync continues);
+   * everything else starts afresh. A source whose connection changed (other streams) starts afresh too. */
+  private carryOver(finished: Checkpoint): { states: StateBlob[] } | null {
+    const states: StateBlob[] = [];
+    const kept: string[] = [];
+    const changed: string[] = [];
+    for (const v of this.plan.physical.vertices) {
+      if (this.connectionOf(v) === undefined) continue;
+      const blob = finished.states.find((s) => s.vertex === v.id);
+      if (!blob) continue;
+      if (blob.fingerprint === this.fingerprint(v)) {
+        states.push(blob);
+        kept.push(v.id.replace(/__raw$/, ''));
+      } else changed.push(v.id.replace(/__raw$/, ''));
+    }
+    this.opts.onWarning?.(
+      `the previous run finished (checkpoint ${finished.id}); ${kept.length ? `${kept.join(', ')} continue${kept.length === 1 ? 's' : ''} from its last committed position (--from-scratch resets it), everything else starts afresh` : 'starting afresh'}` +
+        (changed.length ? `; ${changed.join(', ')}: the connection changed (other streams), so its saved position was not used` : ''),
+    );
+    return states.length ? { states } : null;
   }
 
   /** The checkpoint this run resumes from (null: a fresh start; a finished run's output was already committed). */
@@ -373,6 +413,7 @@ export class Job {
     const outs = this.channelsOut.get(vertex) ?? [];
     for (const o of outputs) {
       const batch = fromIPC(o.ipc);
+      this.rejectedBy.get(outs[o.exit]!.port)?.(batch);
       await outs[o.exit]!.channel.push({
         t: 'batch',
         batch,
@@ -386,9 +427,11 @@ export class Job {
   /** A chain's outputs run on this thread: to its exits' channels as they are (inline chains never split by key). */
   private async emitBatches(vertex: string, outputs: readonly ChainOutput[], origin?: string): Promise<void> {
     const outs = this.channelsOut.get(vertex) ?? [];
-    for (const o of outputs)
+    for (const o of outputs) {
+      this.rejectedBy.get(o.port)?.(o.batch);
       for (const out of outs)
         if (out.port === o.port) await out.channel.push({ t: 'batch', batch: o.batch, ...(o.positions ? { positions: o.positions } : {}), ...(origin ? { origin } : {}) });
+    }
   }
 
   private runVertex(v: Vertex): Promise<void> {
@@ -415,6 +458,14 @@ export class Job {
     const spec = n.spec as SourceSpec;
     const source = spec.create(n.config, { nodeId: origin, job: this.plan.name, batchSize: this.plan.engine.batchSize, lingerMs: this.plan.engine.lingerMs, outputs: n.outputs, checkpointing: this.coordinator !== null });
     const saved = this.stateOf(v.id)[0];
+    if (source.rejected && n.id !== origin) {
+      // The decoder's dead letters (port `<source>.dead_letter`), as they pass on this thread.
+      const rejected = source.rejected.bind(source);
+      this.rejectedBy.set(`${origin}.${DEAD_LETTER_PORT}`, (batch) => {
+        const positions = numbersOf(columnData(batch, DEAD_LETTER_COLUMNS.position));
+        rejected([...positions], stringsOf(columnData(batch, DEAD_LETTER_COLUMNS.reason)) as string[], stringsOf(columnData(batch, DEAD_LETTER_COLUMNS.raw)) as string[]);
+      });
+    }
     let resumeAfter: unknown = saved?.value ?? null;
     const it = source.read(resumeAfter ?? undefined)[Symbol.asyncIterator]();
     const coordinator = this.coordinator;
@@ -844,7 +895,7 @@ export class Job {
           if (el.t !== 'batch') return;
           await serially(async () => {
             const t = performance.now();
-            await sink.write(el.batch, i);
+            await sink.write(el.batch, i, el.positions);
             m.busyMs += performance.now() - t;
             m.rowsIn += el.batch.numRows;
             // Sink counters may be costly to compute (percentiles): read them at the metrics tick, not per batch.

@@ -4,7 +4,7 @@
  * `destinationStats.recordCount` equal to the messages since the previous STATE; and every record lands in DuckDB
  * with its catalog types and Airbyte's meta columns.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { abflow, HAS_SHARED, ROOT, SHARED, tempDir } from '../kit/cli.js';
@@ -38,11 +38,14 @@ function streamsOf(catalogPath: string): Stream[] {
   return doc.streams.map((s) => ('stream' in s ? s.stream : s));
 }
 
-/** What Airbyte's strict state check expects: each input STATE, with the count of messages since the previous one. */
-function expectedStates(lines: string[]): { state: unknown; count: number }[] {
-  const out: { state: unknown; count: number }[] = [];
+/** What Airbyte's strict state check expects: each input STATE, with the count of messages since the previous one,
+ * and of those the ones rejected (the dead letters' line numbers, `rejected`). */
+function expectedStates(lines: string[], rejected: readonly number[] = []): { state: unknown; count: number; rejected: number }[] {
+  const out: { state: unknown; count: number; rejected: number }[] = [];
   let since = 0;
-  for (const line of lines) {
+  let bad = 0;
+  for (const [i, line] of lines.entries()) {
+    if (rejected.includes(i + 1)) bad++;
     if (!line.trim()) continue;
     let msg = null as { type?: string; state?: unknown } | null;
     try {
@@ -51,8 +54,9 @@ function expectedStates(lines: string[]): { state: unknown; count: number }[] {
       // a malformed line still counts as a message received
     }
     if (msg?.type === 'STATE') {
-      out.push({ state: msg.state, count: since });
+      out.push({ state: msg.state, count: since, rejected: bad });
       since = 0;
+      bad = 0;
     } else if (msg?.type !== 'TRACE') since++;
   }
   return out;
@@ -75,12 +79,14 @@ describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => 
       expect(r.code, r.stderr).toBe(0);
       const lines = input.split('\n');
       const states = out.filter((m) => m.type === 'STATE');
-      const expected = expectedStates(lines);
+      const deadFile = `${db}.dead_letters.jsonl`;
+      const dead = existsSync(deadFile) ? readFileSync(deadFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { position: number }).position) : [];
+      const expected = expectedStates(lines, dead);
       expect(states.length).toBe(expected.length);
       states.forEach((s, i) => {
         const { destinationStats, ...rest } = s.state!;
         expect(rest).toEqual(expected[i]!.state);
-        expect(destinationStats).toEqual({ recordCount: expected[i]!.count });
+        expect(destinationStats).toEqual({ recordCount: expected[i]!.count, ...(expected[i]!.rejected ? { rejectedRecordCount: expected[i]!.rejected } : {}) });
       });
       // Each stream's table holds its valid records, typed; malformed lines are dead letters, never lost.
       const records = lines.filter((l) => l.includes('"RECORD"')).map((l) => {
@@ -187,8 +193,10 @@ describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => 
     writeFileSync(messages, lines.join('\n') + '\n');
     const { r, db, out } = writeSync(messages, catalog, dir);
     expect(r.code, r.stderr).toBe(0);
-    expect(out.filter((m) => m.type === 'STATE').map((m) => m.state!.destinationStats)).toEqual([{ recordCount: 7 }]);
-    expect(out.filter((m) => m.type === 'TRACE')).toHaveLength(3); // the three lines that are not AirbyteMessages
+    // Seven messages received, five of them rejected: each rejection is a TRACE error naming its line.
+    expect(out.filter((m) => m.type === 'STATE').map((m) => m.state!.destinationStats)).toEqual([{ recordCount: 7, rejectedRecordCount: 5 }]);
+    const traces = out.filter((m) => m.type === 'TRACE').map((m) => (m as unknown as { trace: { error: { message: string } } }).trace.error.message);
+    expect(traces.map((t) => Number(/^line (\d+) was rejected/.exec(t)?.[1]))).toEqual([2, 3, 4, 5, 6]);
     expect(await query(db, 'SELECT id FROM users ORDER BY id NULLS LAST')).toEqual([{ id: '1' }, { id: null }]);
     const dead = readFileSync(`${db}.dead_letters.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { position: number; reason: string });
     expect(dead.map((d) => d.position)).toEqual([2, 3, 4, 5, 6]);

@@ -6,13 +6,13 @@ import { RecordScanner } from '../../../connectors/airbyte/record-scanner.js';
 import { LINES_SCHEMA } from '../../../connectors/jsonl/lines.js';
 import { operatorHarness } from '../../../engine/testing.js';
 
-const DATA: [string, 'int64' | 'int32' | 'string' | 'float64' | 'bool' | 'timestamp'][] = [
-  ['id', 'int64'],
-  ['small', 'int32'],
-  ['name', 'string'],
-  ['amount', 'float64'],
-  ['ok', 'bool'],
-  ['at', 'timestamp'],
+const DATA: [string, 'int64' | 'int32' | 'string' | 'float64' | 'bool' | 'timestamp', string][] = [
+  ['id', 'int64', 'id'],
+  ['small', 'int32', 'small'],
+  ['name', 'string', 'name'],
+  ['amount', 'float64', 'amount'],
+  ['ok', 'bool', 'ok'],
+  ['at', 'timestamp', 'at'],
 ];
 const stream = (name: string, namespace: string | null, port: string) => ({ name, namespace, port, data: DATA, wholeRecord: false, generationId: 3, syncId: 9 });
 const config = { maxLineBytes: 1 << 20, streams: [stream('users', null, 'users'), stream('users', 'crm', 'crm_users')] };
@@ -72,7 +72,7 @@ describe('airbyte_decode fast path', () => {
   });
 
   it('reads the common shapes itself and leaves the rest to JSON.parse', () => {
-    const scanner = new RecordScanner(config.streams.map((s) => ({ name: s.name, namespace: s.namespace, fields: s.data, stream: s.port })));
+    const scanner = new RecordScanner(config.streams.map((s) => ({ name: s.name, namespace: s.namespace, fields: s.data.map(([, type, key]) => [key, type] as const), stream: s.port })));
     const scans = (line: string) => {
       const bytes = Buffer.from(line);
       return scanner.scan(bytes, 0, bytes.length) ? scanner.stream : null;

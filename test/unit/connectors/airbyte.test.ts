@@ -80,7 +80,7 @@ describe('catalog typing', () => {
 
 describe('STATE bookkeeping', () => {
   it('counts per stream for STREAM states and over all streams for GLOBAL, and keeps resume state verbatim', () => {
-    const r = new MessageReader({}, true);
+    const r = new MessageReader({}, true, { records: 1, intervalMs: 0, now: () => 0 });
     const feed = (s: string) => r.inspect(line(s), 0, Buffer.byteLength(s), 1);
     const rec = (stream: string) => feed(`{"type":"RECORD","record":{"stream":"${stream}","data":{},"emitted_at":1}}`);
     rec('a'), rec('b'), rec('a');
@@ -91,6 +91,42 @@ describe('STATE bookkeeping', () => {
     expect((g!.marker as StateMarker).recordCount).toBe(2);
     expect(stateFileText(r.resumeState!)).toBe('[{"type":"GLOBAL","global":{"shared_state":{"lsn":99999999999999999999},"stream_states":[]}}]');
     expect(withStats(sa!.marker as StateMarker, 'destinationStats', { recordCount: 2 })).toBe('{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n": 1.50}},"destinationStats":{"recordCount":2.0}}}');
+  });
+
+  it('groups commits: a STATE commits once enough records or time came since the last commit, the rest ride along', () => {
+    let now = 0;
+    const r = new MessageReader({}, true, { records: 3, intervalMs: 1000, now: () => now });
+    const feed = (s: string) => r.inspect(line(s), 0, Buffer.byteLength(s), 1);
+    const rec = () => feed('{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":1}}');
+    const state = (n: number) => feed(`{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n":${n}}}}}`);
+    rec();
+    const s1 = state(1);
+    expect(s1!.marker).toBeDefined();
+    expect(s1!.commit).toBeUndefined(); // 1 record, no time passed
+    expect(r.uncommitted).toBe(1);
+    rec(), rec();
+    const s2 = state(2); // 3 records since the last commit
+    expect(s2!.commit).toEqual({ resumeAfter: { type: 'STREAM', states: [['a', '{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n":2}}}']] } });
+    expect(r.uncommitted).toBe(0);
+    rec();
+    expect(state(3)!.commit).toBeUndefined();
+    now = 1000; // time alone
+    expect(state(4)!.commit).toBeDefined();
+  });
+
+  it('fails the read on a FAILED connection status or an ERRORED source status, and commits nothing after it', () => {
+    const r = new MessageReader({}, true, { records: 1, intervalMs: 0, now: () => 0 });
+    const feed = (s: string) => r.inspect(line(s), 0, Buffer.byteLength(s), 1);
+    feed('{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":1}}');
+    expect(feed('{"type":"STATE","state":{"type":"LEGACY","data":{"n":1}}}')!.commit).toBeDefined();
+    expect(r.failure).toBeNull();
+    feed('{"type":"STATE","state":{"type":"LEGACY","data":{"n":2}},"sourceStatus":{"status":"ERRORED","message":"page 7 failed"}}');
+    expect(r.failure).toBe('source status ERRORED: page 7 failed');
+    expect(feed('{"type":"STATE","state":{"type":"LEGACY","data":{"n":3}}}')!.commit).toBeUndefined();
+    const c = new MessageReader({}, true, { records: 1, intervalMs: 0, now: () => 0 });
+    const status = '{"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"bad key"}}';
+    c.inspect(line(status), 0, Buffer.byteLength(status), 1);
+    expect(c.failure).toBe('connection status FAILED: bad key');
   });
 
   it('reads an initial --state file without re-encoding it', () => {
