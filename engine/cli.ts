@@ -168,13 +168,13 @@ program
 
 const checkpoints = program.command('checkpoints').description("inspect a job's checkpoints");
 
-async function openStore(file: string): Promise<CheckpointStore> {
+async function openStore(file: string): Promise<{ plan: CompiledPlan; store: CheckpointStore }> {
   const plan = await compile(file, { plugin: [] }).catch(reportPlanError);
   if (!plan.engine.checkpoint) {
-    process.stderr.write(`error: plan ${plan.name} takes no checkpoints (engine.checkpoint is not set)\n`);
+    process.stderr.write(`error: plan ${plan.name} takes no checkpoints (engine.checkpoint is not set, and no source keeps connection state)\n`);
     process.exit(2);
   }
-  return CheckpointStore.open(plan.engine.checkpoint.path);
+  return { plan, store: await CheckpointStore.open(plan.engine.checkpoint.path) };
 }
 
 checkpoints
@@ -182,7 +182,7 @@ checkpoints
   .description('complete checkpoints of the job, newest first')
   .argument('<plan>', 'plan YAML file')
   .action(async (file: string) => {
-    const store = await openStore(file);
+    const { store } = await openStore(file);
     const list = await store.list();
     store.close();
     if (!list.length) return void process.stdout.write('no checkpoints\n');
@@ -192,11 +192,11 @@ checkpoints
 
 checkpoints
   .command('show')
-  .description('one checkpoint: metadata and state size per vertex (default: the newest)')
+  .description('one checkpoint: metadata, state size per vertex and where each source continues from (default: the newest)')
   .argument('<plan>', 'plan YAML file')
   .argument('[id]', 'checkpoint id')
   .action(async (file: string, id?: string) => {
-    const store = await openStore(file);
+    const { plan, store } = await openStore(file);
     const list = await store.list();
     const meta = id === undefined ? list[0] : list.find((c) => c.id === Number(id));
     if (!meta) {
@@ -205,13 +205,17 @@ checkpoints
       process.exit(1);
     }
     let status = 'ok';
+    // Where each source continues from (an Airbyte connection's state, a replication position, a file offset).
+    let sources: Record<string, unknown> = {};
     try {
-      await store.load(meta.id);
+      const cp = await store.load(meta.id);
+      const ids = new Map(plan.physical.vertices.filter((v) => v.type === 'source').map((v) => [v.id, v.id.replace(/__raw$/, '')]));
+      sources = Object.fromEntries(cp.states.filter((s) => ids.has(s.vertex)).map((s) => [ids.get(s.vertex)!, s.value]));
     } catch (e) {
       status = `DAMAGED: ${(e as Error).message}`;
     }
     store.close();
-    process.stdout.write(JSON.stringify({ ...meta, status }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ ...meta, status, sources }, null, 2) + '\n');
   });
 
 /** A job that settles neither way leaves Node nothing to do, and Node would then exit 0 as if it had succeeded: a

@@ -12,8 +12,8 @@
  * once the sync succeeds; `append` appends; `append_dedup` keeps the latest version per primary key by cursor (CDC
  * deletes applied).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { AbflowError, z } from '../../engine/api.js';
 import { compilePlan, type CompiledPlan } from '../../engine/compile/compile.js';
@@ -22,6 +22,8 @@ import type { Registry } from '../../engine/registry.js';
 import { readCatalog } from './catalog.js';
 import { traceErrorLine } from './protocol.js';
 import { duckdbApi } from '../duckdb/instance.js';
+import { clientConfig, describePgError, describeTarget, pgLib } from '../postgres/connection.js';
+import { quoteIdent } from '../warehouse/sql.js';
 
 const destinationConfig = z
   .object({
@@ -146,17 +148,68 @@ export async function compileDestination(configPath: string, catalogPath: string
   return compilePlan(destinationPlan(cfg, catalogPath), registry, cfg.parallelism ? { parallelism: cfg.parallelism } : {});
 }
 
-/** `check`: the config reads, the plan loads, and the DuckDB destination (if used) opens. */
+/** The nearest folder of `path` that exists (what creating `path` would start from). */
+function existingAncestor(path: string): string {
+  let dir = dirname(resolve(path));
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/** The DuckDB destination can be written: an existing database opens (it is not another file, nor locked by a
+ * running sync), and a new one could be created where its folders would be. Nothing is created. */
+async function checkDuckdb(path: string): Promise<void> {
+  if (existsSync(path)) {
+    const db = await duckdbApi().DuckDBInstance.create(path);
+    (await db.connect()).closeSync();
+    db.closeSync();
+    return;
+  }
+  const dir = existingAncestor(path);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new Error(`cannot create ${path}: ${dir} is not writable`);
+  }
+  // Permission bits do not tell everything (read-only mounts): a probe file, removed at once.
+  const probe = join(dir, `.abflow-check-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+  } catch (e) {
+    throw new Error(`cannot create ${path}: ${(e as Error).message}`);
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
+/** The PostgreSQL destination accepts a connection and lets this user create a table in the target schema: tried
+ * in a transaction that is rolled back (DDL is transactional in PostgreSQL), so nothing is left. */
+async function checkPostgres(cfg: DestinationConfig): Promise<void> {
+  const client = new (pgLib().Client)({ ...clientConfig({ url: cfg.postgres_url }, 'abflow check'), connectionTimeoutMillis: CHECK_TIMEOUT_MS });
+  try {
+    await client.connect();
+    const schema = quoteIdent(cfg.postgres_schema ?? 'public');
+    await client.query('BEGIN');
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(`CREATE TABLE ${schema}.${quoteIdent(`_abflow_check_${process.pid}`)} (x integer)`);
+  } catch (e) {
+    throw new Error(`PostgreSQL ${describeTarget({ url: cfg.postgres_url })}: ${describePgError(e)}`);
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
+const CHECK_TIMEOUT_MS = 10_000;
+
+/** `check`: the config reads, the plan loads, and the warehouse the streams go to (without a plan) is reachable and
+ * writable. It leaves nothing behind. */
 export async function checkMessage(configPath: string): Promise<string> {
   try {
     const cfg = readDestinationConfig(configPath);
     if (cfg.plan) loadPlanFile(cfg.plan);
     else if (cfg.plan_yaml) loadPlanText(cfg.plan_yaml, '<plan_yaml>');
-    else {
-      mkdirSync(dirname(cfg.destination_path), { recursive: true });
-      const db = await duckdbApi().DuckDBInstance.create(cfg.destination_path);
-      (await db.connect()).closeSync();
-    }
+    else if (cfg.warehouse === 'postgres') await checkPostgres(cfg);
+    else await checkDuckdb(cfg.destination_path);
     return JSON.stringify({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } });
   } catch (e) {
     return JSON.stringify({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'FAILED', message: (e as Error).message } });

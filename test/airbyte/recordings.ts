@@ -1,0 +1,115 @@
+/**
+ * Recorded syncs made for the fidelity classes (issue "fidelity"), one per class, written as a connector would write
+ * them: the messages file and the catalog inferred from their values. Each class is a kind of input that once lost or
+ * changed data on its way through abflow; the conformance suite runs them beside Airbyte's own fixtures.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Recording {
+  readonly name: string;
+  readonly messages: string;
+  readonly catalog: string;
+}
+
+const rec = (stream: string, data: string, emittedAt = 1_700_000_000_000, extra = '') =>
+  `{"type":"RECORD","record":{"stream":"${stream}","data":${data},"emitted_at":${emittedAt}${extra}}}`;
+const streamState = (stream: string, n: number) => `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"${stream}"},"stream_state":{"cursor":${n}}}}}`;
+const globalState = (n: number) => `{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"lsn":${n}},"stream_states":[]}}}`;
+
+const CLASSES: Record<string, { lines: string[]; streams: Record<string, Record<string, unknown>> }> = {
+  // Years 1-99, impossible dates, digits below the millisecond, zones, the last representable day.
+  timestamps: {
+    streams: {
+      events: {
+        id: { type: 'integer' },
+        at: { type: 'string', format: 'date-time' },
+        local: { type: 'string', format: 'date-time', airbyte_type: 'timestamp_without_timezone' },
+        day: { type: 'string', format: 'date' },
+      },
+    },
+    lines: [
+      rec('events', '{"id":1,"at":"0001-01-01T00:00:00Z","local":"0099-12-31T23:59:59","day":"0050-06-15"}'),
+      rec('events', '{"id":2,"at":"2026-02-30T00:00:00Z","local":"2026-04-31T10:00:00","day":"2026-02-30"}'),
+      rec('events', '{"id":3,"at":"2023-06-22T10:11:12.1687451Z","local":"2023-06-22T10:11:12.168745","day":"2024-02-29"}'),
+      rec('events', '{"id":4,"at":"2023-06-22T10:11:12+05:30","local":"2023-06-22 10:11:12","day":"1900-02-29"}'),
+      rec('events', '{"id":5,"at":"9999-12-31T23:59:59.999Z","local":null,"day":null}'),
+      streamState('events', 5),
+    ],
+  },
+  // Key order, explicit nulls and missing keys, number and string spellings, keys the catalog does not declare.
+  spelling: {
+    streams: { items: { id: { type: 'integer' }, price: { type: 'number' }, label: { type: 'string' }, tags: { type: 'array' }, big: { type: 'integer' }, note: { type: ['null', 'string'] } } },
+    lines: [
+      rec('items', '{"label":"b\\u00e9ta \\"quoted\\"","id":1,"price":1.50,"note":null,"tags":[1, "x"],"big":12345678901234567}'),
+      rec('items', '{"id":2,"price":1e2,"extra":{"kept":true},"big":-9007199254740993}'),
+      rec('items', '{"id":3,"price":-0.0,"label":"","tags":[],"note":"n","big":0}'),
+      streamState('items', 3),
+      rec('items', '{ "id" : 4 , "price" : 10 , "label" : "spaced" }'),
+      streamState('items', 4),
+    ],
+  },
+  // Data fields named like Airbyte's own columns (a replicated raw or final Airbyte table).
+  airbyte_named: {
+    streams: {
+      raw_users: {
+        _airbyte_ab_id: { type: 'string' },
+        _airbyte_data: { type: 'object' },
+        _airbyte_emitted_at: { type: 'string', format: 'date-time' },
+        _airbyte_raw_id: { type: 'string' },
+        _airbyte_meta: { type: 'object' },
+        id: { type: 'integer' },
+      },
+    },
+    lines: [
+      rec('raw_users', '{"_airbyte_ab_id":"a1","_airbyte_data":{"name":"Ann"},"_airbyte_emitted_at":"2024-01-01T00:00:00Z","_airbyte_raw_id":"r1","_airbyte_meta":{"changes":[]},"id":1}'),
+      rec('raw_users', '{"_airbyte_ab_id":"a2","_airbyte_data":{"name":"Bo"},"_airbyte_emitted_at":"2024-01-02T00:00:00Z","_airbyte_raw_id":"r2","_airbyte_meta":null,"id":2}'),
+      globalState(2),
+    ],
+  },
+  // Field names that differ only in case (a spreadsheet export with both spellings).
+  case_collision: {
+    streams: { staff: { Termination_Date: { type: 'string' }, Termination_date: { type: 'string' }, ID: { type: 'integer' }, id: { type: 'integer' } } },
+    lines: [rec('staff', '{"Termination_Date":"2024-01-31","Termination_date":"31/01/2024","ID":7,"id":8}'), rec('staff', '{"Termination_date":"x","id":9}'), streamState('staff', 2)],
+  },
+  // Messages a destination must reject, each with a TRACE error, counted in rejectedRecordCount.
+  rejects: {
+    streams: { orders: { id: { type: 'integer' } } },
+    lines: [
+      rec('orders', '{"id":1}'),
+      '{"type":"RECORD","record":{"stream":"orders","data":{"id":2}}}',
+      '{"type":"RECORD","record":{"stream":"orders","data":[2],"emitted_at":1}}',
+      '{"type":"RECORD","record":{"stream":"orders","data":"id=2","emitted_at":1}}',
+      rec('unknown_stream', '{"id":3}'),
+      '{"type":"RECORD","record":{"stream":"orders","data":{"id":4},"emitted_at":1}',
+      rec('orders', '{"id":5}'),
+      streamState('orders', 5),
+    ],
+  },
+  // A STATE every record, meta changes from the source, a stream status, two streams under GLOBAL states.
+  states: {
+    streams: { a: { n: { type: 'integer' } }, b: { s: { type: 'string' } } },
+    lines: [
+      rec('a', '{"n":1}'),
+      globalState(1),
+      rec('b', '{"s":"x"}', 1_700_000_000_001, ',"meta":{"changes":[{"field":"s","change":"TRUNCATED","reason":"SOURCE_FIELD_SIZE_LIMITATION"}]}'),
+      globalState(2),
+      '{"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1.0,"stream_status":{"stream_descriptor":{"name":"a"},"status":"COMPLETE"}}}',
+      rec('b', '{"s":"y"}'),
+      globalState(3),
+      globalState(4),
+    ],
+  },
+};
+
+/** Writes every class's messages and catalog (a plain catalog, as `discover` gives) into `dir`. */
+export function writeRecordings(dir: string): Recording[] {
+  return Object.entries(CLASSES).map(([name, c]) => {
+    const messages = join(dir, `${name}.jsonl`);
+    const catalog = join(dir, `${name}.catalog.json`);
+    writeFileSync(messages, c.lines.join('\n') + '\n');
+    const streams = Object.entries(c.streams).map(([stream, properties]) => ({ name: stream, json_schema: { type: 'object', properties }, supported_sync_modes: ['full_refresh'] }));
+    writeFileSync(catalog, JSON.stringify({ streams }));
+    return { name, messages, catalog };
+  });
+}
