@@ -84,7 +84,7 @@ export {
   writeInt64,
 } from './arrow/columns.js';
 export { compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, partitionRows } from './expr/compile.js';
-export { canonicalUtc, parseTimestamp } from './time/timestamps.js';
+export { canonicalUtc, isoOfMicros, microsToMs, parseTimestamp, parseTimestampMicros } from './time/timestamps.js';
 export { castNode } from './expr/functions.js';
 export { parseExpression, type Expression } from './expr/parse.js';
 export type { Node as ExprNode } from './expr/compile.js';

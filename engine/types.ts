@@ -1,7 +1,9 @@
 /**
  * @module types
  * abflow's column types and their one mapping to Arrow. Plans name types with these words; everything inside the
- * engine is an Arrow `Schema`. Event time is epoch milliseconds, UTC, stored as Arrow `Timestamp(ms)`.
+ * engine is an Arrow `Schema`. A `timestamp` is stored as Arrow `Timestamp(us)` (UTC), as DuckDB, PostgreSQL and Parquet keep
+ * them; code that computes with times (event time, windows, expressions) sees epoch milliseconds, converted where
+ * columns are read and built (arrow/columns).
  */
 import {
   Bool,
@@ -12,7 +14,7 @@ import {
   Int32,
   Int64,
   Schema,
-  TimestampMillisecond,
+  TimestampMicrosecond,
   Type,
   Utf8,
 } from 'apache-arrow';
@@ -23,7 +25,7 @@ export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 export const columnTypeSchema = z
   .enum(COLUMN_TYPES)
-  .describe('Column type: bool, int32, int64, float64, string, json (JSON text), timestamp (ms, UTC) or date.');
+  .describe('Column type: bool, int32, int64, float64, string, json (JSON text), timestamp (UTC, to the microsecond) or date.');
 
 /** `json` columns are UTF-8 JSON text tagged with Arrow's canonical JSON extension type; everything that does not
  * know JSON (expressions, windows) reads them as strings. */
@@ -44,7 +46,7 @@ export function toArrowType(t: ColumnType): DataType {
     case 'json':
       return new Utf8();
     case 'timestamp':
-      return new TimestampMillisecond();
+      return new TimestampMicrosecond();
     case 'date':
       return new DateDay();
   }

@@ -12,7 +12,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, fieldsOf, makeBatch, parseTimestamp, z } from '../../engine/api.js';
+import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, fieldsOf, makeBatch, parseTimestampMicros, z } from '../../engine/api.js';
 import { Slot, utcTimestampAt } from '../jsonl/flat-scanner.js';
 import { appendConverted, convertJson, Misfit } from '../jsonl/json-values.js';
 import { renameChanges, streamSchema } from './catalog.js';
@@ -92,9 +92,11 @@ export function convertValue(v: unknown, type: z.output<typeof columnTypeSchema>
       return convertJson(typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v, type);
     case 'float64':
       return convertJson(typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v, type);
-    case 'timestamp':
-      // Epoch numbers are not timestamps in Airbyte's type system: only ISO 8601 text is.
-      return typeof v === 'string' && parseTimestamp(v) !== null ? parseTimestamp(v) : new Misfit('not an ISO 8601 timestamp');
+    case 'timestamp': {
+      // Epoch numbers are not timestamps in Airbyte's type system: only ISO 8601 text is (kept to the µs).
+      const us = typeof v === 'string' ? parseTimestampMicros(v) : null;
+      return us ?? new Misfit('not an ISO 8601 timestamp');
+    }
     default:
       return convertJson(v, type);
   }

@@ -13,7 +13,7 @@
  * operator that dropped the column) are written from their columns, keys in column order, nulls left out.
  */
 import { Type } from 'apache-arrow';
-import { cellValue, columnData, type ColumnType, fieldType, isValid, type RecordBatch, type Schema } from '../../engine/api.js';
+import { cellValue, columnData, type ColumnType, fieldType, isoOfMicros, isValid, microsToMs, type RecordBatch, type Schema } from '../../engine/api.js';
 import { DECLARED, KEY, META, ROLE } from './catalog.js';
 import { convertValue } from './decode.js';
 import { Misfit } from '../jsonl/json-values.js';
@@ -46,7 +46,7 @@ export function valueJson(type: ColumnType, data: Data, i: number): string {
     case 'int64':
       return String((data.values as BigInt64Array)[i]);
     case 'timestamp':
-      return JSON.stringify(new Date(Number((data.values as BigInt64Array)[i])).toISOString());
+      return JSON.stringify(isoOfMicros((data.values as BigInt64Array)[i]!));
     case 'date':
       return JSON.stringify(new Date((data.values as Int32Array)[i]! * 86_400_000).toISOString().slice(0, 10));
     default: {
@@ -61,8 +61,8 @@ function sameAsDecoded(col: Column, data: Data, i: number, memberText: string): 
   const decoded = convertValue(JSON.parse(memberText) as unknown, col.type, () => memberText);
   if (!isValid(data, i)) return decoded === null || decoded instanceof Misfit;
   if (decoded === null || decoded instanceof Misfit) return false;
-  const cell = data.typeId === Type.Timestamp ? Number((data.values as BigInt64Array)[i]) : data.typeId === Type.Date ? (data.values as Int32Array)[i] : cellValue(data, i);
-  if (col.type === 'int64') return BigInt(cell as number | bigint | string) === BigInt(decoded as number | bigint);
+  const cell = data.typeId === Type.Timestamp ? (data.values as BigInt64Array)[i] : data.typeId === Type.Date ? (data.values as Int32Array)[i] : cellValue(data, i);
+  if (col.type === 'int64' || col.type === 'timestamp') return BigInt(cell as number | bigint | string) === BigInt(decoded as number | bigint);
   return cell === decoded;
 }
 
@@ -111,7 +111,7 @@ export class RecordWriter {
     let data = whole ? (isValid(whole, i) ? valueJson('json', whole, i) : '{}') : '{}';
     for (let k = 0; k < cols.length; k++) if (isValid(cols[k]!, i)) data = setMember(data, this.data[k]!.key, valueJson(this.data[k]!.type, cols[k]!, i));
     const ext = this.extractedAt !== null ? columnData(batch, this.extractedAt) : null;
-    const emittedAt = ext && isValid(ext, i) ? Number((ext.values as BigInt64Array)[i]) : now;
+    const emittedAt = ext && isValid(ext, i) ? microsToMs((ext.values as BigInt64Array)[i]!) : now;
     const meta = this.meta !== null ? columnData(batch, this.meta) : null;
     const changes = meta && isValid(meta, i) ? (JSON.parse(valueJson('json', meta, i)) as { changes?: { change: string }[] }).changes : undefined;
     // Only Airbyte's own change kinds describe the message; RENAMED describes warehouse columns.

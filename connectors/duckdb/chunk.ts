@@ -12,7 +12,7 @@
 import type DuckDB from '@duckdb/node-bindings';
 import type { DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
 import { duckdbApi } from './instance.js';
-import { type ColumnType, columnData, int64Halves, lazyRequire, readInt64s, type RecordBatch, writeInt64 } from '../../engine/api.js';
+import { type ColumnType, columnData, int64Halves, lazyRequire, type RecordBatch, writeInt64 } from '../../engine/api.js';
 
 const loadBindings = lazyRequire<typeof DuckDB>(import.meta.url, '@duckdb/node-bindings');
 /** The native bindings, set by `encodeChunk` before any writer below runs. */
@@ -23,13 +23,11 @@ export const CHUNK_ROWS = 2048;
 
 const INLINE_MAX = 12; // longest string stored inside duckdb_string_t itself
 /** Largest |ms| whose µs value is still an exact double (2^53 / 1000): beyond it, scale in BigInt. */
-const EXACT_MS = 9007199254740;
 
 /** Scratch buffers, reused across chunks (one sink writes one chunk at a time). */
 const scratch = {
   bytes: new Uint8Array(CHUNK_ROWS * 16),
   validity: new Uint8Array(CHUNK_ROWS / 8),
-  ms: new Float64Array(CHUNK_ROWS),
 };
 const scratchU32 = new Uint32Array(scratch.bytes.buffer);
 const scratchI64 = new BigInt64Array(scratch.bytes.buffer);
@@ -98,16 +96,6 @@ function writeStrings(vec: Vector, offsets: Int32Array, values: Uint8Array, firs
   }
 }
 
-function writeTimestamps(vec: Vector, ms: BigInt64Array, first: number, n: number): void {
-  readInt64s(ms, first, n, scratch.ms);
-  for (let k = 0; k < n; k++) {
-    const v = scratch.ms[k]!;
-    if (v <= EXACT_MS && v >= -EXACT_MS) writeInt64(scratchHalves, k, v * 1000);
-    else scratchI64[k] = ms[first + k]! * 1000n;
-  }
-  duckdb.copy_data_to_vector(vec, 0, scratch.bytes.buffer, 0, n * 8);
-}
-
 function writeBools(vec: Vector, bits: Uint8Array, first: number, n: number): void {
   const out = scratch.bytes;
   for (let k = 0; k < n; k++) {
@@ -131,13 +119,12 @@ function writeColumn(vec: Vector, batch: RecordBatch, c: number, type: ColumnTyp
     case 'bool':
       writeBools(vec, data.values as Uint8Array, bit, n);
       break;
-    case 'timestamp':
-      writeTimestamps(vec, data.values as BigInt64Array, start, n);
-      break;
     case 'int32':
     case 'date':
       copyBytes(vec, data.values as Int32Array, start * 4, n * 4);
       break;
+    // abflow's timestamps are microseconds, as DuckDB's TIMESTAMP (WITH TIME ZONE) are: copied as they are.
+    case 'timestamp':
     case 'int64':
     case 'float64':
       copyBytes(vec, data.values as Float64Array | BigInt64Array, start * 8, n * 8);

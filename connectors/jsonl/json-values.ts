@@ -2,7 +2,7 @@
  * Strict conversion of parsed JSON values into typed Arrow columns, shared by the JSON decoders. A value that does
  * not fit its declared type is reported (never coerced silently): the caller dead-letters the record.
  */
-import { type ColumnBuilder, type ColumnType, parseTimestamp } from '../../engine/api.js';
+import { type ColumnBuilder, type ColumnType, parseTimestamp, parseTimestampMicros } from '../../engine/api.js';
 
 const DAY_MS = 86_400_000;
 
@@ -30,9 +30,10 @@ export function convertJson(v: unknown, type: ColumnType): unknown {
     case 'float64':
       return typeof v === 'number' ? v : new Misfit(`expected a number, got ${describe(v)}`);
     case 'timestamp': {
+      // Epoch ms (a number), or ISO text to the microsecond (epoch µs, a bigint: see ColumnBuilder.appendNumber).
       if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
-      const ms = typeof v === 'string' ? parseTimestamp(v) : null;
-      return ms === null ? new Misfit(`expected an ISO 8601 timestamp or epoch ms, got ${describe(v)}`) : ms;
+      const us = typeof v === 'string' ? parseTimestampMicros(v) : null;
+      return us === null ? new Misfit(`expected an ISO 8601 timestamp or epoch ms, got ${describe(v)}`) : us;
     }
     case 'date': {
       const ms = typeof v === 'string' && /^[+-]?\d{4,6}-\d{2}-\d{2}$/.test(v) ? parseTimestamp(v) : null;
@@ -45,7 +46,7 @@ export function appendConverted(b: ColumnBuilder, value: unknown): void {
   if (value === null) b.appendNull();
   else if (typeof value === 'string') b.appendString(value);
   else if (typeof value === 'boolean') b.appendBool(value);
-  else b.appendNumber(value as number);
+  else b.appendNumber(value as number | bigint);
 }
 
 function describe(v: unknown): string {

@@ -22,6 +22,7 @@ import {
   defineSource,
   fieldsOf,
   lazyRequire,
+  parseTimestampMicros,
   schemaOf,
   type Schema,
   type SchemaSpec,
@@ -117,13 +118,9 @@ export function fromPgText(type: ColumnType, text: string | null | undefined): u
       return Number(text);
     case 'int64':
       return BigInt(text);
-    case 'timestamp': {
-      if (/infinity/.test(text)) return null;
-      const bc = text.endsWith(' BC');
-      const iso = (bc ? text.slice(0, -3) : text).replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00');
-      const ms = Date.parse(/[zZ]|[+-]\d{2}:\d{2}$/.test(iso) ? iso : iso + 'Z');
-      return bc ? null : Number.isNaN(ms) ? null : ms;
-    }
+    case 'timestamp':
+      // Epoch µs, exact (PostgreSQL keeps microseconds); BC and infinite times have no abflow value.
+      return /infinity| BC$/.test(text) ? null : parseTimestampMicros(text);
     case 'date': {
       if (/infinity| BC$/.test(text)) return null;
       return Math.round(Date.parse(text + 'T00:00:00Z') / 86_400_000);

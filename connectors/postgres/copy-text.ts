@@ -3,7 +3,7 @@
  * Hand-written because it is the bulk path: one string per batch, no per-row objects. Two trailing BIGINT columns
  * take the staging table's checkpoint epoch and arrival sequence.
  */
-import { type ColumnType, columnData, fieldsOf, isValid, type RecordBatch } from '../../engine/api.js';
+import { type ColumnType, columnData, fieldsOf, isoOfMicros, isValid, microsToMs, type RecordBatch } from '../../engine/api.js';
 
 /** PostgreSQL text cannot hold U+0000; such characters become U+FFFD and are counted so the sink can report them. */
 export interface EncodeStats {
@@ -38,11 +38,12 @@ function escapeText(s: string, stats: EncodeStats): string {
 const YEAR_1 = -62_135_596_800_000;
 const YEAR_10000 = 253_402_300_800_000;
 
-export function pgTimestamp(ms: number): string {
-  if (ms >= YEAR_1 && ms < YEAR_10000) return new Date(ms).toISOString();
-  const d = new Date(ms);
-  const y = d.getUTCFullYear();
-  const iso = d.toISOString();
+/** PostgreSQL's text of a timestamp given in epoch ms, with `micros` (0-999) more: ISO for years 1-9999, the
+ * year written out (and BC) beyond. */
+export function pgTimestamp(ms: number, micros = 0): string {
+  const iso = isoOfMicros(BigInt(ms) * 1000n + BigInt(micros));
+  if (ms >= YEAR_1 && ms < YEAR_10000) return iso;
+  const y = new Date(ms).getUTCFullYear();
   if (y >= 1 && y <= 9999) return iso;
   const rest = iso.slice(iso.indexOf('-', 1));
   return y <= 0 ? `${String(1 - y).padStart(4, '0')}${rest} BC` : `${y}${rest}`;
@@ -71,7 +72,12 @@ function cellWriter(batch: RecordBatch, c: number, type: ColumnType, stats: Enco
     case 'bool':
       return (i) => (valid(i) ? ((((values as Uint8Array)[(off + i) >> 3]! >> ((off + i) & 7)) & 1) === 1 ? 't' : 'f') : '\\N');
     case 'timestamp':
-      return (i) => (valid(i) ? pgTimestamp(Number(values[i])) : '\\N');
+      return (i) => {
+        if (!valid(i)) return '\\N';
+        const us = values[i] as bigint;
+        const ms = microsToMs(us);
+        return pgTimestamp(ms, Number(us - BigInt(ms) * 1000n));
+      };
     case 'date':
       return (i) => (valid(i) ? pgDate(values[i] as number) : '\\N');
     default:

@@ -5,6 +5,7 @@
  * builders here write typed arrays and the readers hand out typed arrays; everything else stays plain Arrow.
  */
 import { Data, Field, makeData, RecordBatch, Schema, Struct, Type } from 'apache-arrow';
+import { isoOfMicros, microsToMs } from '../time/timestamps.js';
 import { type ColumnType, columnTypeOf, toArrowType } from '../types.js';
 
 const encoder = new TextEncoder();
@@ -12,6 +13,8 @@ const encoder = new TextEncoder();
 /** Appends values of one column type into growable buffers; `finish()` returns the Arrow `Data`. */
 export class ColumnBuilder {
   readonly type: ColumnType;
+  /** Timestamps are stored in microseconds and appended as milliseconds (see appendNumber). */
+  private readonly micros: boolean;
   length = 0;
   private nulls = 0;
   private valid: Uint8Array;
@@ -24,6 +27,7 @@ export class ColumnBuilder {
 
   constructor(type: ColumnType, capacity = 1024) {
     this.type = type === 'json' ? 'string' : type; // JSON text is stored as a string
+    this.micros = type === 'timestamp';
     const cap = Math.max(capacity, 16);
     this.valid = new Uint8Array(cap);
     if (this.type === 'string') {
@@ -61,14 +65,18 @@ export class ColumnBuilder {
     this.nulls++;
   }
 
-  /** Numbers for numeric, timestamp (epoch ms) and date (days) columns; bigint accepted for 64-bit ints. */
+  /** Numbers for numeric, timestamp and date (days) columns. A timestamp is given as epoch milliseconds (a number,
+   * fractions kept to the microsecond) or as epoch microseconds (a bigint, exact); bigint accepted for 64-bit ints. */
   appendNumber(v: number | bigint): void {
     if (this.length === this.valid.length) this.grow();
     const i = this.length++;
     this.valid[i] = 1;
     if (this.nums instanceof BigInt64Array) {
       if (typeof v === 'bigint') this.nums[i] = v;
-      else writeInt64((this.halves ??= int64Halves(this.nums)), i, v);
+      else if (!this.micros) writeInt64((this.halves ??= int64Halves(this.nums)), i, v);
+      // ms → µs: exact through the halves within ±2^53 µs (years 1685-2255), through a BigInt beyond.
+      else if (Math.abs(v) < 9e12) writeInt64((this.halves ??= int64Halves(this.nums)), i, Math.round(v * 1000));
+      else this.nums[i] = BigInt(Math.trunc(v)) * 1000n;
     } else (this.nums as Float64Array)[i] = Number(v);
   }
 
@@ -234,6 +242,7 @@ export function appendValue(b: ColumnBuilder, v: unknown): void {
     case 'bool':
       return b.appendBool(Boolean(v));
     case 'timestamp':
+      // A Date or epoch ms (number), or epoch µs (bigint).
       return b.appendNumber(v instanceof Date ? v.getTime() : (v as number | bigint));
     default:
       return b.appendNumber(v as number | bigint);
@@ -267,7 +276,7 @@ export function validityBytes(data: Data): Uint8Array | null {
   return out;
 }
 
-/** Numeric view of a column as float64 (int64/timestamp converted; exact below 2^53). */
+/** Numeric view of a column as float64: int64 converted (exact below 2^53), timestamps as epoch milliseconds. */
 export function numbersOf(data: Data): Float64Array {
   const values = data.values as ArrayLike<number | bigint>;
   const out = new Float64Array(data.length);
@@ -275,6 +284,12 @@ export function numbersOf(data: Data): Float64Array {
     for (let i = 0; i < data.length; i++) {
       const j = data.offset + i;
       out[i] = ((values as Uint8Array)[j >> 3]! >> (j & 7)) & 1;
+    }
+  } else if (data.typeId === Type.Timestamp) {
+    readInt64s(values as BigInt64Array, 0, data.length, out);
+    for (let i = 0; i < data.length; i++) {
+      const us = out[i]!;
+      out[i] = Math.abs(us) < Number.MAX_SAFE_INTEGER ? Math.floor(us / 1000) : microsToMs((values as BigInt64Array)[i]!);
     }
   } else if (values instanceof BigInt64Array) readInt64s(values, 0, data.length, out);
   else for (let i = 0; i < data.length; i++) out[i] = values[i] as number;
@@ -307,7 +322,7 @@ export function cellValue(data: Data, i: number): unknown {
       return (((data.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1;
     }
     case Type.Timestamp:
-      return new Date(Number((data.values as BigInt64Array)[i])).toISOString();
+      return isoOfMicros((data.values as BigInt64Array)[i]!);
     case Type.Date:
       return new Date((data.values as Int32Array)[i]! * 86_400_000).toISOString().slice(0, 10);
     default: {

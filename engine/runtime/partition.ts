@@ -6,6 +6,7 @@
  */
 import { type Data, type RecordBatch, Type } from 'apache-arrow';
 import { cellValue, columnData, isValid, readInt64s, stringsOf, takeBatch } from '../arrow/columns.js';
+import { isoOfMicros } from '../time/timestamps.js';
 import { columnTypeOf } from '../types.js';
 
 /** Number of key groups (Flink's default max parallelism is 128). */
@@ -37,7 +38,7 @@ function int64KeyPart(d: Data): (i: number) => string {
   const values = new Float64Array(d.length);
   readInt64s(d.values as BigInt64Array, 0, d.length, values);
   const timestamps = d.typeId === Type.Timestamp;
-  let lastMs = NaN;
+  let lastUs = NaN;
   let lastText = '';
   return (i) => {
     const v = values[i]!;
@@ -45,9 +46,9 @@ function int64KeyPart(d: Data): (i: number) => string {
     // Beyond 2^53 the halves lose precision: the exact text comes from the BigInt.
     if (!Number.isSafeInteger(v)) return keyPart(cellValue(d, i));
     if (!timestamps) return String(v);
-    if (v !== lastMs) {
-      lastMs = v;
-      lastText = new Date(v).toISOString();
+    if (v !== lastUs) {
+      lastUs = v;
+      lastText = isoOfMicros(v);
     }
     return lastText;
   };

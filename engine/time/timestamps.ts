@@ -87,3 +87,31 @@ export function parseTimestamp(s: string): number | null {
   }
   return Number.isNaN(t) || Math.abs(t) > MAX_MS ? null : t;
 }
+
+const US_PER_MS = 1000n;
+
+/** ISO 8601 → epoch microseconds, exact (a bigint: microseconds beyond ±2^53 span the years DuckDB and PostgreSQL
+ * keep, 1 to 9999 and more). Digits below the microsecond are truncated. Null when `parseTimestamp` is. */
+export function parseTimestampMicros(s: string): bigint | null {
+  const ms = parseTimestamp(s);
+  if (ms === null) return null;
+  const frac = ISO.exec(s)?.[7];
+  return BigInt(ms) * US_PER_MS + (frac && frac.length > 3 ? BigInt(frac.slice(3, 6).padEnd(3, '0')) : 0n);
+}
+
+/** Epoch milliseconds of epoch microseconds, rounded down (exact for every int64 value). */
+export function microsToMs(us: number | bigint): number {
+  if (typeof us === 'number' && Math.abs(us) < Number.MAX_SAFE_INTEGER) return Math.floor(us / 1000);
+  const b = BigInt(us);
+  const q = b / US_PER_MS;
+  return Number(b < 0n && q * US_PER_MS !== b ? q - 1n : q);
+}
+
+/** ISO 8601 text (UTC) of epoch microseconds: `…T10:11:12.168Z`, with three more digits where the microseconds are
+ * not whole milliseconds (`….168745Z`). */
+export function isoOfMicros(us: number | bigint): string {
+  const ms = microsToMs(us);
+  const rest = Number(BigInt(us) - BigInt(ms) * US_PER_MS);
+  const text = new Date(ms).toISOString();
+  return rest ? `${text.slice(0, -1)}${String(rest).padStart(3, '0')}Z` : text;
+}

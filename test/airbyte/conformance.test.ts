@@ -6,7 +6,7 @@
  *   C. `airbyte_file` → `airbyte_destination` (a plan that changes nothing).
  * Checked: STATEs come back in order and byte-identical (only the stats member added), with stats that add up to
  * what was received and rejected; every accepted record's values in the table equal the input's (timestamps as
- * instants, at the millisecond abflow keeps); pass-through records byte-identical to the input.
+ * instants, to the microsecond); pass-through records byte-identical to the input.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -141,8 +141,10 @@ function expectCell(type: string, value: unknown, raw: string | undefined, cell:
       return void expect(cell, where).toBe(value);
     case 'date':
       return void expect(instant(`${cell as string}T00:00:00Z`), where).toBe(instant(`${value as string}T00:00:00Z`));
-    case 'timestamp':
-      return void expect(Number(cell), where).toBe(Math.floor(instant(value as string)!));
+    case 'timestamp': {
+      const sub = /:\d{2}\.\d{3}(\d{1,3})/.exec(value as string)?.[1] ?? '';
+      return void expect(BigInt(cell as string), where).toBe(BigInt(instant(value as string)!) * 1000n + BigInt(sub.padEnd(3, '0') || '0'));
+    }
   }
 }
 
@@ -169,7 +171,7 @@ async function pathA(messages: string, catalog: string): Promise<void> {
     if (!props.length) continue;
     const columns = columnNames(props.map(([k]) => k), [...Object.keys(META_COLUMNS), RECORD_TEXT]);
     const types = props.map(([, p]) => columnTypeForJsonSchema(p));
-    const select = columns.map((c, i) => (types[i] === 'timestamp' ? `epoch_ms("${c}")::VARCHAR` : `"${c}"::VARCHAR`) + ` AS "c${i}"`).join(', ');
+    const select = columns.map((c, i) => (types[i] === 'timestamp' ? `epoch_us("${c}")::VARCHAR` : `"${c}"::VARCHAR`) + ` AS "c${i}"`).join(', ');
     const rows = await query(db, `SELECT ${select}, _airbyte_meta::VARCHAR AS meta FROM ${tableOf(s)} ORDER BY rowid`);
     const sent = input.filter((l) => !rejected.includes(l.n) && l.msg?.type === 'RECORD' && l.msg.record!.stream === s.name && (l.msg.record!.namespace ?? undefined) === (s.namespace ?? undefined));
     expect(rows.length, s.name).toBe(sent.length);

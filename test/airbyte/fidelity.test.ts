@@ -29,11 +29,12 @@ describe('timestamps (1)', () => {
   it('keeps years 1-99, nulls impossible dates with a NULLED change, in the jsonl source and in expressions alike', async () => {
     const dir = tempDir();
     const catalog = catalogOf(dir, { e: { at: { type: 'string', format: 'date-time' }, day: { type: 'string', format: 'date' } } });
-    const r = write(dir, [rec('e', '{"at":"0001-01-01T00:00:00Z","day":"0050-06-15"}'), rec('e', '{"at":"2026-02-30T00:00:00Z","day":"2026-02-30"}')], catalog);
+    const r = write(dir, [rec('e', '{"at":"0001-01-01T00:00:00Z","day":"0050-06-15"}'), rec('e', '{"at":"2026-02-30T00:00:00Z","day":"2026-02-30"}'), rec('e', '{"at":"2023-06-22T10:11:12.1687451Z"}')], catalog);
     expect(r.code, r.stderr).toBe(0);
     const rows = await query(join(dir, 'out.duckdb'), 'SELECT "at"::VARCHAR AS "at", "day"::VARCHAR AS "day", _airbyte_meta::VARCHAR AS meta FROM e ORDER BY rowid');
     expect(rows[0]).toMatchObject({ at: '0001-01-01 00:00:00+00', day: '0050-06-15' });
     expect(rows[1]).toMatchObject({ at: null, day: null });
+    expect(rows[2]).toMatchObject({ at: '2023-06-22 10:11:12.168745+00' }); // to the microsecond, as DuckDB keeps it
     expect(JSON.parse(rows[1]!.meta as string).changes).toEqual([
       { field: 'at', change: 'NULLED', reason: 'DESTINATION_SERIALIZATION_ERROR' },
       { field: 'day', change: 'NULLED', reason: 'DESTINATION_SERIALIZATION_ERROR' },

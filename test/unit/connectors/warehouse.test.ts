@@ -107,9 +107,11 @@ describe('postgres_cdc conversions', () => {
     expect(pgColumnType('jsonb', -1)).toBe('json');
     expect(pgColumnType('_int4', -1)).toBe('string');
   });
-  it('reads PostgreSQL text output (ISO, UTC)', () => {
-    expect(fromPgText('timestamp', '2024-01-02 03:04:05.123456+00')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5, 123));
-    expect(fromPgText('timestamp', '2024-01-02 03:04:05')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5));
+  it('reads PostgreSQL text output (ISO, UTC), timestamps to the microsecond', () => {
+    expect(fromPgText('timestamp', '2024-01-02 03:04:05.123456+00')).toBe(BigInt(Date.UTC(2024, 0, 2, 3, 4, 5, 123)) * 1000n + 456n);
+    expect(fromPgText('timestamp', '2024-01-02 03:04:05')).toBe(BigInt(Date.UTC(2024, 0, 2, 3, 4, 5)) * 1000n);
+    expect(fromPgText('timestamp', '0001-01-01 00:00:00+00')).toBe(-62135596800000000n);
+    expect(fromPgText('timestamp', '0044-03-15 12:00:00+00 BC')).toBeNull();
     expect(fromPgText('timestamp', 'infinity')).toBeNull();
     expect(fromPgText('date', '2024-03-01')).toBe(Date.UTC(2024, 2, 1) / 86_400_000);
     expect(fromPgText('int64', '9007199254740993')).toBe(9007199254740993n);

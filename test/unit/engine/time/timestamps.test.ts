@@ -1,6 +1,7 @@
 /** ISO 8601 parsing: every year JavaScript dates hold, no date invented, zones and fractions. */
 import { describe, expect, it } from 'vitest';
-import { canonicalUtc, daysFromCivil, parseTimestamp } from '../../../../engine/time/timestamps.js';
+import { ColumnBuilder, cellValue, numbersOf } from '../../../../engine/arrow/columns.js';
+import { canonicalUtc, daysFromCivil, isoOfMicros, microsToMs, parseTimestamp, parseTimestampMicros } from '../../../../engine/time/timestamps.js';
 
 const canonical = (s: string) => canonicalUtc((i) => s.charCodeAt(i), s.length);
 
@@ -40,5 +41,36 @@ describe('parseTimestamp', () => {
       const date = new Date(d * 86_400_000);
       expect(daysFromCivil(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate())).toBe(d);
     }
+  });
+});
+
+describe('microseconds', () => {
+  it('parses to the microsecond, exactly, over the whole year range', () => {
+    expect(parseTimestampMicros('2023-06-22T10:11:12.1687451Z')).toBe(BigInt(Date.parse('2023-06-22T10:11:12.168Z')) * 1000n + 745n);
+    expect(parseTimestampMicros('9999-12-31T23:59:59.999999Z')).toBe(253402300799999999n);
+    expect(parseTimestampMicros('0001-01-01T00:00:00.000001Z')).toBe(-62135596799999999n);
+    expect(parseTimestampMicros('1969-12-31T23:59:59.9995Z')).toBe(-500n);
+    expect(parseTimestampMicros('2026-02-30T00:00:00Z')).toBeNull();
+  });
+
+  it('rounds to milliseconds downward and writes ISO text with the microseconds', () => {
+    expect(microsToMs(-500n)).toBe(-1);
+    expect(microsToMs(253402300799999999n)).toBe(253402300799999);
+    expect(microsToMs(-62135596799999999n)).toBe(-62135596800000);
+    expect(isoOfMicros(-500n)).toBe('1969-12-31T23:59:59.999500Z');
+    expect(isoOfMicros(1687428672168745n)).toBe('2023-06-22T10:11:12.168745Z');
+    expect(isoOfMicros(1687428672168000n)).toBe('2023-06-22T10:11:12.168Z');
+  });
+
+  it('timestamp columns hold microseconds: built from ms or exact µs, read back as ms', () => {
+    const b = new ColumnBuilder('timestamp', 4);
+    b.appendNumber(1687428672168); // ms
+    b.appendNumber(253402300799999); // ms beyond 2^53 µs
+    b.appendNumber(253402300799999999n); // µs
+    b.appendNumber(-62135596800000); // year 1
+    const d = b.finish();
+    expect([...(d.values as BigInt64Array)]).toEqual([1687428672168000n, 253402300799999000n, 253402300799999999n, -62135596800000000n]);
+    expect([...numbersOf(d)]).toEqual([1687428672168, 253402300799999, 253402300799999, -62135596800000]);
+    expect(cellValue(d, 2)).toBe('9999-12-31T23:59:59.999999Z');
   });
 });
