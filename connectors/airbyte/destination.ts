@@ -19,7 +19,7 @@ import { AbflowError, z } from '../../engine/api.js';
 import { compilePlan, type CompiledPlan } from '../../engine/compile/compile.js';
 import { type LoadedPlan, loadPlanFile, loadPlanText } from '../../engine/plan/load.js';
 import type { Registry } from '../../engine/registry.js';
-import { readCatalog } from './catalog.js';
+import { type CatalogStream, readCatalog } from './catalog.js';
 import { traceErrorLine } from './protocol.js';
 import { duckdbApi } from '../duckdb/instance.js';
 import { clientConfig, describePgError, describeTarget, pgLib } from '../postgres/connection.js';
@@ -68,16 +68,18 @@ export function readDestinationConfig(path: string): DestinationConfig {
   return r.data;
 }
 
-/** A top-level column named by a catalog field path (`primary_key`, `cursor_field`). */
-function topLevel(stream: string, what: string, path: unknown): string {
+/** The column of a top-level field named by a catalog field path (`primary_key`, `cursor_field`): the field's own
+ * name, or the name it got where it collided with another (catalog.ts `columnNames`). */
+function topLevel(stream: CatalogStream, what: string, path: unknown): string {
   const p = path as string[];
   if (!Array.isArray(p) || p.length !== 1 || typeof p[0] !== 'string')
-    throw new AbflowError('config', `stream ${stream}: ${what} ${JSON.stringify(path)} is not a top-level field (nested keys are not supported)`);
-  return p[0];
+    throw new AbflowError('config', `stream ${stream.name}: ${what} ${JSON.stringify(path)} is not a top-level field (nested keys are not supported)`);
+  return stream.data.find(([, , key]) => key === p[0])?.[0] ?? p[0];
 }
 
 /** The sink config for one stream's sync mode, following the destination CDK (see the module comment). */
-function syncModeConfig(name: string, c: Record<string, unknown> | undefined): Record<string, unknown> {
+function syncModeConfig(stream: CatalogStream, c: Record<string, unknown> | undefined): Record<string, unknown> {
+  const name = stream.name;
   const generation = (c?.generation_id as number | null | undefined) ?? null;
   const minimum = (c?.minimum_generation_id as number | null | undefined) ?? null;
   const mode = String(c?.destination_sync_mode ?? 'append');
@@ -89,9 +91,9 @@ function syncModeConfig(name: string, c: Record<string, unknown> | undefined): R
     const cursor = (c?.cursor_field as unknown[] | undefined) ?? [];
     return {
       mode: 'append_dedup',
-      primaryKey: keys.map((k) => topLevel(name, 'primary key', k)),
+      primaryKey: keys.map((k) => topLevel(stream, 'primary key', k)),
       // Without a cursor the CDK orders versions by emission time, which is the sink's own tie-breaker.
-      ...(cursor.length ? { cursor: topLevel(name, 'cursor_field', cursor) } : {}),
+      ...(cursor.length ? { cursor: topLevel(stream, 'cursor_field', cursor) } : {}),
       ...generations,
     };
   }
@@ -112,7 +114,7 @@ function defaultPlan(cfg: DestinationConfig, catalogPath: string): LoadedPlan {
         ...(cfg.warehouse === 'duckdb' ? { path: cfg.destination_path } : cfg.postgres_url ? { url: cfg.postgres_url } : {}),
         table: s.name,
         ...(schema ? { schema } : {}),
-        ...syncModeConfig(s.name, s.configured ?? undefined),
+        ...syncModeConfig(s, s.configured ?? undefined),
       },
     };
   });
