@@ -162,3 +162,42 @@ describe('postgres_cdc set-up errors', () => {
     }
   });
 });
+
+describe('postgres_cdc incremental runs', () => {
+  const source = uniqueName('abflow_inc_src');
+  const slot = uniqueName('abflow_inc_slot');
+  afterAll(async () => {
+    await pgQuery('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [slot]).catch(() => undefined);
+    await pgQuery(`DROP PUBLICATION IF EXISTS ${slot}`);
+    await pgQuery(`DROP TABLE IF EXISTS public.${source}`);
+  });
+
+  it('a finished `until: start` run is continued from its slot by the next one, without a new snapshot, whatever options change; timestamps to the µs', async () => {
+    await pgQuery(`CREATE TABLE public.${source} (id bigint PRIMARY KEY, name text, at timestamptz)`);
+    await pgQuery(`INSERT INTO public.${source} VALUES (1, 'a', '2024-01-01 10:00:00.123456+00'), (2, 'b', '0001-01-01 00:00:00+00'), (3, 'c', NULL)`);
+    const dir = tempDir();
+    const plan = (extra: string) =>
+      writeFileSync(
+        join(dir, 'plan.yaml'),
+        `name: cdc_inc\nsources:\n  - { id: cdc, kind: postgres_cdc, config: { url: "${PG_URL}", tables: [public.${source}], slot: ${slot}, until: start${extra} } }\nsinks:\n  - { id: out, kind: duckdb, inputs: [cdc.${source}], config: { path: out.duckdb, table: changes, mode: append } }\n`,
+      );
+    plan('');
+    const first = await runCli(['run', 'plan.yaml'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    await pgQuery(`INSERT INTO public.${source} VALUES (4, 'd', now()); UPDATE public.${source} SET name = 'a2' WHERE id = 1`);
+    plan(', snapshot: true, publication: ' + slot); // options the position does not depend on
+    const second = await runCli(['run', 'plan.yaml'], { cwd: dir });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/cdc continues from its last committed position/);
+    const rows = await query(join(dir, 'out.duckdb'), `SELECT id::INT AS id, name, epoch_us("at")::VARCHAR AS at_us FROM changes ORDER BY rowid`);
+    // The snapshot once, then only the two changes (a new snapshot would bring rows 2 and 3 again).
+    expect(rows.map((r) => [r.id, r.name])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+      [4, 'd'],
+      [1, 'a2'],
+    ]);
+    expect(rows.slice(0, 2).map((r) => r.at_us)).toEqual([String(Date.UTC(2024, 0, 1, 10, 0, 0, 123) * 1000 + 456), '-62135596800000000']);
+  });
+});
