@@ -74,7 +74,7 @@ export const airbyteDestination = defineSink({
     // records before it, and commits group many STATEs. Each row keeps its source line to be placed among them.
     // `open` is the current epoch's, `sealed` those of epochs whose barrier passed, oldest first.
     let open: Row[] = [];
-    const sealed: Row[][] = [];
+    const sealed: { epoch: number; rows: Row[] }[] = [];
 
     const write = async (text: string) => {
       if (failed) throw failed;
@@ -152,15 +152,16 @@ export const airbyteDestination = defineSink({
         }
         for (let i = 0; i < lines.length; i++) open.push({ text: lines[i]!, key: keys[input]!, line: positions?.[i] ?? -Infinity });
       },
-      async preCommit() {
-        sealed.push(open);
+      async preCommit(epoch: number) {
+        sealed.push({ epoch, rows: open });
         open = [];
       },
-      async commit(_epoch: number, markers: readonly unknown[]) {
-        // This commit covers every sealed epoch (older ones are subsumed). Rows go in source order, each STATE and
-        // status right after the last row that came before it; rows without a source line (computed by the plan)
-        // go first, as they were produced before the barrier.
-        const rows = sealed.splice(0).flat();
+      async commit(epoch: number, markers: readonly unknown[]) {
+        // This commit covers its epoch and any older one (subsumed). Rows go in source order, each STATE and status
+        // right after the last row that came before it; rows without a source line (computed by the plan) go first,
+        // as they were produced before the barrier.
+        const covered = sealed.findLastIndex((e) => e.epoch <= epoch) + 1;
+        const rows = sealed.splice(0, covered).flatMap((e) => e.rows);
         rows.sort((a, b) => (a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
         let text = '';
         let r = 0;
@@ -179,7 +180,7 @@ export const airbyteDestination = defineSink({
       },
       async close() {
         // Rows after the last checkpoint (a run without STATEs at its end).
-        const rest = [...sealed.splice(0).flat(), ...open];
+        const rest = [...sealed.splice(0).flatMap((e) => e.rows), ...open];
         open = [];
         if (rest.length) await write(rest.map((row) => row.text).join(''));
         if (out === process.stdout) return;

@@ -12,26 +12,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { columnNames, columnTypeForJsonSchema, META_COLUMNS, RECORD_TEXT } from '../../connectors/airbyte/catalog.js';
-import { abflow, HAS_SHARED, SHARED, tempDir } from '../kit/cli.js';
+import { abflow, HAS_SHARED, tempDir } from '../kit/cli.js';
 import { query } from '../kit/duckdb.js';
-import { writeRecordings } from './recordings.js';
+import { AIRBYTE_FIXTURES, writeRecordings } from './recordings.js';
 
-const AB = join(SHARED, 'fixtures/airbyte/airbytehq-airbyte');
-const CDK = join(AB, 'airbyte-cdk/java/airbyte-cdk/db-destinations/src/testFixtures/resources');
-const STD = join(AB, 'airbyte-integrations/bases/standard-destination-test/src/main/resources');
-const DEV_NULL = join(AB, 'airbyte-integrations/connectors/destination-dev-null/src/test/resources');
-
-const FIXTURES: [string, string, string][] = [
-  ['exchange_rate v0', `${CDK}/v0/exchange_rate_messages.txt`, `${STD}/exchange_rate_catalog.json`],
-  ['exchange_rate v1', `${CDK}/v1/exchange_rate_messages.txt`, `${STD}/v1/exchange_rate_catalog.json`],
-  ['edge cases v0', `${CDK}/v0/edge_case_messages.txt`, `${STD}/edge_case_catalog.json`],
-  ['edge cases v1', `${CDK}/v1/edge_case_messages.txt`, `${STD}/v1/edge_case_catalog.json`],
-  ['edge cases (standard test)', `${STD}/edge_case_messages.txt`, `${STD}/edge_case_catalog.json`],
-  ['namespace', `${CDK}/v0/namespace_messages.txt`, `${CDK}/v0/namespace_catalog.json`],
-  ['data types', `${CDK}/v0/data_type_basic_test_messages.txt`, `${CDK}/v0/data_type_basic_test_catalog.json`],
-  ['generation ids', `${CDK}/v0/users_with_generation_id_messages.txt`, `${CDK}/v0/users_with_generation_id_configured_catalog.json`],
-  ['dev-null', `${DEV_NULL}/test-data.jsonl`, `${DEV_NULL}/test-catalog.json`],
-];
 
 interface Stream {
   name: string;
@@ -248,7 +232,7 @@ describe('Airbyte conformance', () => {
     mkdirSync(dir);
     return writeRecordings(dir).map((r) => [r.name, r.messages, r.catalog] as [string, string, string]);
   })();
-  for (const [name, messages, catalog] of [...recordings, ...(HAS_SHARED ? FIXTURES : [])]) {
+  for (const [name, messages, catalog] of [...recordings, ...(HAS_SHARED ? AIRBYTE_FIXTURES : [])]) {
     it(`${name}: A. typed catalog into DuckDB`, () => pathA(messages, catalog));
     it(`${name}: B. schemaless catalog into DuckDB`, () => pathB(messages, catalog));
     it(`${name}: C. airbyte_file → airbyte_destination, byte for byte`, () => pathC(messages, catalog));

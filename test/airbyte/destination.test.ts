@@ -7,25 +7,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { abflow, HAS_SHARED, ROOT, SHARED, tempDir } from '../kit/cli.js';
+import { abflow, HAS_SHARED, ROOT, tempDir } from '../kit/cli.js';
 import { query } from '../kit/duckdb.js';
+import { AIRBYTE_FIXTURES, CDK, DEV_NULL, STD } from './recordings.js';
 
-const AB = join(SHARED, 'fixtures/airbyte/airbytehq-airbyte');
-const CDK = join(AB, 'airbyte-cdk/java/airbyte-cdk/db-destinations/src/testFixtures/resources');
-const STD = join(AB, 'airbyte-integrations/bases/standard-destination-test/src/main/resources');
-const DEV_NULL = join(AB, 'airbyte-integrations/connectors/destination-dev-null/src/test/resources');
-
-const PAIRS: [name: string, messages: string, catalog: string][] = [
-  ['exchange_rate v0', `${CDK}/v0/exchange_rate_messages.txt`, `${STD}/exchange_rate_catalog.json`],
-  ['exchange_rate v1', `${CDK}/v1/exchange_rate_messages.txt`, `${STD}/v1/exchange_rate_catalog.json`],
-  ['edge cases v0', `${CDK}/v0/edge_case_messages.txt`, `${STD}/edge_case_catalog.json`],
-  ['edge cases v1', `${CDK}/v1/edge_case_messages.txt`, `${STD}/v1/edge_case_catalog.json`],
-  ['edge cases (standard test)', `${STD}/edge_case_messages.txt`, `${STD}/edge_case_catalog.json`],
-  ['namespace', `${CDK}/v0/namespace_messages.txt`, `${CDK}/v0/namespace_catalog.json`],
-  ['data types', `${CDK}/v0/data_type_basic_test_messages.txt`, `${CDK}/v0/data_type_basic_test_catalog.json`],
-  ['generation ids', `${CDK}/v0/users_with_generation_id_messages.txt`, `${CDK}/v0/users_with_generation_id_configured_catalog.json`],
-  ['dev-null', `${DEV_NULL}/test-data.jsonl`, `${DEV_NULL}/test-catalog.json`],
-];
 
 interface Stream {
   name: string;
@@ -72,7 +57,7 @@ function writeSync(messages: string, catalog: string, dir: string) {
 }
 
 describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => {
-  for (const [name, messages, catalog] of PAIRS) {
+  for (const [name, messages, catalog] of AIRBYTE_FIXTURES) {
     it.skipIf(!HAS_SHARED)(`${name}: every STATE back in order with its record count; every record in DuckDB with meta columns`, async () => {
       const dir = tempDir();
       const { r, db, input, out } = writeSync(messages, catalog, dir);

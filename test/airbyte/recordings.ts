@@ -1,10 +1,30 @@
 /**
- * Recorded syncs made for the fidelity classes (issue "fidelity"), one per class, written as a connector would write
+ * Recorded syncs: Airbyte's own destination test material in shared/fixtures/airbyte, and the ones made for the
+ * fidelity classes (issue "fidelity"), one per class, written as a connector would write
  * them: the messages file and the catalog inferred from their values. Each class is a kind of input that once lost or
  * changed data on its way through abflow; the conformance suite runs them beside Airbyte's own fixtures.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SHARED } from '../kit/cli.js';
+
+export const AB = join(SHARED, 'fixtures/airbyte/airbytehq-airbyte');
+export const CDK = join(AB, 'airbyte-cdk/java/airbyte-cdk/db-destinations/src/testFixtures/resources');
+export const STD = join(AB, 'airbyte-integrations/bases/standard-destination-test/src/main/resources');
+export const DEV_NULL = join(AB, 'airbyte-integrations/connectors/destination-dev-null/src/test/resources');
+
+/** Airbyte's message files with their catalogs (needs ../shared). */
+export const AIRBYTE_FIXTURES: [name: string, messages: string, catalog: string][] = [
+  ['exchange_rate v0', `${CDK}/v0/exchange_rate_messages.txt`, `${STD}/exchange_rate_catalog.json`],
+  ['exchange_rate v1', `${CDK}/v1/exchange_rate_messages.txt`, `${STD}/v1/exchange_rate_catalog.json`],
+  ['edge cases v0', `${CDK}/v0/edge_case_messages.txt`, `${STD}/edge_case_catalog.json`],
+  ['edge cases v1', `${CDK}/v1/edge_case_messages.txt`, `${STD}/v1/edge_case_catalog.json`],
+  ['edge cases (standard test)', `${STD}/edge_case_messages.txt`, `${STD}/edge_case_catalog.json`],
+  ['namespace', `${CDK}/v0/namespace_messages.txt`, `${CDK}/v0/namespace_catalog.json`],
+  ['data types', `${CDK}/v0/data_type_basic_test_messages.txt`, `${CDK}/v0/data_type_basic_test_catalog.json`],
+  ['generation ids', `${CDK}/v0/users_with_generation_id_messages.txt`, `${CDK}/v0/users_with_generation_id_configured_catalog.json`],
+  ['dev-null', `${DEV_NULL}/test-data.jsonl`, `${DEV_NULL}/test-catalog.json`],
+];
 
 export interface Recording {
   readonly name: string;
