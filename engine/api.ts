@@ -61,7 +61,7 @@ export type {
 } from './operator.js';
 export { AbflowError };
 export { duration, signedDuration } from './plan/duration.js';
-export { type ColumnType, columnTypeOf, columnTypeSchema, describeSchema, fieldOf, fieldsOf, fieldType, schemaOf, type SchemaSpec, toArrowType } from './types.js';
+export { type ColumnType, columnTypeOf, columnTypeSchema, describeSchema, fieldOf, fieldsOf, fieldType, schemaOf, type SchemaSpec, SOURCE_TEXT, toArrowType } from './types.js';
 export {
   appendValue,
   batchFromRows,

@@ -73,6 +73,16 @@ export function columnTypeOf(dt: DataType): ColumnType {
   }
 }
 
+/** Field metadata marking a column that carries a source's original message text for the sinks that read it
+ * (SinkSpec.readsSourceText); every other sink gets its input without such columns. */
+export const SOURCE_TEXT = 'abflow.source_text';
+
+/** `schema` without its source-text columns (see SOURCE_TEXT), and the indices of the columns kept. */
+export function withoutSourceText(schema: Schema): { schema: Schema; kept: number[] | null } {
+  const kept = schema.fields.flatMap((f, i) => (f.metadata.get(SOURCE_TEXT) ? [] : [i]));
+  return kept.length === schema.fields.length ? { schema, kept: null } : { schema: new Schema(kept.map((i) => schema.fields[i]!), schema.metadata), kept };
+}
+
 export type SchemaSpec = Readonly<Record<string, ColumnType>>;
 
 export function fieldOf(name: string, t: ColumnType): Field {

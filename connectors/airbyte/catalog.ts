@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Field, Schema } from 'apache-arrow';
-import { AbflowError, type ColumnType, type Decoder, fieldOf, type SchemaSpec, z } from '../../engine/api.js';
+import { AbflowError, type ColumnType, type Decoder, fieldOf, type SchemaSpec, SOURCE_TEXT, z } from '../../engine/api.js';
 import { LINES_SCHEMA } from '../jsonl/lines.js';
 import { airbyteStream, configuredStream, type ConfiguredStream, streamKey } from './protocol.js';
 
@@ -32,7 +32,8 @@ export const META_COLUMNS: SchemaSpec = { [META.rawId]: 'string', [META.extracte
 /** The column holding the whole record of a stream whose schema declares no properties. */
 export const DATA_COLUMN = '_airbyte_data';
 
-/** The column keeping each RECORD line's original text, for `airbyte_destination` (see `streamSchema`). */
+/** The column keeping each RECORD line's original text, for `airbyte_destination` (see `streamSchema`); marked as
+ * source text, so no other sink writes it. */
 export const RECORD_TEXT = '_abflow_record';
 
 /** Field metadata naming what a column of a decoded stream is (abflow.airbyte: data | whole_record | meta |
@@ -92,7 +93,7 @@ export function streamSchema(data: readonly DataColumn[], wholeRecord: boolean, 
   return new Schema([
     ...data.map(([column, type, key]) => tagged(column, type, wholeRecord ? { [ROLE]: 'whole_record' } : { [ROLE]: 'data', [KEY]: key })),
     ...Object.entries(META_COLUMNS).map(([name, type]) => tagged(name, type, { [ROLE]: 'meta' })),
-    ...(recordText ? [tagged(RECORD_TEXT, 'string', { [ROLE]: 'record_text', [DECLARED]: JSON.stringify(wholeRecord ? [] : data.map(([, , key]) => key)) })] : []),
+    ...(recordText ? [tagged(RECORD_TEXT, 'string', { [ROLE]: 'record_text', [SOURCE_TEXT]: 'true', [DECLARED]: JSON.stringify(wholeRecord ? [] : data.map(([, , key]) => key)) })] : []),
   ]);
 }
 

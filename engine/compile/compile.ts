@@ -14,6 +14,7 @@ import type { AnySpec, OperatorSpec, SinkSpec, SourceSpec } from '../operator.js
 import { type LoadedPlan, zodErrors } from '../plan/load.js';
 import { type EngineOptions, planSchema, type PlanSpec } from '../plan/schema.js';
 import type { Registry } from '../registry.js';
+import { withoutSourceText } from '../types.js';
 import { type SchemaJson, schemaToJson } from './schema-json.js';
 
 export interface InputRef {
@@ -273,8 +274,10 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
         add({ id, role: 'operator', kind: spec.kind, spec, config: d.config, rawConfig: d.rawConfig, inputs, inputSchemas, outputs, path: d.path });
       } else {
         const spec = d.spec as SinkSpec;
-        spec.check?.(d.config as never, inputSchemas);
-        add({ id, role: 'sink', kind: spec.kind, spec, config: d.config, rawConfig: d.rawConfig, inputs, inputSchemas, outputs: {}, path: d.path });
+        // Source-text columns reach only the sinks that read them; the runtime drops them for the others.
+        const seen = spec.readsSourceText ? inputSchemas : inputSchemas.map((s) => withoutSourceText(s).schema);
+        spec.check?.(d.config as never, seen);
+        add({ id, role: 'sink', kind: spec.kind, spec, config: d.config, rawConfig: d.rawConfig, inputs, inputSchemas: seen, outputs: {}, path: d.path });
       }
     } catch (e) {
       if (!isAbflowError(e)) throw e;

@@ -19,6 +19,7 @@ import { Worker } from 'node:worker_threads';
 import type { RecordBatch } from 'apache-arrow';
 import { columnData, numbersOf, rowObject, stringsOf } from '../arrow/columns.js';
 import { DEAD_LETTER_COLUMNS, DEAD_LETTER_PORT } from '../deadletter.js';
+import { withoutSourceText } from '../types.js';
 import { fromIPC, toIPC } from '../arrow/ipc.js';
 import type { CompiledPlan, Edge, Vertex } from '../compile/compile.js';
 import { schemaToJson } from '../compile/schema-json.js';
@@ -862,6 +863,9 @@ export class Job {
   private async runSink(v: Extract<Vertex, { type: 'sink' }>): Promise<void> {
     const n = v.node;
     const m = this.metrics.get(n.id)!;
+    // Columns of each input the sink does not see (source text, see withoutSourceText): dropped from every batch.
+    const edges = this.plan.physical.edges.filter((e) => e.to === v.id).sort((a, b) => a.input - b.input);
+    const kept = (n.spec as SinkSpec).readsSourceText ? [] : edges.map((e) => withoutSourceText(e.schema).kept);
     const sink: Sink = (n.spec as SinkSpec).create(n.config, {
       nodeId: n.id,
       job: this.plan.name,
@@ -895,7 +899,7 @@ export class Job {
           if (el.t !== 'batch') return;
           await serially(async () => {
             const t = performance.now();
-            await sink.write(el.batch, i, el.positions);
+            await sink.write(kept[i] ? el.batch.selectAt(kept[i]!) : el.batch, i, el.positions);
             m.busyMs += performance.now() - t;
             m.rowsIn += el.batch.numRows;
             // Sink counters may be costly to compute (percentiles): read them at the metrics tick, not per batch.

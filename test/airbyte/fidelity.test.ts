@@ -67,10 +67,12 @@ describe('pass-through (2)', () => {
     const plan = join(dir, 'plan.yaml');
     writeFileSync(
       plan,
-      `name: pt\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog} } }\noperators:\n  - { id: d, kind: derive, inputs: [src.s], config: { columns: { amount: "amount * 2", tag: "'new'" } } }\nsinks:\n  - { id: out, kind: airbyte_destination, inputs: [d], config: { streams: [s], path: ${dir}/out.jsonl } }\n`,
+      `name: pt\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog} } }\noperators:\n  - { id: d, kind: derive, inputs: [src.s], config: { columns: { amount: "amount * 2", tag: "'new'" } } }\nsinks:\n  - { id: out, kind: airbyte_destination, inputs: [d], config: { streams: [s], path: ${dir}/out.jsonl } }\n  - { id: copy, kind: jsonl, inputs: [d], config: { path: ${dir}/copy.jsonl } }\n`,
     );
     const r = abflow(['run', plan, '-q']);
     expect(r.code, r.stderr).toBe(0);
+    // The original text travels for airbyte_destination only: other sinks never see it.
+    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'copy.jsonl'), 'utf8')) as object)).toEqual(['id', 'amount', 'at', 'note', '_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_meta', '_airbyte_generation_id', 'tag']);
     const [record, state] = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n');
     expect(record).toBe(rec('s', '{"note":null,"at":"2023-06-22T10:11:12.1687451Z","amount":3,"id":7,"undeclared":{"x":[1,2]},"tag":"new"}'));
     expect(state).toBe('{"type":"STATE","state":{"type":"LEGACY","data":{"n":1}}}');
