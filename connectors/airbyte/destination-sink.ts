@@ -68,6 +68,8 @@ export const airbyteDestination = defineSink({
      * later write and the close report it instead of writing into a dead pipe. */
     let failed: AbflowError | null = null;
     let exited: Promise<void> | null = null;
+    /** Set once abflow closes the destination's stdin: only then may it exit. */
+    let ending = false;
     // Rows delivered per stream since the last STATE of its scope.
     const delivered = new Map<string, number>();
     // With checkpoints, rows wait for the commit that carries the STATEs among them: a STATE must follow exactly the
@@ -133,7 +135,9 @@ export const airbyteDestination = defineSink({
             });
             c.once('close', (code, signal) => {
               const tail = stderrTail.trim().split('\n').slice(-3).join(' | ');
-              if (code !== 0 || traceError) fail(`${traceError ?? 'it exited'} (${signal ? `signal ${signal}` : `exit code ${code}`})${tail ? `; stderr ends: ${tail}` : ''}`);
+              // Exiting before stdin was closed leaves messages unread, whatever the exit code.
+              const early = !ending && code === 0 && !traceError ? 'it exited before reading every message' : null;
+              if (code !== 0 || traceError || early) fail(`${traceError ?? early ?? 'it exited'} (${signal ? `signal ${signal}` : `exit code ${code}`})${tail ? `; stderr ends: ${tail}` : ''}`);
               resolve();
             });
           });
@@ -185,6 +189,7 @@ export const airbyteDestination = defineSink({
         if (rest.length) await write(rest.map((row) => row.text).join(''));
         if (out === process.stdout) return;
         if (failed) throw failed;
+        ending = true;
         await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e && !child ? reject(e) : resolve())));
         await exited;
         wd?.remove();
