@@ -270,5 +270,14 @@ describe('STATE density (10)', () => {
     const states = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { state: { stream: { stream_state: { c: number } }; destinationStats: unknown } });
     expect(states.map((s) => s.state.stream.stream_state.c)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     expect(states.every((s) => JSON.stringify(s.state.destinationStats) === '{"recordCount":1}')).toBe(true);
+
+    // As a plan: 300 STATEs, one commit (nothing reaches commitRecords or commitInterval before the end).
+    const input = join(dir, 'in.jsonl');
+    writeFileSync(input, lines.join('\n') + '\n');
+    const plan = join(dir, 'plan.yaml');
+    writeFileSync(plan, `name: dense\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog}, commitInterval: 1h } }\nsinks:\n  - { id: out, kind: duckdb, inputs: [src.s], config: { path: ${dir}/dense.duckdb, table: s } }\n`);
+    const run = abflow(['run', plan]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('checkpoints: 1 taken');
   });
 });
