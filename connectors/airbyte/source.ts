@@ -100,8 +100,7 @@ function catalogOf(cfg: Config): { streams: CatalogStream[]; configured: string 
   const key = JSON.stringify([argv(cfg), cfg.config]);
   let hit = discovered.get(key);
   if (!hit) {
-    const [msg] = discover(argv(cfg), configText(cfg));
-    const configured = configuredCatalogText(JSON.stringify(msg), 'from discover');
+    const configured = configuredCatalogText(JSON.stringify(discover(argv(cfg), configText(cfg))), 'from discover');
     hit = { streams: parseCatalog(configured, 'from discover'), configured };
     discovered.set(key, hit);
   }
@@ -109,12 +108,12 @@ function catalogOf(cfg: Config): { streams: CatalogStream[]; configured: string 
 }
 
 /** The connector's CATALOG message (`discover`), its config in a temp folder removed right after. */
-function discover(command: readonly string[], config: string): [unknown] {
+function discover(command: readonly string[], config: string): unknown {
   const wd = workDir({ 'config.json': config });
   try {
     const [msg] = runConnector(command, ['discover', '--config', wd.path('config.json')], 'CATALOG');
     if (!msg) throw new AbflowError('source_io', `connector \`${command.join(' ')} discover\` printed no CATALOG`, { path: ['command'] });
-    return [msg];
+    return msg;
   } finally {
     wd.remove();
   }
