@@ -6,7 +6,7 @@
  */
 import { COLUMN_TYPES, type ColumnType, isNumeric } from '../types.js';
 import { type EvalContext, type ExprType, type Node, rowError, unify } from './compile.js';
-import { parseTimestamp } from '../time/timestamps.js';
+import { daysFromCivil, parseTimestamp } from '../time/timestamps.js';
 import { isNullAt, type Vec } from './vec.js';
 
 export type FnArg = Node;
@@ -160,7 +160,12 @@ function truncate(ms: number, unit: (typeof TRUNC_UNITS)[number]): number {
     return day - ((d.getUTCDay() + 6) % 7) * DAY_MS;
   }
   const month = unit === 'year' ? 0 : unit === 'quarter' ? d.getUTCMonth() - (d.getUTCMonth() % 3) : d.getUTCMonth();
-  return Date.UTC(d.getUTCFullYear(), month, 1);
+  return utcDay(d.getUTCFullYear(), month, 1);
+}
+
+/** Epoch ms of a UTC day (month 0-11); not Date.UTC, which maps years 0-99 to 1900-1999. */
+function utcDay(year: number, month: number, day: number): number {
+  return daysFromCivil(year, month + 1, day) * DAY_MS;
 }
 
 function extract(ms: number, part: (typeof PARTS)[number]): number {
@@ -173,16 +178,16 @@ function extract(ms: number, part: (typeof PARTS)[number]): number {
     case 'month':
       return d.getUTCMonth() + 1;
     case 'week': {
-      const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-      t.setUTCDate(t.getUTCDate() + 4 - (t.getUTCDay() || 7));
-      return Math.ceil(((t.getTime() - Date.UTC(t.getUTCFullYear(), 0, 1)) / DAY_MS + 1) / 7);
+      // The ISO week's Thursday decides its year.
+      const thursday = new Date(utcDay(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) + (4 - (d.getUTCDay() || 7)) * DAY_MS);
+      return Math.ceil(((thursday.getTime() - utcDay(thursday.getUTCFullYear(), 0, 1)) / DAY_MS + 1) / 7);
     }
     case 'day':
       return d.getUTCDate();
     case 'dow':
       return d.getUTCDay();
     case 'doy':
-      return Math.floor((ms - Date.UTC(d.getUTCFullYear(), 0, 1)) / DAY_MS) + 1;
+      return Math.floor((ms - utcDay(d.getUTCFullYear(), 0, 1)) / DAY_MS) + 1;
     case 'hour':
       return d.getUTCHours();
     case 'minute':

@@ -69,6 +69,17 @@ describe('expressions', () => {
     expect(run("ts + interval('1h')").values).toEqual([Date.UTC(2024, 0, 31, 14, 45, 10), Date.UTC(1970, 0, 1), null]);
   });
 
+  it('truncates and extracts in years 1-99 as in any other (Date.UTC maps them to 1900-1999)', () => {
+    const old = schemaOf({ ts: 'timestamp' });
+    const at = Date.parse('0050-06-15T10:00:00Z');
+    const one = (text: string) => valueAt(compileExpression(text, old).eval(evalContext(batchFromRows(old, [{ ts: at }]))), 0);
+    expect(one("date_trunc('year', ts)")).toBe(Date.parse('0050-01-01T00:00:00Z'));
+    expect(one("date_trunc('month', ts)")).toBe(Date.parse('0050-06-01T00:00:00Z'));
+    expect(one("extract('doy', ts)")).toBe(166);
+    expect(one("extract('week', ts)")).toBe(24);
+    expect(one("parse_timestamp('0007-03-01T00:00:00Z')")).toBe(Date.parse('0007-03-01T00:00:00Z'));
+  });
+
   it('reports values that cannot be cast as row errors; try_cast gives null', () => {
     const r = run("int(s)");
     expect(r.values).toEqual([null, null, null]);
