@@ -85,6 +85,7 @@ export {
 } from './arrow/columns.js';
 export { compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, partitionRows } from './expr/compile.js';
 export { canonicalUtc, isoOfMicros, microsToMs, parseTimestamp, parseTimestampMicros } from './time/timestamps.js';
+export { PlanRegex } from './expr/regex.js';
 export { castNode } from './expr/functions.js';
 export { parseExpression, type Expression } from './expr/parse.js';
 export type { Node as ExprNode } from './expr/compile.js';

@@ -7,6 +7,7 @@
 import { COLUMN_TYPES, type ColumnType, isNumeric } from '../types.js';
 import { type EvalContext, type ExprType, type Node, rowError, unify } from './compile.js';
 import { daysFromCivil, parseTimestamp } from '../time/timestamps.js';
+import { PlanRegex } from './regex.js';
 import { isNullAt, type Vec } from './vec.js';
 
 export type FnArg = Node;
@@ -135,10 +136,10 @@ function strTest(f: (s: string, arg: string) => boolean): FunctionDef {
   };
 }
 
-function regex(a: FnArg | undefined, fail: Fail): RegExp {
+function regex(a: FnArg | undefined, fail: Fail): PlanRegex {
   const p = needLiteral(a, 'the pattern', fail);
   try {
-    return new RegExp(String(p), 'u');
+    return PlanRegex.compile(String(p));
   } catch (e) {
     return fail(`invalid regular expression: ${(e as Error).message}`);
   }
@@ -438,7 +439,8 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     build(args, fail) {
       const re = regex(args[1], fail);
       const g = args[2] ? Number(needLiteral(args[2], 'group', fail)) : 0;
-      return rowwise('string', [args[0]!], ([s]) => re.exec(s as string)?.[g] ?? null);
+      if (!Number.isInteger(g) || g < 0 || g > re.groups) fail(`group ${g} does not exist: the pattern has ${re.groups} group(s)`);
+      return rowwise('string', [args[0]!], ([s]) => re.extract(s as string, g));
     },
   },
   regexp_replace: {
@@ -446,9 +448,9 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     maxArgs: 3,
     signature: "regexp_replace(string, 'pattern', 'replacement') → string (all matches)",
     build(args, fail) {
-      const re = new RegExp(regex(args[1], fail).source, 'gu');
+      const re = regex(args[1], fail);
       const rep = String(needLiteral(args[2], 'the replacement', fail));
-      return rowwise('string', [args[0]!], ([s]) => (s as string).replace(re, rep));
+      return rowwise('string', [args[0]!], ([s]) => re.replaceAll(s as string, rep));
     },
   },
   // time

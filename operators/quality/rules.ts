@@ -7,7 +7,7 @@
  * `stale` (event time older than `freshness.maxLag`), `outlier` (|z| above `outlier.zScore` against the column's
  * running mean and deviation). A rule's `code` replaces its default code.
  */
-import { AbflowError, type ColumnType, parseTimestamp, z } from '../../engine/api.js';
+import { AbflowError, type ColumnType, parseTimestamp, PlanRegex, z } from '../../engine/api.js';
 import { duration } from '../../engine/api.js';
 
 export const ruleSchema = z
@@ -67,9 +67,9 @@ export function compileRule(rule: Rule, index: number, type: ColumnType | undefi
       return null;
     };
   } else if (rule.regex !== undefined) {
-    let re: RegExp;
+    let re: PlanRegex;
     try {
-      re = new RegExp(rule.regex, 'u');
+      re = PlanRegex.compile(rule.regex);
     } catch (e) {
       throw new AbflowError('config', `invalid regex: ${(e as Error).message}`, { path: [...path, 'regex'] });
     }
