@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'source_io'
   | 'sink_io'
   | 'operator_failed'
+  | 'dead_letters'
   | 'internal';
 
 export interface ErrorOptions {

@@ -141,7 +141,8 @@ export const airbyteDecode = defineOperator({
         if (kind === Slot.Number && (type === 'int64' || type === 'int32')) {
           const v = d.num[c]!;
           if (!Number.isSafeInteger(v) || (type === 'int32' && (v > 2147483647 || v < -2147483648))) return false;
-        } else if (kind === Slot.Number && type === 'timestamp') return false; // epoch numbers are not Airbyte timestamps
+        } else if (kind === Slot.Number && !Number.isFinite(d.num[c])) return false; // 1e400: nulled with a change
+        else if (kind === Slot.Number && type === 'timestamp') return false; // epoch numbers are not Airbyte timestamps
         else if (kind === Slot.Bytes && type === 'timestamp') {
           times[c] = utcTimestampAt(bytes, d.num[c]!, d.end[c]!);
           if (Number.isNaN(times[c])) return false;

@@ -93,7 +93,7 @@ export const jsonDecode = defineOperator({
               const kind = scanner.kind[c]!;
               const code = codes[c]!;
               if (kind === Slot.Number) {
-                if (code === FLOAT) continue;
+                if (code === FLOAT && Number.isFinite(scanner.num[c])) continue;
                 const v = convertJson(scanner.num[c], fields[c]![1]);
                 if (v instanceof Misfit) failed = `field \`${fields[c]![0]}\`: ${v.reason}`;
                 else if (typeof v === 'number') numbers[c] = v;
@@ -120,7 +120,7 @@ export const jsonDecode = defineOperator({
               else if (kind === Slot.Bool) b.appendBool(scanner.end[c] === 1);
               else if (kind === Slot.Number) {
                 if (codes[c] === FLOAT) b.appendNumber(scanner.num[c]!);
-                else if (codes[c] === JSON_TEXT) appendConverted(b, generic[c]);
+                else if (codes[c] === JSON_TEXT || codes[c] === STRING) appendConverted(b, generic[c]);
                 else b.appendNumber(numbers[c]!);
               } else if (codes[c] === STRING) b.appendUtf8(bytes, scanner.num[c]!, scanner.end[c]!);
               else if (codes[c] === TIMESTAMP && !Number.isNaN(numbers[c]!)) b.appendNumber(numbers[c]!);

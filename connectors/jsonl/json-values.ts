@@ -16,7 +16,10 @@ export function convertJson(v: unknown, type: ColumnType): unknown {
   if (v === null || v === undefined) return null;
   switch (type) {
     case 'string':
-      return typeof v === 'string' ? v : new Misfit(`expected a string, got ${describe(v)}`);
+      // A number or boolean in a text column is kept as its JSON text, as DuckDB's and Airbyte's readers do when a
+      // column's values disagree (inference widens such a column to text); an object or list is a misfit.
+      if (typeof v === 'string') return v;
+      return typeof v === 'number' || typeof v === 'boolean' ? JSON.stringify(v) : new Misfit(`expected a string, got ${describe(v)}`);
     case 'json':
       return JSON.stringify(v);
     case 'bool':
@@ -28,7 +31,9 @@ export function convertJson(v: unknown, type: ColumnType): unknown {
       if (type === 'int32' && (v > 2147483647 || v < -2147483648)) return new Misfit(`integer ${v} does not fit int32`);
       return v;
     case 'float64':
-      return typeof v === 'number' ? v : new Misfit(`expected a number, got ${describe(v)}`);
+      if (typeof v !== 'number') return new Misfit(`expected a number, got ${describe(v)}`);
+      // JSON.parse reads 1e400 as Infinity: a float64 cannot hold it, and writing it as infinity (or NULL) would change it.
+      return Number.isFinite(v) ? v : new Misfit(`a number beyond float64 (read as ${v})`);
     case 'timestamp': {
       // Epoch ms (a number), or ISO text to the microsecond (epoch µs, a bigint: see ColumnBuilder.appendNumber).
       if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);

@@ -119,10 +119,12 @@ export async function* readLines(path: string | Readable, opts: LineReaderOption
       pending = null;
       if (r.done) break;
       const chunk: Buffer = carry ? Buffer.concat([carry, r.value]) : r.value;
+      // A UTF-8 byte order mark (editors on Windows write one) starts the stream, not its first line.
+      const bom = chunk === r.value && streamOffset === 0 && lineNo === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
       streamOffset += r.value.length;
       const chunkStart = streamOffset - chunk.length;
       carry = null;
-      let pos = 0;
+      let pos = bom;
       for (;;) {
         const nl = chunk.indexOf(10, pos);
         if (oversize) {

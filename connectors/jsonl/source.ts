@@ -1,6 +1,8 @@
 /**
  * `jsonl` source: newline-delimited JSON from a file or stdin (`path: "-"`). Declare the columns to read in `schema`
- * (recommended), or let abflow infer them from the first 1000 lines of a file when the plan compiles. Parsing runs
+ * (recommended), or let abflow infer them from the first 20 480 lines of a file (DuckDB's `read_json` sample) when
+ * the plan compiles; a column whose values disagree widens (integer → float → text), and text columns keep numbers and
+ * booleans as their JSON text. Parsing runs
  * in the worker pool (`json_decode`); malformed lines become dead letters with their line numbers.
  */
 import { createReadStream } from 'node:fs';
@@ -17,6 +19,9 @@ const config = z
   })
   .strict();
 
+/** Lines read to infer a schema: DuckDB's `read_json` default `sample_size`. */
+const INFERENCE_LINES = 20_480;
+
 async function inferSchema(path: string): Promise<Record<string, ColumnType>> {
   const samples = new Map<string, unknown[]>();
   const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
@@ -25,13 +30,13 @@ async function inferSchema(path: string): Promise<Record<string, ColumnType>> {
     for await (const line of rl) {
       if (!line.trim()) continue;
       try {
-        const obj = JSON.parse(line) as Record<string, unknown>;
+        const obj = JSON.parse(seen === 0 ? line.replace(/^\uFEFF/, '') : line) as Record<string, unknown>;
         if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) continue;
         for (const [k, v] of Object.entries(obj)) (samples.get(k) ?? samples.set(k, []).get(k)!).push(v);
       } catch {
         // Malformed lines are the decoder's business at run time.
       }
-      if (++seen >= 1000) break;
+      if (++seen >= INFERENCE_LINES) break;
     }
   } finally {
     rl.close();

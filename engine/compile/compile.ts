@@ -302,6 +302,7 @@ function resolveEngine(plan: PlanSpec, opts: CompileOptions, keepsConnections: b
     parallelism,
     lingerMs: e.linger,
     deadLetters: (e.deadLetters ?? DEFAULTS.deadLetterPath).replace('{name}', plan.name),
+    maxDeadLetterRatio: e.maxDeadLetterRatio,
     checkpoint: e.checkpoint
       ? { intervalMs: e.checkpoint.interval, keep: e.checkpoint.keep, path: checkpointPath }
       : keepsConnections

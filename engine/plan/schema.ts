@@ -38,6 +38,12 @@ export const engineOptions = z
       .string()
       .optional()
       .describe(`File for dead letters that no sink in the plan receives (default "${DEFAULTS.deadLetterPath}").`),
+    maxDeadLetterRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('Fail the run when more than this share of the rows read became dead letters (checked as rows arrive from 1 000 rows on, and when the run ends); default: no limit.'),
     checkpoint: z
       .object({
         interval: duration().describe('How often to checkpoint, e.g. "1s".'),

@@ -350,7 +350,17 @@ export class Job {
       store?.close();
     }
     if (this.failure) throw this.failure;
-    return { ...this.status(), durationMs: clock() - t0 };
+    const result = { ...this.status(), durationMs: clock() - t0 };
+    const tooMany = this.deadLetterExcess(result.rowsIn, result.deadLetters, 1);
+    if (tooMany) throw new AbflowError('dead_letters', `${tooMany} (checked at the end of the run: its output was committed)`, { domain: 'user' });
+    return result;
+  }
+
+  /** Why the dead letters exceed `engine.maxDeadLetterRatio` once `minRows` rows were read, or null. */
+  private deadLetterExcess(rowsIn: number, dead: number, minRows: number): string | null {
+    const limit = this.plan.engine.maxDeadLetterRatio;
+    if (limit === undefined || rowsIn < minRows || dead <= limit * rowsIn) return null;
+    return `${dead} of ${rowsIn} rows read became dead letters (${((100 * dead) / rowsIn).toFixed(1)} %), more than engine.maxDeadLetterRatio ${limit}; see ${this.plan.engine.deadLetters} or the plan's dead-letter sinks`;
   }
 
   /** The job's counters now (a copy): for services and dashboards while it runs, and the final result. */
@@ -622,7 +632,9 @@ export class Job {
   }
 
   private count(counters: readonly NodeCounters[]): void {
+    let dead = false;
     for (const c of counters) {
+      dead ||= c.dead > 0;
       const m = this.metrics.get(c.nodeId);
       if (!m) continue;
       m.rowsIn += c.rowsIn;
@@ -631,6 +643,13 @@ export class Job {
       m.discarded += c.discarded;
       m.busyMs += c.busyMs;
       if (c.rowsIn > 0) observe(m, c.busyMs);
+    }
+    if (dead && this.plan.engine.maxDeadLetterRatio !== undefined) {
+      // While the run goes: from 1 000 rows on, so the first few rows of a run do not decide it.
+      let deadLetters = 0;
+      for (const m of this.metrics.values()) deadLetters += m.dead;
+      const tooMany = this.deadLetterExcess(this.totals().rowsIn, deadLetters, 1000);
+      if (tooMany) this.fail(new AbflowError('dead_letters', tooMany, { domain: 'user', nodeId: 'dead_letters' }), this.plan.physical.vertices[0]!);
     }
   }
 
