@@ -10,7 +10,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
 import { hub } from '../../connectors/grpc/hub.js';
 import { fromIPC, toIPC } from '../arrow/ipc.js';
-import { describeJob, type JobManager, type ManagedJob, PlanRejected } from './jobs.js';
+import { describeJob, JobConflict, type JobManager, type ManagedJob, PlanRejected } from './jobs.js';
 import { authorized } from './server.js';
 
 const PROTO = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../proto/abflow/v1/abflow.proto' : '../../proto/abflow/v1/abflow.proto', import.meta.url));
@@ -38,7 +38,8 @@ export async function startGrpc(o: { host: string; port: number; token?: string 
       if (!allowed(call)) return cb(status(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token'));
       f(call.request).then(
         (v) => cb(null, v),
-        (e: Error & { code?: number }) => cb(e.code !== undefined ? e : status(e instanceof PlanRejected ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL, e.message)),
+        (e: Error & { code?: number }) =>
+          cb(e.code !== undefined ? e : status(e instanceof PlanRejected ? grpc.status.INVALID_ARGUMENT : e instanceof JobConflict ? grpc.status.ALREADY_EXISTS : grpc.status.INTERNAL, e.message)),
       );
     };
   const job = (id: string) => {
@@ -80,16 +81,16 @@ export async function startGrpc(o: { host: string; port: number; token?: string 
       );
     },
     Subscribe(call: grpc.ServerWritableStream<Record<string, string>, unknown>) {
-      if (!allowed(call)) return call.destroy(status(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token'));
-      try {
-        const j = job(call.request.job!);
-        const tap = hub.tap(`${j.name}/${call.request.sink}`);
-        if (!tap) return call.destroy(status(grpc.status.NOT_FOUND, `job ${j.name} has no running grpc sink '${call.request.sink}'`));
-        const off = tap.subscribe({ send: (b) => call.write({ arrow_ipc: toIPC(b) }), close: () => call.end() });
-        call.on('cancelled', off);
-      } catch (e) {
-        call.destroy(e as Error);
-      }
+      // A server stream answers an error by emitting it: grpc-js then sends its status (destroy() sent nothing and
+      // left the client waiting).
+      const refuse = (code: grpc.status, details: string) => void call.emit('error', status(code, details));
+      if (!allowed(call)) return refuse(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token');
+      const j = o.jobs.get(call.request.job!);
+      if (!j) return refuse(grpc.status.NOT_FOUND, `no job ${call.request.job}`);
+      const tap = hub.tap(`${j.name}/${call.request.sink}`);
+      if (!tap) return refuse(grpc.status.NOT_FOUND, `job ${j.name} has no running grpc sink '${call.request.sink}'`);
+      const off = tap.subscribe({ send: (b) => call.write({ arrow_ipc: toIPC(b) }), close: () => call.end() });
+      call.on('cancelled', off);
     },
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${o.host}:${o.port}`, o.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: o.tls.cert, private_key: o.tls.key }]) : grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));

@@ -31,6 +31,9 @@ export class PlanRejected extends Error {
   }
 }
 
+/** A plan whose job name is taken by a running job (HTTP 409, gRPC ALREADY_EXISTS). */
+export class JobConflict extends Error {}
+
 export class JobManager {
   private readonly jobs = new Map<string, ManagedJob>();
 
@@ -55,7 +58,7 @@ export class JobManager {
       throw e;
     }
     const running = [...this.jobs.values()].find((j) => j.name === plan.name && j.state === 'running');
-    if (running) throw new PlanRejected([`a job named ${plan.name} is already running (${running.id}); stop it first`]);
+    if (running) throw new JobConflict(`a job named ${plan.name} is already running (${running.id}); stop it first`);
     const job = new Job(plan, { modules });
     const entry: ManagedJob = {
       id: randomUUID(),

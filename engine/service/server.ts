@@ -4,17 +4,18 @@
  * - `GET /healthz` (alive), `GET /readyz` (serving) — no token needed, for probes; `GET /dashboard` (the page,
  *   dashboard.ts; its API calls need the token);
  * - `GET /metrics` — Prometheus text;
- * - `GET /jobs`, `POST /jobs` (body: plan YAML) → 201 with the job, 400 with the plan's errors;
+ * - `GET /jobs`, `POST /jobs` (body: plan YAML) → 201 with the job, 400 with the plan's errors, 409 when a job of that
+ *   name is running, 413 over 1 MiB;
  * - `GET /jobs/{id or name}`, `GET /jobs/{id}/checkpoints`, `DELETE /jobs/{id}` (graceful stop).
  * With a token (from the environment), every other route needs `Authorization: Bearer <token>`; the comparison is
- * constant-time. Logs are JSON lines (pino); plan texts and secrets are never logged.
+ * constant-time and does not depend on the token's length. Logs are JSON lines (pino); plan texts and secrets are never logged.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { DASHBOARD_HTML } from './dashboard.js';
-import { describeJob, type JobManager, PlanRejected } from './jobs.js';
+import { describeJob, JobConflict, type JobManager, PlanRejected } from './jobs.js';
 import { jobMetrics } from './metrics.js';
 
 export interface ServeOptions {
@@ -29,23 +30,29 @@ export interface ServeOptions {
 
 const MAX_PLAN_BYTES = 1 << 20;
 
+/** Whether `header` carries the bearer token. Both sides are hashed first, so the constant-time comparison also
+ * hides the token's length. */
 export function authorized(token: string | undefined, header: string | undefined): boolean {
   if (!token) return true;
-  const given = Buffer.from(/^Bearer (.+)$/.exec(header ?? '')?.[1] ?? '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(/^Bearer (.+)$/.exec(header ?? '')?.[1] ?? ''), digest(token));
 }
+
+/** A request body over the limit (HTTP 413). */
+class TooLarge extends Error {}
 
 export async function startServer(o: ServeOptions): Promise<Server> {
   const metrics = jobMetrics(o.jobs);
   const json = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 2) + '\n');
   const body = (req: IncomingMessage) =>
     new Promise<string>((resolve, reject) => {
+      const tooLarge = () => new TooLarge(`a plan may have at most ${MAX_PLAN_BYTES} bytes`);
+      if (Number(req.headers['content-length'] ?? 0) > MAX_PLAN_BYTES) return reject(tooLarge());
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > MAX_PLAN_BYTES) reject(new Error(`plan over ${MAX_PLAN_BYTES} bytes`));
+        if (size > MAX_PLAN_BYTES) reject(tooLarge());
         else chunks.push(c);
       });
       req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -71,6 +78,8 @@ export async function startServer(o: ServeOptions): Promise<Server> {
         return json(res, 201, describeJob(j));
       } catch (e) {
         if (e instanceof PlanRejected) return json(res, 400, { error: 'invalid plan', problems: e.problems });
+        if (e instanceof JobConflict) return json(res, 409, { error: e.message });
+        if (e instanceof TooLarge) return res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: e.message }) + '\n');
         throw e;
       }
     }

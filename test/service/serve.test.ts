@@ -2,49 +2,28 @@
  * `abflow serve` as deployed: bearer-token auth, plans submitted over HTTP, job status, Prometheus metrics equal to
  * the job's own counts, a graceful stop over the API, plan errors with their location, SIGTERM exits 0.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { batchFromRows } from '../../engine/arrow/columns.js';
 import { fromIPC, toIPC } from '../../engine/arrow/ipc.js';
 import { schemaOf } from '../../engine/types.js';
-import { CLI, ROOT, tempDir } from '../kit/cli.js';
-
-interface AbflowClient extends grpc.Client {
-  Subscribe(req: { job: string; sink: string }, md: grpc.Metadata): grpc.ClientReadableStream<{ arrow_ipc: Uint8Array }>;
-  Ingest(md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: { records: number; batches: number }) => void): grpc.ClientWritableStream<{ job: string; source: string; arrow_ipc: Uint8Array }>;
-}
-
-/** A client from the repo's .proto, as a user's would be generated. */
-function abflowClient(): AbflowClient {
-  const def = protoLoader.loadSync(join(ROOT, 'proto/abflow/v1/abflow.proto'), { longs: Number, defaults: true, keepCase: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { abflow: { v1: { Abflow: new (addr: string, creds: grpc.ChannelCredentials) => AbflowClient } } };
-  return new pkg.abflow.v1.Abflow(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
-}
+import { ROOT } from '../kit/cli.js';
+import { type Served, startServe } from '../kit/serve.js';
 
 const TOKEN = 'test-token-123';
+let served: Served;
 let child: ChildProcess;
 let base = '';
-let grpcPort = 0;
-let stderr = '';
 
 beforeAll(async () => {
-  child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--token-env', 'TEST_ABFLOW_TOKEN'], { cwd: tempDir('abflow-serve-'), env: { ...process.env, TEST_ABFLOW_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
-  base = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /"port":(\d+),"grpcPort":(\d+),"tls":false,"msg":"listening"/.exec(stderr);
-      if (m) {
-        grpcPort = Number(m[2]);
-        resolve(`http://127.0.0.1:${m[1]}`);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
+  served = await startServe(TOKEN);
+  ({ child, base } = served);
 }, 30_000);
+
+const abflowClient = () => served.client();
 
 afterAll(() => child.kill('SIGKILL'));
 
@@ -65,8 +44,8 @@ describe('abflow serve', () => {
     expect((await fetch(base + '/metrics', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     expect((await fetch(base + '/healthz')).status).toBe(200);
     expect((await fetch(base + '/readyz')).status).toBe(200);
-    expect(stderr).toMatch(/"msg":"unauthenticated request refused"/);
-    expect(stderr).not.toContain(TOKEN);
+    expect(served.stderr()).toMatch(/"msg":"unauthenticated request refused"/);
+    expect(served.stderr()).not.toContain(TOKEN);
   });
 
   it('runs plans/payments.yaml submitted over HTTP; /metrics counters equal the job’s counts', async () => {
@@ -181,6 +160,6 @@ describe('abflow serve', () => {
       child.kill('SIGTERM');
     });
     expect(code).toBe(0);
-    expect(stderr).toMatch(/"msg":"stopped"/);
+    expect(served.stderr()).toMatch(/"msg":"stopped"/);
   });
 });

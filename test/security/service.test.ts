@@ -1,0 +1,64 @@
+/**
+ * `abflow serve` answers hostile and mistaken requests with the right status (issue "hardening", item 6), over real
+ * HTTP and gRPC clients: an oversized plan is 413, a second job of a running name is 409 (gRPC ALREADY_EXISTS), a
+ * gRPC Subscribe without a token or for a job that does not exist is refused at once (it used to never answer), and
+ * the token check does not depend on the token's length.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authorized } from '../../engine/service/server.js';
+import { type Served, startServe } from '../kit/serve.js';
+
+const TOKEN = 'security-token-9f2c';
+let served: Served;
+
+beforeAll(async () => {
+  served = await startServe(TOKEN);
+}, 30_000);
+
+afterAll(() => served.child.kill('SIGKILL'));
+
+const api = (path: string, init: RequestInit = {}) => fetch(served.base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers ?? {}) } });
+
+/** The status a Subscribe call ends with. */
+function subscribeStatus(md: grpc.Metadata, job: string): Promise<grpc.status> {
+  const client = served.client();
+  return new Promise((resolve) => {
+    const call = client.Subscribe({ job, sink: 'out' }, md);
+    call.on('data', () => undefined);
+    call.on('error', (e: grpc.ServiceError) => resolve(e.code));
+    call.on('end', () => resolve(grpc.status.OK));
+  }).finally(() => client.close()) as Promise<grpc.status>;
+}
+
+describe('abflow serve refusals', () => {
+  it('an oversized plan is 413, not 500', async () => {
+    const r = await api('/jobs', { method: 'POST', body: `name: big\n# ${'x'.repeat(2 << 20)}\n` });
+    expect(r.status).toBe(413);
+    expect(((await r.json()) as { error: string }).error).toMatch(/at most 1048576 bytes/);
+  });
+
+  it('a second job of a running name is 409', async () => {
+    const plan = 'name: endless\nsources:\n  - { id: src, kind: generate, config: { generator: payments, rowsPerSecond: 50 } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src] }\n';
+    const first = await api('/jobs', { method: 'POST', body: plan });
+    expect(first.status).toBe(201);
+    const second = await api('/jobs', { method: 'POST', body: plan });
+    expect(second.status).toBe(409);
+    expect(((await second.json()) as { error: string }).error).toMatch(/a job named endless is already running/);
+    const { id } = (await first.json()) as { id: string };
+    expect((await api(`/jobs/${id}`, { method: 'DELETE' })).status).toBe(200);
+  });
+
+  it('gRPC Subscribe without a token is UNAUTHENTICATED, for a job that does not exist NOT_FOUND', async () => {
+    expect(await subscribeStatus(new grpc.Metadata(), 'any')).toBe(grpc.status.UNAUTHENTICATED);
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${TOKEN}`);
+    expect(await subscribeStatus(md, 'no-such-job')).toBe(grpc.status.NOT_FOUND);
+  });
+
+  it('the token check takes any length of guess', () => {
+    expect(authorized(TOKEN, `Bearer ${TOKEN}`)).toBe(true);
+    for (const guess of ['', 'x', TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.toUpperCase()]) expect(authorized(TOKEN, `Bearer ${guess}`)).toBe(false);
+    expect(authorized(TOKEN, undefined)).toBe(false);
+  });
+});
