@@ -86,6 +86,7 @@ export {
 export { compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, partitionRows } from './expr/compile.js';
 export { canonicalUtc, isoOfMicros, microsToMs, parseTimestamp, parseTimestampMicros } from './time/timestamps.js';
 export { PlanRegex } from './expr/regex.js';
+export { redactSecrets } from './redact.js';
 export { castNode } from './expr/functions.js';
 export { parseExpression, type Expression } from './expr/parse.js';
 export type { Node as ExprNode } from './expr/compile.js';

@@ -12,6 +12,7 @@ import { loadComponents } from './builtins.js';
 import { compilePlan, type CompiledPlan } from './compile/compile.js';
 import { renderMermaid, renderText } from './compile/render.js';
 import { isAbflowError, PlanErrors } from './errors.js';
+import { redactSecrets } from './redact.js';
 import { type LoadedPlan, loadPlanFile } from './plan/load.js';
 import { planJsonSchema } from './plan/json-schema.js';
 import { componentDocs } from './plan/docs.js';
@@ -160,7 +161,7 @@ program
       process.exit(0);
     } catch (e) {
       if (tty) process.stderr.write('\n');
-      const msg = isAbflowError(e) ? e.format() : (e as Error).stack ?? String(e);
+      const msg = isAbflowError(e) ? e.format() : redactSecrets((e as Error).stack ?? String(e));
       process.stderr.write(`error: ${msg}\n`);
       process.exit(1);
     }
@@ -268,7 +269,7 @@ airbyte
       await exitFlushed(0);
     } catch (e) {
       process.stdout.write(failureTrace(e) + '\n');
-      process.stderr.write(`error: ${isAbflowError(e) ? e.format() : ((e as Error).stack ?? String(e))}\n`);
+      process.stderr.write(`error: ${isAbflowError(e) ? e.format() : redactSecrets((e as Error).stack ?? String(e))}\n`);
       await exitFlushed(1);
     }
   });
@@ -362,7 +363,7 @@ program
     log.info({ host: opts.host, port: (server.address() as { port: number }).port, grpcPort: grpcServer.port, tls: tls !== undefined }, 'listening');
     for (const f of opts.plans ? readdirSync(opts.plans).filter((f) => /\.ya?ml$/.test(f)).sort() : []) {
       const file = join(opts.plans!, f);
-      await jobs.submit(readFileSync(file, 'utf8'), file).catch((e: Error) => log.error({ plan: file, err: e.message }, 'plan rejected'));
+      await jobs.submit(readFileSync(file, 'utf8'), file).catch((e: Error) => log.error({ plan: file, err: redactSecrets(e.message) }, 'plan rejected'));
     }
     let stopping = false;
     const shutdown = async (signal: string) => {
@@ -424,6 +425,6 @@ program
   });
 
 program.parseAsync().catch((e: unknown) => {
-  process.stderr.write(`error: ${isAbflowError(e) ? e.format() : (e as Error).message}\n`);
+  process.stderr.write(`error: ${isAbflowError(e) ? e.format() : redactSecrets((e as Error).message)}\n`);
   process.exit(isAbflowError(e) && e.domain === 'user' ? 2 : 1);
 });

@@ -4,6 +4,7 @@
  * `file:line:column`) plus a hint; runtime errors carry the node id, attached by the runtime, never by operators.
  */
 import { distance } from 'fastest-levenshtein';
+import { redactSecrets } from './redact.js';
 
 export type ErrorDomain = 'user' | 'external' | 'internal';
 
@@ -49,14 +50,15 @@ export class AbflowError extends Error {
   location: string | undefined;
 
   constructor(code: ErrorCode, message: string, opts: ErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    // Messages travel to terminals, logs and API answers: no credential they quote goes with them.
+    super(redactSecrets(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AbflowError';
     this.code = code;
     this.domain = opts.domain ?? 'user';
     this.path = opts.path;
     this.offset = opts.offset;
     this.nodeId = opts.nodeId;
-    this.hint = opts.hint;
+    this.hint = opts.hint === undefined ? undefined : redactSecrets(opts.hint);
     this.location = undefined;
   }
 

@@ -3,7 +3,7 @@
  * URL in an environment variable (secrets stay out of plan files), or libpq's standard PG* environment variables.
  */
 import type pg from 'pg';
-import { lazyRequire, z } from '../../engine/api.js';
+import { lazyRequire, redactSecrets, z } from '../../engine/api.js';
 
 export const pgLib = lazyRequire<typeof import('pg')>(import.meta.url, 'pg');
 
@@ -23,17 +23,11 @@ export function clientConfig(cfg: ConnectionConfig, applicationName: string): pg
   return { ...(url ? { connectionString: url } : {}), application_name: applicationName };
 }
 
-/** A URL for messages: the password never appears. */
+/** A URL for messages: no password or other credential appears (redactSecrets). */
 export function describeTarget(cfg: ConnectionConfig): string {
   const url = cfg.urlEnv ? process.env[cfg.urlEnv] : cfg.url;
   if (!url) return `${process.env.PGHOST ?? 'localhost'}/${process.env.PGDATABASE ?? process.env.PGUSER ?? ''}`;
-  try {
-    const u = new URL(url);
-    u.password = u.password ? '***' : '';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
+  return redactSecrets(url);
 }
 
 const TRANSIENT_STATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '53400']);

@@ -3,13 +3,14 @@
  * Deterministic renderings of a compiled plan: text for `abflow explain` and golden tests, Mermaid for docs.
  */
 import type { Schema } from 'apache-arrow';
+import { redactSecrets } from '../redact.js';
 import { describeSchema } from '../types.js';
 import type { CompiledPlan, LogicalNode, Partitioning, Vertex } from './compile.js';
 import { schemaFromJson } from './schema-json.js';
 
 function facts(n: LogicalNode): string {
   const d = n.spec.display?.(n.config as never) ?? {};
-  const s = Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' ');
+  const s = redactSecrets(Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' '));
   return s ? ` ${s}` : '';
 }
 

@@ -10,6 +10,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
 import { hub } from '../../connectors/grpc/hub.js';
 import { fromIPC, toIPC } from '../arrow/ipc.js';
+import { redactSecrets } from '../redact.js';
 import { describeJob, JobConflict, type JobManager, type ManagedJob, PlanRejected } from './jobs.js';
 import { authorized } from './server.js';
 
@@ -22,7 +23,7 @@ function toMessage(j: ManagedJob) {
   return { id: d.id, name: d.name, state: d.state, rows_in: d.rowsIn, rows_out: d.rowsOut, dead_letters: d.deadLetters, checkpoints: d.checkpoints.length, error: d.error ?? '', status_json: JSON.stringify(d) };
 }
 
-const status = (code: grpc.status, details: string) => Object.assign(new Error(details), { code, details });
+const status = (code: grpc.status, details: string) => Object.assign(new Error(redactSecrets(details)), { code, details: redactSecrets(details) });
 
 export async function startGrpc(o: { host: string; port: number; token?: string | undefined; jobs: JobManager; log: Logger; tls?: { cert: Buffer; key: Buffer } | undefined }): Promise<{ server: grpc.Server; port: number }> {
   const def = protoLoader.loadSync(PROTO, { longs: Number, defaults: true, keepCase: true });

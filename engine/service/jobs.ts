@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { loadComponents } from '../builtins.js';
 import { compilePlan, type CompiledPlan } from '../compile/compile.js';
 import { isAbflowError, PlanErrors } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 import { loadPlanText } from '../plan/load.js';
 import { Job, type JobResult } from '../runtime/scheduler.js';
 
@@ -75,7 +76,7 @@ export class JobManager {
         },
         (e: unknown) => {
           entry.state = 'failed';
-          entry.error = isAbflowError(e) ? e.format() : (e as Error).message;
+          entry.error = isAbflowError(e) ? e.format() : redactSecrets((e as Error).message);
           this.opts.onEvent?.('job_failed', entry);
         },
       ),

@@ -14,6 +14,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
+import { redactSecrets } from '../redact.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { describeJob, JobConflict, type JobManager, PlanRejected } from './jobs.js';
 import { jobMetrics } from './metrics.js';
@@ -92,8 +93,8 @@ export async function startServer(o: ServeOptions): Promise<Server> {
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((e: Error) => {
-      o.log.error({ err: e.message, path: req.url }, 'request failed');
-      if (!res.headersSent) json(res, 500, { error: e.message });
+      o.log.error({ err: redactSecrets(e.message), path: req.url }, 'request failed');
+      if (!res.headersSent) json(res, 500, { error: redactSecrets(e.message) });
     });
   };
   const server = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, listener) : createServer(listener);
