@@ -134,10 +134,14 @@ export class RecordWriter {
     const parts: string[] = [];
     const used = new Set<string>();
     const keep = ([, keyStart, , valueEnd]: MemberSpan) => parts.push(base.slice(keyStart, valueEnd));
-    for (const m of memberSpans(base)) {
+    const spans = memberSpans(base);
+    // A repeated key: the last one is the value (as JSON.parse reads it); earlier ones stay as they are.
+    const last = new Map(spans.map(([key], at) => [key, at]));
+    for (const [at, m] of spans.entries()) {
       const [key, keyStart, valueStart, valueEnd] = m;
       const k = this.byKey.get(key);
-      if (k) {
+      if (k && last.get(key) !== at) keep(m);
+      else if (k) {
         used.add(key);
         const col = cols[this.data.indexOf(k)]!;
         if (sameAsDecoded(k, col, i, base.slice(valueStart, valueEnd))) keep(m);

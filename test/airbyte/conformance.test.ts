@@ -155,7 +155,8 @@ async function pathA(messages: string, catalog: string): Promise<void> {
     if (!props.length) continue;
     const columns = columnNames(props.map(([k]) => k), [...Object.keys(META_COLUMNS), RECORD_TEXT]);
     const types = props.map(([, p]) => columnTypeForJsonSchema(p));
-    const select = columns.map((c, i) => (types[i] === 'timestamp' ? `epoch_us("${c}")::VARCHAR` : `"${c}"::VARCHAR`) + ` AS "c${i}"`).join(', ');
+    const ident = (c: string) => `"${c.replace(/"/g, '""')}"`;
+    const select = columns.map((c, i) => (types[i] === 'timestamp' ? `epoch_us(${ident(c)})::VARCHAR` : `${ident(c)}::VARCHAR`) + ` AS "c${i}"`).join(', ');
     const rows = await query(db, `SELECT ${select}, _airbyte_meta::VARCHAR AS meta FROM ${tableOf(s)} ORDER BY rowid`);
     const sent = input.filter((l) => !rejected.includes(l.n) && l.msg?.type === 'RECORD' && l.msg.record!.stream === s.name && (l.msg.record!.namespace ?? undefined) === (s.namespace ?? undefined));
     expect(rows.length, s.name).toBe(sent.length);

@@ -77,6 +77,13 @@ describe('pass-through (2)', () => {
     const [record, state] = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n');
     expect(record).toBe(rec('s', '{"note":null,"at":"2023-06-22T10:11:12.1687451Z","amount":3,"id":7,"undeclared":{"x":[1,2]},"tag":"new"}'));
     expect(state).toBe('{"type":"STATE","state":{"type":"LEGACY","data":{"n":1}}}');
+
+    // A repeated key is read as JSON.parse reads it (the last one wins) and passes through as it came.
+    const twice = rec('s', '{"id":1,"id":2,"amount":1}');
+    writeFileSync(input, `${twice}\n`);
+    writeFileSync(plan, `name: pt2\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog} } }\nsinks:\n  - { id: out, kind: airbyte_destination, inputs: [src.s], config: { streams: [s], path: ${dir}/twice.jsonl } }\n`);
+    expect(abflow(['run', plan, '-q']).code).toBe(0);
+    expect(readFileSync(join(dir, 'twice.jsonl'), 'utf8')).toBe(`${twice}\n`);
   });
 });
 

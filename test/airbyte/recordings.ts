@@ -106,6 +106,17 @@ const CLASSES: Record<string, { lines: string[]; streams: Record<string, Record<
       streamState('orders', 5),
     ],
   },
+  // Odd spellings connectors write: escaped keys, exponents, a number beyond float64, integers beyond 2^53, nanosecond
+  // fractions with an offset, unknown record members, `type` last, `": "` separators, a namespace.
+  oddities: {
+    streams: { s: { a: { type: 'integer' }, 'b"q': { type: 'string' }, f: { type: 'number' }, t: { type: 'string', format: 'date-time' }, o: { type: 'object' } } },
+    lines: [
+      '{"type":"RECORD","record":{"stream":"s","data":{"a":2,"b\\"q":"x\\u00e9\\n","f":1E5,"t":"2024-01-01T00:00:00.123456789+02:00","o":{"k":[1,{"z":null}]},"extra":[1e400]},"emitted_at":1,"meta":{"changes":[]},"unknown":{"x":1}}}',
+      '{"type": "RECORD", "record": {"stream": "s", "data": {"f": 1e400, "a": "7", "t": "not a time"}, "emitted_at": 2}}',
+      '{"record":{"stream":"s","data":{"f":-0,"a":9007199254740993},"emitted_at":3},"type":"RECORD"}',
+      streamState('s', 3),
+    ],
+  },
   // A STATE every record, meta changes from the source, a stream status, two streams under GLOBAL states.
   states: {
     streams: { a: { n: { type: 'integer' } }, b: { s: { type: 'string' } } },
