@@ -83,7 +83,7 @@ export {
   validityBytes,
   writeInt64,
 } from './arrow/columns.js';
-export { compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, partitionRows } from './expr/compile.js';
+export { compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, ExpressionScope, partitionRows } from './expr/compile.js';
 export { canonicalUtc, isoOfMicros, microsToMs, parseTimestamp, parseTimestampMicros } from './time/timestamps.js';
 export { PlanRegex } from './expr/regex.js';
 export { redactSecrets } from './redact.js';
@@ -97,7 +97,7 @@ export { compileJsonTemplate, compileTemplate, type JsonTemplate, render, type T
 export * from './time/windows.js';
 export * from './time/watermark.js';
 export { keyHash, keyReader, MAX_PARALLELISM } from './runtime/partition.js';
-export { Field, type RecordBatch, Schema } from 'apache-arrow';
+export { type Data, Field, type RecordBatch, Schema } from 'apache-arrow';
 
 /**
  * Runs `fn` (a compile-time check) and prefixes the config-relative `path` onto any AbflowError it throws, so plan

@@ -22,6 +22,7 @@ import { nexmarkBench } from './nexmark.js';
 import { paymentsBench } from './payments.js';
 import { windowStateBench } from './window-state.js';
 import { pipelineBench } from './pipeline.js';
+import { planSizeBench } from './plan-size.js';
 import { warehouseBench } from './warehouse.js';
 import { AbflowError } from '../engine/errors.js';
 import { markdown, REPO_ROOT, type Row, save } from './report.js';
@@ -42,6 +43,7 @@ export const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   nab: nabBench,
   onnx: () => onnxBench(env('BENCH_ROWS', 1_000_000)),
   llm: () => llmBench(env('BENCH_LLM_ROWS', 5000)),
+  'plan-size': planSizeBench,
 };
 
 const SCENARIO_FLAG = '--scenario=';

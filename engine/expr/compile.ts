@@ -64,11 +64,40 @@ export function unify(types: ExprType[]): ExprType | undefined {
   return undefined;
 }
 
-export function compileExpression(text: string, schema: Schema): CompiledExpression {
+/** The columns an expression may name: their types in order, and a name → index lookup. An operator compiling many
+ * expressions over a growing set of columns (`derive`) keeps one and extends it, instead of a schema per step:
+ * per-step schemas made compiling n columns take n² time and memory (25 000 columns: 35 s and 4 GB). */
+export class ExpressionScope {
+  readonly fields: { name: string; type: ColumnType }[];
+  private readonly index = new Map<string, number>();
+
+  constructor(schema: Schema) {
+    this.fields = expressionFields(schema);
+    this.fields.forEach((f, i) => this.index.set(f.name, i));
+  }
+
+  indexOf(name: string): number {
+    return this.index.get(name) ?? -1;
+  }
+
+  /** Adds column `name` (or retypes it where it exists); returns its index. */
+  set(name: string, type: ColumnType): number {
+    const at = this.indexOf(name);
+    const field = { name, type: type === 'json' ? 'string' : type };
+    if (at >= 0) {
+      this.fields[at] = field;
+      return at;
+    }
+    this.index.set(name, this.fields.length);
+    return this.fields.push(field) - 1;
+  }
+}
+
+export function compileExpression(text: string, schema: Schema | ExpressionScope): CompiledExpression {
   const ast = parseExpression(text);
-  const fields = expressionFields(schema);
+  const scope = schema instanceof ExpressionScope ? schema : new ExpressionScope(schema);
   const used = new Set<string>();
-  const root = new Compiler(text, fields, used).compile(ast);
+  const root = new Compiler(text, scope, used).compile(ast);
   return { text, type: root.type, root, columns: [...used], eval: (ctx) => root.eval(ctx) };
 }
 
@@ -83,11 +112,15 @@ export function compilePredicate(text: string, schema: Schema): CompiledExpressi
 }
 
 class Compiler {
+  private readonly fields: { name: string; type: ColumnType }[];
+
   constructor(
     private readonly text: string,
-    private readonly fields: { name: string; type: ColumnType }[],
+    private readonly scope: ExpressionScope,
     private readonly used: Set<string>,
-  ) {}
+  ) {
+    this.fields = scope.fields;
+  }
 
   private fail(code: 'expression_type' | 'expression_column' | 'expression_syntax', message: string, needle?: string, hint?: string): never {
     const offset = needle ? findWord(this.text, needle) : 0;
@@ -95,7 +128,7 @@ class Compiler {
   }
 
   column(name: string): Node {
-    const idx = this.fields.findIndex((f) => f.name === name);
+    const idx = this.scope.indexOf(name);
     if (idx < 0) {
       const available = this.fields.map((f) => `${f.name}: ${f.type}`).join(', ');
       const close = suggestion(name, this.fields.map((f) => f.name));
@@ -535,7 +568,7 @@ function equalsLiteralBytes(op: string, col: Node, lit: Node): Node | null {
 
 /** Compiles an already-parsed expression (e.g. an aggregate's argument) against a schema. */
 export function compileAst(ast: Expression, text: string, schema: Schema): Node {
-  return new Compiler(text, expressionFields(schema), new Set()).compile(ast);
+  return new Compiler(text, new ExpressionScope(schema), new Set()).compile(ast);
 }
 
 /** Columns as expressions see them: JSON text is a string. */
