@@ -4,7 +4,7 @@
  * The `abflow` command: validate, explain and run plans, and write the plan JSON schema.
  * Exit codes: 0 success (including a graceful stop), 1 the job failed, 2 the plan is invalid.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { Command, Option } from 'commander';
@@ -350,19 +350,40 @@ program
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS and gRPC over TLS (with --tls-key)')
   .option('--tls-key <file>', 'PEM private key of --tls-cert')
   .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
+  .option('--insecure-no-auth', 'serve without a token: only on a loopback --host, for local development')
+  .option('--data-dir <dir>', 'the folder submitted plans read and write in (relative paths only); the working directory by default')
+  .option('--allow-command <path...>', 'executables submitted plans may run (Airbyte connectors), by absolute path; none by default')
+  .option('--allow-plugins', 'let submitted plans load plugin modules (`plugins:`)')
   .addOption(pluginOption())
-  .action(async (opts: { host: string; port: number; grpcPort: number; plans?: string; tokenEnv: string; tokenFile?: string; tlsCert?: string; tlsKey?: string; logLevel: string; plugin: string[] }) => {
+  .action(async (opts: { host: string; port: number; grpcPort: number; plans?: string; tokenEnv: string; tokenFile?: string; tlsCert?: string; tlsKey?: string; logLevel: string; insecureNoAuth?: boolean; dataDir?: string; allowCommand?: string[]; allowPlugins?: boolean; plugin: string[] }) => {
     const log = pino({ level: opts.logLevel, base: { service: 'abflow' } }, pino.destination(2));
     const token = opts.tokenFile ? readFileSync(opts.tokenFile, 'utf8').trim() : process.env[opts.tokenEnv];
-    if (!token) log.warn(`${opts.tokenFile ?? opts.tokenEnv} holds no token: the API accepts unauthenticated requests`);
+    // Whoever reaches the API can run plans: without a token only this machine may, and only when asked for.
+    if (!token) {
+      const loopback = ['127.0.0.1', '::1', 'localhost'].includes(opts.host) || opts.host.startsWith('127.');
+      if (!loopback || !opts.insecureNoAuth) {
+        process.stderr.write(
+          `error: ${opts.tokenFile ?? opts.tokenEnv} holds no API token, so anyone who reaches ${opts.host} could run plans\n  hint: set ${opts.tokenFile ? 'the token file' : opts.tokenEnv} (e.g. $(openssl rand -hex 32)), or for local development bind a loopback --host and pass --insecure-no-auth\n`,
+        );
+        process.exit(2);
+      }
+      log.warn('--insecure-no-auth: the API accepts unauthenticated requests from this machine');
+    }
     if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
     const tls = opts.tlsCert ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey!) } : undefined;
+    // Plans submitted over the API touch only what is allowed here (engine/policy.ts); their relative paths resolve
+    // in the data directory, the service's working directory from now on. The operator's --plans run unrestricted.
+    const plansDir = opts.plans ? resolve(opts.plans) : undefined;
+    const dataDir = resolve(opts.dataDir ?? '.');
+    mkdirSync(dataDir, { recursive: true });
+    process.chdir(dataDir);
+    const policy = { dataDir, allowCommands: (opts.allowCommand ?? []).map((c) => resolve(c)), allowPlugins: opts.allowPlugins === true };
     const jobs = new JobManager({ plugins: opts.plugin, onEvent: (event, j) => log.info({ job: j.name, id: j.id, state: j.state, ...(j.error ? { error: j.error } : {}) }, event) });
-    const server = await startServer({ host: opts.host, port: opts.port, token, jobs, log, tls });
-    const grpcServer = await startGrpc({ host: opts.host, port: opts.grpcPort, token, jobs, log, tls });
+    const server = await startServer({ host: opts.host, port: opts.port, token, jobs, policy, log, tls });
+    const grpcServer = await startGrpc({ host: opts.host, port: opts.grpcPort, token, jobs, policy, log, tls });
     log.info({ host: opts.host, port: (server.address() as { port: number }).port, grpcPort: grpcServer.port, tls: tls !== undefined }, 'listening');
-    for (const f of opts.plans ? readdirSync(opts.plans).filter((f) => /\.ya?ml$/.test(f)).sort() : []) {
-      const file = join(opts.plans!, f);
+    for (const f of plansDir ? readdirSync(plansDir).filter((f) => /\.ya?ml$/.test(f)).sort() : []) {
+      const file = join(plansDir!, f);
       await jobs.submit(readFileSync(file, 'utf8'), file).catch((e: Error) => log.error({ plan: file, err: redactSecrets(e.message) }, 'plan rejected'));
     }
     let stopping = false;

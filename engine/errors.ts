@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'sink_io'
   | 'operator_failed'
   | 'dead_letters'
+  | 'forbidden'
   | 'internal';
 
 export interface ErrorOptions {

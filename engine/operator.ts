@@ -10,6 +10,7 @@
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { z } from 'zod';
+import type { Resource } from './policy.js';
 
 /** Where operator output goes. `rows[i]` is the input row that output row i came from (lineage), which the runtime
  * uses to keep source positions for dead letters; omit it when output rows are the input rows, in order. */
@@ -73,6 +74,9 @@ interface SpecBase<C> {
   readonly examples: readonly Example[];
   /** Short key/value facts shown by `abflow explain`. */
   display?(config: C): Record<string, string>;
+  /** The files the config makes it read or write and the commands it makes it run (policy.ts): plans submitted
+   * to the service are checked against what its operator allowed. Components touching neither leave it out. */
+  resources?(config: C): readonly Resource[];
 }
 
 export interface OperatorSpec<C = unknown> extends SpecBase<C> {

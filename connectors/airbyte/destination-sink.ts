@@ -51,6 +51,16 @@ export const airbyteDestination = defineSink({
     },
   ],
   display: (cfg) => ({ streams: cfg.streams.map((s) => (typeof s === 'string' ? s : `${s.namespace ?? ''}.${s.name}`)).join(', '), to: cfg.command ? cfg.command.join(' ') : cfg.path }),
+  resources: (cfg) =>
+    cfg.command
+      ? [
+          { kind: 'exec', argv: cfg.command, at: ['command'] },
+          ...(typeof cfg.config === 'string' ? [{ kind: 'read' as const, path: cfg.config, at: ['config'] }] : []),
+          ...(cfg.catalog ? [{ kind: 'read' as const, path: cfg.catalog, at: ['catalog'] }] : []),
+        ]
+      : cfg.path === '-'
+        ? []
+        : [{ kind: 'write', path: cfg.path, at: ['path'] }],
   check(cfg, inputs) {
     if (cfg.streams.length !== inputs.length)
       throw new AbflowError('config', `${inputs.length} input(s) but ${cfg.streams.length} stream name(s): give one stream per input, in order`, { path: ['streams'] });

@@ -32,6 +32,7 @@ export const airbyteFile = defineSource({
   config,
   examples: [{ title: 'Replay a recorded sync', yaml: `id: faker\nkind: airbyte_file\nconfig:\n  path: recordings/faker.jsonl\n  catalog: recordings/catalog.json` }],
   display: (cfg) => ({ path: cfg.path, catalog: cfg.catalog }),
+  resources: (cfg) => [...(cfg.path === '-' ? [] : [{ kind: 'read' as const, path: cfg.path, at: ['path'] }]), { kind: 'read', path: cfg.catalog, at: ['catalog'] }],
   ports: (cfg) => readCatalog(cfg.catalog).map((s) => s.port),
   outputSchemas: (cfg) => schemasOf(readCatalog(cfg.catalog), false),
   decoder: (cfg, _outputs, opts) => decoderFor(readCatalog(cfg.catalog), cfg.maxLineBytes, opts.keepSourceText),

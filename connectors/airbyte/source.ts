@@ -134,6 +134,12 @@ export const airbyteSource = defineSource({
     },
   ],
   display: (cfg) => ({ command: argv(cfg).join(' '), ...(cfg.catalog ? { catalog: cfg.catalog } : {}) }),
+  resources: (cfg) => [
+    { kind: 'exec', argv: argv(cfg), at: ['command'] },
+    ...(typeof cfg.config === 'string' ? [{ kind: 'read' as const, path: cfg.config, at: ['config'] }] : []),
+    ...(cfg.catalog ? [{ kind: 'read' as const, path: cfg.catalog, at: ['catalog'] }] : []),
+    ...(cfg.state ? [{ kind: 'read' as const, path: cfg.state, at: ['state'] }] : []),
+  ],
   // The connector state belongs to the connection (the source id and its streams), not to the command line: an image
   // upgrade or new options keep it, and a finished sync is continued incrementally by the next run.
   connection: (cfg) => ({ streams: catalogOf(cfg).streams.map((s) => [s.namespace, s.name]).sort() }),

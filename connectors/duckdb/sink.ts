@@ -103,6 +103,7 @@ export const duckdb = defineSink({
     },
   ],
   display: (cfg) => ({ path: cfg.path, table: cfg.schema ? `${cfg.schema}.${cfg.table}` : cfg.table, mode: cfg.mode }),
+  resources: (cfg) => (cfg.path === ':memory:' ? [] : [{ kind: 'write', path: cfg.path, at: ['path'] }]),
   check: (cfg, inputs) => checkTableMode(cfg, inputs[0]!),
   create: (cfg, ctx) =>
     stagedTableSink(cfg, duckdbWarehouse(cfg.path), { nodeId: ctx.nodeId, input: ctx.inputs[0]!, checkpointing: ctx.checkpointing }),

@@ -130,6 +130,7 @@ export const approvalQueueSink = defineSink({
     },
   ],
   display: (cfg) => ({ table: cfg.table, database: 'duckdb' in cfg.database ? cfg.database.duckdb : 'postgres', method: cfg.method }),
+  resources: (cfg) => ('duckdb' in cfg.database ? [{ kind: 'write', path: cfg.database.duckdb, at: ['database', 'duckdb'] }] : []),
   check(cfg, [input]) {
     void template(cfg, input!);
   },

@@ -29,6 +29,7 @@ export const jsonlSink = defineSink({
   inputs: { min: 1, max: 64 },
   examples: [{ title: 'Dead letters to a file', yaml: `id: dlq\nkind: jsonl\ninputs: [parse.dead_letter]\nconfig:\n  path: out/dead_letters.jsonl` }],
   display: (cfg) => ({ path: cfg.path }),
+  resources: (cfg) => (cfg.path === '-' ? [] : [{ kind: 'write', path: cfg.path, at: ['path'] }]),
   create(cfg, ctx) {
     if (ctx.checkpointing && cfg.path !== '-') return exactlyOnce(cfg.path, ctx.checkpointing.resumeFrom);
     const toStdout = cfg.path === '-';

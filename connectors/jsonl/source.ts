@@ -63,6 +63,7 @@ export const jsonl = defineSource({
   config,
   examples: [{ title: 'Orders from a file', yaml: `id: orders\nkind: jsonl\nconfig:\n  path: data/orders.jsonl\n  schema:\n    order_id: int64\n    amount: float64\n    created_at: timestamp` }],
   display: (cfg) => ({ path: cfg.path }),
+  resources: (cfg) => (cfg.path === '-' ? [] : [{ kind: 'read', path: cfg.path, at: ['path'] }]),
   async outputSchemas(cfg) {
     return { out: schemaOf(await resolveSchema(cfg)) };
   },

@@ -50,6 +50,7 @@ export const parquet = defineSink({
     },
   ],
   display: (cfg) => ({ path: cfg.path, compression: cfg.compression }),
+  resources: (cfg) => [{ kind: 'write', path: cfg.path, at: ['path'] }],
   create(cfg, ctx) {
     const prefix = cfg.prefix ?? ctx.nodeId;
     const staging = join(cfg.path, '.staging');

@@ -15,6 +15,7 @@ import { type LoadedPlan, zodErrors } from '../plan/load.js';
 import { type EngineOptions, planSchema, type PlanSpec } from '../plan/schema.js';
 import type { Registry } from '../registry.js';
 import { withoutSourceText } from '../types.js';
+import { checkResource, type Resource, type SubmissionPolicy } from '../policy.js';
 import { type SchemaJson, schemaToJson } from './schema-json.js';
 
 export interface InputRef {
@@ -115,6 +116,8 @@ export interface CompiledPlan {
 export interface CompileOptions {
   /** Overrides `engine.parallelism` (CLI `--parallelism`). */
   readonly parallelism?: number;
+  /** What the plan may touch (plans submitted to the service); absent: everything (the CLI). */
+  readonly policy?: SubmissionPolicy;
 }
 
 const ROLE_SECTION = { source: 'sources', operator: 'operators', sink: 'sinks' } as const;
@@ -158,9 +161,38 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
         for (const e of zodErrors(cfg.error, spec.config, [...path, 'config'], raw)) fail(e);
         return;
       }
+      // Before anything of the component runs (a connector's discover, a file read for a schema).
+      if (opts.policy) {
+        const refused = (spec.resources?.(cfg.data as never) ?? []).flatMap((r) => {
+          try {
+            checkResource(opts.policy!, r);
+            return [];
+          } catch (e) {
+            if (!isAbflowError(e)) throw e;
+            e.path = [...path, 'config', ...(e.path ?? [])];
+            return [e];
+          }
+        });
+        if (refused.length) return void refused.forEach(fail);
+      }
       const inputs = (n as { inputs?: string[] }).inputs ?? [];
       drafts.push({ id: n.id, spec, config: cfg.data, rawConfig: raw, inputs, path });
     });
+  }
+  if (opts.policy) {
+    const engine = plan.engine;
+    const files: Resource[] = [
+      ...(engine.deadLetters ? [{ kind: 'write' as const, path: engine.deadLetters.replace('{name}', plan.name), at: ['engine', 'deadLetters'] }] : []),
+      ...(engine.checkpoint?.path ? [{ kind: 'write' as const, path: engine.checkpoint.path.replace('{name}', plan.name), at: ['engine', 'checkpoint', 'path'] }] : []),
+    ];
+    for (const r of files) {
+      try {
+        checkResource(opts.policy, r);
+      } catch (e) {
+        if (!isAbflowError(e)) throw e;
+        fail(e);
+      }
+    }
   }
 
   // 2. Wire inputs: every reference must name an existing node and one of its ports.

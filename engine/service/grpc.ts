@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import { hub } from '../../connectors/grpc/hub.js';
 import { fromIPC, toIPC } from '../arrow/ipc.js';
 import { redactSecrets } from '../redact.js';
-import { describeJob, JobConflict, type JobManager, type ManagedJob, PlanRejected } from './jobs.js';
+import type { SubmissionPolicy } from '../policy.js';
+import { describeJob, JobConflict, type JobManager, type ManagedJob, PlanForbidden, PlanRejected } from './jobs.js';
 import { authorized } from './server.js';
 
 const PROTO = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../proto/abflow/v1/abflow.proto' : '../../proto/abflow/v1/abflow.proto', import.meta.url));
@@ -25,7 +26,7 @@ function toMessage(j: ManagedJob) {
 
 const status = (code: grpc.status, details: string) => Object.assign(new Error(redactSecrets(details)), { code, details: redactSecrets(details) });
 
-export async function startGrpc(o: { host: string; port: number; token?: string | undefined; jobs: JobManager; log: Logger; tls?: { cert: Buffer; key: Buffer } | undefined }): Promise<{ server: grpc.Server; port: number }> {
+export async function startGrpc(o: { host: string; port: number; token?: string | undefined; jobs: JobManager; policy: SubmissionPolicy; log: Logger; tls?: { cert: Buffer; key: Buffer } | undefined }): Promise<{ server: grpc.Server; port: number }> {
   const def = protoLoader.loadSync(PROTO, { longs: Number, defaults: true, keepCase: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { abflow: { v1: { Abflow: { service: grpc.ServiceDefinition } } } };
   const allowed = (call: Call) => {
@@ -40,7 +41,14 @@ export async function startGrpc(o: { host: string; port: number; token?: string 
       f(call.request).then(
         (v) => cb(null, v),
         (e: Error & { code?: number }) =>
-          cb(e.code !== undefined ? e : status(e instanceof PlanRejected ? grpc.status.INVALID_ARGUMENT : e instanceof JobConflict ? grpc.status.ALREADY_EXISTS : grpc.status.INTERNAL, e.message)),
+          cb(
+            e.code !== undefined
+              ? e
+              : status(
+                  e instanceof PlanForbidden ? grpc.status.PERMISSION_DENIED : e instanceof PlanRejected ? grpc.status.INVALID_ARGUMENT : e instanceof JobConflict ? grpc.status.ALREADY_EXISTS : grpc.status.INTERNAL,
+                  e.message,
+                ),
+          ),
       );
     };
   const job = (id: string) => {
@@ -50,7 +58,7 @@ export async function startGrpc(o: { host: string; port: number; token?: string 
   };
   const server = new grpc.Server();
   server.addService(pkg.abflow.v1.Abflow.service, {
-    SubmitJob: unary(async (r) => toMessage(await o.jobs.submit(r.plan_yaml!, r.file || '<submitted>'))),
+    SubmitJob: unary(async (r) => toMessage(await o.jobs.submit(r.plan_yaml!, r.file || '<submitted>', o.policy))),
     ListJobs: unary(async () => ({ jobs: o.jobs.list().map(toMessage) })),
     GetJob: unary(async (r) => toMessage(job(r.id!))),
     StopJob: unary(async (r) => toMessage((await o.jobs.stop(job(r.id!).id))!)),

@@ -11,6 +11,7 @@ import { isAbflowError, PlanErrors } from '../errors.js';
 import { redactSecrets } from '../redact.js';
 import { loadPlanText } from '../plan/load.js';
 import { Job, type JobResult } from '../runtime/scheduler.js';
+import type { SubmissionPolicy } from '../policy.js';
 
 export type JobState = 'running' | 'finished' | 'failed' | 'stopped';
 
@@ -32,6 +33,9 @@ export class PlanRejected extends Error {
   }
 }
 
+/** A plan that uses what the service does not allow (HTTP 403, gRPC PERMISSION_DENIED): see policy.ts. */
+export class PlanForbidden extends PlanRejected {}
+
 /** A plan whose job name is taken by a running job (HTTP 409, gRPC ALREADY_EXISTS). */
 export class JobConflict extends Error {}
 
@@ -42,20 +46,24 @@ export class JobManager {
     private readonly opts: { readonly plugins?: readonly string[]; readonly onEvent?: (event: string, job: ManagedJob) => void } = {},
   ) {}
 
-  /** Compiles and starts a plan; `file` places relative paths (plugins) and error locations. */
-  async submit(text: string, file = '<submitted>'): Promise<ManagedJob> {
+  /** Compiles and starts a plan; `file` places relative paths (plugins) and error locations. A plan from the API
+   * comes with the service's `policy` (what it may touch); the operator's own plans (`--plans`) come without. */
+  async submit(text: string, file = '<submitted>', policy?: SubmissionPolicy): Promise<ManagedJob> {
     let plan: CompiledPlan;
     let modules: readonly string[];
     try {
       const loaded = loadPlanText(text, file);
       const listed = (loaded.value as { plugins?: unknown } | null)?.plugins;
       const planPlugins = Array.isArray(listed) ? listed.filter((p): p is string => typeof p === 'string').map((p) => resolve(dirname(resolve(file)), p)) : [];
+      if (policy && !policy.allowPlugins && planPlugins.length)
+        throw new PlanForbidden([`${file}: plugins: loading plugin modules is not allowed: the service was started without --allow-plugins`]);
       const components = await loadComponents([...(this.opts.plugins ?? []), ...planPlugins]);
       modules = components.modules;
-      plan = await compilePlan(loaded, components.registry);
+      plan = await compilePlan(loaded, components.registry, policy ? { policy } : {});
     } catch (e) {
-      if (e instanceof PlanErrors) throw new PlanRejected(e.errors.map((x) => x.format()));
-      if (isAbflowError(e)) throw new PlanRejected([e.format()]);
+      if (e instanceof PlanRejected) throw e;
+      if (e instanceof PlanErrors) throw new (e.errors.some((x) => x.code === 'forbidden') ? PlanForbidden : PlanRejected)(e.errors.map((x) => x.format()));
+      if (isAbflowError(e)) throw new (e.code === 'forbidden' ? PlanForbidden : PlanRejected)([e.format()]);
       throw e;
     }
     const running = [...this.jobs.values()].find((j) => j.name === plan.name && j.state === 'running');

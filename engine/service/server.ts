@@ -5,7 +5,7 @@
  *   dashboard.ts; its API calls need the token);
  * - `GET /metrics` — Prometheus text;
  * - `GET /jobs`, `POST /jobs` (body: plan YAML) → 201 with the job, 400 with the plan's errors, 409 when a job of that
- *   name is running, 413 over 1 MiB;
+ *   name is running, 403 when it uses what the service does not allow (policy.ts), 413 over 1 MiB;
  * - `GET /jobs/{id or name}`, `GET /jobs/{id}/checkpoints`, `DELETE /jobs/{id}` (graceful stop).
  * With a token (from the environment), every other route needs `Authorization: Bearer <token>`; the comparison is
  * constant-time and does not depend on the token's length. Logs are JSON lines (pino); plan texts and secrets are never logged.
@@ -16,7 +16,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { redactSecrets } from '../redact.js';
 import { DASHBOARD_HTML } from './dashboard.js';
-import { describeJob, JobConflict, type JobManager, PlanRejected } from './jobs.js';
+import type { SubmissionPolicy } from '../policy.js';
+import { describeJob, JobConflict, type JobManager, PlanForbidden, PlanRejected } from './jobs.js';
 import { jobMetrics } from './metrics.js';
 
 export interface ServeOptions {
@@ -24,6 +25,8 @@ export interface ServeOptions {
   readonly port: number;
   readonly token?: string | undefined;
   readonly jobs: JobManager;
+  /** What submitted plans may touch. */
+  readonly policy: SubmissionPolicy;
   readonly log: Logger;
   /** PEM certificate and key: HTTPS instead of HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
@@ -75,9 +78,10 @@ export async function startServer(o: ServeOptions): Promise<Server> {
     if (parts.length === 1 && req.method === 'GET') return json(res, 200, o.jobs.list().map(describeJob));
     if (parts.length === 1 && req.method === 'POST') {
       try {
-        const j = await o.jobs.submit(await body(req), url.searchParams.get('file') ?? '<submitted>');
+        const j = await o.jobs.submit(await body(req), url.searchParams.get('file') ?? '<submitted>', o.policy);
         return json(res, 201, describeJob(j));
       } catch (e) {
+        if (e instanceof PlanForbidden) return json(res, 403, { error: 'the plan uses what this service does not allow', problems: e.problems });
         if (e instanceof PlanRejected) return json(res, 400, { error: 'invalid plan', problems: e.problems });
         if (e instanceof JobConflict) return json(res, 409, { error: e.message });
         if (e instanceof TooLarge) return res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: e.message }) + '\n');

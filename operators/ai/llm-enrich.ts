@@ -159,6 +159,7 @@ export const llmEnrich = defineOperator({
     },
   ],
   display: (cfg) => ({ model: cfg.model, concurrency: String(cfg.concurrency), onError: cfg.onError, cache: cfg.cache ? cfg.cache.path : 'off', ...(cfg.shadow ? { shadow: 'yes' } : {}) }),
+  resources: (cfg) => (cfg.cache ? [{ kind: 'write', path: cfg.cache.path, at: ['cache', 'path'] }] : []),
   outputSchemas: (cfg, [input]) => auditedSchemas(cfg, input!, compiled(cfg, input!).enriched),
   create(cfg, ctx) {
     const input = ctx.inputs[0]!;

@@ -118,6 +118,7 @@ export const onnxScore = defineOperator({
     },
   ],
   display: (cfg) => ({ model: cfg.model, onError: cfg.onError, ...(cfg.shadow ? { shadow: 'yes' } : {}) }),
+  resources: (cfg) => [{ kind: 'read', path: cfg.model, at: ['model'] }],
   outputSchemas: (cfg, [input]) => auditedSchemas(cfg, input!, compiled(cfg, input!).scored),
   create(cfg, ctx) {
     const input = ctx.inputs[0]!;

@@ -1,10 +1,12 @@
 /** A real `abflow serve` for tests: a child process on free loopback ports, with a token, and a gRPC client built
  * from the repo's .proto as a user's would be. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { CLI, ROOT, tempDir } from './cli.js';
+import { CLI, ROOT } from './cli.js';
 
 export interface AbflowClient extends grpc.Client {
   Subscribe(req: { job: string; sink: string }, md: grpc.Metadata): grpc.ClientReadableStream<{ arrow_ipc: Uint8Array }>;
@@ -16,13 +18,19 @@ export interface Served {
   /** http://127.0.0.1:PORT */
   readonly base: string;
   readonly grpcPort: number;
+  /** The service's working (and data) directory. */
+  readonly dataDir: string;
   /** Everything serve wrote to stderr so far. */
   stderr(): string;
   client(): AbflowClient;
 }
 
-export async function startServe(token: string): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--token-env', 'TEST_ABFLOW_TOKEN'], { cwd: tempDir('abflow-serve-'), env: { ...process.env, TEST_ABFLOW_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Starts serve in a fresh data directory holding a copy of models/ (a symbolic link out of the data directory is
+ * refused for submitted plans); `args` are more options (allow-lists). */
+export async function startServe(token: string, args: readonly string[] = []): Promise<Served> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'abflow-serve-'));
+  cpSync(join(ROOT, 'models'), join(dataDir, 'models'), { recursive: true });
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--token-env', 'TEST_ABFLOW_TOKEN', ...args], { cwd: dataDir, env: { ...process.env, TEST_ABFLOW_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const [base, grpcPort] = await new Promise<[string, number]>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -36,6 +44,7 @@ export async function startServe(token: string): Promise<Served> {
     child,
     base,
     grpcPort,
+    dataDir,
     stderr: () => stderr,
     client() {
       const def = protoLoader.loadSync(join(ROOT, 'proto/abflow/v1/abflow.proto'), { longs: Number, defaults: true, keepCase: true });

@@ -30,9 +30,15 @@ it('the Dockerfile’s production install runs `abflow run plans/payments.yaml`,
   const r = spawnSync(exe!, [...base, 'run', 'plans/payments.yaml', '-q'], { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
   expect(r.status, r.stderr).toBe(0);
   expect(existsSync(join(app, 'out/payments.duckdb'))).toBe(true);
-  // The default command (the service) and the HEALTHCHECK command against it.
+  // The default command (the service) refuses to start without an API token; with one it serves and passes the
+  // HEALTHCHECK command.
   expect(cmd[0]).toBe('serve');
-  const serve = spawn(exe!, [...base, ...cmd.map((a) => (a === '0.0.0.0' ? '127.0.0.1' : a)), '--grpc-port', '0'], { cwd: app, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = [...base, ...cmd.map((a) => (a === '0.0.0.0' ? '127.0.0.1' : a)), '--grpc-port', '0'];
+  const { ABFLOW_API_TOKEN: _unset, ...env } = process.env;
+  const refused = spawnSync(exe!, args, { cwd: app, encoding: 'utf8', env: { ...env, NODE_ENV: 'production' }, timeout: 30_000 });
+  expect(refused.status).toBe(2);
+  expect(refused.stderr).toContain('holds no API token');
+  const serve = spawn(exe!, args, { cwd: app, env: { ...env, NODE_ENV: 'production', ABFLOW_API_TOKEN: 'container-token' }, stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     let log = '';
     await new Promise<void>((resolve, reject) => {
