@@ -7,12 +7,13 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadComponents } from './builtins.js';
 import { compilePlan, type CompiledPlan } from './compile/compile.js';
 import { renderMermaid, renderText } from './compile/render.js';
 import { isAbflowError, PlanErrors } from './errors.js';
 import { redactSecrets } from './redact.js';
+import { parseDurationMs } from './expr/functions.js';
 import { type LoadedPlan, loadPlanFile } from './plan/load.js';
 import { planJsonSchema } from './plan/json-schema.js';
 import { componentDocs } from './plan/docs.js';
@@ -115,7 +116,8 @@ program
   .option('-q, --quiet', 'no progress line and no summary')
   .option('--from-scratch', 'ignore saved checkpoints and start afresh')
   .option('--summary-json <file>', 'also write the run summary as JSON')
-  .action(async (file: string, opts: { plugin: string[]; parallelism?: number; quiet?: boolean; fromScratch?: boolean; summaryJson?: string }) => {
+  .addOption(stopTimeoutOption())
+  .action(async (file: string, opts: { plugin: string[]; parallelism?: number; quiet?: boolean; fromScratch?: boolean; summaryJson?: string; stopTimeout: number }) => {
     const loaded = (() => {
       try {
         return loadPlanFile(file);
@@ -142,7 +144,7 @@ program
     const onSignal = (sig: string) => {
       if (++signals > 1) process.exit(130);
       process.stderr.write(`\n${sig}: stopping sources, draining in-flight batches and flushing sinks (again to force)\n`);
-      job.stop();
+      job.stop(opts.stopTimeout);
     };
     process.on('SIGINT', () => onSignal('SIGINT'));
     process.on('SIGTERM', () => onSignal('SIGTERM'));
@@ -228,6 +230,17 @@ function failIfStalled(): void {
   });
 }
 
+/** `--stop-timeout`: how long a stop may drain before the job is terminated. */
+function stopTimeoutOption(): Option {
+  return new Option('--stop-timeout <duration>', 'after a stop (SIGTERM, Ctrl-C, DELETE), how long the job may drain before it is terminated (its output after the last commit is not committed)')
+    .default(30_000, '30s')
+    .argParser((v) => {
+      const ms = parseDurationMs(v) ?? (/^\d+$/.test(v) ? Number(v) : null);
+      if (ms === null) throw new InvalidArgumentError('a duration such as 30s or 2m');
+      return ms;
+    });
+}
+
 /** Exits once stdout is written out: writes to a pipe are asynchronous, and `process.exit` would cut them off. */
 async function exitFlushed(code: number): Promise<never> {
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
@@ -262,7 +275,7 @@ airbyte
       const plan = await compileDestination(opts.config, opts.catalog, registry);
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
       const job = new Job(plan, { modules, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
-      process.on('SIGTERM', () => job.stop());
+      process.on('SIGTERM', () => job.stop(30_000));
       failIfStalled();
       const result = await job.run();
       process.stderr.write(`abflow destination: ${result.rowsIn} lines in, ${result.rowsOut} rows to sinks, ${result.deadLetters} dead-lettered\n`);
@@ -354,8 +367,9 @@ program
   .option('--data-dir <dir>', 'the folder submitted plans read and write in (relative paths only); the working directory by default')
   .option('--allow-command <path...>', 'executables submitted plans may run (Airbyte connectors), by absolute path; none by default')
   .option('--allow-plugins', 'let submitted plans load plugin modules (`plugins:`)')
+  .addOption(stopTimeoutOption())
   .addOption(pluginOption())
-  .action(async (opts: { host: string; port: number; grpcPort: number; plans?: string; tokenEnv: string; tokenFile?: string; tlsCert?: string; tlsKey?: string; logLevel: string; insecureNoAuth?: boolean; dataDir?: string; allowCommand?: string[]; allowPlugins?: boolean; plugin: string[] }) => {
+  .action(async (opts: { host: string; port: number; grpcPort: number; plans?: string; tokenEnv: string; tokenFile?: string; tlsCert?: string; tlsKey?: string; logLevel: string; insecureNoAuth?: boolean; dataDir?: string; allowCommand?: string[]; allowPlugins?: boolean; stopTimeout: number; plugin: string[] }) => {
     const log = pino({ level: opts.logLevel, base: { service: 'abflow' } }, pino.destination(2));
     const token = opts.tokenFile ? readFileSync(opts.tokenFile, 'utf8').trim() : process.env[opts.tokenEnv];
     // Whoever reaches the API can run plans: without a token only this machine may, and only when asked for.
@@ -378,7 +392,7 @@ program
     mkdirSync(dataDir, { recursive: true });
     process.chdir(dataDir);
     const policy = { dataDir, allowCommands: (opts.allowCommand ?? []).map((c) => resolve(c)), allowPlugins: opts.allowPlugins === true };
-    const jobs = new JobManager({ plugins: opts.plugin, onEvent: (event, j) => log.info({ job: j.name, id: j.id, state: j.state, ...(j.error ? { error: j.error } : {}) }, event) });
+    const jobs = new JobManager({ plugins: opts.plugin, stopTimeoutMs: opts.stopTimeout, onEvent: (event, j) => log.info({ job: j.name, id: j.id, state: j.state, ...(j.error ? { error: j.error } : {}) }, event) });
     const server = await startServer({ host: opts.host, port: opts.port, token, jobs, policy, log, tls });
     const grpcServer = await startGrpc({ host: opts.host, port: opts.grpcPort, token, jobs, policy, log, tls });
     log.info({ host: opts.host, port: (server.address() as { port: number }).port, grpcPort: grpcServer.port, tls: tls !== undefined }, 'listening');

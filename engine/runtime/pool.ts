@@ -51,4 +51,9 @@ export class WorkerPool {
   async close(): Promise<void> {
     await this.pool.close({ force: true });
   }
+
+  /** Ends every worker now, busy or not (close waits for running tasks): their tasks fail. */
+  async destroy(): Promise<void> {
+    await this.pool.destroy();
+  }
 }

@@ -180,6 +180,16 @@ export class Job {
   private carried: { states: StateBlob[] } | null = null;
   /** Per-vertex barrier alignment: barrier id → inputs arrived, and the waiters of the inputs already blocked. */
   private readonly alignments = new Map<string, { arrived: number; release: (() => void)[] }>();
+  private vertexType(id: string): Vertex['type'] {
+    return this.plan.physical.vertices.find((v) => v.id === id)!.type;
+  }
+
+  /** Vertices whose loop has not ended yet (named by terminate). */
+  private readonly running = new Set<string>();
+  private grace: NodeJS.Timeout | undefined;
+  private readonly terminated = new Latch<undefined>();
+  private killed = false;
+  private ended = false;
   /** Dead-letter ports of decoders whose source wants to hear of its rejected lines (Source.rejected). */
   private readonly rejectedBy = new Map<string, (batch: RecordBatch) => void>();
 
@@ -220,10 +230,37 @@ export class Job {
     }
   }
 
-  /** Graceful stop: sources stop reading, in-flight batches drain, sinks flush. */
-  stop(): void {
+  /** Graceful stop: sources stop reading, in-flight batches drain, sinks flush. With `graceMs`, a job that has not
+   * ended by then is terminated (see terminate). */
+  stop(graceMs?: number): void {
     this.stopping = true;
     this.stopped.fire('stop');
+    if (graceMs !== undefined && !this.grace) {
+      this.grace = setTimeout(() => void this.terminate(`it did not drain within ${graceMs / 1000} s of the stop`), graceMs);
+      this.grace.unref();
+    }
+  }
+
+  /**
+   * Ends the job now, whatever its operators are doing (one stuck in a loop, a sink waiting on a dead server): the
+   * job fails with `why` and the parts still running, its worker threads are ended (their tasks fail), sinks abort
+   * (nothing more is committed). `run()` then rejects with that failure.
+   */
+  async terminate(why: string): Promise<void> {
+    if (this.ended) return;
+    const busy = [...this.running].map((id) => {
+      const v = this.plan.physical.vertices.find((x) => x.id === id)!;
+      const nodes = this.vertexNodes.get(id) ?? [];
+      return v.type === 'chain' ? `chain ${nodes.join(' → ')}` : (nodes[0] ?? id);
+    });
+    // Named first: an operator still running (what does work), else a sink, else a source (which only waits).
+    const rank = { chain: 0, keyed: 0, single: 0, sink: 1, dead_letters: 1, source: 2 } as const;
+    const order = [...this.running].sort((a, b) => rank[this.vertexType(a)] - rank[this.vertexType(b)]);
+    const stuck = order.flatMap((id) => this.vertexNodes.get(id) ?? [])[0];
+    this.fail(new AbflowError('operator_failed', `job ${this.plan.name} was terminated: ${why}; still running: ${busy.join(', ') || 'nothing'}`, { domain: 'internal', ...(stuck ? { nodeId: stuck } : {}) }), this.plan.physical.vertices[0]!);
+    this.killed = true;
+    this.terminated.fire(undefined);
+    await Promise.all([this.pool?.destroy(), ...this.workers.map((w) => w.terminate())]);
   }
 
   private exitsOf(vertexId: string): ChainExit[] {
@@ -341,11 +378,27 @@ export class Job {
       // first batch once that is done, so no batch waits behind module loading inside a worker.
       this.warmed = this.pool ? this.pool.warm(this.plan.engine.parallelism) : Promise.resolve();
       this.warmed.then(() => this.opts.onStarted?.({ resumedFrom: this.resumeFrom }), () => undefined);
-      await Promise.all(this.plan.physical.vertices.map((v) => this.runVertex(v).catch((e: unknown) => this.fail(e, v))));
+      // A terminated job ends here even if one of its parts never returns (a sink stuck on a dead server).
+      await this.terminated.race(
+        Promise.all(
+          this.plan.physical.vertices.map((v) => {
+            this.running.add(v.id);
+            return this.runVertex(v)
+              .catch((e: unknown) => this.fail(e, v))
+              .finally(() => this.running.delete(v.id));
+          }),
+        ),
+      );
     } finally {
+      this.ended = true;
+      clearTimeout(this.grace);
       if (timer) clearInterval(timer);
-      await this.coordinator?.halt();
-      await this.pool?.close();
+      // A terminated job does not wait for a commit under way: it may be what is stuck.
+      if (this.killed) void this.coordinator?.halt();
+      else {
+        await this.coordinator?.halt();
+        await this.pool?.close();
+      }
       await Promise.all(this.workers.map((w) => w.terminate()));
       store?.close();
     }

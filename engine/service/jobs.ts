@@ -13,7 +13,7 @@ import { loadPlanText } from '../plan/load.js';
 import { Job, type JobResult } from '../runtime/scheduler.js';
 import type { SubmissionPolicy } from '../policy.js';
 
-export type JobState = 'running' | 'finished' | 'failed' | 'stopped';
+export type JobState = 'running' | 'stopping' | 'finished' | 'failed' | 'stopped';
 
 export interface ManagedJob {
   readonly id: string;
@@ -26,6 +26,8 @@ export interface ManagedJob {
   result?: JobResult;
   readonly done: Promise<void>;
 }
+
+const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
 export class PlanRejected extends Error {
   constructor(readonly problems: string[]) {
@@ -43,7 +45,12 @@ export class JobManager {
   private readonly jobs = new Map<string, ManagedJob>();
 
   constructor(
-    private readonly opts: { readonly plugins?: readonly string[]; readonly onEvent?: (event: string, job: ManagedJob) => void } = {},
+    private readonly opts: {
+      readonly plugins?: readonly string[];
+      readonly onEvent?: (event: string, job: ManagedJob) => void;
+      /** How long a stopped job may drain before it is terminated (`serve --stop-timeout`). */
+      readonly stopTimeoutMs?: number;
+    } = {},
   ) {}
 
   /** Compiles and starts a plan; `file` places relative paths (plugins) and error locations. A plan from the API
@@ -66,7 +73,7 @@ export class JobManager {
       if (isAbflowError(e)) throw new (e.code === 'forbidden' ? PlanForbidden : PlanRejected)([e.format()]);
       throw e;
     }
-    const running = [...this.jobs.values()].find((j) => j.name === plan.name && j.state === 'running');
+    const running = [...this.jobs.values()].find((j) => j.name === plan.name && (j.state === 'running' || j.state === 'stopping'));
     if (running) throw new JobConflict(`a job named ${plan.name} is already running (${running.id}); stop it first`);
     const job = new Job(plan, { modules });
     const entry: ManagedJob = {
@@ -103,16 +110,20 @@ export class JobManager {
   }
 
   /** Graceful stop: sources stop, in-flight batches drain, a last checkpoint is taken. */
-  async stop(id: string): Promise<ManagedJob | undefined> {
+  /** Asks job `id` to stop and answers at once: it drains, and is terminated if that takes longer than the stop
+   * timeout; `done` settles when it has ended either way. */
+  stop(id: string): ManagedJob | undefined {
     const j = this.get(id);
     if (!j) return undefined;
-    if (j.state === 'running') j.job.stop();
-    await j.done;
+    if (j.state === 'running') {
+      j.state = 'stopping';
+      j.job.stop(this.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    }
     return j;
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all(this.list().map((j) => this.stop(j.id)));
+    await Promise.all(this.list().map((j) => (this.stop(j.id), j.done)));
   }
 }
 
