@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { lazyRequire } from '../../engine/api.js';
 
 export const duckdbApi = lazyRequire<typeof import('@duckdb/node-api')>(import.meta.url, '@duckdb/node-api');
@@ -12,15 +12,41 @@ export const duckdbApi = lazyRequire<typeof import('@duckdb/node-api')>(import.m
 const CHECKPOINT_THRESHOLD = '256MB';
 
 /** One instance per database file in a process: a second `DuckDBInstance.fromCache` of a file whose crash WAL had
- * just been replayed was seen to hang (about one open in four), so every user of a file (sinks, the LLM response
- * cache) shares the first. Creates the file's folder. */
-const instances = new Map<string, Promise<DuckDBInstance>>();
+ * just been replayed was seen to hang (about one open in four), so every user of a file (sinks, approval queues,
+ * the LLM response cache) shares the first — and the file stays locked for other processes while it is open. So
+ * users hold connections, counted: when the last one closes, the instance closes and releases the file (`serve`
+ * kept a finished job's database locked until it exited). */
+const instances = new Map<string, { readonly db: Promise<DuckDBInstance>; users: number }>();
 
-export function duckdbInstance(path: string): Promise<DuckDBInstance> {
-  let db = instances.get(path);
-  if (!db) {
+/** A connection to the process's instance of `path` (created with its folder on first use); `closeSync()` on it
+ * releases it, and the last release closes the instance. */
+export async function duckdbConnect(path: string): Promise<DuckDBConnection> {
+  let shared = instances.get(path);
+  if (!shared) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    instances.set(path, (db = duckdbApi().DuckDBInstance.fromCache(path, { checkpoint_threshold: CHECKPOINT_THRESHOLD })));
+    instances.set(path, (shared = { db: duckdbApi().DuckDBInstance.fromCache(path, { checkpoint_threshold: CHECKPOINT_THRESHOLD }), users: 0 }));
   }
-  return db;
+  shared.users++;
+  let conn: DuckDBConnection;
+  try {
+    conn = await (await shared.db).connect();
+  } catch (e) {
+    release(path, shared);
+    throw e;
+  }
+  const close = conn.closeSync.bind(conn);
+  let closed = false;
+  conn.closeSync = () => {
+    close();
+    if (closed) return;
+    closed = true;
+    release(path, shared);
+  };
+  return conn;
+}
+
+function release(path: string, shared: { readonly db: Promise<DuckDBInstance>; users: number }): void {
+  if (--shared.users > 0 || instances.get(path) !== shared) return;
+  instances.delete(path);
+  void shared.db.then((db) => db.closeSync(), () => undefined);
 }

@@ -4,9 +4,9 @@
  * (exactly once), or at the end of a run without checkpoints; the table is created from the input schema and evolved
  * when the input gains columns or wider types. Several sinks of one plan may share a database file.
  */
-import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { CHUNK_ROWS, encodeChunk } from './chunk.js';
-import { duckdbInstance } from './instance.js';
+import { duckdbConnect } from './instance.js';
 import { type ColumnType, defineSink, type RecordBatch, z } from '../../engine/api.js';
 import { DUCKDB, quoteIdent } from '../warehouse/sql.js';
 import { checkTableMode, inTransaction, oneAtATime, scriptOrRollBack, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
@@ -39,20 +39,19 @@ class Connection implements WarehouseConnection {
 }
 
 /** A connection that sees the in-memory database of transient stages (attached once per instance). */
-async function connectTo(instance: DuckDBInstance): Promise<DuckDBConnection> {
-  const conn = await instance.connect();
+async function connectTo(path: string): Promise<DuckDBConnection> {
+  const conn = await duckdbConnect(path);
   await conn.run(`ATTACH IF NOT EXISTS ':memory:' AS ${quoteIdent(DUCKDB.transientStage.catalog!)}`);
   return conn;
 }
 
 function duckdbWarehouse(path: string): Warehouse {
-  const instance = () => duckdbInstance(path);
   return {
     dialect: DUCKDB,
     maxIdentifier: Infinity,
-    connect: async () => new Connection(await connectTo(await instance())),
+    connect: async () => new Connection(await connectTo(path)),
     async loader(stage, columns) {
-      const conn = await connectTo(await instance());
+      const conn = await connectTo(path);
       const appender = await conn.createAppender(stage.table, stage.schema ?? null, stage.catalog ?? null);
       const types = columns.slice(0, -2).map((c) => c.type);
       return {
@@ -65,7 +64,7 @@ function duckdbWarehouse(path: string): Warehouse {
       };
     },
     async directLoader(table, columns) {
-      const raw = await connectTo(await instance());
+      const raw = await connectTo(path);
       const conn = new Connection(raw);
       const types = columns.map((c) => c.type);
       let appender: DuckDBAppender | null = null;

@@ -13,7 +13,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { defineSink, duration, type Schema, z } from '../../engine/api.js';
-import { duckdbInstance } from '../duckdb/instance.js';
+import { duckdbConnect } from '../duckdb/instance.js';
 import { clientConfig, connectionConfig, pgLib } from '../postgres/connection.js';
 import { quoteIdent, quoteLiteral } from '../warehouse/sql.js';
 import { deliveryConfig, HttpDelivery, type HttpRequest, RequestTemplate, requestHeaders } from './delivery.js';
@@ -44,7 +44,7 @@ interface Store {
 
 async function openStore(cfg: ApprovalConfig, nodeId: string): Promise<Store> {
   if ('duckdb' in cfg.database) {
-    const c: DuckDBConnection = await (await duckdbInstance(cfg.database.duckdb)).connect();
+    const c: DuckDBConnection = await duckdbConnect(cfg.database.duckdb);
     return { run: async (sql) => void (await c.run(sql)), rows: async (sql) => (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[], close: async () => c.closeSync() };
   }
   const client = new (pgLib().Client)(clientConfig(cfg.database.postgres, `abflow ${nodeId}`));

@@ -2,12 +2,14 @@
  * `abflow serve` answers hostile and mistaken requests with the right status (issue "hardening", item 6), over real
  * HTTP and gRPC clients: an oversized plan is 413, a second job of a running name is 409 (gRPC ALREADY_EXISTS), a
  * gRPC Subscribe without a token or for a job that does not exist is refused at once (it used to never answer), and
- * the token check does not depend on the token's length.
+ * the token check does not depend on the token's length; a finished job's DuckDB file is released.
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorized } from '../../engine/service/server.js';
 import { type Served, startServe } from '../kit/serve.js';
+import { query } from '../kit/duckdb.js';
+import { join } from 'node:path';
 
 const TOKEN = 'security-token-9f2c';
 let served: Served;
@@ -54,6 +56,18 @@ describe('abflow serve refusals', () => {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${TOKEN}`);
     expect(await subscribeStatus(md, 'no-such-job')).toBe(grpc.status.NOT_FOUND);
+  });
+
+  it('a finished job lets go of its DuckDB file: another process can open it while the service runs', async () => {
+    const plan = 'name: small\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 100 } }\nsinks:\n  - { id: out, kind: duckdb, inputs: [src], config: { path: out/small.duckdb, table: p } }\n';
+    const { id } = (await (await api('/jobs', { method: 'POST', body: plan })).json()) as { id: string };
+    let state = 'running';
+    for (let i = 0; i < 100 && state === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ({ state } = (await (await api(`/jobs/${id}`)).json()) as { state: string });
+    }
+    expect(state).toBe('finished');
+    expect(await query(join(served.dataDir, 'out/small.duckdb'), 'SELECT count(*)::INT AS n FROM p')).toEqual([{ n: 100 }]);
   });
 
   it('the token check takes any length of guess', () => {

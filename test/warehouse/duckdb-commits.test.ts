@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { batchFromRows, type RecordBatch, schemaOf } from '../../engine/api.js';
 import type { Sink } from '../../engine/operator.js';
 import { duckdb } from '../../connectors/duckdb/sink.js';
-import { duckdbInstance } from '../../connectors/duckdb/instance.js';
+import { duckdbConnect } from '../../connectors/duckdb/instance.js';
 import { EpochTransactions, type TransactionLoader } from '../../connectors/warehouse/direct.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'abflow-duckdb-commits-'));
@@ -23,7 +23,7 @@ const batch = (from: number, to: number) => batchFromRows(schema, Array.from({ l
 
 /** Staging tables of the sink's database (a durable stage, or the transient one in the attached in-memory catalog). */
 async function stages(path: string): Promise<number> {
-  const conn = await (await duckdbInstance(path)).connect();
+  const conn = await duckdbConnect(path);
   try {
     return Number((await conn.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '_abflow_stage_%'`)).getRows()[0]![0]);
   } finally {
@@ -33,7 +33,7 @@ async function stages(path: string): Promise<number> {
 
 /** Committed ids in `table` and the sink's latest commit record, as another client of the database sees them. */
 async function committed(path: string, table = 't'): Promise<{ ids: number[]; epoch: number }> {
-  const conn = await (await duckdbInstance(path)).connect();
+  const conn = await duckdbConnect(path);
   try {
     const ids = (await conn.runAndReadAll(`SELECT id FROM ${table} ORDER BY id`)).getRows().map((r) => Number(r[0]));
     const epoch = Number((await conn.runAndReadAll(`SELECT coalesce(max(epoch), -1) FROM _abflow_commits WHERE sink = 'out'`)).getRows()[0]![0]);
@@ -114,7 +114,7 @@ describe('duckdb sink commits', () => {
 
   it('appends into a table whose columns differ from the input through the stage, casting', async () => {
     const path = join(dir, 'cast.duckdb');
-    const conn = await (await duckdbInstance(path)).connect();
+    const conn = await duckdbConnect(path);
     await conn.run('CREATE TABLE t (id DOUBLE, note VARCHAR, extra VARCHAR)');
     await conn.run("INSERT INTO t VALUES (0.5, 'old', 'kept')");
     conn.closeSync();

@@ -6,7 +6,7 @@
  * keeping even if the records it belongs to are replayed.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { duckdbInstance } from '../../../connectors/duckdb/instance.js';
+import { duckdbConnect } from '../../../connectors/duckdb/instance.js';
 
 interface Entry {
   readonly key: string;
@@ -22,7 +22,7 @@ export class ResponseCache {
   private constructor(private readonly conn: DuckDBConnection) {}
 
   static async open(path: string): Promise<ResponseCache> {
-    const conn = await (await duckdbInstance(path)).connect();
+    const conn = await duckdbConnect(path);
     await conn.run('CREATE TABLE IF NOT EXISTS abflow_llm_cache (key VARCHAR PRIMARY KEY, model VARCHAR, prompt_version VARCHAR, response VARCHAR, created_at TIMESTAMPTZ DEFAULT now())');
     return new ResponseCache(conn);
   }
