@@ -28,6 +28,8 @@ export interface ManagedJob {
 }
 
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
+/** Limits on plans submitted over the API (with the body's 1 MiB): a plan is compiled on the service's thread. */
+export const SUBMITTED_LIMITS = { nodes: 1000, columns: 10_000 } as const;
 
 export class PlanRejected extends Error {
   constructor(readonly problems: string[]) {
@@ -60,6 +62,11 @@ export class JobManager {
     let modules: readonly string[];
     try {
       const loaded = loadPlanText(text, file);
+      if (policy) {
+        const doc = (loaded.value ?? {}) as Record<string, unknown>;
+        const nodes = ['sources', 'operators', 'sinks'].reduce((n, k) => n + (Array.isArray(doc[k]) ? (doc[k] as unknown[]).length : 0), 0);
+        if (nodes > SUBMITTED_LIMITS.nodes) throw new PlanRejected([`${file}: the plan has ${nodes} sources, operators and sinks; the service takes at most ${SUBMITTED_LIMITS.nodes}`]);
+      }
       const listed = (loaded.value as { plugins?: unknown } | null)?.plugins;
       const planPlugins = Array.isArray(listed) ? listed.filter((p): p is string => typeof p === 'string').map((p) => resolve(dirname(resolve(file)), p)) : [];
       if (policy && !policy.allowPlugins && planPlugins.length)
@@ -67,6 +74,9 @@ export class JobManager {
       const components = await loadComponents([...(this.opts.plugins ?? []), ...planPlugins]);
       modules = components.modules;
       plan = await compilePlan(loaded, components.registry, policy ? { policy } : {});
+      const widest = policy ? plan.nodes.flatMap((n) => Object.entries(n.outputs).map(([port, s]) => ({ at: `${n.id}.${port}`, width: s.fields.length }))).sort((a, b) => b.width - a.width)[0] : undefined;
+      if (widest && widest.width > SUBMITTED_LIMITS.columns)
+        throw new PlanRejected([`${file}: \`${widest.at.replace(/__raw\./, '.')}\` has ${widest.width} columns; the service takes at most ${SUBMITTED_LIMITS.columns} per stream`]);
     } catch (e) {
       if (e instanceof PlanRejected) throw e;
       if (e instanceof PlanErrors) throw new (e.errors.some((x) => x.code === 'forbidden') ? PlanForbidden : PlanRejected)(e.errors.map((x) => x.format()));

@@ -1,6 +1,6 @@
 /**
  * `abflow serve` answers hostile and mistaken requests with the right status (issue "hardening", item 6), over real
- * HTTP and gRPC clients: an oversized plan is 413, a second job of a running name is 409 (gRPC ALREADY_EXISTS), a
+ * HTTP and gRPC clients: an oversized plan is 413, one over the node or column limits 400, a second job of a running name is 409 (gRPC ALREADY_EXISTS), a
  * gRPC Subscribe without a token or for a job that does not exist is refused at once (it used to never answer), and
  * the token check does not depend on the token's length; a finished job's DuckDB file is released.
  */
@@ -38,6 +38,17 @@ describe('abflow serve refusals', () => {
     const r = await api('/jobs', { method: 'POST', body: `name: big\n# ${'x'.repeat(2 << 20)}\n` });
     expect(r.status).toBe(413);
     expect(((await r.json()) as { error: string }).error).toMatch(/at most 1048576 bytes/);
+  });
+
+  it('a plan over the node or column limits is 400 with the limit', async () => {
+    const wide = `name: wide\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 1 } }\noperators:\n  - id: d\n    kind: derive\n    inputs: [src]\n    config:\n      columns:\n${Array.from({ length: 10_050 }, (_, i) => `        c${i}: "amount + ${i}"`).join('\n')}\nsinks:\n  - { id: out, kind: blackhole, inputs: [d] }\n`;
+    const w = await api('/jobs', { method: 'POST', body: wide });
+    expect(w.status).toBe(400);
+    expect(((await w.json()) as { problems: string[] }).problems[0]).toMatch(/`d\.out` has 10\d{3} columns; the service takes at most 10000 per stream/);
+    const many = `name: many\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 1 } }\noperators:\n${Array.from({ length: 1001 }, (_, i) => `  - { id: f${i}, kind: filter, inputs: [${i ? `f${i - 1}` : 'src'}], config: { where: "amount > 0" } }`).join('\n')}\nsinks:\n  - { id: out, kind: blackhole, inputs: [f1000] }\n`;
+    const m = await api('/jobs', { method: 'POST', body: many });
+    expect(m.status).toBe(400);
+    expect(((await m.json()) as { problems: string[] }).problems[0]).toMatch(/1003 sources, operators and sinks; the service takes at most 1000/);
   });
 
   it('a second job of a running name is 409', async () => {
