@@ -53,9 +53,11 @@ const H = '[0-9A-Fa-f]{1,4}';
 const IPV6 = String.raw`(?:${H}:){7}${H}|(?:${H}:){1,7}:(?:${H}(?::${H}){0,6})?|::(?:${H}(?::${H}){0,6})`;
 
 export const DETECTORS: Readonly<Record<PiiKind, Detector>> = {
-  // Also the "name (at) domain (dot) com" spellings people use to dodge filters.
+  // Also the "name (at) domain (dot) com" spellings people use to dodge filters. The look-behind starts a match only
+  // where a local part can start (the leftmost match starts there anyway): without it, a long run of local-part
+  // characters with no @ was scanned once from each of its positions, quadratic (50 kB took 4 s).
   email: {
-    pattern: /[A-Za-z0-9._%+-]+(?:@|\s*[[(]\s*at\s*[\])]\s*)[A-Za-z0-9-]+(?:(?:\.|\s*[[(]\s*dot\s*[\])]\s*)[A-Za-z0-9-]+)*(?:\.|\s*[[(]\s*dot\s*[\])]\s*)[A-Za-z]{2,}/gi,
+    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+(?:@|\s*[[(]\s*at\s*[\])]\s*)[A-Za-z0-9-]+(?:(?:\.|\s*[[(]\s*dot\s*[\])]\s*)[A-Za-z0-9-]+)*(?:\.|\s*[[(]\s*dot\s*[\])]\s*)[A-Za-z]{2,}/gi,
     canonical: (m) => m.toLowerCase().replace(/\s*[[(]\s*at\s*[\])]\s*/g, '@').replace(/\s*[[(]\s*dot\s*[\])]\s*/g, '.'),
   },
   // Upper case as IBANs are printed, or all lower case without spaces: a case-insensitive spaced pattern would run
