@@ -102,7 +102,7 @@ export class RecordWriter {
     const out = new Array<string>(batch.numRows);
     for (let i = 0; i < batch.numRows; i++) {
       const original = text && isValid(text, i) ? (cellValue(text, i) as string) : null;
-      out[i] = (original !== null ? this.fromOriginal(original, batch, cols, whole, i) : this.fromColumns(batch, cols, whole, i, now)) + '\n';
+      out[i] = (original !== null ? this.fromOriginal(original, cols, whole, i) : this.fromColumns(batch, cols, whole, i, now)) + '\n';
     }
     return out;
   }
@@ -120,7 +120,7 @@ export class RecordWriter {
     return `${this.prefix}${data},"emitted_at":${emittedAt}${metaText}}}`;
   }
 
-  private fromOriginal(line: string, _batch: RecordBatch, cols: Data[], whole: Data | null, i: number): string {
+  private fromOriginal(line: string, cols: Data[], whole: Data | null, i: number): string {
     const recordSpan = members(line).get('record')!;
     const record = members(line, recordSpan[0], recordSpan[1]);
     const [dataStart, dataEnd] = record.get('data')!;
