@@ -87,6 +87,7 @@ export { compileAst, type CompiledExpression, compileExpression, compilePredicat
 export { canonicalUtc, isoOfMicros, microsToMs, parseTimestamp, parseTimestampMicros } from './time/timestamps.js';
 export { PlanRegex } from './expr/regex.js';
 export { redactSecrets } from './redact.js';
+export { nearestExisting } from './policy.js';
 export { castNode } from './expr/functions.js';
 export { parseExpression, type Expression } from './expr/parse.js';
 export type { Node as ExprNode } from './expr/compile.js';

@@ -8,7 +8,7 @@
  * anything runs, so a refused plan never spawns a process (not even a connector's `discover`) nor opens a file.
  */
 import { existsSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { AbflowError } from './errors.js';
 
 /** A file a component reads or writes, or a command it runs, and where its config names it. */
@@ -28,11 +28,17 @@ function forbidden(message: string, at: readonly (string | number)[]): AbflowErr
   return new AbflowError('forbidden', message, { path: at, hint: 'plans submitted to the service may use only what `abflow serve` was started to allow (see the README, Service)' });
 }
 
-/** The real path of `p`, or of its nearest existing ancestor with the rest appended (a file not created yet). */
+/** `p` itself if it exists, else its nearest existing ancestor (where creating `p` would start). */
+export function nearestExisting(p: string): string {
+  let at = resolve(p);
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return at;
+}
+
+/** The real path of `p`: its nearest existing ancestor's real path (symbolic links resolved), the rest appended. */
 function realOrAncestor(p: string): string {
-  if (existsSync(p)) return realpathSync(p);
-  const parent = dirname(p);
-  return parent === p ? p : join(realOrAncestor(parent), p.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
+  const existing = nearestExisting(p);
+  return join(realpathSync(existing), relative(existing, resolve(p)));
 }
 
 /** Throws unless `r` is allowed by `policy`. */

@@ -15,7 +15,7 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { AbflowError, z } from '../../engine/api.js';
+import { AbflowError, nearestExisting, z } from '../../engine/api.js';
 import { compilePlan, type CompiledPlan } from '../../engine/compile/compile.js';
 import { type LoadedPlan, loadPlanFile, loadPlanText } from '../../engine/plan/load.js';
 import type { Registry } from '../../engine/registry.js';
@@ -150,13 +150,6 @@ export async function compileDestination(configPath: string, catalogPath: string
   return compilePlan(destinationPlan(cfg, catalogPath), registry, cfg.parallelism ? { parallelism: cfg.parallelism } : {});
 }
 
-/** The nearest folder of `path` that exists (what creating `path` would start from). */
-function existingAncestor(path: string): string {
-  let dir = dirname(resolve(path));
-  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
-
 /** The DuckDB destination can be written: an existing database opens (it is not another file, nor locked by a
  * running sync), and a new one could be created where its folders would be. Nothing is created. */
 async function checkDuckdb(path: string): Promise<void> {
@@ -166,7 +159,7 @@ async function checkDuckdb(path: string): Promise<void> {
     db.closeSync();
     return;
   }
-  const dir = existingAncestor(path);
+  const dir = nearestExisting(dirname(resolve(path)));
   try {
     accessSync(dir, constants.W_OK);
   } catch {

@@ -21,7 +21,7 @@ const config = z
     echoStates: z
       .boolean()
       .default(false)
-      .describe('Act as an Airbyte destination: print each STATE on stdout once its records are committed, with destinationStats; report invalid lines as TRACE errors.'),
+      .describe('Act as an Airbyte destination: print each STATE on stdout once its records are committed, with destinationStats (records received, and rejected); report every rejected line as a TRACE error.'),
     ...groupCommitOptions,
   })
   .strict();

@@ -11,7 +11,7 @@
  * first or last bytes (see `recordStream`), anything else is parsed.
  */
 import { duration, z } from '../../engine/api.js';
-import { InvalidMessage, parseMessage, type StateMessage, streamKey, type TraceMessage } from './protocol.js';
+import { InvalidMessage, parseMessage, type StateMessage, streamKey } from './protocol.js';
 import { elements, members, setMember } from './raw-json.js';
 import { equalBytes } from '../jsonl/flat-scanner.js';
 import type { Control } from '../jsonl/lines.js';
@@ -88,7 +88,6 @@ export interface MessageEvents {
   log?(level: string, message: string): void;
   /** A line that is not a valid AirbyteMessage (it still goes to the decoder, which dead-letters it). */
   invalid?(line: number, reason: string): void;
-  traceError?(trace: TraceMessage, text: string): void;
 }
 
 // Common serialisations: Python and TypeScript CDKs write compact JSON, Java's test fixtures `": "` separators.
@@ -152,7 +151,6 @@ export class MessageReader {
   private sinceGlobal = 0;
   private readonly sinceStream = new Map<string, number>();
   private resume: { type: ResumeState['type']; states: Map<string, string> };
-  readonly errors: TraceMessage[] = [];
   /** The first failure the connector reported in its messages (a TRACE error, a FAILED connection status, a STATE
    * whose `sourceStatus` is ERRORED): some CDKs exit 0 after one, yet the read failed. */
   failure: string | null = null;
@@ -214,11 +212,8 @@ export class MessageReader {
         this.traces++;
         const t = msg.trace;
         if (t.type === 'STREAM_STATUS') return { marker: { kind: 'status', line, text } satisfies StatusMarker };
-        if (t.type === 'ERROR') {
-          this.errors.push(t);
-          this.failure ??= `${t.error?.message ?? 'unknown error'}${t.error?.failure_type ? ` (${t.error.failure_type})` : ''}`;
-          this.events.traceError?.(t, text);
-        } else this.events.log?.('DEBUG', `trace ${t.type}: ${text}`);
+        if (t.type === 'ERROR') this.failure ??= `${t.error?.message ?? 'unknown error'}${t.error?.failure_type ? ` (${t.error.failure_type})` : ''}`;
+        else this.events.log?.('DEBUG', `trace ${t.type}: ${text}`);
         return {};
       }
       case 'LOG':

@@ -108,16 +108,22 @@ export class RecordWriter {
   }
 
   private fromColumns(batch: RecordBatch, cols: Data[], whole: Data | null, i: number, now: number): string {
-    let data = whole ? (isValid(whole, i) ? valueJson('json', whole, i) : '{}') : '{}';
-    for (let k = 0; k < cols.length; k++) if (isValid(cols[k]!, i)) data = setMember(data, this.data[k]!.key, valueJson(this.data[k]!.type, cols[k]!, i));
+    // The whole-record column (a schemaless stream) is the base; columns set or add their keys on it.
+    const values = new Map<string, string>();
+    for (let k = 0; k < cols.length; k++) if (isValid(cols[k]!, i)) values.set(this.data[k]!.key, valueJson(this.data[k]!.type, cols[k]!, i));
+    const base = whole && isValid(whole, i) ? valueJson('json', whole, i) : '{}';
+    const parts = memberSpans(base)
+      .filter(([key]) => !values.has(key))
+      .map(([, keyStart, , valueEnd]) => base.slice(keyStart, valueEnd));
+    for (const [key, v] of values) parts.push(`${JSON.stringify(key)}:${v}`);
     const ext = this.extractedAt !== null ? columnData(batch, this.extractedAt) : null;
     const emittedAt = ext && isValid(ext, i) ? microsToMs((ext.values as BigInt64Array)[i]!) : now;
     const meta = this.meta !== null ? columnData(batch, this.meta) : null;
-    const changes = meta && isValid(meta, i) ? (JSON.parse(valueJson('json', meta, i)) as { changes?: { change: string }[] }).changes : undefined;
+    const parsed = meta && isValid(meta, i) ? (JSON.parse(valueJson('json', meta, i)) as { changes?: { change: string }[] }) : null;
     // Only Airbyte's own change kinds describe the message; RENAMED describes warehouse columns.
-    const kept = changes?.filter((c) => c.change !== 'RENAMED') ?? [];
-    const metaText = kept.length ? `,"meta":${JSON.stringify({ ...(JSON.parse(valueJson('json', meta!, i)) as object), changes: kept })}` : '';
-    return `${this.prefix}${data},"emitted_at":${emittedAt}${metaText}}}`;
+    const kept = parsed?.changes?.filter((c) => c.change !== 'RENAMED') ?? [];
+    const metaText = kept.length ? `,"meta":${JSON.stringify({ ...parsed, changes: kept })}` : '';
+    return `${this.prefix}{${parts.join(',')}},"emitted_at":${emittedAt}${metaText}}}`;
   }
 
   private fromOriginal(line: string, cols: Data[], whole: Data | null, i: number): string {
