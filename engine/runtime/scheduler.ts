@@ -14,8 +14,7 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { RecordBatch } from 'apache-arrow';
 import { columnData, numbersOf, rowObject, stringsOf } from '../arrow/columns.js';
 import { DEAD_LETTER_COLUMNS, DEAD_LETTER_PORT } from '../deadletter.js';
@@ -33,7 +32,7 @@ import { Latch } from './latch.js';
 import { ChainExecutor, type ChainOutput, instantiate, operatorFailure } from './chain.js';
 import { BatchCollector } from './collector.js';
 import type { KeyedReply, KeyedRequest, KeyedThreadData, KeyedVertexData } from './keyed-host.js';
-import { siblingUrl } from './loader.js';
+import { siblingUrl, startThread } from './loader.js';
 import { keyGroupOf, partitionBatch, partitionOfKeyGroup } from './partition.js';
 import { Coordinator } from '../state/coordinator.js';
 import { type Checkpoint, CheckpointStore, type StateBlob } from '../state/store.js';
@@ -856,7 +855,7 @@ export class Job {
   private keyedThread(k: number, starter: Vertex): KeyedThread {
     const existing = this.keyedThreads[k];
     if (existing) return existing;
-    const worker = startKeyedWorker({ modules: this.opts.modules });
+    const worker = startThread(siblingUrl(import.meta.url, 'keyed-worker'), { modules: this.opts.modules });
     this.workers.push(worker);
     const pending = new Map<string, Map<number, (r: KeyedReply) => void>>();
     const ready = new Promise<void>((resolve, reject) => {
@@ -1027,16 +1026,6 @@ export class Job {
     const stream = out as WriteStream | null;
     if (stream) await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
   }
-}
-
-/** Starts a keyed thread. From compiled dist/ it is a plain worker file; when the engine runs from .ts
- * sources (the test suite), a bootstrap registers tsx's loader before the entry module is imported. */
-function startKeyedWorker(data: KeyedThreadData): Worker {
-  const entry = siblingUrl(import.meta.url, 'keyed-worker');
-  if (!entry.endsWith('.ts')) return new Worker(fileURLToPath(entry), { workerData: data });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: data });
 }
 
 export async function runJob(plan: CompiledPlan, opts: RunOptions): Promise<JobResult> {

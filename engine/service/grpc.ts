@@ -59,8 +59,8 @@ export async function startGrpc(o: { host: string; port: number; token?: string 
   const server = new grpc.Server();
   server.addService(pkg.abflow.v1.Abflow.service, {
     SubmitJob: unary(async (r) => toMessage(await o.jobs.submit(r.plan_yaml!, r.file || '<submitted>', o.policy))),
-    ListJobs: unary(async () => ({ jobs: o.jobs.list().map(toMessage) })),
-    GetJob: unary(async (r) => toMessage(job(r.id!))),
+    ListJobs: unary(async () => (await o.jobs.refresh(), { jobs: o.jobs.list().map(toMessage) })),
+    GetJob: unary(async (r) => (await o.jobs.refresh(), toMessage(job(r.id!)))),
     StopJob: unary(async (r) => toMessage((await o.jobs.stop(job(r.id!).id))!)),
     Ingest(call: grpc.ServerReadableStream<Record<string, unknown>, unknown>, cb: grpc.sendUnaryData<unknown>) {
       if (!allowed(call)) return cb(status(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token'));

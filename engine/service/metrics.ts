@@ -12,7 +12,7 @@ import type { JobManager } from './jobs.js';
 
 export function jobMetrics(jobs: JobManager): Registry {
   const registry = new Registry();
-  const statuses = () => jobs.list().map((j) => ({ j, s: j.result ? { ...j.result, queues: [] } : j.job.status() }));
+  const statuses = () => jobs.list().map((j) => ({ j, s: j.status }));
   const perNode = (name: string, help: string, value: (n: ReturnType<typeof statuses>[number]['s']['nodes'][number]) => number) =>
     new Counter({
       name,

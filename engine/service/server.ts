@@ -73,6 +73,7 @@ export async function startServer(o: ServeOptions): Promise<Server> {
       o.log.warn({ path: url.pathname, remote: req.socket.remoteAddress }, 'unauthenticated request refused');
       return res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' }).end('{"error":"missing or wrong bearer token"}\n');
     }
+    if (req.method === 'GET') await o.jobs.refresh();
     if (url.pathname === '/metrics') return res.writeHead(200, { 'content-type': metrics.contentType }).end(await metrics.metrics());
     if (parts[0] !== 'jobs') return json(res, 404, { error: 'not found' });
     if (parts.length === 1 && req.method === 'GET') return json(res, 200, o.jobs.list().map(describeJob));
