@@ -21,7 +21,7 @@ import { scaffoldOperator } from './scaffold.js';
 import { JobManager } from './service/jobs.js';
 import { startServer } from './service/server.js';
 import { startGrpc } from './service/grpc.js';
-import { Job, type JobResult, type Progress } from './runtime/scheduler.js';
+import { Job, type JobResult, type Progress } from './runtime/job.js';
 import { CheckpointStore } from './state/store.js';
 import { checkMessage, compileDestination, failureTrace, specMessage } from '../connectors/airbyte/destination.js';
 import { connectorAction } from '../connectors/airbyte/source.js';
@@ -212,7 +212,7 @@ checkpoints
     let sources: Record<string, unknown> = {};
     try {
       const cp = await store.load(meta.id);
-      const ids = new Map(plan.physical.vertices.filter((v) => v.type === 'source').map((v) => [v.id, v.id.replace(/__raw$/, '')]));
+      const ids = new Map(plan.physical.vertices.filter((v) => v.type === 'source').map((v) => [v.id, v.node.decodedBy ?? v.id]));
       sources = Object.fromEntries(cp.states.filter((s) => ids.has(s.vertex)).map((s) => [ids.get(s.vertex)!, s.value]));
     } catch (e) {
       status = `DAMAGED: ${(e as Error).message}`;

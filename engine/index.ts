@@ -17,4 +17,4 @@ export { AbflowError, PlanErrors } from './errors.js';
 export { loadPlanFile, loadPlanText, type LoadedPlan } from './plan/load.js';
 export { planSchema, type PlanSpec } from './plan/schema.js';
 export { Registry } from './registry.js';
-export { Job, runJob, type JobResult, type NodeMetrics, type Progress, type RunOptions } from './runtime/scheduler.js';
+export { Job, runJob, type JobResult, type NodeMetrics, type Progress, type RunOptions } from './runtime/job.js';

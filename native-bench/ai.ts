@@ -14,7 +14,7 @@ import { loadComponents } from '../engine/builtins.js';
 import { columnData, numbersOf } from '../engine/arrow/columns.js';
 import { compilePlan } from '../engine/compile/compile.js';
 import { loadPlanText } from '../engine/plan/load.js';
-import { Job, type JobResult } from '../engine/runtime/scheduler.js';
+import { Job, type JobResult } from '../engine/runtime/job.js';
 import { paymentsBatch, paymentsOptions } from '../connectors/generate/generators/payments.js';
 import { readModel } from '../operators/ai/onnx/model.js';
 import { TRIAGE_OUTPUT } from './llm-server.js';

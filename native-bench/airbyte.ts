@@ -18,7 +18,7 @@ import { DuckDBInstance, DuckDBTimestampTZValue } from '@duckdb/node-api';
 import { loadComponents } from '../engine/builtins.js';
 import { compilePlan } from '../engine/compile/compile.js';
 import { loadPlanText } from '../engine/plan/load.js';
-import { Job } from '../engine/runtime/scheduler.js';
+import { Job } from '../engine/runtime/job.js';
 import { PAYMENTS_JSONL_SCHEMA, writePaymentsJsonl } from './payments-data.js';
 import { eachLine, measure, parseOnly, RATES, USD_EXPR } from './pipeline.js';
 import type { Row } from './report.js';

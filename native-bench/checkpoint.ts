@@ -11,7 +11,7 @@ import { loadComponents } from '../engine/builtins.js';
 import { compilePlan } from '../engine/compile/compile.js';
 import type { Collector } from '../engine/operator.js';
 import { loadPlanText } from '../engine/plan/load.js';
-import { Job } from '../engine/runtime/scheduler.js';
+import { Job } from '../engine/runtime/job.js';
 import { CheckpointStore } from '../engine/state/store.js';
 import { windowAggregate } from '../operators/windowed/window-aggregate.js';
 import type { Row } from './report.js';

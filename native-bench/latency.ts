@@ -8,7 +8,7 @@
 import { loadComponents } from '../engine/builtins.js';
 import { compilePlan } from '../engine/compile/compile.js';
 import { loadPlanText } from '../engine/plan/load.js';
-import { Job } from '../engine/runtime/scheduler.js';
+import { Job } from '../engine/runtime/job.js';
 import { USD_EXPR } from './pipeline.js';
 import type { Row } from './report.js';
 

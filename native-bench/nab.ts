@@ -11,7 +11,7 @@ import { parse, stringify } from 'yaml';
 import { loadComponents } from '../engine/builtins.js';
 import { compilePlan } from '../engine/compile/compile.js';
 import { loadPlanText } from '../engine/plan/load.js';
-import { Job } from '../engine/runtime/scheduler.js';
+import { Job } from '../engine/runtime/job.js';
 import { type NabSeries, readCorpus, readResults } from './nab/corpus.js';
 import { type CorpusScore, PROFILES, scoreCorpus } from './nab/score.js';
 import { REPO_ROOT, type Row } from './report.js';

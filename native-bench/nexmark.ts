@@ -14,7 +14,7 @@ import { parse, stringify } from 'yaml';
 import { loadComponents } from '../engine/builtins.js';
 import { compilePlan } from '../engine/compile/compile.js';
 import { loadPlanText } from '../engine/plan/load.js';
-import { Job } from '../engine/runtime/scheduler.js';
+import { Job } from '../engine/runtime/job.js';
 import { ORACLE } from './baselines/nexmark-sql.js';
 import type { Row } from './report.js';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadComponents } from '../engine/builtins.js';
 import { compilePlan } from '../engine/compile/compile.js';
 import { loadPlanText } from '../engine/plan/load.js';
-import { Job } from '../engine/runtime/scheduler.js';
+import { Job } from '../engine/runtime/job.js';
 import { PAYMENTS_JSONL_SCHEMA, writePaymentsJsonl } from './payments-data.js';
 import type { Row } from './report.js';
 

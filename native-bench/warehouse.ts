@@ -21,7 +21,7 @@ import { fieldsOf } from '../engine/api.js';
 import { loadComponents } from '../engine/builtins.js';
 import { compilePlan } from '../engine/compile/compile.js';
 import { loadPlanText } from '../engine/plan/load.js';
-import { Job } from '../engine/runtime/scheduler.js';
+import { Job } from '../engine/runtime/job.js';
 import { measure } from './pipeline.js';
 import type { Row } from './report.js';
 

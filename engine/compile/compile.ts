@@ -25,6 +25,9 @@ export interface InputRef {
 
 export interface LogicalNode {
   readonly id: string;
+  /** A source whose raw records a decoder turns into rows: the decoder's id, which is the id the plan gave the source
+   * (this node's own id is internal). */
+  readonly decodedBy?: string;
   readonly role: AnySpec['role'];
   readonly kind: string;
   readonly spec: AnySpec;
@@ -265,7 +268,6 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
     nodes.set(n.id, n);
     logical.push(n);
   };
-  const decoderOf = new Map<string, string>();
   // Sources with a sink downstream that reads their original text (SinkSpec.readsSourceText).
   const keepText = new Set<string>();
   const mark = (id: string): void => {
@@ -292,10 +294,9 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
         if (!decSpec) throw new AbflowError('internal', `decoder kind \`${dec.kind}\` is not registered`, { domain: 'internal' });
         const decCfg = decSpec.config.parse(dec.config);
         const rawSchema = dec.input;
-        add({ id: `${id}__raw`, role: 'source', kind: spec.kind, spec, config: d.config, rawConfig: d.rawConfig, inputs: [], inputSchemas: [], outputs: { out: rawSchema }, path: d.path });
+        add({ id: `${id}__raw`, decodedBy: id, role: 'source', kind: spec.kind, spec, config: d.config, rawConfig: d.rawConfig, inputs: [], inputSchemas: [], outputs: { out: rawSchema }, path: d.path });
         const decOutputs = { ...decSpec.outputSchemas(decCfg, [rawSchema]), [DEAD_LETTER_PORT]: DEAD_LETTER_SCHEMA };
         add({ id, role: 'operator', kind: dec.kind, spec: decSpec, config: decCfg, rawConfig: dec.config, inputs: [{ node: `${id}__raw`, port: 'out' }], inputSchemas: [rawSchema], outputs: decOutputs, path: null });
-        decoderOf.set(id, `${id}__raw`);
         continue;
       }
       const inputSchemas = inputs.map((r) => nodes.get(r.node)!.outputs[r.port]!);

@@ -15,7 +15,7 @@ function facts(n: LogicalNode): string {
 }
 
 function label(n: LogicalNode): string {
-  return n.id.endsWith('__raw') ? n.id.slice(0, -5) : n.id;
+  return n.decodedBy ?? n.id;
 }
 
 export function renderText(plan: CompiledPlan): string {
@@ -26,8 +26,8 @@ export function renderText(plan: CompiledPlan): string {
   for (const v of plan.physical.vertices) {
     switch (v.type) {
       case 'source':
-        out.push(`source ${label(v.node)} [${v.node.kind}]${facts(v.node)}${v.node.id.endsWith('__raw') ? ' (raw lines; decoded in the pool)' : ''}`);
-        if (!v.node.id.endsWith('__raw')) out.push(...ports(v.node.id, v.node.outputs));
+        out.push(`source ${label(v.node)} [${v.node.kind}]${facts(v.node)}${v.node.decodedBy ? ' (raw lines; decoded in the pool)' : ''}`);
+        if (!v.node.decodedBy) out.push(...ports(v.node.id, v.node.outputs));
         break;
       case 'chain': {
         const names = v.members.map((m) => m.nodeId);

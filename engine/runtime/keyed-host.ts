@@ -2,17 +2,17 @@
  * @module runtime/keyed-host
  * A keyed thread: it hosts partition k of every keyed vertex of the job (Flink's slot sharing), each opened by an
  * `open` request. A partition owns the key groups assigned to it, processes its rows in order, combines watermarks
- * over its operator's inputs (minimum over non-idle inputs) and calls `onWatermark` when event time advances. Every
- * request gets one reply, in order.
+ * over its operator's inputs (`EventTime`) and calls `onWatermark` when event time advances. Every request gets one
+ * reply, in order; the operator runs inside the `observed` wrapper.
  */
 import { fromIPC } from '../arrow/ipc.js';
 import type { ChainMember } from '../compile/compile.js';
 import { schemaFromJson, type SchemaJson } from '../compile/schema-json.js';
 import type { AnySpec, KeyedState, OperatorSpec } from '../operator.js';
 import { Registry } from '../registry.js';
-import { combineWatermarks, type InputWatermark, MAX_WATERMARK, MIN_WATERMARK } from '../time/watermark.js';
-import { instantiate, operatorFailure } from './chain.js';
-import { BatchCollector } from './collector.js';
+import { EventTime, type InputWatermark } from '../time/watermark.js';
+import type { Emitted } from './collector.js';
+import { ObservedOperator, operatorFailure } from './observed.js';
 import { toExits } from './exits.js';
 import { type ChainExit, type NodeCounters, type PortOutput, zeroCounters } from './protocol.js';
 
@@ -71,66 +71,46 @@ export async function createKeyedHost(data: KeyedThreadData, importModule: (url:
       vertices.set(req.vertex, openPartition(registry, req.data));
       return { reply: { seq: req.seq, vertex: req.vertex, outputs: [], counters }, transfer: [] };
     } catch (e) {
-      return failed(req, req.data, counters, e);
+      return failed(req, req.data.nodeId, counters, operatorFailure(req.data.nodeId, req.data.kind, e));
     }
   };
 }
 
-function failed(req: KeyedRequest, data: KeyedVertexData, counters: NodeCounters, e: unknown): Handled {
-  const err = operatorFailure(data.nodeId, data.kind, e);
-  return { reply: { seq: req.seq, vertex: req.vertex, outputs: [], counters, error: { message: err.message, nodeId: data.nodeId } }, transfer: [] };
+function failed(req: KeyedRequest, nodeId: string, counters: NodeCounters, e: unknown): Handled {
+  return { reply: { seq: req.seq, vertex: req.vertex, outputs: [], counters, error: { message: (e as Error).message, nodeId } }, transfer: [] };
 }
 
 function openPartition(registry: Registry, data: KeyedVertexData) {
   const spec = registry.get('operator', data.kind) as OperatorSpec;
   const outputs = Object.fromEntries(Object.entries(data.outputs).map(([p, s]) => [p, schemaFromJson(s)]));
-  const op = instantiate(spec, data.nodeId, data.rawConfig, data.inputs.map(schemaFromJson), outputs);
-  if (data.restore) op.restore?.(data.restore);
-  const marks: InputWatermark[] = data.inputs.map(() => ({ ms: MIN_WATERMARK, idle: false }));
-  let eventTime: InputWatermark = { ms: MIN_WATERMARK, idle: false };
-  let ended = 0;
+  const op = ObservedOperator.create(spec, data.nodeId, data.rawConfig, data.inputs.map(schemaFromJson), outputs);
+  if (data.restore) op.restore(data.restore);
+  const eventTime = new EventTime(data.inputs.length);
+
+  /** Handles one request; what it emitted, and whether the partition ended or snapshotted. */
+  async function run(req: Exclude<KeyedRequest, { type: 'open' }>): Promise<{ emitted: Emitted[]; state?: KeyedState; ended?: boolean }> {
+    if (req.type === 'snapshot') return { emitted: [], state: op.snapshot() };
+    if (req.type === 'batch') return { emitted: (await op.batch(fromIPC(req.ipc), req.positions, req.origin, req.input)).emitted };
+    if (req.type === 'tick') return { emitted: (await op.tick(req.now)).emitted };
+    if (req.type === 'end') eventTime.end(req.input);
+    else eventTime.watermark(req.input, req.ms, req.idle);
+    const change = eventTime.advance();
+    const emitted = change && !change.idle ? (await op.watermark(change.ms)).emitted : [];
+    if (!eventTime.allEnded) return { emitted };
+    return { emitted: [...emitted, ...(await op.close()).emitted], ended: true };
+  }
 
   return async function handle(req: Exclude<KeyedRequest, { type: 'open' }>): Promise<Handled> {
-    const counters = zeroCounters(data.nodeId);
-    const empty = fromEmpty();
-    const t0 = performance.now();
-    let col = new BatchCollector(data.nodeId, empty, undefined, undefined, counters);
-    let done = false;
-    let state: KeyedState | undefined;
+    let result;
     try {
-      if (req.type === 'snapshot') {
-        state = op.snapshot?.() ?? { entries: [] };
-      } else if (req.type === 'batch') {
-        const batch = fromIPC(req.ipc);
-        col = new BatchCollector(data.nodeId, batch, req.positions, req.origin, counters);
-        counters.rowsIn += batch.numRows;
-        await op.processBatch(batch, col, req.input);
-      } else if (req.type === 'tick') {
-        await op.onTick?.(req.now, col);
-      } else {
-        if (req.type === 'end') {
-          marks[req.input] = { ms: MAX_WATERMARK, idle: false };
-          ended++;
-        } else marks[req.input] = { ms: Math.max(marks[req.input]!.ms, req.ms), idle: req.idle };
-        const next = combineWatermarks(marks);
-        if (!next.idle && next.ms > eventTime.ms) await op.onWatermark?.(next.ms, col);
-        eventTime = next.idle ? { ms: eventTime.ms, idle: true } : { ms: Math.max(eventTime.ms, next.ms), idle: false };
-        if (ended === marks.length) {
-          await op.close?.(col);
-          done = true;
-        }
-      }
+      result = await run(req);
     } catch (e) {
-      return failed(req, data, counters, e);
+      return failed(req, data.nodeId, op.take(), e);
     }
-    counters.busyMs += performance.now() - t0;
-    const named = col.emitted.map((e) => ({ ...e, port: `${data.nodeId}.${e.port}` }));
+    const counters = op.take();
+    const named = result.emitted.map((e) => ({ ...e, port: `${data.nodeId}.${e.port}` }));
     for (const e of named) if (!data.exits.some((x) => x.port === e.port)) counters.discarded += e.batch.numRows;
     const { wire, transfer } = toExits(named, data.exits);
-    return { reply: { seq: req.seq, vertex: req.vertex, outputs: wire, counters, watermark: eventTime, ...(done ? { ended: true } : {}), ...(state ? { state } : {}) }, transfer };
+    return { reply: { seq: req.seq, vertex: req.vertex, outputs: wire, counters, watermark: eventTime.current, ...(result.ended ? { ended: true } : {}), ...(result.state ? { state: result.state } : {}) }, transfer };
   };
-
-  function fromEmpty() {
-    return { numRows: 0 } as import('apache-arrow').RecordBatch;
-  }
 }

@@ -21,7 +21,7 @@ import { isAbflowError, PlanErrors } from '../errors.js';
 import { loadPlanText } from '../plan/load.js';
 import type { SubmissionPolicy } from '../policy.js';
 import { redactSecrets } from '../redact.js';
-import { Job, type JobResult } from '../runtime/scheduler.js';
+import { Job, type JobResult } from '../runtime/job.js';
 
 export interface JobHostData {
   readonly text: string;
@@ -86,9 +86,9 @@ async function compileSubmitted({ text, file, policy, plugins }: JobHostData) {
     const components = await loadComponents([...plugins, ...planPlugins]);
     const plan = await compilePlan(loaded, components.registry, policy ? { policy } : {});
     if (policy) {
-      const widest = plan.nodes.flatMap((n) => Object.entries(n.outputs).map(([port, s]) => ({ at: `${n.id}.${port}`, width: s.fields.length }))).sort((a, b) => b.width - a.width)[0];
+      const widest = plan.nodes.flatMap((n) => Object.entries(n.outputs).map(([port, s]) => ({ at: `${n.decodedBy ?? n.id}.${port}`, width: s.fields.length }))).sort((a, b) => b.width - a.width)[0];
       if (widest && widest.width > SUBMITTED_LIMITS.columns)
-        throw new Refusal(false, [`${file}: \`${widest.at.replace(/__raw\./, '.')}\` has ${widest.width} columns; the service takes at most ${SUBMITTED_LIMITS.columns} per stream`]);
+        throw new Refusal(false, [`${file}: \`${widest.at}\` has ${widest.width} columns; the service takes at most ${SUBMITTED_LIMITS.columns} per stream`]);
     }
     return { plan, modules: components.modules };
   } catch (e) {
@@ -145,7 +145,8 @@ async function host(port: NonNullable<typeof parentPort>, data: JobHostData): Pr
       }
     });
   });
-  const edges = plan.nodes.filter((n) => n.path !== null).flatMap((n) => n.inputs.map((r) => ({ from: r.node.replace(/__raw$/, ''), port: r.port, to: n.id })));
+  const planId = new Map(plan.nodes.map((n) => [n.id, n.decodedBy ?? n.id]));
+  const edges = plan.nodes.filter((n) => n.path !== null).flatMap((n) => n.inputs.map((r) => ({ from: planId.get(r.node)!, port: r.port, to: n.id })));
   post({ t: 'compiled', name: plan.name, edges, status: job.status() });
   try {
     if (await go) post({ t: 'ended', result: await job.run() });

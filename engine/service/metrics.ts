@@ -7,7 +7,7 @@
  * LLM requests, tokens, cost, cache hits, circuit state …) as `abflow_operator_metric{metric=…}`.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import { BATCH_MS_BUCKETS } from '../runtime/scheduler.js';
+import { BATCH_MS_BUCKETS } from '../runtime/job.js';
 import type { JobManager } from './jobs.js';
 
 export function jobMetrics(jobs: JobManager): Registry {

@@ -21,6 +21,23 @@ interface InFlight {
   readonly acks: Map<string, StateBlob[]>;
 }
 
+export interface CoordinatorOptions {
+  /** Where checkpoints are written; null: commit points only, nothing persisted. */
+  readonly store: CheckpointStore | null;
+  /** Every vertex that acknowledges a checkpoint. */
+  readonly participants: readonly string[];
+  /** The source vertices (they inject barriers). */
+  readonly sources: readonly string[];
+  readonly parallelism: number;
+  /** Completed checkpoints kept in the store. */
+  readonly keep: number;
+  /** This run's first checkpoint id (after the store's latest). */
+  readonly firstId: number;
+  /** Fails the job (a checkpoint or a commit failed). */
+  readonly fail: (e: unknown) => void;
+  readonly onCheckpoint?: ((c: { id: number; ms: number; bytes: number; finished: boolean }) => void) | undefined;
+}
+
 /** Checkpoints a source may have in flight at once at its own commit points (Airbyte STATEs). */
 const MAX_CONCURRENT = 16;
 
@@ -50,16 +67,17 @@ export class Coordinator {
   /** Resolves once the last checkpoint is durable and every sink committed it. */
   readonly finalDone = new Promise<void>((resolve) => (this.finalCommitted = resolve));
 
-  constructor(
-    private readonly store: CheckpointStore | null,
-    private readonly participants: readonly string[],
-    private readonly sources: readonly string[],
-    private readonly parallelism: number,
-    private readonly keep: number,
-    firstId: number,
-    private readonly fail: (e: unknown) => void,
-    private readonly onCheckpoint?: (c: { id: number; ms: number; bytes: number; finished: boolean }) => void,
-  ) {
+  private readonly store: CheckpointStore | null;
+  private readonly participants: readonly string[];
+  private readonly sources: readonly string[];
+  private readonly parallelism: number;
+  private readonly keep: number;
+  private readonly fail: (e: unknown) => void;
+  private readonly onCheckpoint: ((c: { id: number; ms: number; bytes: number; finished: boolean }) => void) | undefined;
+
+  constructor(o: CoordinatorOptions) {
+    ({ store: this.store, participants: this.participants, sources: this.sources, parallelism: this.parallelism, keep: this.keep, fail: this.fail, onCheckpoint: this.onCheckpoint } = o);
+    const firstId = o.firstId;
     this.next = firstId;
     this.requested = firstId - 1;
     this.beforeFirst = firstId - 1;

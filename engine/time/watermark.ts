@@ -21,7 +21,7 @@ export class BoundedOutOfOrderness {
   }
 
   current(): number {
-    return this.maxTs - this.maxOutOfOrdernessMs - 1;
+    return boundedWatermark(this.maxTs, this.maxOutOfOrdernessMs);
   }
 }
 
@@ -69,4 +69,65 @@ export function combineWatermarks(inputs: readonly InputWatermark[]): InputWater
   }
   if (!active) return { ms: inputs.reduce((m, w) => Math.max(m, w.ms), MIN_WATERMARK), idle: true };
   return { ms, idle: false };
+}
+
+/**
+ * An operator's event time over its inputs — the one combiner every vertex and keyed partition uses. Inputs report
+ * watermarks (never going back), idleness and their end (event time "infinity"); `advance()` re-combines them and says
+ * what to forward: an advance, or the operator going idle (once per idle period).
+ */
+export class EventTime {
+  private readonly inputs: InputWatermark[];
+  private ended = 0;
+  private forwarded = MIN_WATERMARK;
+  private forwardedIdle = false;
+  private state: InputWatermark = { ms: MIN_WATERMARK, idle: false };
+
+  constructor(inputCount: number) {
+    this.inputs = Array.from({ length: inputCount }, () => ({ ms: MIN_WATERMARK, idle: false }));
+  }
+
+  watermark(input: number, ms: number, idle: boolean): void {
+    this.inputs[input] = { ms: Math.max(this.inputs[input]!.ms, ms), idle };
+  }
+
+  end(input: number): void {
+    this.inputs[input] = { ms: MAX_WATERMARK, idle: false };
+    this.ended++;
+  }
+
+  /** Replaces input `input`'s event time (a partition reporting its own combined time). */
+  set(input: number, w: InputWatermark): void {
+    this.inputs[input] = w;
+  }
+
+  /** Re-combines the inputs; returns the event time to forward now, or null when nothing changed. */
+  advance(): InputWatermark | null {
+    const c = combineWatermarks(this.inputs);
+    this.state = c.idle ? { ms: this.state.ms, idle: true } : { ms: Math.max(this.state.ms, c.ms), idle: false };
+    if (!c.idle && c.ms > this.forwarded) {
+      this.forwarded = c.ms;
+      this.forwardedIdle = false;
+      return { ms: c.ms, idle: false };
+    }
+    if (c.idle && !this.forwardedIdle) {
+      this.forwardedIdle = true;
+      return { ms: this.forwarded, idle: true };
+    }
+    return null;
+  }
+
+  /** The operator's event time now (idle while every input is). */
+  get current(): InputWatermark {
+    return this.state;
+  }
+
+  get allEnded(): boolean {
+    return this.ended === this.inputs.length;
+  }
+}
+
+/** Flink's bounded out-of-orderness watermark for the newest event time seen: W = maxTs − B − 1. */
+export function boundedWatermark(maxTs: number, maxOutOfOrdernessMs: number): number {
+  return maxTs - maxOutOfOrdernessMs - 1;
 }

@@ -6,7 +6,7 @@
  * idle and stops holding back the event time of operators that merge it with other streams.
  * Rows without an event time go to `dead_letter`: they cannot be placed in time, and are never dropped silently.
  */
-import { atPath, columnData, defineOperator, duration, numbersOf, partitionRows, requireColumn, takeBatch, validityBytes, z, AbflowError, columnTypeOf } from '../../engine/api.js';
+import { atPath, columnData, defineOperator, duration, numbersOf, partitionRows, requireColumn, takeBatch, validityBytes, z, AbflowError, columnTypeOf, boundedWatermark } from '../../engine/api.js';
 
 const config = z
   .object({
@@ -49,7 +49,7 @@ export const watermark = defineOperator({
           out.deadLetter(bad, reasons);
           out.emit(takeBatch(batch, rows, count), 'out', rows);
         }
-        if (max > -Infinity) out.emitWatermark(max - cfg.maxOutOfOrderness - 1);
+        if (max > -Infinity) out.emitWatermark(boundedWatermark(max, cfg.maxOutOfOrderness));
       },
     };
   },

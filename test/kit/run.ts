@@ -5,7 +5,7 @@ import { defineSink, rowObject, z, type AnySpec } from '../../engine/api.js';
 import { loadComponents } from '../../engine/builtins.js';
 import { compilePlan, type CompiledPlan } from '../../engine/compile/compile.js';
 import { loadPlanText } from '../../engine/plan/load.js';
-import { Job, type JobResult } from '../../engine/runtime/scheduler.js';
+import { Job, type JobResult } from '../../engine/runtime/job.js';
 
 export type Rows = Record<string, unknown>[];
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { paymentsBatch, paymentsOptions } from '../../connectors/generate/generators/payments.js';
 import { batchFromRows, defineSource, rowObject, schemaOf, z } from '../../engine/api.js';
 import { loadComponents } from '../../engine/builtins.js';
-import { Job } from '../../engine/runtime/scheduler.js';
+import { Job } from '../../engine/runtime/job.js';
 import { collectSink, compileText, type Rows, runText } from '../kit/run.js';
 
 const N = 3000;

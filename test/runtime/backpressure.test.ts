@@ -7,7 +7,7 @@ import { batchFromRows, defineSink, defineSource, schemaOf, z } from '../../engi
 import { loadComponents } from '../../engine/builtins.js';
 import { compilePlan } from '../../engine/compile/compile.js';
 import { loadPlanText } from '../../engine/plan/load.js';
-import { Job } from '../../engine/runtime/scheduler.js';
+import { Job } from '../../engine/runtime/job.js';
 
 const schema = schemaOf({ x: 'int64' });
 

@@ -12,7 +12,7 @@ import { compilePlan } from '../../engine/compile/compile.js';
 import { loadPlanText } from '../../engine/plan/load.js';
 import { Channel } from '../../engine/runtime/channel.js';
 import { Latch } from '../../engine/runtime/latch.js';
-import { Job } from '../../engine/runtime/scheduler.js';
+import { Job } from '../../engine/runtime/job.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -1,11 +1,14 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Coordinator } from '../../../engine/state/coordinator.js';
+import { CheckpointStore } from '../../../engine/state/store.js';
+import { tempDir } from '../../kit/cli.js';
 
 describe('checkpoint coordinator', () => {
   it('lets the newest fully acknowledged checkpoint subsume the older ones while a commit runs, markers in order', async () => {
     const failures: unknown[] = [];
     const reported: number[] = [];
-    const c = new Coordinator(null, ['src', 'sink'], ['src'], 1, 1, 1, (e) => failures.push(e), (cp) => reported.push(cp.id));
+    const c = new Coordinator({ store: null, participants: ['src', 'sink'], sources: ['src'], parallelism: 1, keep: 1, firstId: 1, fail: (e) => failures.push(e), onCheckpoint: (cp) => reported.push(cp.id) });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const commits: { id: number; markers: unknown[] }[] = [];
@@ -40,5 +43,24 @@ describe('checkpoint coordinator', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(commits.at(-1)).toEqual({ id: 4, markers: ['state 4'] });
     expect(failures).toEqual([]);
+  });
+
+  it('lets sinks commit a checkpoint only once it is durable in the store, then the sources hear of it', async () => {
+    const store = await CheckpointStore.open(join(tempDir('abflow-coordinator-'), 'cp.duckdb'));
+    const failures: unknown[] = [];
+    const c = new Coordinator({ store, participants: ['src', 'keyed', 'sink'], sources: ['src'], parallelism: 1, keep: 2, firstId: 1, fail: (e) => failures.push(e) });
+    const seen: string[] = [];
+    c.whenComplete(async (id) => void seen.push(`sink commits ${id}; stored: ${(await store.list()).map((m) => m.id).join(',')}`));
+    const told = new Promise<void>((resolve) => c.whenCommitted(async (id) => (seen.push(`source told ${id}`), resolve())));
+    const id = await c.requestNow();
+    c.ack('src', id, [{ vertex: 'src', part: 0, fingerprint: 'f', value: { line: 7 } }]);
+    c.ack('keyed', id, [{ vertex: 'keyed', part: 0, fingerprint: 'g', value: { entries: [['k', 1]] } }]);
+    expect(seen).toEqual([]);
+    c.ack('sink', id);
+    await told;
+    expect(seen).toEqual(['sink commits 1; stored: 1', 'source told 1']);
+    expect((await store.load(1)).states.map((s) => s.value)).toEqual([{ line: 7 }, { entries: [['k', 1]] }]);
+    expect(failures).toEqual([]);
+    store.close();
   });
 });

@@ -1,0 +1,146 @@
+/**
+ * @module runtime/observed
+ * The one wrapper every operator and sink runs inside, wherever it runs (pool workers, keyed threads, the
+ * coordinating thread): it counts rows in (and, through the collector, out and dead), times each call, and names the
+ * node in any error it throws. Drivers never count, time or wrap errors themselves.
+ */
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { AbflowError, isAbflowError } from '../errors.js';
+import type { KeyedState, Operator, OperatorSpec, Sink } from '../operator.js';
+import { BatchCollector } from './collector.js';
+import { type NodeCounters, zeroCounters } from './protocol.js';
+
+export function operatorFailure(nodeId: string, kind: string, e: unknown): AbflowError {
+  if (isAbflowError(e) && e.nodeId) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new AbflowError('operator_failed', `operator '${nodeId}' (${kind}) failed: ${msg}`, { nodeId, cause: e, domain: isAbflowError(e) ? e.domain : 'internal' });
+}
+
+const NO_ROWS = { numRows: 0 } as RecordBatch;
+
+export class ObservedOperator {
+  private counters: NodeCounters;
+
+  private constructor(
+    readonly nodeId: string,
+    readonly kind: string,
+    private readonly op: Operator,
+  ) {
+    this.counters = zeroCounters(nodeId);
+  }
+
+  /** Creates the operator from its spec and raw config (parsed again here, so every thread applies the same defaults). */
+  static create(spec: OperatorSpec, nodeId: string, rawConfig: unknown, inputs: Schema[], outputs: Record<string, Schema>): ObservedOperator {
+    try {
+      return new ObservedOperator(nodeId, spec.kind, spec.create(spec.config.parse(rawConfig), { nodeId, inputs, outputs }));
+    } catch (e) {
+      throw operatorFailure(nodeId, spec.kind, e);
+    }
+  }
+
+  batch(batch: RecordBatch, positions: Float64Array | undefined, origin: string | undefined, input: number): Promise<BatchCollector> {
+    this.counters.rowsIn += batch.numRows;
+    return this.call(batch, positions, origin, (col) => this.op.processBatch(batch, col, input));
+  }
+
+  watermark(ms: number): Promise<BatchCollector> {
+    return this.call(NO_ROWS, undefined, undefined, (col) => this.op.onWatermark?.(ms, col));
+  }
+
+  tick(nowMs: number): Promise<BatchCollector> {
+    return this.call(NO_ROWS, undefined, undefined, (col) => this.op.onTick?.(nowMs, col));
+  }
+
+  close(): Promise<BatchCollector> {
+    return this.call(NO_ROWS, undefined, undefined, (col) => this.op.close?.(col));
+  }
+
+  get processesTime(): boolean {
+    return this.op.onTick !== undefined;
+  }
+
+  snapshot(): KeyedState {
+    try {
+      return this.op.snapshot?.() ?? { entries: [] };
+    } catch (e) {
+      throw operatorFailure(this.nodeId, this.kind, e);
+    }
+  }
+
+  restore(state: KeyedState): void {
+    try {
+      this.op.restore?.(state);
+    } catch (e) {
+      throw operatorFailure(this.nodeId, this.kind, e);
+    }
+  }
+
+  metrics(): Record<string, number> | undefined {
+    return this.op.metrics ? { ...this.op.metrics() } : undefined;
+  }
+
+  /** The counters since the last call. */
+  take(): NodeCounters {
+    const c = this.counters;
+    this.counters = zeroCounters(this.nodeId);
+    return c;
+  }
+
+  private async call(batch: RecordBatch, positions: Float64Array | undefined, origin: string | undefined, f: (col: BatchCollector) => unknown): Promise<BatchCollector> {
+    const col = new BatchCollector(this.nodeId, batch, positions, origin, this.counters);
+    const t0 = performance.now();
+    try {
+      await f(col);
+    } catch (e) {
+      throw operatorFailure(this.nodeId, this.kind, e);
+    }
+    this.counters.busyMs += performance.now() - t0;
+    return col;
+  }
+}
+
+/** A sink inside the same wrapper: writes counted and timed, failures named `sink_io` with the node. */
+export class ObservedSink {
+  private counters: NodeCounters;
+
+  constructor(
+    readonly nodeId: string,
+    readonly kind: string,
+    readonly sink: Sink,
+  ) {
+    this.counters = zeroCounters(nodeId);
+  }
+
+  named(e: unknown): AbflowError {
+    return isAbflowError(e) ? e : new AbflowError('sink_io', `sink '${this.nodeId}' (${this.kind}) failed: ${(e as Error).message}`, { nodeId: this.nodeId, cause: e, domain: 'external' });
+  }
+
+  write(batch: RecordBatch, input: number, positions: Float64Array | undefined): Promise<void> {
+    this.counters.rowsIn += batch.numRows;
+    return this.call(() => this.sink.write(batch, input, positions));
+  }
+
+  close(): Promise<void> {
+    return this.call(() => this.sink.close());
+  }
+
+  metrics(): Record<string, number> | undefined {
+    return this.sink.metrics ? { ...this.sink.metrics() } : undefined;
+  }
+
+  take(): NodeCounters {
+    const c = this.counters;
+    this.counters = zeroCounters(this.nodeId);
+    return c;
+  }
+
+  private async call(f: () => unknown): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await f();
+    } catch (e) {
+      throw this.named(e);
+    }
+    this.counters.busyMs += performance.now() - t0;
+  }
+}
