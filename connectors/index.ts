@@ -27,7 +27,21 @@ import { natsSink } from './nats/sink.js';
 import { natsSource } from './nats/source.js';
 
 export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource, postgresCdc, natsSource, webhookSource, grpcSource] as const;
-export const builtinSinks = [duckdb, postgres, parquet, jsonlSink, consoleSink, blackhole, airbyteDestination, webhookSink, httpWritebackSink, redisSink, natsSink, approvalQueueSink, grpcSink] as const;
+export const builtinSinks = [
+  duckdb,
+  postgres,
+  parquet,
+  jsonlSink,
+  consoleSink,
+  blackhole,
+  airbyteDestination,
+  webhookSink,
+  httpWritebackSink,
+  redisSink,
+  natsSink,
+  approvalQueueSink,
+  grpcSink,
+] as const;
 /** Operators that decode raw source bytes; the compiler inserts them after their sources. */
 export const builtinDecoders = [jsonDecode, airbyteDecode] as const;
 

@@ -41,6 +41,7 @@ export function defineSink<C>(spec: Define<SinkSpec<C>>): SinkSpec<C> {
 
 export { z } from 'zod';
 export { lazyRequire } from './lazy.js';
+export { duckdbApi, duckdbConnect, duckdbPrivate } from './duckdb.js';
 export type {
   AnySpec,
   Collector,
@@ -61,7 +62,19 @@ export type {
 } from './operator.js';
 export { AbflowError };
 export { duration, signedDuration } from './plan/duration.js';
-export { type ColumnType, columnTypeOf, columnTypeSchema, describeSchema, fieldOf, fieldsOf, fieldType, schemaOf, type SchemaSpec, SOURCE_TEXT, toArrowType } from './types.js';
+export {
+  type ColumnType,
+  columnTypeOf,
+  columnTypeSchema,
+  describeSchema,
+  fieldOf,
+  fieldsOf,
+  fieldType,
+  schemaOf,
+  type SchemaSpec,
+  SOURCE_TEXT,
+  toArrowType,
+} from './types.js';
 export {
   appendValue,
   batchFromRows,
@@ -83,7 +96,16 @@ export {
   validityBytes,
   writeInt64,
 } from './arrow/columns.js';
-export { compileAst, type CompiledExpression, compileExpression, compilePredicate, evalContext, type EvalContext, ExpressionScope, partitionRows } from './expr/compile.js';
+export {
+  compileAst,
+  type CompiledExpression,
+  compileExpression,
+  compilePredicate,
+  evalContext,
+  type EvalContext,
+  ExpressionScope,
+  partitionRows,
+} from './expr/compile.js';
 export { canonicalUtc, isoOfMicros, microsToMs, parseTimestamp, parseTimestampMicros } from './time/timestamps.js';
 export { PlanRegex } from './expr/regex.js';
 export { redactSecrets } from './redact.js';
@@ -117,9 +139,14 @@ export function atPath<T>(path: readonly (string | number)[], fn: () => T): T {
 export function requireColumn(schema: SchemaT, name: string, path: readonly (string | number)[]): number {
   const i = schema.fields.findIndex((f) => f.name === name);
   if (i < 0) {
-    const hint = suggestion(name, schema.fields.map((f) => f.name));
-    throw new AbflowError('expression_column', `unknown column \`${name}\``, { path, hint: `${hint ? hint + ' ' : ''}available columns: ${describeSchema(schema)}` });
+    const hint = suggestion(
+      name,
+      schema.fields.map((f) => f.name),
+    );
+    throw new AbflowError('expression_column', `unknown column \`${name}\``, {
+      path,
+      hint: `${hint ? hint + ' ' : ''}available columns: ${describeSchema(schema)}`,
+    });
   }
   return i;
 }
-

@@ -33,7 +33,8 @@ export async function loadComponents(plugins: readonly string[] = []): Promise<C
     const mod = (await import(url).catch((e: Error) => {
       throw new AbflowError('config', `cannot load plugin ${p}: ${e.message}`);
     })) as { abflowComponents?: readonly AnySpec[] };
-    if (!Array.isArray(mod.abflowComponents)) throw new AbflowError('config', `plugin ${p} does not export \`abflowComponents\` (an array of defineOperator/defineSource/defineSink results)`);
+    if (!Array.isArray(mod.abflowComponents))
+      throw new AbflowError('config', `plugin ${p} does not export \`abflowComponents\` (an array of defineOperator/defineSource/defineSink results)`);
     specs.push(...mod.abflowComponents);
     modules.push(url);
   }

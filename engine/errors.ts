@@ -65,9 +65,7 @@ export class AbflowError extends Error {
 
   /** The one-line form printed by the CLI: `file:line:col: path: message (hint)`. */
   format(): string {
-    const where = [this.location, this.path && this.path.length > 0 ? formatPath(this.path) : undefined]
-      .filter(Boolean)
-      .join(': ');
+    const where = [this.location, this.path && this.path.length > 0 ? formatPath(this.path) : undefined].filter(Boolean).join(': ');
     const node = this.nodeId && !this.path ? `operator '${this.nodeId}': ` : '';
     const hint = this.hint ? `\n  hint: ${this.hint}` : '';
     return `${where ? where + ': ' : ''}${node}${this.message}${hint}`;
@@ -100,7 +98,10 @@ export function didYouMean(name: string, candidates: Iterable<string>): string[]
     .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
   // Only the closest ones: a hint with one good guess beats a list of loose ones.
   const best = scored[0]?.d;
-  return scored.filter((s) => s.d === best).slice(0, 3).map((s) => s.c);
+  return scored
+    .filter((s) => s.d === best)
+    .slice(0, 3)
+    .map((s) => s.c);
 }
 
 /** `did you mean `a` or `b`?`, or undefined when nothing is close. */

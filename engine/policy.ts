@@ -25,7 +25,10 @@ export interface SubmissionPolicy {
 }
 
 function forbidden(message: string, at: readonly (string | number)[]): AbflowError {
-  return new AbflowError('forbidden', message, { path: at, hint: 'plans submitted to the service may use only what `abflow serve` was started to allow (see the README, Service)' });
+  return new AbflowError('forbidden', message, {
+    path: at,
+    hint: 'plans submitted to the service may use only what `abflow serve` was started to allow (see the README, Service)',
+  });
 }
 
 /** `p` itself if it exists, else its nearest existing ancestor (where creating `p` would start). */
@@ -47,12 +50,18 @@ export function checkResource(policy: SubmissionPolicy, r: Resource): void {
     const exe = r.argv[0] ?? '';
     const resolved = isAbsolute(exe) ? normalize(exe) : exe;
     if (!policy.allowCommands.includes(resolved))
-      throw forbidden(`running \`${exe}\` is not allowed${policy.allowCommands.length ? ` (allowed: ${policy.allowCommands.join(', ')})` : ': the service was started without --allow-command'}`, r.at);
+      throw forbidden(
+        `running \`${exe}\` is not allowed${policy.allowCommands.length ? ` (allowed: ${policy.allowCommands.join(', ')})` : ': the service was started without --allow-command'}`,
+        r.at,
+      );
     return;
   }
   const p = r.path;
   if (isAbsolute(p) || p.split(/[\\/]/).includes('..'))
-    throw forbidden(`${r.kind === 'read' ? 'reading' : 'writing'} \`${p}\` is not allowed: paths must be relative to the service's data directory, without \`..\``, r.at);
+    throw forbidden(
+      `${r.kind === 'read' ? 'reading' : 'writing'} \`${p}\` is not allowed: paths must be relative to the service's data directory, without \`..\``,
+      r.at,
+    );
   const root = realpathSync(policy.dataDir);
   const real = realOrAncestor(resolve(policy.dataDir, p));
   if (real !== root && !real.startsWith(root + sep)) throw forbidden(`\`${p}\` leads outside the service's data directory (through a symbolic link)`, r.at);

@@ -34,7 +34,10 @@ export class Registry {
   }
 
   kinds(role: Role): string[] {
-    return [...this.specs.values()].filter((s) => s.role === role).map((s) => s.kind).sort();
+    return [...this.specs.values()]
+      .filter((s) => s.role === role)
+      .map((s) => s.kind)
+      .sort();
   }
 
   list(): AnySpec[] {

@@ -19,7 +19,8 @@ export interface Template {
 export function compileTemplate(text: string, input: Schema, path: readonly (string | number)[]): Template {
   const fields = [...text.matchAll(FIELD)].map((m) => m[1]!);
   for (const f of fields)
-    if (!input.fields.some((x) => x.name === f)) throw new AbflowError('config', `the template references unknown column \`${f}\``, { path, hint: `available columns: ${describeSchema(input)}` });
+    if (!input.fields.some((x) => x.name === f))
+      throw new AbflowError('config', `the template references unknown column \`${f}\``, { path, hint: `available columns: ${describeSchema(input)}` });
   return { text, fields: [...new Set(fields)] };
 }
 

@@ -45,13 +45,16 @@ export interface OperatorHarness {
   restored(state: KeyedState): OperatorHarness;
 }
 
-
 /** Builds a harness around `spec` with `config` (validated as in a plan) and the input schema(s). */
 export function operatorHarness<C>(spec: OperatorSpec<C>, config: unknown, inputs: Schema | SchemaSpec | readonly (Schema | SchemaSpec)[]): OperatorHarness {
   const list = (Array.isArray(inputs) ? inputs : [inputs]) as (Schema | SchemaSpec)[];
   const schemas = list.map((s) => ('fields' in s && Array.isArray((s as Schema).fields) ? (s as Schema) : schemaOf(s as SchemaSpec)));
   const parsed = spec.config.safeParse(config);
-  if (!parsed.success) throw new AbflowError('plan_schema', `invalid ${spec.kind} config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new AbflowError(
+      'plan_schema',
+      `invalid ${spec.kind} config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ')}`,
+    );
   const cfg = parsed.data;
   const outputs = spec.outputSchemas(cfg, schemas);
   const build = (op: Operator): OperatorHarness => {

@@ -5,19 +5,7 @@
  * them; code that computes with times (event time, windows, expressions) sees epoch milliseconds, converted where
  * columns are read and built (arrow/columns).
  */
-import {
-  Bool,
-  DataType,
-  DateDay,
-  Field,
-  Float64,
-  Int32,
-  Int64,
-  Schema,
-  TimestampMicrosecond,
-  Type,
-  Utf8,
-} from 'apache-arrow';
+import { Bool, DataType, DateDay, Field, Float64, Int32, Int64, Schema, TimestampMicrosecond, Type, Utf8 } from 'apache-arrow';
 import { z } from 'zod';
 
 export const COLUMN_TYPES = ['bool', 'int32', 'int64', 'float64', 'string', 'json', 'timestamp', 'date'] as const;
@@ -80,7 +68,15 @@ export const SOURCE_TEXT = 'abflow.source_text';
 /** `schema` without its source-text columns (see SOURCE_TEXT), and the indices of the columns kept. */
 export function withoutSourceText(schema: Schema): { schema: Schema; kept: number[] | null } {
   const kept = schema.fields.flatMap((f, i) => (f.metadata.get(SOURCE_TEXT) ? [] : [i]));
-  return kept.length === schema.fields.length ? { schema, kept: null } : { schema: new Schema(kept.map((i) => schema.fields[i]!), schema.metadata), kept };
+  return kept.length === schema.fields.length
+    ? { schema, kept: null }
+    : {
+        schema: new Schema(
+          kept.map((i) => schema.fields[i]!),
+          schema.metadata,
+        ),
+        kept,
+      };
 }
 
 export type SchemaSpec = Readonly<Record<string, ColumnType>>;

@@ -47,14 +47,29 @@ sinks:
 
 /** Raw onnxruntime on one core: the same features, tensors of 8192 rows, the session options onnx_score uses. */
 async function rawSessionRun(rows: number): Promise<number> {
-  const session = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(MODEL, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
   const tensors: ort.Tensor[] = [];
   const o = paymentsOptions.parse({});
   for (let first = 0; first < rows; first += 8192) {
     const n = Math.min(8192, rows - first);
     const b = paymentsBatch(5, Date.parse('2024-01-01T00:00:00Z'), first, n, o);
-    const amount = numbersOf(columnData(b, b.schema.fields.findIndex((f) => f.name === 'amount')));
-    const time = numbersOf(columnData(b, b.schema.fields.findIndex((f) => f.name === 'event_time')));
+    const amount = numbersOf(
+      columnData(
+        b,
+        b.schema.fields.findIndex((f) => f.name === 'amount'),
+      ),
+    );
+    const time = numbersOf(
+      columnData(
+        b,
+        b.schema.fields.findIndex((f) => f.name === 'event_time'),
+      ),
+    );
     const x = new Float32Array(n * 2);
     for (let i = 0; i < n; i++) {
       x[2 * i] = Math.round(amount[i]! * 1.08 * 100) / 100;
@@ -75,11 +90,25 @@ export async function onnxBench(rows: number): Promise<Row[]> {
     const t = performance.now();
     const r = await run(onnxPlan(rows, p, true));
     const rate = (rows / (performance.now() - t)) * 1000;
-    out.push({ scenario: 'onnx', name: `generate → derive → onnx_score, ${p} worker${p > 1 ? 's' : ''}`, rows, recordsPerSec: rate, ratio: rate / raw, baseline: 'raw session.run' });
+    out.push({
+      scenario: 'onnx',
+      name: `generate → derive → onnx_score, ${p} worker${p > 1 ? 's' : ''}`,
+      rows,
+      recordsPerSec: rate,
+      ratio: rate / raw,
+      baseline: 'raw session.run',
+    });
     if (p === 1) {
       const busy = r.nodes.find((n) => n.id === 'scored')!.busyMs;
       const opRate = (rows / busy) * 1000;
-      out.push({ scenario: 'onnx', name: 'onnx_score operator alone (busy time, 1 core)', rows, recordsPerSec: opRate, ratio: opRate / raw, baseline: 'raw session.run' });
+      out.push({
+        scenario: 'onnx',
+        name: 'onnx_score operator alone (busy time, 1 core)',
+        rows,
+        recordsPerSec: opRate,
+        ratio: opRate / raw,
+        baseline: 'raw session.run',
+      });
     }
   }
   const t = performance.now();
@@ -91,7 +120,9 @@ export async function onnxBench(rows: number): Promise<Row[]> {
 export async function llmBench(rows: number): Promise<Row[]> {
   const latencyMs = 10;
   // The server runs in its own process, so its work does not count against the engine's thread.
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./llm-server.js', import.meta.url)), '--port', '0', '--latency', String(latencyMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./llm-server.js', import.meta.url)), '--port', '0', '--latency', String(latencyMs)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
       const m = / on (http:\S+)/.exec(d.toString());
@@ -133,7 +164,14 @@ sinks:
       await run(plan);
       const rate = (rows / (performance.now() - t)) * 1000;
       const bound = (concurrency * perRequest * 1000) / latencyMs;
-      out.push({ scenario: 'llm', name: `llm_enrich, ${concurrency} in flight × ${perRequest} record${perRequest > 1 ? 's' : ''}/request, ${latencyMs} ms latency`, rows, recordsPerSec: rate, ratio: rate / bound, baseline: `bound ${bound}/s` });
+      out.push({
+        scenario: 'llm',
+        name: `llm_enrich, ${concurrency} in flight × ${perRequest} record${perRequest > 1 ? 's' : ''}/request, ${latencyMs} ms latency`,
+        rows,
+        recordsPerSec: rate,
+        ratio: rate / bound,
+        baseline: `bound ${bound}/s`,
+      });
     }
   } finally {
     await server.close();

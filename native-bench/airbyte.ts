@@ -53,7 +53,9 @@ async function handLoop(input: string, db: string): Promise<number> {
   const inst = await DuckDBInstance.create(db);
   const conn = await inst.connect();
   const cols = Object.entries(PAYMENTS_JSONL_SCHEMA).map(([k, t]) => `${k} ${DUCK_TYPES[t]}`);
-  await conn.run(`CREATE TABLE payments (${cols.join(', ')}, amount_usd DOUBLE, is_large BOOLEAN, _airbyte_raw_id VARCHAR, _airbyte_extracted_at TIMESTAMPTZ, _airbyte_meta VARCHAR, _airbyte_generation_id BIGINT)`);
+  await conn.run(
+    `CREATE TABLE payments (${cols.join(', ')}, amount_usd DOUBLE, is_large BOOLEAN, _airbyte_raw_id VARCHAR, _airbyte_extracted_at TIMESTAMPTZ, _airbyte_meta VARCHAR, _airbyte_generation_id BIGINT)`,
+  );
   const a = await conn.createAppender('payments');
   const meta = JSON.stringify({ sync_id: SYNC_ID, changes: [] });
   let rows = 0;
@@ -94,10 +96,14 @@ async function handLoop(input: string, db: string): Promise<number> {
 async function duckdbSql(input: string, db: string, rows: number): Promise<number> {
   const inst = await DuckDBInstance.create(db);
   const conn = await inst.connect();
-  const data = Object.entries(PAYMENTS_JSONL_SCHEMA).map(([k, t]) => `${k} ${DUCK_TYPES[t]}`).join(', ');
+  const data = Object.entries(PAYMENTS_JSONL_SCHEMA)
+    .map(([k, t]) => `${k} ${DUCK_TYPES[t]}`)
+    .join(', ');
   const usd = USD_EXPR.replaceAll('amount', 'r.data.amount').replaceAll('currency', 'r.data.currency');
   await conn.run(`CREATE TABLE payments AS
-    SELECT ${Object.keys(PAYMENTS_JSONL_SCHEMA).map((k) => `r.data.${k}`).join(', ')}, ${usd} AS amount_usd, ${usd} >= 1000 AS is_large, uuid()::VARCHAR AS _airbyte_raw_id,
+    SELECT ${Object.keys(PAYMENTS_JSONL_SCHEMA)
+      .map((k) => `r.data.${k}`)
+      .join(', ')}, ${usd} AS amount_usd, ${usd} >= 1000 AS is_large, uuid()::VARCHAR AS _airbyte_raw_id,
            make_timestamptz(r.emitted_at * 1000) AS _airbyte_extracted_at, '{"sync_id":${SYNC_ID},"changes":[]}' AS _airbyte_meta, 1::BIGINT AS _airbyte_generation_id
     FROM (SELECT record AS r FROM read_json('${input}', format = 'newline_delimited',
           columns = {type: 'VARCHAR', record: 'STRUCT(stream VARCHAR, data STRUCT(${data}), emitted_at BIGINT)'}) WHERE type = 'RECORD')
@@ -114,7 +120,21 @@ export async function airbyteBench(rows: number): Promise<Row[]> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const properties = Object.fromEntries(Object.entries(PAYMENTS_JSONL_SCHEMA).map(([k, t]) => [k, JSON_TYPES[t] ?? { type: 'string' }]));
-  writeFileSync(catalog, JSON.stringify({ streams: [{ stream: { name: 'payments', json_schema: { type: 'object', properties }, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append', generation_id: 1, minimum_generation_id: 0, sync_id: SYNC_ID }] }));
+  writeFileSync(
+    catalog,
+    JSON.stringify({
+      streams: [
+        {
+          stream: { name: 'payments', json_schema: { type: 'object', properties }, supported_sync_modes: ['full_refresh'] },
+          sync_mode: 'full_refresh',
+          destination_sync_mode: 'append',
+          generation_id: 1,
+          minimum_generation_id: 0,
+          sync_id: SYNC_ID,
+        },
+      ],
+    }),
+  );
   const write = async (file: string, every: number) => {
     let emitted = Date.parse('2024-06-01T00:00:00Z');
     await writePaymentsJsonl(file, rows, (json, i) => {
@@ -131,7 +151,10 @@ export async function airbyteBench(rows: number): Promise<Row[]> {
   const { registry, modules } = await loadComponents();
   const engine = async (p: number, into: 'duckdb' | 'blackhole' = 'duckdb', from = input) => {
     const db = join(dir, `out-${p}-${into}.duckdb`);
-    const sink = into === 'duckdb' ? `kind: duckdb, inputs: [settled], config: { path: ${JSON.stringify(db)}, table: payments, mode: append }` : 'kind: blackhole, inputs: [settled]';
+    const sink =
+      into === 'duckdb'
+        ? `kind: duckdb, inputs: [settled], config: { path: ${JSON.stringify(db)}, table: payments, mode: append }`
+        : 'kind: blackhole, inputs: [settled]';
     const plan = `
 name: bench_airbyte
 engine: { parallelism: ${p}, batchSize: 8192 }
@@ -166,8 +189,19 @@ sinks:
   const rate = (name: string) => measured.find((r) => r.name === name)!.recordsPerSec!;
   const target = 0.75 * 2 * rate(ceiling);
   measured.push(
-    { scenario: 'e: scaling', name: 'airbyte → duckdb, parallelism 2 vs 1', ratio: rate('abflow parallelism 2') / rate('abflow parallelism 1'), baseline: 'abflow parallelism 1' },
-    { scenario: 'a: airbyte → duckdb', name: 'target: 75 % of 2× the parse ceiling', recordsPerSec: target, ratio: rate('abflow parallelism 2') / target, baseline: 'abflow parallelism 2 vs this target' },
+    {
+      scenario: 'e: scaling',
+      name: 'airbyte → duckdb, parallelism 2 vs 1',
+      ratio: rate('abflow parallelism 2') / rate('abflow parallelism 1'),
+      baseline: 'abflow parallelism 1',
+    },
+    {
+      scenario: 'a: airbyte → duckdb',
+      name: 'target: 75 % of 2× the parse ceiling',
+      recordsPerSec: target,
+      ratio: rate('abflow parallelism 2') / target,
+      baseline: 'abflow parallelism 2 vs this target',
+    },
     {
       scenario: 'a: airbyte → duckdb',
       name: `STATE every ${DENSE_STATE_EVERY} vs every ${STATE_EVERY} records (target ≥ 0.67: within 1.5×)`,

@@ -20,17 +20,32 @@ const schema = schemaOf({ key: 'string', ts: 'timestamp', amount: 'float64' });
 const collector: Collector = { emit() {}, deadLetter() {}, emitWatermark() {} };
 
 async function snapshotCost(keys: number, dir: string): Promise<Row> {
-  const cfg = windowAggregate.config.parse({ keyBy: ['key'], timeColumn: 'ts', window: { type: 'tumbling', size: '1h' }, aggregates: { n: 'count()', total: 'sum(amount)' } });
+  const cfg = windowAggregate.config.parse({
+    keyBy: ['key'],
+    timeColumn: 'ts',
+    window: { type: 'tumbling', size: '1h' },
+    aggregates: { n: 'count()', total: 'sum(amount)' },
+  });
   const op = windowAggregate.create(cfg, { nodeId: 'w', inputs: [schema], outputs: windowAggregate.outputSchemas(cfg, [schema]) });
   for (let first = 0; first < keys; first += 8192) {
     const n = Math.min(8192, keys - first);
-    await op.processBatch(batchFromRows(schema, Array.from({ length: n }, (_, i) => ({ key: `customer-${first + i}`, ts: 1_700_000_000_000 + i, amount: i % 100 }))), collector, 0);
+    await op.processBatch(
+      batchFromRows(
+        schema,
+        Array.from({ length: n }, (_, i) => ({ key: `customer-${first + i}`, ts: 1_700_000_000_000 + i, amount: i % 100 })),
+      ),
+      collector,
+      0,
+    );
   }
   const store = await CheckpointStore.open(join(dir, `state-${keys}.duckdb`));
   const t0 = performance.now();
   const state = op.snapshot!();
   const tSnap = performance.now();
-  const bytes = await store.write({ id: 1, durationMs: 0, parallelism: 1, finished: false, states: [{ vertex: 'w', part: 0, fingerprint: 'x', value: state }] }, 3);
+  const bytes = await store.write(
+    { id: 1, durationMs: 0, parallelism: 1, finished: false, states: [{ vertex: 'w', part: 0, fingerprint: 'x', value: state }] },
+    3,
+  );
   const tWrite = performance.now();
   const loaded = await store.load(1);
   const tLoad = performance.now();
@@ -71,6 +86,12 @@ export async function checkpointBench(): Promise<Row[]> {
   const without = best(0);
   const withCk = best(1);
   rows.push({ scenario: 'checkpoint', name: 'windowed pipeline, no checkpoints', recordsPerSec: without.rate });
-  rows.push({ scenario: 'checkpoint', name: `windowed pipeline, checkpoint every 1 s (${withCk.checkpoints} taken)`, recordsPerSec: withCk.rate, ratio: withCk.rate / without.rate, baseline: 'no checkpoints' });
+  rows.push({
+    scenario: 'checkpoint',
+    name: `windowed pipeline, checkpoint every 1 s (${withCk.checkpoints} taken)`,
+    recordsPerSec: withCk.rate,
+    ratio: withCk.rate / without.rate,
+    baseline: 'no checkpoints',
+  });
   return rows;
 }

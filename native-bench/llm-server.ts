@@ -95,20 +95,26 @@ export async function startLlmServer(o: LlmServerOptions): Promise<LlmServer> {
         ? '500'
         : firstAttempt
           ? '429'
-        : x < (f.rate429 ?? 0)
-          ? '429'
-          : x < (f.rate429 ?? 0) + (f.rate500 ?? 0)
-            ? '500'
-            : x < (f.rate429 ?? 0) + (f.rate500 ?? 0) + (f.rateTimeout ?? 0)
-              ? 'timeout'
-              : x < (f.rate429 ?? 0) + (f.rate500 ?? 0) + (f.rateTimeout ?? 0) + (f.rateMalformed ?? 0)
-                ? 'malformed'
-                : 'ok';
+          : x < (f.rate429 ?? 0)
+            ? '429'
+            : x < (f.rate429 ?? 0) + (f.rate500 ?? 0)
+              ? '500'
+              : x < (f.rate429 ?? 0) + (f.rate500 ?? 0) + (f.rateTimeout ?? 0)
+                ? 'timeout'
+                : x < (f.rate429 ?? 0) + (f.rate500 ?? 0) + (f.rateTimeout ?? 0) + (f.rateMalformed ?? 0)
+                  ? 'malformed'
+                  : 'ok';
     received.push({ at: Date.now(), system, user, records, outcome });
     if (outcome === 'timeout') return; // never answers; the client's attempt timeout must fire
     if (o.latencyMs) await new Promise((r) => setTimeout(r, o.latencyMs));
-    const json = (status: number, v: unknown, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(v));
-    if (outcome === '429') return void json(429, { error: { message: 'Rate limit reached', type: 'rate_limit_error' } }, { 'retry-after-ms': String(o.retryAfterMs ?? 50), 'retry-after': '1' });
+    const json = (status: number, v: unknown, headers: Record<string, string> = {}) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(v));
+    if (outcome === '429')
+      return void json(
+        429,
+        { error: { message: 'Rate limit reached', type: 'rate_limit_error' } },
+        { 'retry-after-ms': String(o.retryAfterMs ?? 50), 'retry-after': '1' },
+      );
     if (outcome === '500') return void json(500, { error: { message: 'The server had an error', type: 'server_error' } });
     const answers = records.map((r) => o.answer(r));
     const content = outcome === 'malformed' ? '{"priority": "P1", "root_cause": ' : JSON.stringify(records.length === 1 ? answers[0] : { results: answers });
@@ -118,7 +124,11 @@ export async function startLlmServer(o: LlmServerOptions): Promise<LlmServer> {
       created: Math.floor(Date.now() / 1000),
       model: body.model,
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: Math.ceil(user.length / 4), completion_tokens: Math.ceil(content.length / 4), total_tokens: Math.ceil((user.length + content.length) / 4) },
+      usage: {
+        prompt_tokens: Math.ceil(user.length / 4),
+        completion_tokens: Math.ceil(content.length / 4),
+        total_tokens: Math.ceil((user.length + content.length) / 4),
+      },
     });
   }
 
@@ -127,7 +137,8 @@ export async function startLlmServer(o: LlmServerOptions): Promise<LlmServer> {
 }
 
 /** The answer schema of the triage prompts (llm_enrich `output`), as plan YAML. */
-export const TRIAGE_OUTPUT = '{ type: object, additionalProperties: false, required: [priority, root_cause, draft_reply], properties: { priority: { type: string, enum: [P0, P1, P2, P3] }, root_cause: { type: string }, draft_reply: { type: string } } }';
+export const TRIAGE_OUTPUT =
+  '{ type: object, additionalProperties: false, required: [priority, root_cause, draft_reply], properties: { priority: { type: string, enum: [P0, P1, P2, P3] }, root_cause: { type: string }, draft_reply: { type: string } } }';
 
 /** The deterministic triage answer the tests expect for a ticket prompt. */
 export function triage(prompt: string): Record<string, unknown> {

@@ -72,18 +72,44 @@ export async function microBench(): Promise<Row[]> {
   const lineBytes = lines.reduce((n, l) => n + l.length + 1, 0);
 
   // Window assignment + aggregation: a 5-minute tumbling count and sum per customer, the feature-store shape.
-  const windows = build(windowAggregate, { keyBy: ['customer_id'], timeColumn: 'event_time', window: { type: 'tumbling', size: '5m' }, aggregates: { n: 'count()', total: 'sum(amount)' } }, batch.schema);
+  const windows = build(
+    windowAggregate,
+    { keyBy: ['customer_id'], timeColumn: 'event_time', window: { type: 'tumbling', size: '5m' }, aggregates: { n: 'count()', total: 'sum(amount)' } },
+    batch.schema,
+  );
   const windowMap = new Map<string, { n: number; total: number }>();
   const customerIdx = batch.schema.fields.findIndex((f) => f.name === 'customer_id');
 
   // ONNX: the payments model's features, scored by the operator and by raw session.run on the same tensor.
-  const features = await emitted(build(derive, { columns: { amount_usd: 'round(amount * 1.08, 2)', hour_of_day: "extract('hour', event_time)" } }, batch.schema), batch);
+  const features = await emitted(
+    build(derive, { columns: { amount_usd: 'round(amount * 1.08, 2)', hour_of_day: "extract('hour', event_time)" } }, batch.schema),
+    batch,
+  );
   const model = readModel(MODEL, undefined);
   const scorer = build(onnxScore, { model: MODEL, sha256: model.sha256 }, features.schema);
-  const session = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-  const amountUsd = numbersOf(columnData(features, features.schema.fields.findIndex((f) => f.name === 'amount_usd')));
-  const hours = numbersOf(columnData(features, features.schema.fields.findIndex((f) => f.name === 'hour_of_day')));
-  const tensor = new ort.Tensor('float32', Float32Array.from({ length: 2 * N }, (_, k) => (k % 2 ? hours[k >> 1]! : amountUsd[k >> 1]!)), [N, 2]);
+  const session = await ort.InferenceSession.create(MODEL, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const amountUsd = numbersOf(
+    columnData(
+      features,
+      features.schema.fields.findIndex((f) => f.name === 'amount_usd'),
+    ),
+  );
+  const hours = numbersOf(
+    columnData(
+      features,
+      features.schema.fields.findIndex((f) => f.name === 'hour_of_day'),
+    ),
+  );
+  const tensor = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 2 * N }, (_, k) => (k % 2 ? hours[k >> 1]! : amountUsd[k >> 1]!)),
+    [N, 2],
+  );
 
   // DuckDB appends: the duckdb sink's write (data chunks) against the appender's row-at-a-time API, each committing
   // its batch (the appender's flush outside a transaction commits; the sink commits a checkpoint per batch).
@@ -98,7 +124,9 @@ export async function microBench(): Promise<Row[]> {
   await duckSink.open?.();
   const inst = await DuckDBInstance.create(join(dir, 'rows.duckdb'));
   const conn = await inst.connect();
-  await conn.run('CREATE TABLE payments (payment_id BIGINT, event_time TIMESTAMPTZ, customer_id VARCHAR, merchant_id VARCHAR, amount DOUBLE, currency VARCHAR, status VARCHAR, country VARCHAR, channel VARCHAR, injected VARCHAR)');
+  await conn.run(
+    'CREATE TABLE payments (payment_id BIGINT, event_time TIMESTAMPTZ, customer_id VARCHAR, merchant_id VARCHAR, amount DOUBLE, currency VARCHAR, status VARCHAR, country VARCHAR, channel VARCHAR, injected VARCHAR)',
+  );
   const appender = await conn.createAppender('payments');
   const typed = objects as unknown as Record<string, unknown>[];
 
@@ -189,7 +217,13 @@ export async function microBench(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const [name, base, bytes] of pairs) {
     const ops = hz(name);
-    rows.push({ scenario: 'micro', name, recordsPerSec: ops * N, ...(bytes ? { mbPerSec: (ops * bytes) / 1e6 } : {}), ...(base ? { ratio: ops / hz(base), baseline: base } : {}) });
+    rows.push({
+      scenario: 'micro',
+      name,
+      recordsPerSec: ops * N,
+      ...(bytes ? { mbPerSec: (ops * bytes) / 1e6 } : {}),
+      ...(base ? { ratio: ops / hz(base), baseline: base } : {}),
+    });
     if (base) rows.push({ scenario: 'micro', name: base, recordsPerSec: hz(base) * N, ...(bytes ? { mbPerSec: (hz(base) * bytes) / 1e6 } : {}) });
   }
   await duckSink.abort?.();

@@ -29,8 +29,15 @@ export async function runDetector(corpus: readonly NabSeries[], detector: Record
   mkdirSync(work, { recursive: true });
   const input = join(work, 'input.jsonl');
   const output = join(work, 'scores.jsonl');
-  writeFileSync(input, corpus.flatMap((s) => s.timestamps.map((t, i) => JSON.stringify({ series: s.name, seq: i, timestamp: t, value: s.values[i] }))).join('\n') + '\n');
-  const plan = parse(readFileSync(join(REPO_ROOT, 'plans/nab.yaml'), 'utf8')) as { sources: { config: { path: string } }[]; operators: { config: Record<string, unknown> }[]; sinks: { config: { path: string } }[] };
+  writeFileSync(
+    input,
+    corpus.flatMap((s) => s.timestamps.map((t, i) => JSON.stringify({ series: s.name, seq: i, timestamp: t, value: s.values[i] }))).join('\n') + '\n',
+  );
+  const plan = parse(readFileSync(join(REPO_ROOT, 'plans/nab.yaml'), 'utf8')) as {
+    sources: { config: { path: string } }[];
+    operators: { config: Record<string, unknown> }[];
+    sinks: { config: { path: string } }[];
+  };
   plan.sources[0]!.config.path = input;
   plan.operators[0]!.config.detector = detector;
   plan.sinks[0]!.config.path = output;
@@ -80,7 +87,8 @@ export async function nabScores(): Promise<NabScores[]> {
     out.push(scoreAll(name, corpus, (s) => scores.get(s.name)!));
   }
   for (const ref of ['numenta', 'windowedGaussian']) {
-    if (existsSync(join(root, 'reference-results', ref))) out.push(scoreAll(`${ref} (published results, rescored)`, corpus, (s) => readResults(join(root, 'reference-results'), ref, s.name)));
+    if (existsSync(join(root, 'reference-results', ref)))
+      out.push(scoreAll(`${ref} (published results, rescored)`, corpus, (s) => readResults(join(root, 'reference-results'), ref, s.name)));
   }
   return out;
 }
@@ -88,7 +96,12 @@ export async function nabScores(): Promise<NabScores[]> {
 export async function nabBench(): Promise<Row[]> {
   const results = await nabScores();
   const lines = ['| detector | standard | reward low FP | reward low FN |', '|---|---:|---:|---:|'];
-  for (const r of results) lines.push(`| ${r.detector} | ${Object.values(r.profiles).map((p) => p.normalized.toFixed(2)).join(' | ')} |`);
+  for (const r of results)
+    lines.push(
+      `| ${r.detector} | ${Object.values(r.profiles)
+        .map((p) => p.normalized.toFixed(2))
+        .join(' | ')} |`,
+    );
   console.error(`NAB scores (${readCorpus(nabRoot()).length} series, ${results[0]!.profiles.standard!.windows} windows):\n${lines.join('\n')}`);
   writeFileSync(join(RESULTS, 'scores.md'), lines.join('\n') + '\n');
   return results.map((r) => ({ scenario: 'nab', name: r.detector, score: r.profiles.standard!.normalized }));

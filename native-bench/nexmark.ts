@@ -26,7 +26,10 @@ const FLINK_PER_CORE: Record<string, number> = { q0: 380_000, q5: 75_000, q7: 23
 const QUERIES = ['q0', 'q1', 'q2', 'q5', 'q7', 'q8', 'q11'];
 
 function benchPlan(query: string, events: number): string {
-  const plan = parse(readFileSync(join(ROOT, `plans/nexmark/${query}.yaml`), 'utf8')) as { sources: { config: { count: number } }[]; sinks: { kind: string; config?: unknown }[] };
+  const plan = parse(readFileSync(join(ROOT, `plans/nexmark/${query}.yaml`), 'utf8')) as {
+    sources: { config: { count: number } }[];
+    sinks: { kind: string; config?: unknown }[];
+  };
   plan.sources[0]!.config.count = events;
   for (const s of plan.sinks) {
     s.kind = 'blackhole';
@@ -39,7 +42,9 @@ function benchPlan(query: string, events: number): string {
 async function duckdbSeconds(events: number): Promise<Record<string, number>> {
   const { registry, modules } = await loadComponents();
   const db = join(fileURLToPath(new URL('.', import.meta.url)), `../../native-bench/results/nexmark-events-${events}.duckdb`);
-  const text = readFileSync(join(ROOT, 'plans/nexmark/events.yaml'), 'utf8').replaceAll('out/nexmark-events.duckdb', db).replace('count: 1000000', `count: ${events}`);
+  const text = readFileSync(join(ROOT, 'plans/nexmark/events.yaml'), 'utf8')
+    .replaceAll('out/nexmark-events.duckdb', db)
+    .replace('count: 1000000', `count: ${events}`);
   await new Job(await compilePlan(loadPlanText(text), registry), { modules }).run();
   const inst = await DuckDBInstance.create(':memory:');
   const c = await inst.connect();
@@ -71,8 +76,20 @@ export async function nexmarkBench(events: number): Promise<Row[]> {
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const perCore = events / cpuSeconds;
     const flink = FLINK_PER_CORE[q];
-    rows.push({ scenario: 'nexmark', name: `${q} abflow (events/s per core; ${(events / wall / 1000).toFixed(0)} k/s wall)`, recordsPerSec: perCore, ...(flink ? { ratio: perCore / flink, baseline: `Flink V2 ${flink / 1000} k/s/core` } : {}) });
-    if (duck[q]) rows.push({ scenario: 'nexmark', name: `${q} DuckDB batch SQL (events/s, 2 threads)`, recordsPerSec: events / duck[q]!, ratio: perCore / (events / duck[q]!), baseline: 'abflow per core vs DuckDB' });
+    rows.push({
+      scenario: 'nexmark',
+      name: `${q} abflow (events/s per core; ${(events / wall / 1000).toFixed(0)} k/s wall)`,
+      recordsPerSec: perCore,
+      ...(flink ? { ratio: perCore / flink, baseline: `Flink V2 ${flink / 1000} k/s/core` } : {}),
+    });
+    if (duck[q])
+      rows.push({
+        scenario: 'nexmark',
+        name: `${q} DuckDB batch SQL (events/s, 2 threads)`,
+        recordsPerSec: events / duck[q]!,
+        ratio: perCore / (events / duck[q]!),
+        baseline: 'abflow per core vs DuckDB',
+      });
   }
   return rows;
 }

@@ -53,7 +53,14 @@ export async function paymentsBench(rows: number): Promise<Row[]> {
   for (const p of [1, 2]) {
     const r = await run(p);
     rates.push(r.rate);
-    out.push({ scenario: 'b: payments', name: `plans/payments.yaml (ONNX score, 2 windows, 7 DuckDB tables, checkpoints 1 s), parallelism ${p}`, rows: r.rows, recordsPerSec: r.rate, ratio: r.rate / source.rate, baseline: base });
+    out.push({
+      scenario: 'b: payments',
+      name: `plans/payments.yaml (ONNX score, 2 windows, 7 DuckDB tables, checkpoints 1 s), parallelism ${p}`,
+      rows: r.rows,
+      recordsPerSec: r.rate,
+      ratio: r.rate / source.rate,
+      baseline: base,
+    });
   }
   out.push({ scenario: 'e: scaling', name: 'payments.yaml, parallelism 2 vs 1', ratio: rates[1]! / rates[0]!, baseline: 'parallelism 1' });
   rmSync(dir, { recursive: true, force: true });

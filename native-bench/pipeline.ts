@@ -17,7 +17,9 @@ import type { Row } from './report.js';
 
 export const RATES: Record<string, number> = { EUR: 1.08, GBP: 1.27, JPY: 0.0067, CAD: 0.73 };
 /** The same conversion as a plan expression (and DuckDB SQL). */
-export const USD_EXPR = `round(amount * CASE currency ${Object.entries(RATES).map(([c, r]) => `WHEN '${c}' THEN ${r}`).join(' ')} ELSE 1.0 END, 2)`;
+export const USD_EXPR = `round(amount * CASE currency ${Object.entries(RATES)
+  .map(([c, r]) => `WHEN '${c}' THEN ${r}`)
+  .join(' ')} ELSE 1.0 END, 2)`;
 
 function plan(path: string, parallelism: number): string {
   return `

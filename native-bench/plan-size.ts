@@ -14,7 +14,8 @@ import { REPO_ROOT, type Row } from './report.js';
 const SIZES = [1_000, 5_000, 25_000];
 
 function widePlan(columns: number): string {
-  let text = 'name: wide\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 1 } }\noperators:\n  - id: d\n    kind: derive\n    inputs: [src]\n    config:\n      columns:\n';
+  let text =
+    'name: wide\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 1 } }\noperators:\n  - id: d\n    kind: derive\n    inputs: [src]\n    config:\n      columns:\n';
   for (let i = 0; i < columns; i++) text += `        c${i}: "amount * ${i} + ${i % 7}"\n`;
   return text + 'sinks:\n  - { id: out, kind: blackhole, inputs: [d] }\n';
 }
@@ -45,8 +46,19 @@ export async function planSizeBench(): Promise<Row[]> {
       return { n, ...validate(file) };
     });
     const perColumn = (m: (typeof measured)[number]) => m.ms / m.n;
-    const rows: Row[] = measured.map((m) => ({ scenario: 'plan-size', name: `validate, one derive of ${m.n} columns (${m.ms.toFixed(0)} ms)`, rows: m.n, recordsPerSec: (m.n / m.ms) * 1000, peakRssMb: m.rssMb }));
-    rows.push({ scenario: 'plan-size', name: 'cost per column at 25 000 vs at 1 000 (≈ 1: linear)', ratio: perColumn(measured[2]!) / perColumn(measured[0]!), baseline: 'per column at 1 000' });
+    const rows: Row[] = measured.map((m) => ({
+      scenario: 'plan-size',
+      name: `validate, one derive of ${m.n} columns (${m.ms.toFixed(0)} ms)`,
+      rows: m.n,
+      recordsPerSec: (m.n / m.ms) * 1000,
+      peakRssMb: m.rssMb,
+    }));
+    rows.push({
+      scenario: 'plan-size',
+      name: 'cost per column at 25 000 vs at 1 000 (≈ 1: linear)',
+      ratio: perColumn(measured[2]!) / perColumn(measured[0]!),
+      baseline: 'per column at 1 000',
+    });
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });

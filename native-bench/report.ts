@@ -36,7 +36,12 @@ function fmt(n: number | undefined, digits = 0): string {
 }
 
 export function markdown(rows: Row[]): string {
-  const lines = [`Machine: ${machine()}`, '', '| scenario | what | records/s | MB/s | ratio | baseline | latency p50 / p99 | peak RSS | score |', '|---|---|---:|---:|---:|---|---:|---:|---:|'];
+  const lines = [
+    `Machine: ${machine()}`,
+    '',
+    '| scenario | what | records/s | MB/s | ratio | baseline | latency p50 / p99 | peak RSS | score |',
+    '|---|---|---:|---:|---:|---|---:|---:|---:|',
+  ];
   for (const r of rows)
     lines.push(
       `| ${r.scenario} | ${r.name} | ${fmt(r.recordsPerSec)} | ${r.mbPerSec?.toFixed(0) ?? ''} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×'} | ${r.baseline ?? ''} | ${r.latency ? `${r.latency.p50Ms.toFixed(0)} / ${r.latency.p99Ms.toFixed(0)} ms` : ''} | ${r.peakRssMb ? `${r.peakRssMb.toFixed(0)} MiB` : ''} | ${r.score?.toFixed(2) ?? ''} |`,

@@ -52,7 +52,9 @@ export async function warehouseBench(rows: number): Promise<Row[]> {
   const schema = `abflow_bench_${randomBytes(3).toString('hex')}`;
   const csv = join(dir, 'payments.csv');
   // The rows every contender loads: abflow's generator → DuckDB → CSV.
-  await runPlan(`name: rows\nsources: [${generate(rows)}]\nsinks: [{ id: out, kind: duckdb, inputs: [gen], config: { path: ${JSON.stringify(join(dir, 'rows.duckdb'))}, table: payments } }]`);
+  await runPlan(
+    `name: rows\nsources: [${generate(rows)}]\nsinks: [{ id: out, kind: duckdb, inputs: [gen], config: { path: ${JSON.stringify(join(dir, 'rows.duckdb'))}, table: payments } }]`,
+  );
   const db = await DuckDBInstance.create(join(dir, 'rows.duckdb'));
   const conn = await db.connect();
   await conn.run(`COPY payments TO '${csv}' (HEADER)`);
@@ -76,15 +78,22 @@ export async function warehouseBench(rows: number): Promise<Row[]> {
     d.closeSync();
     return rows;
   };
-  const abflowInto = (sink: string) => () => runPlan(`name: load\nengine: { parallelism: 2 }\nsources: [${generate(rows)}]\nsinks: [{ id: out, inputs: [gen], ${sink} }]`);
+  const abflowInto = (sink: string) => () =>
+    runPlan(`name: load\nengine: { parallelism: 2 }\nsources: [${generate(rows)}]\nsinks: [{ id: out, inputs: [gen], ${sink} }]`);
   const baseline = 'psql \\copy of the CSV into PostgreSQL';
   try {
     const load = await measure(
       'warehouse load',
       [
         [baseline, psqlCopy],
-        ['abflow generate → postgres sink (COPY + commit)', abflowInto(`kind: postgres, config: { url: "${URL}", schema: ${schema}, table: abflow_rows, mode: append }`)],
-        ['abflow generate → duckdb sink', abflowInto(`kind: duckdb, config: { path: ${JSON.stringify(join(dir, 'abflow.duckdb'))}, table: payments, mode: append }`)],
+        [
+          'abflow generate → postgres sink (COPY + commit)',
+          abflowInto(`kind: postgres, config: { url: "${URL}", schema: ${schema}, table: abflow_rows, mode: append }`),
+        ],
+        [
+          'abflow generate → duckdb sink',
+          abflowInto(`kind: duckdb, config: { path: ${JSON.stringify(join(dir, 'abflow.duckdb'))}, table: payments, mode: append }`),
+        ],
         ['abflow generate → blackhole (generation cost alone)', abflowInto('kind: blackhole')],
         ['DuckDB read_csv of the CSV into a table', duckdbCsv],
       ],

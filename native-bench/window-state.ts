@@ -28,12 +28,19 @@ export async function windowStateBench(keys: number): Promise<Row[]> {
     const t0 = performance.now();
     for (let first = 0; first < keys; first += 8192) {
       const n = Math.min(8192, keys - first);
-      const batch = batchFromRows(schema, Array.from({ length: n }, (_, i) => ({ key: `customer-${first + i}`, ts: 1_700_000_000_000 + i, amount: i % 100 })));
+      const batch = batchFromRows(
+        schema,
+        Array.from({ length: n }, (_, i) => ({ key: `customer-${first + i}`, ts: 1_700_000_000_000 + i, amount: i % 100 })),
+      );
       await op.processBatch(batch, collector, 0);
     }
     const ms = performance.now() - t0;
     const bytes = heap() - before;
-    rows.push({ scenario: 'window-state', name: `${keys / 1e6} M keys, ${label}: ${(bytes / keys).toFixed(0)} bytes/key, ${(bytes / 2 ** 20).toFixed(0)} MiB`, recordsPerSec: (keys / ms) * 1000 });
+    rows.push({
+      scenario: 'window-state',
+      name: `${keys / 1e6} M keys, ${label}: ${(bytes / keys).toFixed(0)} bytes/key, ${(bytes / 2 ** 20).toFixed(0)} MiB`,
+      recordsPerSec: (keys / ms) * 1000,
+    });
     await op.onWatermark?.(Number.MAX_SAFE_INTEGER, collector); // release
   }
   return rows;

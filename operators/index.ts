@@ -19,9 +19,26 @@ import { windowAggregate } from './windowed/window-aggregate.js';
 import { windowJoin } from './windowed/window-join.js';
 import { windowTopN } from './windowed/window-top-n.js';
 
-export const builtinOperators = [filter, derive, select, rename, drop, cast, union, route, watermark, windowAggregate, windowTopN, windowJoin, anomalyDetect, llmEnrich, piiMask, onnxScore, qualityGate, dedupe] as const;
-
-export type OperatorKind = (typeof builtinOperators)[number]['kind'];
+const builtinOperators = [
+  filter,
+  derive,
+  select,
+  rename,
+  drop,
+  cast,
+  union,
+  route,
+  watermark,
+  windowAggregate,
+  windowTopN,
+  windowJoin,
+  anomalyDetect,
+  llmEnrich,
+  piiMask,
+  onnxScore,
+  qualityGate,
+  dedupe,
+] as const;
 
 /** Read by the worker pool, which loads components by module URL. */
 export const abflowComponents: readonly AnySpec[] = builtinOperators;

@@ -81,7 +81,9 @@ export function columnNames(keys: readonly string[], reserved: readonly string[]
 /** The `_airbyte_meta.changes` entries for a stream's renamed keys (change RENAMED is abflow's, beside Airbyte's
  * NULLED and TRUNCATED; the reason says why, `column` where the value went). */
 export function renameChanges(data: readonly DataColumn[]): { field: string; change: string; reason: string; column: string }[] {
-  return data.filter(([column, , key]) => column !== key).map(([column, , key]) => ({ field: key, change: 'RENAMED', reason: 'DESTINATION_FIELD_NAME_COLLISION', column }));
+  return data
+    .filter(([column, , key]) => column !== key)
+    .map(([column, , key]) => ({ field: key, change: 'RENAMED', reason: 'DESTINATION_FIELD_NAME_COLLISION', column }));
 }
 
 /** The schema of a decoded stream: data columns, meta columns, and with `recordText` the original line. */
@@ -93,7 +95,15 @@ export function streamSchema(data: readonly DataColumn[], wholeRecord: boolean, 
   return new Schema([
     ...data.map(([column, type, key]) => tagged(column, type, wholeRecord ? { [ROLE]: 'whole_record' } : { [ROLE]: 'data', [KEY]: key })),
     ...Object.entries(META_COLUMNS).map(([name, type]) => tagged(name, type, { [ROLE]: 'meta' })),
-    ...(recordText ? [tagged(RECORD_TEXT, 'string', { [ROLE]: 'record_text', [SOURCE_TEXT]: 'true', [DECLARED]: JSON.stringify(wholeRecord ? [] : data.map(([, , key]) => key)) })] : []),
+    ...(recordText
+      ? [
+          tagged(RECORD_TEXT, 'string', {
+            [ROLE]: 'record_text',
+            [SOURCE_TEXT]: 'true',
+            [DECLARED]: JSON.stringify(wholeRecord ? [] : data.map(([, , key]) => key)),
+          }),
+        ]
+      : []),
   ]);
 }
 
@@ -166,12 +176,16 @@ function catalogEntry(entry: unknown, i: number, where: string): CatalogEntry {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const field = issue.path.join('.') || '(entry)';
-    throw new AbflowError('config', `catalog ${where}: stream ${typeof name === 'string' ? `\`${name}\`` : `#${i + 1}`} (streams.${i}): ${field}: ${issue.message}`, {
-      path: ['catalog'],
-      hint: configured
-        ? 'a configured stream is {"stream": {"name": …, "json_schema": {…}}, "sync_mode": "full_refresh|incremental", "destination_sync_mode": "append|overwrite|append_dedup", …}'
-        : 'a stream is {"name": …, "json_schema": {"type": "object", "properties": {…}}}',
-    });
+    throw new AbflowError(
+      'config',
+      `catalog ${where}: stream ${typeof name === 'string' ? `\`${name}\`` : `#${i + 1}`} (streams.${i}): ${field}: ${issue.message}`,
+      {
+        path: ['catalog'],
+        hint: configured
+          ? 'a configured stream is {"stream": {"name": …, "json_schema": {…}}, "sync_mode": "full_refresh|incremental", "destination_sync_mode": "append|overwrite|append_dedup", …}'
+          : 'a stream is {"name": …, "json_schema": {"type": "object", "properties": {…}}}',
+      },
+    );
   }
   if (!configured) return { stream: r.data as AirbyteStream, configured: null };
   const { stream, ...rest } = r.data as ConfiguredStream;
@@ -204,9 +218,20 @@ export function parseCatalog(text: string, where: string): CatalogStream[] {
     if (seenPorts.has(port)) throw new AbflowError('config', `streams of catalog ${where} map to the same output name \`${port}\``, { path: ['catalog'] });
     seenPorts.add(port);
     const props = Object.entries((s.json_schema as JsonSchema).properties ?? {});
-    const columns = columnNames(props.map(([key]) => key), [...Object.keys(META_COLUMNS), RECORD_TEXT]);
+    const columns = columnNames(
+      props.map(([key]) => key),
+      [...Object.keys(META_COLUMNS), RECORD_TEXT],
+    );
     const data: DataColumn[] = props.length ? props.map(([key, p], i) => [columns[i]!, columnTypeForJsonSchema(p), key]) : [[DATA_COLUMN, 'json', DATA_COLUMN]];
-    return { name: s.name, namespace, port, data, wholeRecord: !props.length, columns: { ...Object.fromEntries(data.map(([c, t]) => [c, t])), ...META_COLUMNS }, configured };
+    return {
+      name: s.name,
+      namespace,
+      port,
+      data,
+      wholeRecord: !props.length,
+      columns: { ...Object.fromEntries(data.map(([c, t]) => [c, t])), ...META_COLUMNS },
+      configured,
+    };
   });
 }
 
@@ -226,7 +251,13 @@ export function configuredCatalogText(text: string, where: string): string {
       const incremental = !!stream.supported_sync_modes?.includes('incremental') && (stream.source_defined_cursor === true || cursor.length > 0);
       const pk = stream.source_defined_primary_key ?? [];
       return incremental
-        ? { stream, sync_mode: 'incremental', cursor_field: cursor, destination_sync_mode: pk.length ? 'append_dedup' : 'append', ...(pk.length ? { primary_key: pk } : {}) }
+        ? {
+            stream,
+            sync_mode: 'incremental',
+            cursor_field: cursor,
+            destination_sync_mode: pk.length ? 'append_dedup' : 'append',
+            ...(pk.length ? { primary_key: pk } : {}),
+          }
         : { stream, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite', ...(pk.length ? { primary_key: pk } : {}) };
     }),
   });

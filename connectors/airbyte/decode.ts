@@ -60,7 +60,8 @@ class RawIds {
     let o = 0;
     for (let i = 0; i < 16; i++) {
       let v = this.pool[this.at + i]!;
-      if (i === 6) v = (v & 0x0f) | 0x40; // version 4
+      if (i === 6)
+        v = (v & 0x0f) | 0x40; // version 4
       else if (i === 8) v = (v & 0x3f) | 0x80; // RFC 4122 variant
       if (i === 4 || i === 6 || i === 8 || i === 10) this.text[o++] = 45; // '-'
       this.text[o++] = HEX[v >> 4]!;
@@ -141,8 +142,10 @@ export const airbyteDecode = defineOperator({
         if (kind === Slot.Number && (type === 'int64' || type === 'int32')) {
           const v = d.num[c]!;
           if (!Number.isSafeInteger(v) || (type === 'int32' && (v > 2147483647 || v < -2147483648))) return false;
-        } else if (kind === Slot.Number && !Number.isFinite(d.num[c])) return false; // 1e400: nulled with a change
-        else if (kind === Slot.Number && type === 'timestamp') return false; // epoch numbers are not Airbyte timestamps
+        } else if (kind === Slot.Number && !Number.isFinite(d.num[c]))
+          return false; // 1e400: nulled with a change
+        else if (kind === Slot.Number && type === 'timestamp')
+          return false; // epoch numbers are not Airbyte timestamps
         else if (kind === Slot.Bytes && type === 'timestamp') {
           times[c] = utcTimestampAt(bytes, d.num[c]!, d.end[c]!);
           if (Number.isNaN(times[c])) return false;
@@ -244,20 +247,29 @@ export const airbyteDecode = defineOperator({
           if (stream.wholeRecord) {
             const [s, e] = members(text, ...members(text).get('record')!).get('data')!;
             acc.builders[0]!.appendString(text.slice(s, e));
-          } else stream.data.forEach(([, type, key], c) => {
-            const v = convertValue(data[key], type, () => rawOf(key));
-            if (v instanceof Misfit) {
-              changes.push({ field: key, change: 'NULLED', reason: TYPECAST });
-              acc.builders[c]!.appendNull();
-            } else appendConverted(acc.builders[c]!, v);
-          });
+          } else
+            stream.data.forEach(([, type, key], c) => {
+              const v = convertValue(data[key], type, () => rawOf(key));
+              if (v instanceof Misfit) {
+                changes.push({ field: key, change: 'NULLED', reason: TYPECAST });
+                acc.builders[c]!.appendNull();
+              } else appendConverted(acc.builders[c]!, v);
+            });
           appendMeta(stream, acc.builders, rec.emitted_at, changes, start, end);
           acc.rows.push(i);
         }
         out.deadLetter(bad, reasons, raw);
-        for (const [s, acc] of perStream) out.emit(makeBatch(ctx.outputs[s.port]!, acc.builders.map((b) => b.finish()), acc.rows.length), s.port, Int32Array.from(acc.rows));
+        for (const [s, acc] of perStream)
+          out.emit(
+            makeBatch(
+              ctx.outputs[s.port]!,
+              acc.builders.map((b) => b.finish()),
+              acc.rows.length,
+            ),
+            s.port,
+            Int32Array.from(acc.rows),
+          );
       },
     };
   },
 });
-

@@ -25,12 +25,13 @@ const config = z
     streams: z.array(stream).min(1).describe('The Airbyte stream of each input, in input order: a name, or {name, namespace}.'),
     path: z.string().default('-').describe('Where to write the messages: a file, or "-" for stdout (ignored with `command`).'),
     command: z.array(z.string()).min(1).optional().describe('A destination connector to run with `write`; messages go to its stdin.'),
-    config: z.union([z.string(), z.record(z.string(), z.unknown())]).optional().describe('The destination connector config (file path or inline).'),
+    config: z
+      .union([z.string(), z.record(z.string(), z.unknown())])
+      .optional()
+      .describe('The destination connector config (file path or inline).'),
     catalog: z.string().optional().describe('Configured catalog file for the destination connector.'),
   })
   .strict();
-
-type Config = z.output<typeof config>;
 
 interface Row {
   readonly text: string;
@@ -50,7 +51,10 @@ export const airbyteDestination = defineSink({
       yaml: `id: out\nkind: airbyte_destination\ninputs: [enrich]\nconfig:\n  streams: [users]\n  command: [docker, run, --rm, -i, -v, /tmp:/tmp, airbyte/destination-postgres]\n  config: secrets/pg.json\n  catalog: catalogs/pg-configured.json`,
     },
   ],
-  display: (cfg) => ({ streams: cfg.streams.map((s) => (typeof s === 'string' ? s : `${s.namespace ?? ''}.${s.name}`)).join(', '), to: cfg.command ? cfg.command.join(' ') : cfg.path }),
+  display: (cfg) => ({
+    streams: cfg.streams.map((s) => (typeof s === 'string' ? s : `${s.namespace ?? ''}.${s.name}`)).join(', '),
+    to: cfg.command ? cfg.command.join(' ') : cfg.path,
+  }),
   resources: (cfg) =>
     cfg.command
       ? [
@@ -63,8 +67,11 @@ export const airbyteDestination = defineSink({
         : [{ kind: 'write', path: cfg.path, at: ['path'] }],
   check(cfg, inputs) {
     if (cfg.streams.length !== inputs.length)
-      throw new AbflowError('config', `${inputs.length} input(s) but ${cfg.streams.length} stream name(s): give one stream per input, in order`, { path: ['streams'] });
-    if (cfg.command && (!cfg.config || !cfg.catalog)) throw new AbflowError('config', 'a destination `command` needs its `config` and `catalog`', { path: ['command'] });
+      throw new AbflowError('config', `${inputs.length} input(s) but ${cfg.streams.length} stream name(s): give one stream per input, in order`, {
+        path: ['streams'],
+      });
+    if (cfg.command && (!cfg.config || !cfg.catalog))
+      throw new AbflowError('config', 'a destination `command` needs its `config` and `catalog`', { path: ['command'] });
   },
   readsSourceText: true,
   create(cfg, ctx) {
@@ -118,7 +125,8 @@ export const airbyteDestination = defineSink({
           child = c;
           let traceError: string | null = null;
           let stderrTail = '';
-          const fail = (why: string) => (failed ??= new AbflowError('sink_io', `destination \`${name}\` failed: ${why}`, { nodeId: ctx.nodeId, domain: 'external' }));
+          const fail = (why: string) =>
+            (failed ??= new AbflowError('sink_io', `destination \`${name}\` failed: ${why}`, { nodeId: ctx.nodeId, domain: 'external' }));
           c.stdout!.setEncoding('utf8');
           let partial = '';
           c.stdout!.on('data', (s: string) => {
@@ -134,7 +142,9 @@ export const airbyteDestination = defineSink({
           });
           c.stderr!.setEncoding('utf8').on('data', (s: string) => {
             stderrTail = (stderrTail + s).slice(-2000);
-            s.split('\n').filter((l) => l.trim()).forEach((l) => log('INFO', l));
+            s.split('\n')
+              .filter((l) => l.trim())
+              .forEach((l) => log('INFO', l));
           });
           // A broken pipe is how a dead destination shows first; its exit (below) says why.
           c.stdin!.on('error', () => undefined);
@@ -147,7 +157,8 @@ export const airbyteDestination = defineSink({
               const tail = stderrTail.trim().split('\n').slice(-3).join(' | ');
               // Exiting before stdin was closed leaves messages unread, whatever the exit code.
               const early = !ending && code === 0 && !traceError ? 'it exited before reading every message' : null;
-              if (code !== 0 || traceError || early) fail(`${traceError ?? early ?? 'it exited'} (${signal ? `signal ${signal}` : `exit code ${code}`})${tail ? `; stderr ends: ${tail}` : ''}`);
+              if (code !== 0 || traceError || early)
+                fail(`${traceError ?? early ?? 'it exited'} (${signal ? `signal ${signal}` : `exit code ${code}`})${tail ? `; stderr ends: ${tail}` : ''}`);
               resolve();
             });
           });

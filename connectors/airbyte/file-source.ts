@@ -17,11 +17,18 @@ const config = z
   .object({
     path: z.string().min(1).describe('File of AirbyteMessages, one per line, or "-" for stdin.'),
     catalog: z.string().min(1).describe('Catalog or configured catalog JSON giving the streams and their schemas.'),
-    maxLineBytes: z.number().int().positive().default(16 << 20).describe('Longer lines are dead-lettered (default 16 MiB).'),
+    maxLineBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 << 20)
+      .describe('Longer lines are dead-lettered (default 16 MiB).'),
     echoStates: z
       .boolean()
       .default(false)
-      .describe('Act as an Airbyte destination: print each STATE on stdout once its records are committed, with destinationStats (records received, and rejected); report every rejected line as a TRACE error.'),
+      .describe(
+        'Act as an Airbyte destination: print each STATE on stdout once its records are committed, with destinationStats (records received, and rejected); report every rejected line as a TRACE error.',
+      ),
     ...groupCommitOptions,
   })
   .strict();
@@ -30,9 +37,14 @@ export const airbyteFile = defineSource({
   kind: 'airbyte_file',
   summary: 'Reads Airbyte messages from a file or stdin; RECORDs become rows per stream, each STATE is a checkpoint.',
   config,
-  examples: [{ title: 'Replay a recorded sync', yaml: `id: faker\nkind: airbyte_file\nconfig:\n  path: recordings/faker.jsonl\n  catalog: recordings/catalog.json` }],
+  examples: [
+    { title: 'Replay a recorded sync', yaml: `id: faker\nkind: airbyte_file\nconfig:\n  path: recordings/faker.jsonl\n  catalog: recordings/catalog.json` },
+  ],
   display: (cfg) => ({ path: cfg.path, catalog: cfg.catalog }),
-  resources: (cfg) => [...(cfg.path === '-' ? [] : [{ kind: 'read' as const, path: cfg.path, at: ['path'] }]), { kind: 'read', path: cfg.catalog, at: ['catalog'] }],
+  resources: (cfg) => [
+    ...(cfg.path === '-' ? [] : [{ kind: 'read' as const, path: cfg.path, at: ['path'] }]),
+    { kind: 'read', path: cfg.catalog, at: ['catalog'] },
+  ],
   ports: (cfg) => readCatalog(cfg.catalog).map((s) => s.port),
   outputSchemas: (cfg) => schemasOf(readCatalog(cfg.catalog), false),
   decoder: (cfg, _outputs, opts) => decoderFor(readCatalog(cfg.catalog), cfg.maxLineBytes, opts.keepSourceText),
@@ -63,7 +75,8 @@ export const airbyteFile = defineSource({
     };
     return {
       describePosition: (line) => `${cfg.path}:${line}`,
-      read: (from) => readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes, inspect }, from as LinePosition | undefined),
+      read: (from) =>
+        readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes, inspect }, from as LinePosition | undefined),
       rejected(positions, reasons, raw) {
         if (!cfg.echoStates) return;
         let text = '';

@@ -62,7 +62,13 @@ export function resumeStateOf(fileText: string): ResumeState {
   const type = parsed[0]?.type ?? 'LEGACY';
   return {
     type,
-    states: parsed.map((st, i) => [type === 'STREAM' && st.stream ? streamKey(st.stream.stream_descriptor.name, st.stream.stream_descriptor.namespace) : '', trimmed.slice(...spans[i]!)] as const),
+    states: parsed.map(
+      (st, i) =>
+        [
+          type === 'STREAM' && st.stream ? streamKey(st.stream.stream_descriptor.name, st.stream.stream_descriptor.namespace) : '',
+          trimmed.slice(...spans[i]!),
+        ] as const,
+    ),
   };
 }
 
@@ -76,8 +82,15 @@ export interface GroupCommit {
 
 /** The config options of Airbyte sources that set their `GroupCommit`. */
 export const groupCommitOptions = {
-  commitRecords: z.number().int().positive().default(10_000).describe('A STATE is committed once this many records came since the last commit (default 10 000) ...'),
-  commitInterval: duration().default(1000).describe('... or once this much time passed (default 1s); the STATEs in between are passed on with that commit, in order.'),
+  commitRecords: z
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('A STATE is committed once this many records came since the last commit (default 10 000) ...'),
+  commitInterval: duration()
+    .default(1000)
+    .describe('... or once this much time passed (default 1s); the STATEs in between are passed on with that commit, in order.'),
 };
 
 export function groupCommit(cfg: { commitRecords: number; commitInterval: number }): GroupCommit {
@@ -221,7 +234,8 @@ export class MessageReader {
         this.events.log?.(msg.log.level, msg.log.message);
         return {};
       case 'CONNECTION_STATUS':
-        if (msg.connectionStatus.status === 'FAILED') this.failure ??= `connection status FAILED${msg.connectionStatus.message ? `: ${msg.connectionStatus.message}` : ''}`;
+        if (msg.connectionStatus.status === 'FAILED')
+          this.failure ??= `connection status FAILED${msg.connectionStatus.message ? `: ${msg.connectionStatus.message}` : ''}`;
         return {};
       default:
         this.events.log?.('DEBUG', `ignored ${msg.type} message on line ${line}`);
@@ -288,4 +302,3 @@ export function withStats(m: StateMarker, field: 'sourceStats' | 'destinationSta
   const stateText = m.text.slice(span[0], span[1]);
   return m.text.slice(0, span[0]) + setMember(stateText, field, value) + m.text.slice(span[1]);
 }
-

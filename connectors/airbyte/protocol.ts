@@ -24,7 +24,9 @@ const recordMessage = z.looseObject({
   data: z.record(z.string(), z.unknown()),
   emitted_at: z.number(),
   meta: z.lazy(() => recordMeta).nullish(),
-  file_reference: z.looseObject({ staging_file_url: z.string().optional(), source_file_relative_path: z.string().optional(), file_size_bytes: z.number().optional() }).nullish(),
+  file_reference: z
+    .looseObject({ staging_file_url: z.string().optional(), source_file_relative_path: z.string().optional(), file_size_bytes: z.number().optional() })
+    .nullish(),
 });
 
 const stateStats = z.looseObject({ recordCount: z.number().optional(), rejectedRecordCount: z.number().optional() });
@@ -40,7 +42,11 @@ const stateMessage = z.looseObject({
 });
 export type StateMessage = z.output<typeof stateMessage>;
 
-const logMessage = z.looseObject({ level: z.enum(['FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE']), message: z.string(), stack_trace: z.string().nullish() });
+const logMessage = z.looseObject({
+  level: z.enum(['FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE']),
+  message: z.string(),
+  stack_trace: z.string().nullish(),
+});
 
 const traceMessage = z.looseObject({
   type: z.enum(['ERROR', 'ESTIMATE', 'STREAM_STATUS', 'ANALYTICS']),
@@ -54,9 +60,21 @@ const traceMessage = z.looseObject({
       stream_descriptor: streamDescriptor.nullish(),
     })
     .nullish(),
-  estimate: z.looseObject({ name: z.string(), type: z.enum(['STREAM', 'SYNC']), namespace: z.string().nullish(), row_estimate: z.number().nullish(), byte_estimate: z.number().nullish() }).nullish(),
+  estimate: z
+    .looseObject({
+      name: z.string(),
+      type: z.enum(['STREAM', 'SYNC']),
+      namespace: z.string().nullish(),
+      row_estimate: z.number().nullish(),
+      byte_estimate: z.number().nullish(),
+    })
+    .nullish(),
   stream_status: z
-    .looseObject({ stream_descriptor: streamDescriptor, status: z.enum(['STARTED', 'RUNNING', 'COMPLETE', 'INCOMPLETE']), reasons: z.array(z.looseObject({ type: z.string() })).nullish() })
+    .looseObject({
+      stream_descriptor: streamDescriptor,
+      status: z.enum(['STARTED', 'RUNNING', 'COMPLETE', 'INCOMPLETE']),
+      reasons: z.array(z.looseObject({ type: z.string() })).nullish(),
+    })
     .nullish(),
   analytics: z.looseObject({ type: z.string(), value: z.unknown().optional() }).nullish(),
 });
@@ -93,7 +111,11 @@ export type ConfiguredStream = z.output<typeof configuredStream>;
 
 const catalogMessage = z.looseObject({ streams: z.array(airbyteStream) });
 
-const controlMessage = z.looseObject({ type: z.enum(['CONNECTOR_CONFIG']), emitted_at: z.number(), connectorConfig: z.looseObject({ config: z.record(z.string(), z.unknown()) }).nullish() });
+const controlMessage = z.looseObject({
+  type: z.enum(['CONNECTOR_CONFIG']),
+  emitted_at: z.number(),
+  connectorConfig: z.looseObject({ config: z.record(z.string(), z.unknown()) }).nullish(),
+});
 
 const specMessage = z.looseObject({ connectionSpecification: z.record(z.string(), z.unknown()) });
 
@@ -175,5 +197,8 @@ export function streamKey(name: string, namespace?: string | null): string {
 
 /** A TRACE error line, as connectors report failures. */
 export function traceErrorLine(message: string, failureType: 'system_error' | 'config_error' | 'transient_error', internal?: string): string {
-  return JSON.stringify({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: Date.now(), error: { message, failure_type: failureType, ...(internal ? { internal_message: internal } : {}) } } });
+  return JSON.stringify({
+    type: 'TRACE',
+    trace: { type: 'ERROR', emitted_at: Date.now(), error: { message, failure_type: failureType, ...(internal ? { internal_message: internal } : {}) } },
+  });
 }

@@ -71,7 +71,8 @@ function skipSpace(t: string, i: number, end: number): number {
 function skipString(t: string, i: number): number {
   for (let j = i + 1; ; j++) {
     const c = t.charCodeAt(j);
-    if (c === 92) j++; // backslash: skip the escaped character
+    if (c === 92)
+      j++; // backslash: skip the escaped character
     else if (c === 34) return j + 1;
     else if (Number.isNaN(c)) throw new Error('unterminated string');
   }

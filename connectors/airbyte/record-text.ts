@@ -61,7 +61,8 @@ function sameAsDecoded(col: Column, data: Data, i: number, memberText: string): 
   const decoded = convertValue(JSON.parse(memberText) as unknown, col.type, () => memberText);
   if (!isValid(data, i)) return decoded === null || decoded instanceof Misfit;
   if (decoded === null || decoded instanceof Misfit) return false;
-  const cell = data.typeId === Type.Timestamp ? (data.values as BigInt64Array)[i] : data.typeId === Type.Date ? (data.values as Int32Array)[i] : cellValue(data, i);
+  const cell =
+    data.typeId === Type.Timestamp ? (data.values as BigInt64Array)[i] : data.typeId === Type.Date ? (data.values as Int32Array)[i] : cellValue(data, i);
   if (col.type === 'int64' || col.type === 'timestamp') return BigInt(cell as number | bigint | string) === BigInt(decoded as number | bigint);
   return cell === decoded;
 }
@@ -155,7 +156,8 @@ export class RecordWriter {
           parts.push(base.slice(keyStart, valueStart) + (isValid(col, i) ? valueJson(k.type, col, i) : 'null'));
           changed = true;
         }
-      } else if (!whole && this.declared.has(key)) changed = true; // the plan removed it
+      } else if (!whole && this.declared.has(key))
+        changed = true; // the plan removed it
       else keep(m);
     }
     this.data.forEach((k, c) => {

@@ -22,9 +22,19 @@ const config = z
   .object({
     command: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('The connector command: an argv list, or a string split at spaces.'),
     config: z.union([z.string(), z.record(z.string(), z.unknown())]).describe('Connector config: a JSON file path, or the config inline.'),
-    catalog: z.string().optional().describe('Catalog JSON: a configured catalog, a catalog or a `discover` CATALOG message (streams configured as `abflow airbyte source discover --configured` does); without it, `discover` runs and its catalog is configured that way.'),
+    catalog: z
+      .string()
+      .optional()
+      .describe(
+        'Catalog JSON: a configured catalog, a catalog or a `discover` CATALOG message (streams configured as `abflow airbyte source discover --configured` does); without it, `discover` runs and its catalog is configured that way.',
+      ),
     state: z.string().optional().describe('Initial state file for the first run (later runs resume from the checkpoint).'),
-    maxLineBytes: z.number().int().positive().default(16 << 20).describe('Longer lines are dead-lettered (default 16 MiB).'),
+    maxLineBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 << 20)
+      .describe('Longer lines are dead-lettered (default 16 MiB).'),
     ...groupCommitOptions,
   })
   .strict();
@@ -57,7 +67,12 @@ function runConnector(command: readonly string[], args: readonly string[], type:
     if (m.type === 'TRACE' && m.trace.type === 'ERROR') error ??= m.trace.error?.message ?? 'unknown error';
     if (m.type === type) found.push(m);
   }
-  if (r.status !== 0 || error) throw new AbflowError('source_io', `connector \`${command.join(' ')} ${args[0]}\` failed: ${error ?? `exit code ${r.status}`}${r.stderr ? `\n${r.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`, { path: ['command'] });
+  if (r.status !== 0 || error)
+    throw new AbflowError(
+      'source_io',
+      `connector \`${command.join(' ')} ${args[0]}\` failed: ${error ?? `exit code ${r.status}`}${r.stderr ? `\n${r.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`,
+      { path: ['command'] },
+    );
   return found;
 }
 
@@ -142,7 +157,11 @@ export const airbyteSource = defineSource({
   ],
   // The connector state belongs to the connection (the source id and its streams), not to the command line: an image
   // upgrade or new options keep it, and a finished sync is continued incrementally by the next run.
-  connection: (cfg) => ({ streams: catalogOf(cfg).streams.map((s) => [s.namespace, s.name]).sort() }),
+  connection: (cfg) => ({
+    streams: catalogOf(cfg)
+      .streams.map((s) => [s.namespace, s.name])
+      .sort(),
+  }),
   ports: (cfg) => catalogOf(cfg).streams.map((s) => s.port),
   outputSchemas: (cfg) => schemasOf(catalogOf(cfg).streams, false),
   decoder: (cfg, _outputs, opts) => decoderFor(catalogOf(cfg).streams, cfg.maxLineBytes, opts.keepSourceText),
@@ -171,9 +190,20 @@ export const airbyteSource = defineSource({
           stderrTail = (stderrTail + s).slice(-2000);
           for (const line of s.split('\n')) if (line.trim()) log('INFO', line);
         });
-        const reader = new MessageReader({ log, invalid: (line, reason) => log('WARN', `message ${line} is not a valid AirbyteMessage: ${reason}`) }, true, groupCommit(cfg), resume);
+        const reader = new MessageReader(
+          { log, invalid: (line, reason) => log('WARN', `message ${line} is not a valid AirbyteMessage: ${reason}`) },
+          true,
+          groupCommit(cfg),
+          resume,
+        );
         try {
-          yield* readLines(c.stdout!, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes, inspect: reader.inspect, resumeAnywhere: false });
+          yield* readLines(c.stdout!, {
+            batchSize: ctx.batchSize,
+            lingerMs: ctx.lingerMs,
+            maxLineBytes: cfg.maxLineBytes,
+            inspect: reader.inspect,
+            resumeAnywhere: false,
+          });
           const code = await exited;
           log('INFO', `connector done: ${reader.records} records, ${reader.states} states, ${reader.logs} logs, ${reader.traces} traces`);
           if (code !== 0 || reader.failure) {

@@ -62,7 +62,8 @@ export const blackhole = defineSink({
     inputs.forEach((input) => {
       const i = atPath(['latencyFrom'], () => requireColumn(input, cfg.latencyFrom!, []));
       const t = columnTypeOf(input.fields[i]!.type);
-      if (t !== 'timestamp') throw new AbflowError('config', `\`${cfg.latencyFrom}\` is ${t}; latency is measured from a timestamp column`, { path: ['latencyFrom'] });
+      if (t !== 'timestamp')
+        throw new AbflowError('config', `\`${cfg.latencyFrom}\` is ${t}; latency is measured from a timestamp column`, { path: ['latencyFrom'] });
     });
   },
   create(cfg, ctx): Sink {
@@ -79,7 +80,8 @@ export const blackhole = defineSink({
         const times = numbersOf(data);
         for (let i = 0; i < batch.numRows; i++) if (isValid(data, i)) hist.add(now - times[i]!);
       },
-      metrics: (): Record<string, number> => (hist.count ? { latency_p50_ms: hist.quantile(0.5), latency_p99_ms: hist.quantile(0.99), latency_max_ms: hist.max } : {}),
+      metrics: (): Record<string, number> =>
+        hist.count ? { latency_p50_ms: hist.quantile(0.5), latency_p99_ms: hist.quantile(0.99), latency_max_ms: hist.max } : {},
       async close() {},
     };
   },

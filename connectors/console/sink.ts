@@ -15,11 +15,13 @@ export function formatTable(batch: RecordBatch, limit: number): string {
   const names = batch.schema.fields.map((f) => f.name);
   const rows: string[][] = [];
   for (let i = 0; i < Math.min(limit, batch.numRows); i++)
-    rows.push(names.map((_, c) => {
-      const v = cellValue(columnData(batch, c), i);
-      const s = v === null ? '∅' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v);
-      return s.length > 40 ? s.slice(0, 39) + '…' : s;
-    }));
+    rows.push(
+      names.map((_, c) => {
+        const v = cellValue(columnData(batch, c), i);
+        const s = v === null ? '∅' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v);
+        return s.length > 40 ? s.slice(0, 39) + '…' : s;
+      }),
+    );
   const widths = names.map((n, c) => Math.max(n.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c]!)).join(' │ ');
   return [line(names), widths.map((w) => '─'.repeat(w)).join('─┼─'), ...rows.map(line)].join('\n');
@@ -39,7 +41,14 @@ export const consoleSink = defineSink({
         total += batch.numRows;
         if (keptRows >= cfg.limit) return;
         const n = Math.min(batch.numRows, cfg.limit - keptRows);
-        kept.push(n === batch.numRows ? batch : takeBatch(batch, Int32Array.from({ length: n }, (_, i) => i)));
+        kept.push(
+          n === batch.numRows
+            ? batch
+            : takeBatch(
+                batch,
+                Int32Array.from({ length: n }, (_, i) => i),
+              ),
+        );
         keptRows += n;
       },
       async close() {

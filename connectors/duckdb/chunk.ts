@@ -11,8 +11,7 @@
  */
 import type DuckDB from '@duckdb/node-bindings';
 import type { DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
-import { duckdbApi } from './instance.js';
-import { type ColumnType, columnData, int64Halves, lazyRequire, type RecordBatch, writeInt64 } from '../../engine/api.js';
+import { type ColumnType, columnData, duckdbApi, int64Halves, lazyRequire, type RecordBatch, writeInt64 } from '../../engine/api.js';
 
 const loadBindings = lazyRequire<typeof DuckDB>(import.meta.url, '@duckdb/node-bindings');
 /** The native bindings, set by `encodeChunk` before any writer below runs. */

@@ -6,10 +6,18 @@
  */
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { CHUNK_ROWS, encodeChunk } from './chunk.js';
-import { duckdbConnect } from './instance.js';
-import { type ColumnType, defineSink, type RecordBatch, z } from '../../engine/api.js';
+import { type ColumnType, defineSink, duckdbConnect, type RecordBatch, z } from '../../engine/api.js';
 import { DUCKDB, quoteIdent } from '../warehouse/sql.js';
-import { checkTableMode, inTransaction, oneAtATime, scriptOrRollBack, stagedTableSink, tableModeConfig, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
+import {
+  checkTableMode,
+  inTransaction,
+  oneAtATime,
+  scriptOrRollBack,
+  stagedTableSink,
+  tableModeConfig,
+  type Warehouse,
+  type WarehouseConnection,
+} from '../warehouse/staged.js';
 
 const config = z
   .object({
@@ -95,7 +103,10 @@ export const duckdb = defineSink({
   summary: 'Writes rows into a DuckDB table (embedded database file) in append, overwrite or append_dedup mode, exactly once.',
   config,
   examples: [
-    { title: 'Large payments table', yaml: `id: large_out\nkind: duckdb\ninputs: [route.large]\nconfig:\n  path: out/payments.duckdb\n  table: large_payments` },
+    {
+      title: 'Large payments table',
+      yaml: `id: large_out\nkind: duckdb\ninputs: [route.large]\nconfig:\n  path: out/payments.duckdb\n  table: large_payments`,
+    },
     {
       title: 'A CDC mirror: latest version per key, deletes applied',
       yaml: `id: mirror\nkind: duckdb\ninputs: [cdc.orders]\nconfig:\n  path: out/orders.duckdb\n  table: orders\n  mode: append_dedup\n  primaryKey: [id]\n  cursor: _ab_cdc_lsn`,
@@ -104,6 +115,5 @@ export const duckdb = defineSink({
   display: (cfg) => ({ path: cfg.path, table: cfg.schema ? `${cfg.schema}.${cfg.table}` : cfg.table, mode: cfg.mode }),
   resources: (cfg) => (cfg.path === ':memory:' ? [] : [{ kind: 'write', path: cfg.path, at: ['path'] }]),
   check: (cfg, inputs) => checkTableMode(cfg, inputs[0]!),
-  create: (cfg, ctx) =>
-    stagedTableSink(cfg, duckdbWarehouse(cfg.path), { nodeId: ctx.nodeId, input: ctx.inputs[0]!, checkpointing: ctx.checkpointing }),
+  create: (cfg, ctx) => stagedTableSink(cfg, duckdbWarehouse(cfg.path), { nodeId: ctx.nodeId, input: ctx.inputs[0]!, checkpointing: ctx.checkpointing }),
 });

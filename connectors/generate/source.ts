@@ -19,7 +19,9 @@ interface Generator<O> {
 const payments: Generator<PaymentsOptions> = {
   schemas: { out: paymentsSchema },
   options: paymentsOptions,
-  batches: (seed, start, first, count, o) => [{ port: 'out', batch: paymentsBatch(seed, start, first, count, o), positions: Float64Array.from({ length: count }, (_, i) => first + i + 1) }],
+  batches: (seed, start, first, count, o) => [
+    { port: 'out', batch: paymentsBatch(seed, start, first, count, o), positions: Float64Array.from({ length: count }, (_, i) => first + i + 1) },
+  ],
 };
 
 const nexmark: Generator<NexmarkOptions> = {
@@ -45,15 +47,24 @@ const GENERATORS: Record<'payments' | 'nexmark' | 'clickstream' | 'tickets', Gen
 
 const config = z
   .object({
-    generator: z.enum(['payments', 'nexmark', 'clickstream', 'tickets']).describe('Which stream: `payments`, `clickstream` and `tickets` (port out), or `nexmark` (ports person, auction, bid).'),
+    generator: z
+      .enum(['payments', 'nexmark', 'clickstream', 'tickets'])
+      .describe('Which stream: `payments`, `clickstream` and `tickets` (port out), or `nexmark` (ports person, auction, bid).'),
     count: z.number().int().min(0).optional().describe('Rows to generate; omit for an unbounded stream.'),
     seed: z.number().int().default(42).describe('Seed: the same seed gives the same rows.'),
     start: z
       .string()
       .default('2024-01-01T00:00:00Z')
-      .describe('Event time of the first row (ISO 8601), or `now`: the wall clock when the run starts (kept across restarts), so a paced stream\'s event times follow the clock.'),
+      .describe(
+        "Event time of the first row (ISO 8601), or `now`: the wall clock when the run starts (kept across restarts), so a paced stream's event times follow the clock.",
+      ),
     rowsPerSecond: z.number().positive().optional().describe('Wall-clock pacing; omit to generate as fast as downstream takes it.'),
-    options: z.record(z.string(), z.unknown()).default({}).describe('Generator options (payments: customers, merchants, eventsPerSecond, lateFraction, maxLatenessMs; nexmark: eventsPerSecond, outOfOrderGroupSize; clickstream: users, eventsPerSecond, activeUsers; tickets: ticketsPerHour).'),
+    options: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe(
+        'Generator options (payments: customers, merchants, eventsPerSecond, lateFraction, maxLatenessMs; nexmark: eventsPerSecond, outOfOrderGroupSize; clickstream: users, eventsPerSecond, activeUsers; tickets: ticketsPerHour).',
+      ),
   })
   .strict();
 
@@ -72,8 +83,14 @@ export const generate = defineSource({
   outputSchemas(cfg) {
     const gen = GENERATORS[cfg.generator];
     const parsed = gen.options.safeParse(cfg.options);
-    if (!parsed.success) throw new AbflowError('config', `invalid ${cfg.generator} options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, { path: ['options'] });
-    if (cfg.start !== 'now' && parseTimestamp(cfg.start) === null) throw new AbflowError('config', `invalid start time "${cfg.start}"`, { path: ['start'], hint: 'use ISO 8601, e.g. 2024-01-01T00:00:00Z' });
+    if (!parsed.success)
+      throw new AbflowError(
+        'config',
+        `invalid ${cfg.generator} options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+        { path: ['options'] },
+      );
+    if (cfg.start !== 'now' && parseTimestamp(cfg.start) === null)
+      throw new AbflowError('config', `invalid start time "${cfg.start}"`, { path: ['start'], hint: 'use ISO 8601, e.g. 2024-01-01T00:00:00Z' });
     return gen.schemas;
   },
   create(cfg, ctx) {

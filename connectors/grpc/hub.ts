@@ -26,7 +26,8 @@ export interface TapPoint {
 
 /** A point registered (with its point) or gone (without): how a job's thread tells the service's thread, which
  * holds the gRPC server, what it may route to (engine/service/job-host.ts bridges the two hubs). */
-export type HubChange = { readonly kind: 'ingest'; readonly key: string; readonly point?: IngestPoint } | { readonly kind: 'tap'; readonly key: string; readonly point?: TapPoint };
+export type HubChange =
+  { readonly kind: 'ingest'; readonly key: string; readonly point?: IngestPoint } | { readonly kind: 'tap'; readonly key: string; readonly point?: TapPoint };
 
 const ingest = new Map<string, IngestPoint>();
 const taps = new Map<string, TapPoint>();

@@ -18,7 +18,9 @@ export const grpcSource = defineSource({
   kind: 'grpc',
   summary: 'Arrow record batches streamed in over the gRPC Ingest call of `abflow serve` (sidecar ingest).',
   config,
-  examples: [{ title: 'Events from the application next door', yaml: 'id: events\nkind: grpc\nconfig:\n  schema: { user_id: string, action: string, at: timestamp }' }],
+  examples: [
+    { title: 'Events from the application next door', yaml: 'id: events\nkind: grpc\nconfig:\n  schema: { user_id: string, action: string, at: timestamp }' },
+  ],
   display: (cfg) => ({ columns: Object.keys(cfg.schema).join(', ') }),
   outputSchemas: (cfg) => ({ out: schemaOf(cfg.schema) }),
   create(cfg, ctx) {

@@ -12,8 +12,7 @@
  * `fired_at` and `error`. A failed action does not fail the job: it stays in the table with its error.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { defineSink, duration, type Schema, z } from '../../engine/api.js';
-import { duckdbConnect } from '../duckdb/instance.js';
+import { defineSink, duckdbConnect, duration, type Schema, z } from '../../engine/api.js';
 import { clientConfig, connectionConfig, pgLib } from '../postgres/connection.js';
 import { quoteIdent, quoteLiteral } from '../warehouse/sql.js';
 import { deliveryConfig, HttpDelivery, type HttpRequest, RequestTemplate, requestHeaders } from './delivery.js';
@@ -23,7 +22,11 @@ const config = z
     database: z
       .union([z.object({ duckdb: z.string().min(1) }).strict(), z.object({ postgres: z.object(connectionConfig).strict() }).strict()])
       .describe('Where the queue lives: { duckdb: path } or { postgres: { url | urlEnv } }.'),
-    table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/).default('approvals').describe('Queue table ([schema.]name), created if missing.'),
+    table: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/)
+      .default('approvals')
+      .describe('Queue table ([schema.]name), created if missing.'),
     url: z.string().optional().describe('URL template of the action (or urlEnv).'),
     urlEnv: z.string().optional().describe('Environment variable holding the action URL (not stored in the table).'),
     method: z.enum(['POST', 'PATCH', 'PUT']).default('POST'),
@@ -45,11 +48,19 @@ interface Store {
 async function openStore(cfg: ApprovalConfig, nodeId: string): Promise<Store> {
   if ('duckdb' in cfg.database) {
     const c: DuckDBConnection = await duckdbConnect(cfg.database.duckdb);
-    return { run: async (sql) => void (await c.run(sql)), rows: async (sql) => (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[], close: async () => c.closeSync() };
+    return {
+      run: async (sql) => void (await c.run(sql)),
+      rows: async (sql) => (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[],
+      close: async () => c.closeSync(),
+    };
   }
   const client = new (pgLib().Client)(clientConfig(cfg.database.postgres, `abflow ${nodeId}`));
   await client.connect();
-  return { run: async (sql) => void (await client.query(sql)), rows: async (sql) => (await client.query(sql)).rows as Record<string, unknown>[], close: () => client.end() };
+  return {
+    run: async (sql) => void (await client.query(sql)),
+    rows: async (sql) => (await client.query(sql)).rows as Record<string, unknown>[],
+    close: () => client.end(),
+  };
 }
 
 const tableName = (t: string) => t.split('.').map(quoteIdent).join('.');
@@ -80,7 +91,10 @@ export class ApprovalQueue {
     for (let i = 0; i < reqs.length; i += 500) {
       const values = reqs
         .slice(i, i + 500)
-        .map((r) => `(${quoteLiteral(r.key)}, ${quoteLiteral(this.nodeId)}, ${quoteLiteral(r.method)}, ${this.cfg.urlEnv ? 'NULL' : quoteLiteral(r.url)}, ${quoteLiteral(JSON.stringify(r.body))})`)
+        .map(
+          (r) =>
+            `(${quoteLiteral(r.key)}, ${quoteLiteral(this.nodeId)}, ${quoteLiteral(r.method)}, ${this.cfg.urlEnv ? 'NULL' : quoteLiteral(r.url)}, ${quoteLiteral(JSON.stringify(r.body))})`,
+        )
         .join(', ');
       await this.store.run(`INSERT INTO ${this.table} (id, action, method, url, body) VALUES ${values} ON CONFLICT (id) DO NOTHING`);
     }
@@ -88,14 +102,24 @@ export class ApprovalQueue {
 
   /** Rejects what was declined and fires what was approved; returns how many fired. */
   async decide(): Promise<{ fired: number; failed: number; rejected: number }> {
-    const rejected = await this.store.rows(`UPDATE ${this.table} SET status = 'rejected' WHERE action = ${quoteLiteral(this.nodeId)} AND approved = false AND status = 'pending' RETURNING id`);
-    const due = await this.store.rows(`SELECT id, method, url, body FROM ${this.table} WHERE action = ${quoteLiteral(this.nodeId)} AND approved = true AND status = 'pending' ORDER BY created_at, id`);
+    const rejected = await this.store.rows(
+      `UPDATE ${this.table} SET status = 'rejected' WHERE action = ${quoteLiteral(this.nodeId)} AND approved = false AND status = 'pending' RETURNING id`,
+    );
+    const due = await this.store.rows(
+      `SELECT id, method, url, body FROM ${this.table} WHERE action = ${quoteLiteral(this.nodeId)} AND approved = true AND status = 'pending' ORDER BY created_at, id`,
+    );
     let fired = 0;
     let failed = 0;
     const url = this.cfg.urlEnv ? process.env[this.cfg.urlEnv] : undefined;
     for (const row of due) {
       const template = (this.cfg.urlEnv ? url : String(row.url)) ?? '';
-      const req: HttpRequest = { key: String(row.id), method: String(row.method), url: template, body: JSON.parse(String(row.body)), headers: requestHeaders(this.cfg, String(row.id)) };
+      const req: HttpRequest = {
+        key: String(row.id),
+        method: String(row.method),
+        url: template,
+        body: JSON.parse(String(row.body)),
+        headers: requestHeaders(this.cfg, String(row.id)),
+      };
       try {
         if (!template) throw new Error(`environment variable ${this.cfg.urlEnv} is not set`);
         await this.delivery.send(req);
@@ -140,7 +164,8 @@ export const approvalQueueSink = defineSink({
     let timer: NodeJS.Timeout | undefined;
     let deciding: Promise<unknown> = Promise.resolve();
     // A failed poll (the database briefly away) is reported and retried at the next interval.
-    const poll = () => (deciding = deciding.then(() => queue?.decide()).catch((e: Error) => process.stderr.write(`warning: approval_queue '${ctx.nodeId}': ${e.message}\n`)));
+    const poll = () =>
+      (deciding = deciding.then(() => queue?.decide()).catch((e: Error) => process.stderr.write(`warning: approval_queue '${ctx.nodeId}': ${e.message}\n`)));
     return {
       async open() {
         queue = await ApprovalQueue.open(cfg, ctx.nodeId);

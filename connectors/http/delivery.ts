@@ -26,11 +26,18 @@ import {
 
 export const deliveryConfig = {
   headers: z.record(z.string(), z.string()).default({}).describe('Extra headers (values are templates).'),
-  headersFromEnv: z.record(z.string(), z.string()).default({}).describe('Headers whose values come from environment variables (secrets), e.g. { Authorization: HOOK_TOKEN }.'),
+  headersFromEnv: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('Headers whose values come from environment variables (secrets), e.g. { Authorization: HOOK_TOKEN }.'),
   idempotencyKey: z.string().optional().describe('Template of the idempotency key (default: a digest of the row).'),
   idempotencyHeader: z.string().default('Idempotency-Key'),
   concurrency: z.number().int().min(1).max(256).default(4).describe('Requests in flight at most.'),
-  rateLimit: z.object({ perSecond: z.number().positive(), burst: z.number().int().positive().optional() }).strict().optional().describe('Requests per second at most (token bucket).'),
+  rateLimit: z
+    .object({ perSecond: z.number().positive(), burst: z.number().int().positive().optional() })
+    .strict()
+    .optional()
+    .describe('Requests per second at most (token bucket).'),
   timeout: duration().default(10_000).describe('Time per attempt.'),
   retry: z
     .object({ maxAttempts: z.number().int().min(1).max(100).default(8), initialDelay: duration().default(500), maxDelay: duration().default(30_000) })
@@ -97,7 +104,11 @@ export class RequestTemplate {
 
 /** Headers of a request: JSON, its idempotency key, rendered template headers, and the secrets from the environment
  * (read when sent, never stored). */
-export function requestHeaders(cfg: Pick<DeliveryConfig, 'idempotencyHeader' | 'headersFromEnv'>, key: string, rendered: Record<string, string> = {}): Record<string, string> {
+export function requestHeaders(
+  cfg: Pick<DeliveryConfig, 'idempotencyHeader' | 'headersFromEnv'>,
+  key: string,
+  rendered: Record<string, string> = {},
+): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', [cfg.idempotencyHeader]: key, ...rendered };
   for (const [k, env] of Object.entries(cfg.headersFromEnv)) headers[k] = process.env[env] ?? '';
   return headers;
@@ -143,13 +154,18 @@ export class HttpDelivery {
           return;
         }
         problem = `HTTP ${res.status} ${res.statusText}`;
-        if (!RETRYABLE.has(res.status) && res.status < 500) throw new AbflowError('sink_io', `${this.name}: ${r.method} ${redact(r.url)} was refused: ${problem} (not retried)`, { domain: 'external' });
+        if (!RETRYABLE.has(res.status) && res.status < 500)
+          throw new AbflowError('sink_io', `${this.name}: ${r.method} ${redact(r.url)} was refused: ${problem} (not retried)`, { domain: 'external' });
         retryAfter = parseRetryAfter(res.headers);
       } catch (e) {
         if (e instanceof AbflowError) throw e;
-        problem = (e as Error).name === 'TimeoutError' ? `no answer within ${this.cfg.timeout} ms` : ((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
+        problem =
+          (e as Error).name === 'TimeoutError'
+            ? `no answer within ${this.cfg.timeout} ms`
+            : ((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
       }
-      if (attempt >= policy.maxAttempts) throw new AbflowError('sink_io', `${this.name}: ${r.method} ${redact(r.url)} failed after ${attempt} attempts: ${problem}`, { domain: 'external' });
+      if (attempt >= policy.maxAttempts)
+        throw new AbflowError('sink_io', `${this.name}: ${r.method} ${redact(r.url)} failed after ${attempt} attempts: ${problem}`, { domain: 'external' });
       await new Promise((res) => setTimeout(res, backoffMs(attempt, policy, retryAfter)));
     }
   }

@@ -14,7 +14,11 @@ const config = z
     preset: z.enum(['json', 'slack']).default('json').describe('json: `body` (default: the row); slack: {"text": `text`}.'),
     body: z.unknown().optional().describe('JSON body template: strings are templates, a bare "{{column}}" keeps the value’s type.'),
     text: z.string().optional().describe('Message template for the Slack preset.'),
-    suppress: z.object({ key: z.string().min(1), window: duration() }).strict().optional().describe('One alert per key (template) per window.'),
+    suppress: z
+      .object({ key: z.string().min(1), window: duration() })
+      .strict()
+      .optional()
+      .describe('One alert per key (template) per window.'),
     ...deliveryConfig,
   })
   .strict()
@@ -35,7 +39,11 @@ export const webhookSink = defineSink({
       yaml: `id: incidents\nkind: webhook\ninputs: [failures]\nconfig:\n  url: https://ops.example.com/hooks/incidents\n  body: { source: abflow, merchant: "{{merchant_id}}", failed: "{{tx_count}}" }\n  headersFromEnv: { Authorization: OPS_HOOK_TOKEN }`,
     },
   ],
-  display: (cfg) => ({ url: cfg.url ? new URL(cfg.url).host : `$${cfg.urlEnv}`, preset: cfg.preset, ...(cfg.suppress ? { suppress: `${cfg.suppress.window} ms` } : {}) }),
+  display: (cfg) => ({
+    url: cfg.url ? new URL(cfg.url).host : `$${cfg.urlEnv}`,
+    preset: cfg.preset,
+    ...(cfg.suppress ? { suppress: `${cfg.suppress.window} ms` } : {}),
+  }),
   check(cfg, [input]) {
     if (cfg.text) compileTemplate(cfg.text, input!, ['text']);
     if (cfg.suppress) compileTemplate(cfg.suppress.key, input!, ['suppress', 'key']);

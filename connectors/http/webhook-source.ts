@@ -23,7 +23,11 @@ const config = z
     secretEnv: z.string().optional().describe('Environment variable holding the signing secret; unsigned requests are refused when set.'),
     signature: z.enum(['stripe', 'github']).default('stripe').describe('Signature scheme.'),
     tolerance: duration().default(300_000).describe('Stripe scheme: how old a signature timestamp may be.'),
-    maxBodyBytes: z.number().int().positive().default(1 << 20),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1 << 20),
     maxPending: z.number().int().positive().default(100_000).describe('Unacknowledged records at most before requests get 503.'),
     idleExit: duration().optional().describe('End the input after this long without a request (tests, batch-style runs).'),
   })
@@ -32,7 +36,13 @@ const config = z
 type Config = z.output<typeof config>;
 
 /** Checks a request's signature; returns the problem, or null when it is valid. */
-export function signatureProblem(cfg: Pick<Config, 'signature' | 'tolerance'>, secret: string, headers: IncomingMessage['headers'], body: Buffer, nowMs = Date.now()): string | null {
+export function signatureProblem(
+  cfg: Pick<Config, 'signature' | 'tolerance'>,
+  secret: string,
+  headers: IncomingMessage['headers'],
+  body: Buffer,
+  nowMs = Date.now(),
+): string | null {
   const equal = (hex: string, expected: Buffer) => {
     const got = Buffer.from(hex, 'hex');
     return got.length === expected.length && timingSafeEqual(got, expected);
@@ -101,7 +111,8 @@ export const webhookSource = defineSource({
   }),
   create(cfg, ctx) {
     const secret = cfg.secretEnv ? process.env[cfg.secretEnv] : undefined;
-    if (cfg.secretEnv && !secret) throw new AbflowError('config', `webhook '${ctx.nodeId}': environment variable ${cfg.secretEnv} is not set`, { nodeId: ctx.nodeId });
+    if (cfg.secretEnv && !secret)
+      throw new AbflowError('config', `webhook '${ctx.nodeId}': environment variable ${cfg.secretEnv} is not set`, { nodeId: ctx.nodeId });
     const queue: string[] = [];
     const waiting: Waiting[] = [];
     let seq = 0;
@@ -121,7 +132,8 @@ export const webhookSource = defineSource({
     };
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       lastRequest = Date.now();
-      if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== cfg.path) return answer(res, req.method === 'POST' ? 404 : 405, { error: `POST ${cfg.path}` });
+      if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== cfg.path)
+        return answer(res, req.method === 'POST' ? 404 : 405, { error: `POST ${cfg.path}` });
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
@@ -170,7 +182,14 @@ export const webhookSource = defineSource({
             const take = queue.splice(0, ctx.batchSize);
             const positions = Float64Array.from(take, (_, i) => emitted + i + 1);
             emitted += take.length;
-            yield { batch: messagesBatch(take, take.map((r) => Buffer.byteLength(r))), positions, resumeAfter: { upTo: emitted } };
+            yield {
+              batch: messagesBatch(
+                take,
+                take.map((r) => Buffer.byteLength(r)),
+              ),
+              positions,
+              resumeAfter: { upTo: emitted },
+            };
             if (!ctx.checkpointing) acknowledge(emitted);
           }
         } finally {

@@ -29,14 +29,21 @@ export const jsonDecode = defineOperator({
   config,
   execution: 'parallel',
   deadLetters: true,
-  examples: [{ title: 'Inserted automatically after a jsonl source', yaml: `kind: json_decode\nconfig:\n  schema: { id: int64, name: string }\n  maxLineBytes: 1048576` }],
+  examples: [
+    {
+      title: 'Inserted automatically after a jsonl source',
+      yaml: `kind: json_decode\nconfig:\n  schema: { id: int64, name: string }\n  maxLineBytes: 1048576`,
+    },
+  ],
   display: (cfg) => ({ columns: Object.keys(cfg.schema).join(', ') }),
   outputSchemas: (cfg) => ({ out: schemaOf(cfg.schema) }),
   create(cfg, ctx) {
     const fields = Object.entries(cfg.schema);
     const schema = ctx.outputs.out!;
     const scanner = new FlatJsonScanner(fields);
-    const codes = Uint8Array.from(fields, ([, t]) => (t === 'string' ? STRING : t === 'float64' ? FLOAT : t === 'timestamp' ? TIMESTAMP : t === 'json' ? JSON_TEXT : OTHER));
+    const codes = Uint8Array.from(fields, ([, t]) =>
+      t === 'string' ? STRING : t === 'float64' ? FLOAT : t === 'timestamp' ? TIMESTAMP : t === 'json' ? JSON_TEXT : OTHER,
+    );
     // Per-row scratch: converted numbers (NaN when unset) and values of rarer conversions (dates, JSON text).
     const numbers = new Float64Array(fields.length).fill(NaN);
     const generic = new Array<unknown>(fields.length);
@@ -160,7 +167,16 @@ export const jsonDecode = defineOperator({
           rows[count++] = i;
         }
         out.deadLetter(bad, reasons, raw);
-        if (count) out.emit(makeBatch(schema, builders.map((b) => b.finish()), count), 'out', rows.subarray(0, count));
+        if (count)
+          out.emit(
+            makeBatch(
+              schema,
+              builders.map((b) => b.finish()),
+              count,
+            ),
+            'out',
+            rows.subarray(0, count),
+          );
       },
     };
   },

@@ -220,7 +220,8 @@ export class FlatJsonScanner {
           v = v * 10 + d;
           digits++;
           if (frac >= 0) frac++;
-        } else if (d === -2 && frac < 0) frac = 0; // '.'
+        } else if (d === -2 && frac < 0)
+          frac = 0; // '.'
         else simple = false;
       }
       if (simple && digits <= 15) {

@@ -4,7 +4,23 @@
  * with checkpoints it grows by whole checkpoints, exactly once (two-phase commit, see `exactlyOnce`). Timestamps are
  * ISO 8601 (UTC); 64-bit integers beyond ±2^53 are written as strings rather than rounded.
  */
-import { appendFileSync, closeSync, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, type WriteStream } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  createWriteStream,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { defineSink, rowObject, z } from '../../engine/api.js';

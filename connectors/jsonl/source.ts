@@ -15,7 +15,12 @@ const config = z
   .object({
     path: z.string().min(1).describe('File to read, or "-" for standard input.'),
     schema: z.record(z.string(), columnTypeSchema).optional().describe('Columns: name → type. Required for stdin; inferred from the file otherwise.'),
-    maxLineBytes: z.number().int().positive().default(1 << 20).describe('Longer lines are dead-lettered (default 1 MiB).'),
+    maxLineBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1 << 20)
+      .describe('Longer lines are dead-lettered (default 1 MiB).'),
   })
   .strict();
 
@@ -41,14 +46,19 @@ async function inferSchema(path: string): Promise<Record<string, ColumnType>> {
   } finally {
     rl.close();
   }
-  if (!samples.size) throw new AbflowError('config', `cannot infer a schema: no JSON objects in the first lines of ${path}`, { path: ['schema'], hint: 'declare the columns: schema: { id: int64, name: string }' });
+  if (!samples.size)
+    throw new AbflowError('config', `cannot infer a schema: no JSON objects in the first lines of ${path}`, {
+      path: ['schema'],
+      hint: 'declare the columns: schema: { id: int64, name: string }',
+    });
   return Object.fromEntries([...samples].map(([k, v]) => [k, inferType(v)]));
 }
 
 /** Declared or inferred schema; inference reads the file once per compile, so declare it for production plans. */
 async function resolveSchema(cfg: z.output<typeof config>): Promise<Record<string, ColumnType>> {
   if (cfg.schema) return cfg.schema;
-  if (cfg.path === '-') throw new AbflowError('config', 'reading stdin needs a declared `schema`', { path: ['schema'], hint: 'schema: { id: int64, name: string }' });
+  if (cfg.path === '-')
+    throw new AbflowError('config', 'reading stdin needs a declared `schema`', { path: ['schema'], hint: 'schema: { id: int64, name: string }' });
   try {
     return await inferSchema(cfg.path);
   } catch (e) {
@@ -61,7 +71,12 @@ export const jsonl = defineSource({
   kind: 'jsonl',
   summary: 'Reads newline-delimited JSON from a file or stdin; bad lines become dead letters.',
   config,
-  examples: [{ title: 'Orders from a file', yaml: `id: orders\nkind: jsonl\nconfig:\n  path: data/orders.jsonl\n  schema:\n    order_id: int64\n    amount: float64\n    created_at: timestamp` }],
+  examples: [
+    {
+      title: 'Orders from a file',
+      yaml: `id: orders\nkind: jsonl\nconfig:\n  path: data/orders.jsonl\n  schema:\n    order_id: int64\n    amount: float64\n    created_at: timestamp`,
+    },
+  ],
   display: (cfg) => ({ path: cfg.path }),
   resources: (cfg) => (cfg.path === '-' ? [] : [{ kind: 'read', path: cfg.path, at: ['path'] }]),
   async outputSchemas(cfg) {
@@ -75,7 +90,8 @@ export const jsonl = defineSource({
   create(cfg, ctx) {
     return {
       describePosition: (line) => `${cfg.path}:${line}`,
-      read: (from) => readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes }, from as LinePosition | undefined),
+      read: (from) =>
+        readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes }, from as LinePosition | undefined),
     };
   },
 });

@@ -35,6 +35,10 @@ export async function natsConnect(cfg: ConnectionConfig, nodeId: string): Promis
       ...(creds ? { authenticator: transport().credsAuthenticator(new TextEncoder().encode(creds)) } : {}),
     });
   } catch (e) {
-    throw new AbflowError('source_io', `'${nodeId}': cannot connect to NATS at ${cfg.servers}: ${(e as Error).message}`, { domain: 'external', nodeId, cause: e });
+    throw new AbflowError('source_io', `'${nodeId}': cannot connect to NATS at ${cfg.servers}: ${(e as Error).message}`, {
+      domain: 'external',
+      nodeId,
+      cause: e,
+    });
   }
 }

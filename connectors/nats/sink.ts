@@ -24,7 +24,12 @@ export const natsSink = defineSink({
   kind: 'nats',
   summary: 'Publishes rows as JSON to NATS JetStream with a deduplication id per row.',
   config,
-  examples: [{ title: 'Scored payments to JetStream', yaml: 'id: scored_out\nkind: nats\ninputs: [scored]\nconfig:\n  subject: "payments.scored.{{merchant_id}}"\n  msgId: "{{payment_id}}"' }],
+  examples: [
+    {
+      title: 'Scored payments to JetStream',
+      yaml: 'id: scored_out\nkind: nats\ninputs: [scored]\nconfig:\n  subject: "payments.scored.{{merchant_id}}"\n  msgId: "{{payment_id}}"',
+    },
+  ],
   display: (cfg) => ({ subject: cfg.subject }),
   check(cfg, [input]) {
     compileTemplate(cfg.subject, input!, ['subject']);

@@ -16,12 +16,25 @@ const config = z
   .object({
     ...connectionConfig,
     stream: z.string().min(1).describe('JetStream stream.'),
-    consumer: z.string().regex(/^[A-Za-z0-9_-]+$/).describe('Durable consumer name (created if missing).'),
+    consumer: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .describe('Durable consumer name (created if missing).'),
     subject: z.string().optional().describe('Filter subject for a created consumer.'),
     schema: z.record(z.string(), columnTypeSchema).describe('Columns to read from each JSON message: name → type.'),
     ackWait: duration().default(60_000).describe('Redelivery delay of unacknowledged messages, for a created consumer.'),
-    maxAckPending: z.number().int().positive().default(100_000).describe('Messages awaiting acknowledgement at most, for a created consumer (must cover a checkpoint interval).'),
-    maxMessageBytes: z.number().int().positive().default(1 << 20).describe('Larger messages are dead-lettered.'),
+    maxAckPending: z
+      .number()
+      .int()
+      .positive()
+      .default(100_000)
+      .describe('Messages awaiting acknowledgement at most, for a created consumer (must cover a checkpoint interval).'),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1 << 20)
+      .describe('Larger messages are dead-lettered.'),
     idleExit: duration().optional().describe('End the input after this long without a message (batch-style runs); default: run until stopped.'),
   })
   .strict();
@@ -68,19 +81,25 @@ export const natsSource = defineSource({
         try {
           const { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } = jetstreamLib();
           const jsm = await jetstreamManager(nc);
-          await jsm.consumers.info(cfg.stream, cfg.consumer).catch(async (e: Error) => {
-            if (!/consumer not found/i.test(e.message)) throw e;
-            await jsm.consumers.add(cfg.stream, {
-              durable_name: cfg.consumer,
-              ack_policy: AckPolicy.Explicit,
-              deliver_policy: DeliverPolicy.All,
-              ack_wait: cfg.ackWait * 1_000_000,
-              max_ack_pending: cfg.maxAckPending,
-              ...(cfg.subject ? { filter_subject: cfg.subject } : {}),
+          await jsm.consumers
+            .info(cfg.stream, cfg.consumer)
+            .catch(async (e: Error) => {
+              if (!/consumer not found/i.test(e.message)) throw e;
+              await jsm.consumers.add(cfg.stream, {
+                durable_name: cfg.consumer,
+                ack_policy: AckPolicy.Explicit,
+                deliver_policy: DeliverPolicy.All,
+                ack_wait: cfg.ackWait * 1_000_000,
+                max_ack_pending: cfg.maxAckPending,
+                ...(cfg.subject ? { filter_subject: cfg.subject } : {}),
+              });
+            })
+            .catch((e: Error) => {
+              throw new AbflowError('source_io', `'${ctx.nodeId}': stream ${cfg.stream}, consumer ${cfg.consumer}: ${e.message}`, {
+                domain: 'external',
+                nodeId: ctx.nodeId,
+              });
             });
-          }).catch((e: Error) => {
-            throw new AbflowError('source_io', `'${ctx.nodeId}': stream ${cfg.stream}, consumer ${cfg.consumer}: ${e.message}`, { domain: 'external', nodeId: ctx.nodeId });
-          });
           const consumer = await jetstream(nc).consumers.get(cfg.stream, cfg.consumer);
           let lastMessage = Date.now();
           for (;;) {

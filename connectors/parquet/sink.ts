@@ -18,11 +18,25 @@ const COMPRESSION = { snappy: 'SNAPPY', zstd: 'ZSTD', gzip: 'GZIP', none: 'UNCOM
 const config = z
   .object({
     path: z.string().min(1).describe('Directory of the Parquet files (created if missing).'),
-    prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional().describe('File name prefix (default: the sink id).'),
-    rollBytes: z.number().int().min(1024).default(128 << 20).describe('Roll to a new file at about this many bytes of in-memory Arrow data.'),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/)
+      .optional()
+      .describe('File name prefix (default: the sink id).'),
+    rollBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(128 << 20)
+      .describe('Roll to a new file at about this many bytes of in-memory Arrow data.'),
     rollInterval: duration().optional().describe('Roll a file whose first row is older than this (checked as rows arrive), e.g. 5m.'),
     compression: z.enum(['snappy', 'zstd', 'gzip', 'none']).default('zstd').describe('Parquet compression codec.'),
-    rowGroupSize: z.number().int().min(1024).default(1 << 20).describe('Rows per Parquet row group.'),
+    rowGroupSize: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1 << 20)
+      .describe('Rows per Parquet row group.'),
   })
   .strict();
 

@@ -18,6 +18,7 @@ import type pg from 'pg';
 import type { LogicalReplicationService, Pgoutput } from 'pg-logical-replication';
 import {
   AbflowError,
+  batchFromRows,
   type ColumnType,
   defineSource,
   fieldsOf,
@@ -29,7 +30,7 @@ import {
   type SourceOutput,
   z,
 } from '../../engine/api.js';
-import { batchFromRows } from '../../engine/arrow/columns.js';
+
 import { clientConfig, type ConnectionConfig, connectionConfig, describePgError, describeTarget, pgLib } from './connection.js';
 
 const replicationLib = lazyRequire<typeof import('pg-logical-replication')>(import.meta.url, 'pg-logical-replication');
@@ -41,13 +42,17 @@ const config = z
       .array(z.string().min(1))
       .min(1)
       .describe('Tables to capture, as `schema.table` or `table` (schema public); each is an output port named after the table.'),
-    slot: z.string().regex(/^[a-z0-9_]{1,63}$/, 'lower-case letters, digits and _').optional().describe('Replication slot name (default abflow_<source id>).'),
+    slot: z
+      .string()
+      .regex(/^[a-z0-9_]{1,63}$/, 'lower-case letters, digits and _')
+      .optional()
+      .describe('Replication slot name (default abflow_<source id>).'),
     publication: z.string().min(1).optional().describe('Publication name (default: the slot name); created for the tables if missing.'),
-    snapshot: z.boolean().default(true).describe('On a fresh start, read the tables\' current rows before streaming changes.'),
+    snapshot: z.boolean().default(true).describe("On a fresh start, read the tables' current rows before streaming changes."),
     until: z
       .enum(['never', 'start'])
       .default('never')
-      .describe('`never`: stream until stopped; `start`: end once every change committed before the run started is read (Airbyte\'s sync semantics).'),
+      .describe("`never`: stream until stopped; `start`: end once every change committed before the run started is read (Airbyte's sync semantics)."),
   })
   .strict();
 
@@ -93,7 +98,7 @@ export function pgColumnType(typname: string, typmod: number): ColumnType {
     case 'float8':
       return 'float64';
     case 'numeric':
-      return typmod > 4 && ((typmod - 4) >> 16) <= 15 ? 'float64' : 'string';
+      return typmod > 4 && (typmod - 4) >> 16 <= 15 ? 'float64' : 'string';
     case 'json':
     case 'jsonb':
       return 'json';
@@ -193,7 +198,10 @@ async function checkServer(c: pg.Client, cfg: Config, nodeId: string): Promise<v
   // (This client reads every value as PostgreSQL text: booleans are 't' / 'f'.)
   if (role?.ok !== 't') problems.push('the user lacks the REPLICATION attribute (ALTER ROLE <user> REPLICATION)');
   if (problems.length)
-    throw new AbflowError('source_io', `PostgreSQL at ${describeTarget(cfg)} is not set up for logical replication: ${problems.join('; ')}`, { nodeId, domain: 'external' });
+    throw new AbflowError('source_io', `PostgreSQL at ${describeTarget(cfg)} is not set up for logical replication: ${problems.join('; ')}`, {
+      nodeId,
+      domain: 'external',
+    });
   for (const t of tablesOf(cfg)) {
     const r = await c.query(
       `SELECT c.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS pk FROM pg_class c WHERE c.oid = $1::regclass`,
@@ -201,7 +209,11 @@ async function checkServer(c: pg.Client, cfg: Config, nodeId: string): Promise<v
     );
     const { relreplident, pk } = r.rows[0] as { relreplident: string; pk: string };
     if (relreplident === 'n' || (relreplident === 'd' && pk !== 't'))
-      throw new AbflowError('source_io', `table ${t.schema}.${t.name} has no primary key and no replica identity, so its updates and deletes cannot be captured (add a primary key or ALTER TABLE ... REPLICA IDENTITY FULL)`, { nodeId, domain: 'external' });
+      throw new AbflowError(
+        'source_io',
+        `table ${t.schema}.${t.name} has no primary key and no replica identity, so its updates and deletes cannot be captured (add a primary key or ALTER TABLE ... REPLICA IDENTITY FULL)`,
+        { nodeId, domain: 'external' },
+      );
   }
 }
 
@@ -274,7 +286,8 @@ type Event = { lsn: string; msg: Pgoutput.Message } | { error: Error } | { heart
 
 export const postgresCdc = defineSource({
   kind: 'postgres_cdc',
-  summary: 'Change data capture from PostgreSQL tables (logical replication, pgoutput): snapshot, then inserts, updates, deletes and truncates with Airbyte CDC columns.',
+  summary:
+    'Change data capture from PostgreSQL tables (logical replication, pgoutput): snapshot, then inserts, updates, deletes and truncates with Airbyte CDC columns.',
   config,
   examples: [
     {
@@ -319,7 +332,14 @@ export const postgresCdc = defineSource({
         // The table columns are the compiled output schema's, less the CDC columns: no second catalog read.
         for (const t of tables) {
           const schema = ctx.outputs[t.port]!;
-          pending.set(t.port, new Pending(t.port, schema, fieldsOf(schema).filter((f) => !(f.name in CDC_COLUMNS))));
+          pending.set(
+            t.port,
+            new Pending(
+              t.port,
+              schema,
+              fieldsOf(schema).filter((f) => !(f.name in CDC_COLUMNS)),
+            ),
+          );
         }
         let stopAt: bigint | null = null;
         let startLsn: string;
@@ -376,7 +396,10 @@ export const postgresCdc = defineSource({
             }
           } catch (e) {
             if (e instanceof AbflowError) throw e;
-            throw new AbflowError('source_io', `postgres_cdc snapshot of ${cfg.tables.join(', ')} failed: ${describePgError(e)}`, { nodeId: ctx.nodeId, domain: 'external' });
+            throw new AbflowError('source_io', `postgres_cdc snapshot of ${cfg.tables.join(', ')} failed: ${describePgError(e)}`, {
+              nodeId: ctx.nodeId,
+              domain: 'external',
+            });
           } finally {
             await creator.end().catch(() => undefined);
             await snapshotReader.end().catch(() => undefined);
@@ -385,13 +408,17 @@ export const postgresCdc = defineSource({
           yield* flush({ lsn: startLsn });
         } else {
           startLsn = (from as Position).lsn;
-          if (cfg.until === 'start') stopAt = await withClient(cfg, ctx.nodeId, async (c) => lsnToBigInt(String((await c.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l)));
+          if (cfg.until === 'start')
+            stopAt = await withClient(cfg, ctx.nodeId, async (c) => lsnToBigInt(String((await c.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l)));
         }
         if (stopAt !== null && lsnToBigInt(startLsn) >= stopAt) return;
 
         // Streaming. Transactions are delivered whole, in commit order.
         const queue = new MessageQueue<Event>(4 * ctx.batchSize);
-        service = new (replicationLib().LogicalReplicationService)(replication, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } });
+        service = new (replicationLib().LogicalReplicationService)(replication, {
+          acknowledge: { auto: false, timeoutSeconds: 0 },
+          flowControl: { enabled: true },
+        });
         const relations = new Map<number, Pending>();
         service.on('data', (lsn: string, msg: Pgoutput.Message) => queue.push({ lsn, msg }));
         service.on('error', (error: Error) => void queue.push({ error }));
@@ -430,7 +457,11 @@ export const postgresCdc = defineSource({
           for (;;) {
             const ev = await queue.next(ctx.lingerMs);
             const lingered = performance.now() - lastEmit >= ctx.lingerMs;
-            if (ev && 'error' in ev) throw new AbflowError('source_io', `postgres_cdc replication from slot ${slot} failed: ${describePgError(ev.error)}`, { nodeId: ctx.nodeId, domain: 'external' });
+            if (ev && 'error' in ev)
+              throw new AbflowError('source_io', `postgres_cdc replication from slot ${slot} failed: ${describePgError(ev.error)}`, {
+                nodeId: ctx.nodeId,
+                domain: 'external',
+              });
             if (ev && 'msg' in ev) {
               const m = ev.msg;
               switch (m.tag) {
@@ -440,7 +471,11 @@ export const postgresCdc = defineSource({
                   break;
                 }
                 case 'begin':
-                  tx = { lsn: lsnToBigInt(m.commitLsn!), timeMs: Number((m.commitTime as unknown as bigint) / 1000n), skip: lsnToBigInt(m.commitLsn!) < skipBefore };
+                  tx = {
+                    lsn: lsnToBigInt(m.commitLsn!),
+                    timeMs: Number((m.commitTime as unknown as bigint) / 1000n),
+                    skip: lsnToBigInt(m.commitLsn!) < skipBefore,
+                  };
                   break;
                 case 'insert':
                 case 'update':
@@ -489,7 +524,10 @@ export const postgresCdc = defineSource({
             if (caughtUp) return;
           }
         } finally {
-          if (unchangedToast) process.stderr.write(`warning: postgres_cdc ${ctx.nodeId}: ${unchangedToast} unchanged TOAST values were not sent by the server and read as null; set REPLICA IDENTITY FULL on tables with large values\n`);
+          if (unchangedToast)
+            process.stderr.write(
+              `warning: postgres_cdc ${ctx.nodeId}: ${unchangedToast} unchanged TOAST values were not sent by the server and read as null; set REPLICA IDENTITY FULL on tables with large values\n`,
+            );
           await service.destroy().catch(() => undefined);
           service = null;
         }
@@ -498,7 +536,13 @@ export const postgresCdc = defineSource({
   },
 });
 
-function toRow(columns: readonly ColumnInfo[], values: Record<string, unknown>, lsn: bigint, timeMs: number, deletedMs: number | null): Record<string, unknown> {
+function toRow(
+  columns: readonly ColumnInfo[],
+  values: Record<string, unknown>,
+  lsn: bigint,
+  timeMs: number,
+  deletedMs: number | null,
+): Record<string, unknown> {
   const row: Record<string, unknown> = { _ab_cdc_lsn: lsn, _ab_cdc_updated_at: timeMs, _ab_cdc_deleted_at: deletedMs };
   for (const c of columns) row[c.name] = fromPgText(c.type, values[c.name] as string | null | undefined);
   return row;

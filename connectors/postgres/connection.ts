@@ -8,7 +8,11 @@ import { lazyRequire, redactSecrets, z } from '../../engine/api.js';
 export const pgLib = lazyRequire<typeof import('pg')>(import.meta.url, 'pg');
 
 export const connectionConfig = {
-  url: z.string().min(1).optional().describe('Connection URL, e.g. postgres://user@127.0.0.1:5432/db. Omit to use urlEnv or the standard PGHOST/PGUSER/PGPASSWORD/PGDATABASE variables.'),
+  url: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Connection URL, e.g. postgres://user@127.0.0.1:5432/db. Omit to use urlEnv or the standard PGHOST/PGUSER/PGPASSWORD/PGDATABASE variables.'),
   urlEnv: z.string().min(1).optional().describe('Name of an environment variable holding the connection URL (keeps passwords out of the plan).'),
 };
 

@@ -10,7 +10,16 @@ import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { defineSink, lazyRequire, type RecordBatch, z } from '../../engine/api.js';
 import { POSTGRES, quoteIdent, tableRef } from '../warehouse/sql.js';
-import { checkTableMode, inTransaction, oneAtATime, stagedTableSink, tableModeConfig, type StageLoader, type Warehouse, type WarehouseConnection } from '../warehouse/staged.js';
+import {
+  checkTableMode,
+  inTransaction,
+  oneAtATime,
+  stagedTableSink,
+  tableModeConfig,
+  type StageLoader,
+  type Warehouse,
+  type WarehouseConnection,
+} from '../warehouse/staged.js';
 import { clientConfig, type ConnectionConfig, connectionConfig, describeTarget, pgLib, type RetryPolicy, withRetry } from './connection.js';
 import { encodeCopyText, type EncodeStats } from './copy-text.js';
 
@@ -21,7 +30,12 @@ const config = z
     ...connectionConfig,
     ...tableModeConfig,
     retries: z.number().int().min(1).max(20).default(5).describe('Attempts for a statement or COPY that fails transiently.'),
-    copyChunkBytes: z.number().int().min(65536).default(8 << 20).describe('COPY statements are cut at about this many bytes; a failed one is resent whole.'),
+    copyChunkBytes: z
+      .number()
+      .int()
+      .min(65536)
+      .default(8 << 20)
+      .describe('COPY statements are cut at about this many bytes; a failed one is resent whole.'),
   })
   .strict();
 
@@ -103,7 +117,8 @@ function copyLoader(conn: PooledConnection, table: string, columns: string, cfg:
     },
     async close() {
       await inFlight.catch(() => undefined);
-      if (stats.replacedNul) process.stderr.write(`warning: postgres ${table}: ${stats.replacedNul} U+0000 characters (which PostgreSQL text cannot hold) were written as U+FFFD\n`);
+      if (stats.replacedNul)
+        process.stderr.write(`warning: postgres ${table}: ${stats.replacedNul} U+0000 characters (which PostgreSQL text cannot hold) were written as U+FFFD\n`);
       await conn.close();
     },
   };
@@ -158,5 +173,6 @@ export const postgres = defineSink({
   ],
   display: (cfg) => ({ target: describeTarget(cfg as ConnectionConfig), table: cfg.schema ? `${cfg.schema}.${cfg.table}` : cfg.table, mode: cfg.mode }),
   check: (cfg, inputs) => checkTableMode(cfg, inputs[0]!),
-  create: (cfg, ctx) => stagedTableSink(cfg, postgresWarehouse(cfg, ctx.nodeId), { nodeId: ctx.nodeId, input: ctx.inputs[0]!, checkpointing: ctx.checkpointing }),
+  create: (cfg, ctx) =>
+    stagedTableSink(cfg, postgresWarehouse(cfg, ctx.nodeId), { nodeId: ctx.nodeId, input: ctx.inputs[0]!, checkpointing: ctx.checkpointing }),
 });

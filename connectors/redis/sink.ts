@@ -7,7 +7,19 @@
  * Rows are written in pipelines of a batch each, on write (at least once; idempotent as above).
  */
 import type { Redis } from 'ioredis';
-import { AbflowError, atPath, columnTypeOf, compileTemplate, defineSink, duration, lazyRequire, render, requireColumn, rowObject, z } from '../../engine/api.js';
+import {
+  AbflowError,
+  atPath,
+  columnTypeOf,
+  compileTemplate,
+  defineSink,
+  duration,
+  lazyRequire,
+  render,
+  requireColumn,
+  rowObject,
+  z,
+} from '../../engine/api.js';
 
 const ioredis = lazyRequire<typeof import('ioredis')>(import.meta.url, 'ioredis');
 
@@ -58,7 +70,8 @@ export const redisSink = defineSink({
     if (cfg.version) {
       const i = atPath(['version'], () => requireColumn(input!, cfg.version!, []));
       const t = columnTypeOf(input!.fields[i]!.type);
-      if (!['int32', 'int64', 'float64', 'timestamp', 'date'].includes(t)) throw new AbflowError('config', `\`${cfg.version}\` is ${t}; a version must be a number or a time`, { path: ['version'] });
+      if (!['int32', 'int64', 'float64', 'timestamp', 'date'].includes(t))
+        throw new AbflowError('config', `\`${cfg.version}\` is ${t}; a version must be a number or a time`, { path: ['version'] });
     }
   },
   create(cfg, ctx) {
@@ -68,7 +81,8 @@ export const redisSink = defineSink({
     const url = cfg.urlEnv ? process.env[cfg.urlEnv] : (cfg.url ?? 'redis://127.0.0.1:6379');
     if (!url) throw new AbflowError('config', `redis '${ctx.nodeId}': environment variable ${cfg.urlEnv} is not set`, { nodeId: ctx.nodeId });
     let client: UpsertRedis | undefined;
-    const fail = (e: unknown) => new AbflowError('sink_io', `redis '${ctx.nodeId}': ${(e as Error).message}`, { domain: 'external', cause: e, nodeId: ctx.nodeId });
+    const fail = (e: unknown) =>
+      new AbflowError('sink_io', `redis '${ctx.nodeId}': ${(e as Error).message}`, { domain: 'external', cause: e, nodeId: ctx.nodeId });
     return {
       async open() {
         // Retries with backoff while the server is briefly away; a request still failing fails the job.
@@ -90,7 +104,12 @@ export const redisSink = defineSink({
             else set.push(f, asText(v));
           }
           const version = cfg.version ? row[cfg.version] : null;
-          const v = version === null || version === undefined ? '' : typeof version === 'string' && Number.isNaN(Number(version)) ? String(Date.parse(version)) : String(version);
+          const v =
+            version === null || version === undefined
+              ? ''
+              : typeof version === 'string' && Number.isNaN(Number(version))
+                ? String(Date.parse(version))
+                : String(version);
           (pipeline as unknown as UpsertRedis).upsertFeatures(render(key, row), v, String(cfg.ttl ?? 0), String(set.length / 2), ...set, ...del);
         }
         const results = await pipeline.exec().catch((e: unknown) => {

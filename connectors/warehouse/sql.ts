@@ -156,7 +156,10 @@ export interface TableLocation {
 }
 
 export function tableRef(at: TableLocation): string {
-  return [at.catalog, at.schema, at.table].filter((p) => p !== undefined).map((p) => quoteIdent(p!)).join('.');
+  return [at.catalog, at.schema, at.table]
+    .filter((p) => p !== undefined)
+    .map((p) => quoteIdent(p!))
+    .join('.');
 }
 
 /** `keyword`: a table kind such as UNLOGGED, for a stage that need not survive a crash (see Dialect.transientStage). */
@@ -237,8 +240,7 @@ export function commitStatements(shape: CommitShape, epochs: EpochRange, nullSaf
     `${EPOCH_COLUMN} DESC`,
     `${SEQ_COLUMN} DESC`,
   ].join(', ');
-  const eq = (a: string, b: string) =>
-    key.map((k) => (nullSafe ? `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}` : `${a}.${k} = ${b}.${k}`)).join(' AND ');
+  const eq = (a: string, b: string) => key.map((k) => (nullSafe ? `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}` : `${a}.${k} = ${b}.${k}`)).join(' AND ');
   // "o holds a strictly newer version than b": incoming rows win ties, so a replayed row simply rewrites itself.
   const newer = (o: string, b: string): string => {
     const terms: string[] = [];
@@ -260,7 +262,9 @@ export function commitStatements(shape: CommitShape, epochs: EpochRange, nullSaf
   if (deletedAt) statements.push(`DELETE FROM ${b} WHERE EXISTS (SELECT 1 FROM ${shape.tombstones} o WHERE ${eq('o', b)} AND ${newer('o', b)})`);
   statements.push(`DELETE FROM ${target} WHERE EXISTS (SELECT 1 FROM ${b} WHERE ${eq(target, b)})`);
   if (deletedAt) {
-    const tomb = tombstoneColumns(shape).map((c) => quoteIdent(c.name)).join(', ');
+    const tomb = tombstoneColumns(shape)
+      .map((c) => quoteIdent(c.name))
+      .join(', ');
     const deleted = quoteIdent(deletedAt);
     statements.push(
       `DELETE FROM ${shape.tombstones} WHERE EXISTS (SELECT 1 FROM ${b} WHERE ${eq(shape.tombstones, b)})`,

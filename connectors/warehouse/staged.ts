@@ -94,7 +94,10 @@ export async function scriptOrRollBack(conn: WarehouseConnection, statements: re
 const opening = new Map<string, Promise<unknown>>();
 export function oneAtATime<T>(database: string, f: () => Promise<T>): Promise<T> {
   const next = (opening.get(database) ?? Promise.resolve()).then(f);
-  opening.set(database, next.catch(() => undefined));
+  opening.set(
+    database,
+    next.catch(() => undefined),
+  );
   return next;
 }
 
@@ -105,9 +108,15 @@ export const tableModeConfig = {
   mode: z
     .enum(['overwrite', 'append', 'append_dedup'])
     .default('overwrite')
-    .describe('`overwrite` replaces the table at the run\'s first commit; `append` adds rows; `append_dedup` keeps the latest version per primary key (Airbyte\'s incremental dedup).'),
+    .describe(
+      "`overwrite` replaces the table at the run's first commit; `append` adds rows; `append_dedup` keeps the latest version per primary key (Airbyte's incremental dedup).",
+    ),
   primaryKey: z.array(z.string().min(1)).min(1).optional().describe('Key columns for `append_dedup` (composite keys allowed; null values match each other).'),
-  cursor: z.string().min(1).optional().describe('For `append_dedup`: the column ordering versions of a key (latest wins); without it, `_airbyte_extracted_at` and then arrival order decide.'),
+  cursor: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('For `append_dedup`: the column ordering versions of a key (latest wins); without it, `_airbyte_extracted_at` and then arrival order decide.'),
   deletedAt: z
     .string()
     .min(1)
@@ -137,7 +146,9 @@ export function checkTableMode(cfg: TableModeConfig, input: Schema): void {
   if (cfg.mode === 'append_dedup' && !cfg.primaryKey)
     throw new AbflowError('config', 'mode append_dedup needs primaryKey', { path: ['primaryKey'], hint: 'e.g. primaryKey: [id]' });
   if (cfg.mode !== 'append_dedup' && (cfg.primaryKey || cfg.cursor))
-    throw new AbflowError('config', `primaryKey and cursor apply to mode append_dedup only (mode is ${cfg.mode})`, { path: [cfg.primaryKey ? 'primaryKey' : 'cursor'] });
+    throw new AbflowError('config', `primaryKey and cursor apply to mode append_dedup only (mode is ${cfg.mode})`, {
+      path: [cfg.primaryKey ? 'primaryKey' : 'cursor'],
+    });
   (cfg.primaryKey ?? []).forEach((k, i) => {
     if (!names.has(k)) throw new AbflowError('config', `primary key column "${k}" is not in the input (${[...names].join(', ')})`, { path: ['primaryKey', i] });
   });
@@ -185,9 +196,10 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
   const stageName = helperName('_abflow_stage_', cfg.table, wh.maxIdentifier);
   const transient = !opts.checkpointing?.durable;
   // A transient stage in a database of its own sits in a schema named like the target's.
-  const stageAt: TableLocation = transient && dialect.transientStage.catalog
-    ? { catalog: dialect.transientStage.catalog, schema: cfg.schema ?? dialect.transientStage.schema, table: stageName }
-    : { schema: cfg.schema, table: stageName };
+  const stageAt: TableLocation =
+    transient && dialect.transientStage.catalog
+      ? { catalog: dialect.transientStage.catalog, schema: cfg.schema ?? dialect.transientStage.schema, table: stageName }
+      : { schema: cfg.schema, table: stageName };
   const stage = tableRef(stageAt);
   const tombstoneName = helperName('_abflow_deleted_', cfg.table, wh.maxIdentifier);
   const tombstones = q(tombstoneName);
@@ -266,7 +278,8 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
         // Key lookups of the merge; DuckDB hash-joins instead and an index would only slow its appends.
         const cols = dedup.primaryKey.map(quoteIdent).join(', ');
         ddl.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(helperName('_abflow_pk_', cfg.table, wh.maxIdentifier))} ON ${target} (${cols})`);
-        if (dedup.deletedAt) ddl.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(helperName('_abflow_dk_', cfg.table, wh.maxIdentifier))} ON ${tombstones} (${cols})`);
+        if (dedup.deletedAt)
+          ddl.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(helperName('_abflow_dk_', cfg.table, wh.maxIdentifier))} ON ${tombstones} (${cols})`);
       }
     }
     return ddl;
@@ -331,7 +344,8 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
   /** Rows straight into the target when nothing needs the stage (see direct.ts): the stage need not survive a crash,
    * the commit does not merge, and the table's columns are the input's (no cast). */
   async function directWriter(): Promise<RowWriter | null> {
-    const sameColumns = tableColumns.length === inputCols.length && tableColumns.every((c, i) => c.name === inputCols[i]!.name && c.type === inputCols[i]!.type);
+    const sameColumns =
+      tableColumns.length === inputCols.length && tableColumns.every((c, i) => c.name === inputCols[i]!.name && c.type === inputCols[i]!.type);
     if (!wh.directLoader || !transient || dedup || !sameColumns) return null;
     const loader = await wh.directLoader({ schema: cfg.schema, table: cfg.table }, inputCols);
     const first = replacePending ? await prepareTarget(true) : [];
@@ -372,9 +386,10 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
     writer = (await directWriter()) ?? (await stagedWriter());
   }
 
-  const oldGenerations = cfg.keepGenerationsFrom === undefined
-    ? []
-    : [`DELETE FROM ${target} WHERE _airbyte_generation_id IS NULL OR _airbyte_generation_id < ${cfg.keepGenerationsFrom}`];
+  const oldGenerations =
+    cfg.keepGenerationsFrom === undefined
+      ? []
+      : [`DELETE FROM ${target} WHERE _airbyte_generation_id IS NULL OR _airbyte_generation_id < ${cfg.keepGenerationsFrom}`];
 
   return {
     open: () => (wh.serializeOpen ?? ((f) => f()))(() => open().catch((e) => fail('opening', e))),

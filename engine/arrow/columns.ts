@@ -146,7 +146,8 @@ export class ColumnBuilder {
         data: this.bytes!.slice(0, this.byteLength),
       } as never);
     }
-    if (this.type === 'bool') return makeData({ type: type as never, length, nullCount, nullBitmap, data: packValidity(this.nums as Uint8Array, length) } as never);
+    if (this.type === 'bool')
+      return makeData({ type: type as never, length, nullCount, nullBitmap, data: packValidity(this.nums as Uint8Array, length) } as never);
     return makeData({ type: type as never, length, nullCount, nullBitmap, data: this.nums.slice(0, length) } as never);
   }
 }
@@ -208,7 +209,14 @@ export function repeatedString(value: string, n: number, valid: Uint8Array | nul
     offsets[i + 1] = at;
   }
   const nullBitmap = nulls ? packValidity(valid!, n) : undefined;
-  return makeData({ type: toArrowType('string') as never, length: n, nullCount: nulls, nullBitmap, valueOffsets: offsets, data: data.subarray(0, at) } as never);
+  return makeData({
+    type: toArrowType('string') as never,
+    length: n,
+    nullCount: nulls,
+    nullBitmap,
+    valueOffsets: offsets,
+    data: data.subarray(0, at),
+  } as never);
 }
 
 export function makeBatch(schema: Schema, columns: readonly Data[], length?: number): RecordBatch {
@@ -231,7 +239,11 @@ export function batchFromRows(schema: Schema, rows: readonly Record<string, unkn
   for (const row of rows) {
     schema.fields.forEach((f, i) => appendValue(builders[i]!, row[f.name]));
   }
-  return makeBatch(schema, builders.map((b) => b.finish()), rows.length);
+  return makeBatch(
+    schema,
+    builders.map((b) => b.finish()),
+    rows.length,
+  );
 }
 
 export function appendValue(b: ColumnBuilder, v: unknown): void {
@@ -384,8 +396,7 @@ function takeData(data: Data, runs: Runs): Data {
   if (type === 'bool') {
     const v = data.values as Uint8Array;
     const flags = new Uint8Array(count);
-    for (let r = 0, k = 0; r < runCount; r++)
-      for (let j = off + from[r]!, end = j + length[r]!; j < end; j++, k++) flags[k] = (v[j >> 3]! >> (j & 7)) & 1;
+    for (let r = 0, k = 0; r < runCount; r++) for (let j = off + from[r]!, end = j + length[r]!; j < end; j++, k++) flags[k] = (v[j >> 3]! >> (j & 7)) & 1;
     return makeData({ type: data.type, length: count, nullCount, nullBitmap, data: packValidity(flags, count) } as never);
   }
   if (type === 'string' || type === 'json') {
@@ -467,4 +478,3 @@ function appendCell(b: ColumnBuilder, d: Data, i: number): void {
     b.appendBool((((d.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1);
   } else b.appendNumber((d.values as ArrayLike<number | bigint>)[i]!);
 }
-

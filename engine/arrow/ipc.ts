@@ -18,4 +18,3 @@ export function fromIPC(bytes: Uint8Array): RecordBatch {
   if (first.done || !first.value) throw new Error('IPC stream holds no record batch');
   return first.value as RecordBatch;
 }
-

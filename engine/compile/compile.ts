@@ -148,14 +148,24 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
     plan[section].forEach((n, i) => {
       const path = [section, i];
       if (seen.has(n.id)) {
-        fail(new AbflowError('duplicate_id', `duplicate id \`${n.id}\` (also used at ${loaded.locate(seen.get(n.id)!)})`, { path: [...path, 'id'], hint: 'give every source, operator and sink its own id' }));
+        fail(
+          new AbflowError('duplicate_id', `duplicate id \`${n.id}\` (also used at ${loaded.locate(seen.get(n.id)!)})`, {
+            path: [...path, 'id'],
+            hint: 'give every source, operator and sink its own id',
+          }),
+        );
         return;
       }
       seen.set(n.id, path);
       const spec = registry.get(role, n.kind);
       if (!spec) {
         const hint = suggestion(n.kind, registry.kinds(role));
-        fail(new AbflowError('unknown_kind', `unknown ${role} kind \`${n.kind}\``, { path: [...path, 'kind'], hint: hint ?? `${role} kinds: ${registry.kinds(role).join(', ')}` }));
+        fail(
+          new AbflowError('unknown_kind', `unknown ${role} kind \`${n.kind}\``, {
+            path: [...path, 'kind'],
+            hint: hint ?? `${role} kinds: ${registry.kinds(role).join(', ')}`,
+          }),
+        );
         return;
       }
       const raw = n.config ?? {};
@@ -186,7 +196,9 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
     const engine = plan.engine;
     const files: Resource[] = [
       ...(engine.deadLetters ? [{ kind: 'write' as const, path: engine.deadLetters.replace('{name}', plan.name), at: ['engine', 'deadLetters'] }] : []),
-      ...(engine.checkpoint?.path ? [{ kind: 'write' as const, path: engine.checkpoint.path.replace('{name}', plan.name), at: ['engine', 'checkpoint', 'path'] }] : []),
+      ...(engine.checkpoint?.path
+        ? [{ kind: 'write' as const, path: engine.checkpoint.path.replace('{name}', plan.name), at: ['engine', 'checkpoint', 'path'] }]
+        : []),
     ];
     for (const r of files) {
       try {
@@ -220,14 +232,21 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
     if (d.spec.role === 'source') continue;
     const limits = (d.spec as OperatorSpec | SinkSpec).inputs ?? { min: 1, max: 1 };
     if (d.inputs.length < limits.min) {
-      fail(new AbflowError('unconnected_input', `\`${d.id}\` has no input${limits.min > 1 ? `s (needs at least ${limits.min})` : ''}`, {
-        path: [...d.path, 'inputs'],
-        hint: `connect it, e.g. \`inputs: [${drafts.find((x) => x.spec.role !== 'sink' && x.id !== d.id)?.id ?? 'source'}]\``,
-      }));
+      fail(
+        new AbflowError('unconnected_input', `\`${d.id}\` has no input${limits.min > 1 ? `s (needs at least ${limits.min})` : ''}`, {
+          path: [...d.path, 'inputs'],
+          hint: `connect it, e.g. \`inputs: [${drafts.find((x) => x.spec.role !== 'sink' && x.id !== d.id)?.id ?? 'source'}]\``,
+        }),
+      );
       continue;
     }
     if (d.inputs.length > limits.max) {
-      fail(new AbflowError('plan_schema', `\`${d.id}\` (${d.spec.kind}) takes at most ${limits.max} input${limits.max > 1 ? 's' : ''}, got ${d.inputs.length}`, { path: [...d.path, 'inputs'], hint: limits.max === 1 ? 'merge streams first with a `union` operator' : undefined }));
+      fail(
+        new AbflowError('plan_schema', `\`${d.id}\` (${d.spec.kind}) takes at most ${limits.max} input${limits.max > 1 ? 's' : ''}, got ${d.inputs.length}`, {
+          path: [...d.path, 'inputs'],
+          hint: limits.max === 1 ? 'merge streams first with a `union` operator' : undefined,
+        }),
+      );
       continue;
     }
     const refs: InputRef[] = [];
@@ -236,8 +255,15 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
       const up = byId.get(nodeName);
       if (!up) {
         const known = [...seen.keys()].filter((x) => x !== d.id);
-        if (seen.has(nodeName)) fail(new AbflowError('unknown_input', `input \`${nodeName}\` is not usable: it has errors of its own (above)`, { path: [...d.path, 'inputs', k] }));
-        else fail(new AbflowError('unknown_input', `input \`${nodeName}\` does not exist`, { path: [...d.path, 'inputs', k], hint: suggestion(nodeName, known) ?? `nodes: ${known.join(', ')}` }));
+        if (seen.has(nodeName))
+          fail(new AbflowError('unknown_input', `input \`${nodeName}\` is not usable: it has errors of its own (above)`, { path: [...d.path, 'inputs', k] }));
+        else
+          fail(
+            new AbflowError('unknown_input', `input \`${nodeName}\` does not exist`, {
+              path: [...d.path, 'inputs', k],
+              hint: suggestion(nodeName, known) ?? `nodes: ${known.join(', ')}`,
+            }),
+          );
         return;
       }
       if (up.spec.role === 'sink') {
@@ -246,7 +272,12 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
       }
       const ports = portsOf(up);
       if (!ports.includes(port)) {
-        fail(new AbflowError('unknown_port', `\`${nodeName}\` (${up.spec.kind}) has no port \`${port}\``, { path: [...d.path, 'inputs', k], hint: `${suggestion(port, ports) ?? ''} ports of ${nodeName}: ${ports.join(', ')}`.trim() }));
+        fail(
+          new AbflowError('unknown_port', `\`${nodeName}\` (${up.spec.kind}) has no port \`${port}\``, {
+            path: [...d.path, 'inputs', k],
+            hint: `${suggestion(port, ports) ?? ''} ports of ${nodeName}: ${ports.join(', ')}`.trim(),
+          }),
+        );
         return;
       }
       refs.push({ node: nodeName, port });
@@ -255,10 +286,19 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
   }
 
   // 3. Cycles (reported with the cycle itself).
-  const order = topoOrder(drafts.map((d) => d.id), (id) => (resolvedInputs.get(id) ?? []).map((r) => r.node), (cycle) => {
-    const first = byId.get(cycle[0]!)!;
-    fail(new AbflowError('cycle', `the plan has a cycle: ${[...cycle, cycle[0]].join(' → ')}`, { path: [...first.path, 'inputs'], hint: 'plans are acyclic: remove one of these inputs' }));
-  });
+  const order = topoOrder(
+    drafts.map((d) => d.id),
+    (id) => (resolvedInputs.get(id) ?? []).map((r) => r.node),
+    (cycle) => {
+      const first = byId.get(cycle[0]!)!;
+      fail(
+        new AbflowError('cycle', `the plan has a cycle: ${[...cycle, cycle[0]].join(' → ')}`, {
+          path: [...first.path, 'inputs'],
+          hint: 'plans are acyclic: remove one of these inputs',
+        }),
+      );
+    },
+  );
   if (errors.length) throw new PlanErrors(errors);
 
   // 4. Schemas, in topological order; sources may insert a decoder stage.
@@ -294,9 +334,32 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
         if (!decSpec) throw new AbflowError('internal', `decoder kind \`${dec.kind}\` is not registered`, { domain: 'internal' });
         const decCfg = decSpec.config.parse(dec.config);
         const rawSchema = dec.input;
-        add({ id: `${id}__raw`, decodedBy: id, role: 'source', kind: spec.kind, spec, config: d.config, rawConfig: d.rawConfig, inputs: [], inputSchemas: [], outputs: { out: rawSchema }, path: d.path });
+        add({
+          id: `${id}__raw`,
+          decodedBy: id,
+          role: 'source',
+          kind: spec.kind,
+          spec,
+          config: d.config,
+          rawConfig: d.rawConfig,
+          inputs: [],
+          inputSchemas: [],
+          outputs: { out: rawSchema },
+          path: d.path,
+        });
         const decOutputs = { ...decSpec.outputSchemas(decCfg, [rawSchema]), [DEAD_LETTER_PORT]: DEAD_LETTER_SCHEMA };
-        add({ id, role: 'operator', kind: dec.kind, spec: decSpec, config: decCfg, rawConfig: dec.config, inputs: [{ node: `${id}__raw`, port: 'out' }], inputSchemas: [rawSchema], outputs: decOutputs, path: null });
+        add({
+          id,
+          role: 'operator',
+          kind: dec.kind,
+          spec: decSpec,
+          config: decCfg,
+          rawConfig: dec.config,
+          inputs: [{ node: `${id}__raw`, port: 'out' }],
+          inputSchemas: [rawSchema],
+          outputs: decOutputs,
+          path: null,
+        });
         continue;
       }
       const inputSchemas = inputs.map((r) => nodes.get(r.node)!.outputs[r.port]!);
@@ -320,7 +383,11 @@ export async function compilePlan(loaded: LoadedPlan, registry: Registry, opts: 
   }
   if (errors.length) throw new PlanErrors(errors);
 
-  const engine = resolveEngine(plan, opts, logical.some((n) => n.role === 'source' && (n.spec as SourceSpec).connection !== undefined));
+  const engine = resolveEngine(
+    plan,
+    opts,
+    logical.some((n) => n.role === 'source' && (n.spec as SourceSpec).connection !== undefined),
+  );
   const { physical, warnings } = toPhysical(logical, engine);
   return Object.freeze({ name: plan.name, file: loaded.file, engine, nodes: logical, physical, warnings });
 }
@@ -420,7 +487,15 @@ function toPhysical(logical: readonly LogicalNode[], engine: ResolvedEngine): { 
         if (spec.generatesWatermarks) Object.assign(upVertex, { generatesWatermarks: true, idleTimeoutMs: idle });
       } else {
         const id = `chain-${++chains}`;
-        vertices.push({ type: 'chain', id, members: [member({ member: -1, port: 'in' })], parallelism: engine.parallelism, generatesWatermarks: spec.generatesWatermarks === true, idleTimeoutMs: idle, inline: false });
+        vertices.push({
+          type: 'chain',
+          id,
+          members: [member({ member: -1, port: 'in' })],
+          parallelism: engine.parallelism,
+          generatesWatermarks: spec.generatesWatermarks === true,
+          idleTimeoutMs: idle,
+          inline: false,
+        });
         memberIndex.set(n.id, 0);
         vertexOf.set(n.id, id);
       }

@@ -10,7 +10,11 @@ import { schemaFromJson } from './schema-json.js';
 
 function facts(n: LogicalNode): string {
   const d = n.spec.display?.(n.config as never) ?? {};
-  const s = redactSecrets(Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' '));
+  const s = redactSecrets(
+    Object.entries(d)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+  );
   return s ? ` ${s}` : '';
 }
 
@@ -20,7 +24,10 @@ function label(n: LogicalNode): string {
 
 export function renderText(plan: CompiledPlan): string {
   const e = plan.engine;
-  const out: string[] = [`plan ${plan.name}: parallelism ${e.parallelism}, batch ${e.batchSize} rows, linger ${e.lingerMs}ms, queues ${e.queueCapacity} batches`, ''];
+  const out: string[] = [
+    `plan ${plan.name}: parallelism ${e.parallelism}, batch ${e.batchSize} rows, linger ${e.lingerMs}ms, queues ${e.queueCapacity} batches`,
+    '',
+  ];
   const byId = new Map(plan.nodes.map((n) => [n.id, n]));
   const ports = (id: string, outputs: Record<string, Schema>) => Object.entries(outputs).map(([p, s]) => `    ${id}.${p}: ${describeSchema(s)}`);
   for (const v of plan.physical.vertices) {
@@ -31,7 +38,11 @@ export function renderText(plan: CompiledPlan): string {
         break;
       case 'chain': {
         const names = v.members.map((m) => m.nodeId);
-        out.push(v.inline ? `${v.id} on the coordinating thread (columns only), fused: ${names.join(' → ')}` : `${v.id} ×${v.parallelism} in the worker pool, fused: ${names.join(' → ')}`);
+        out.push(
+          v.inline
+            ? `${v.id} on the coordinating thread (columns only), fused: ${names.join(' → ')}`
+            : `${v.id} ×${v.parallelism} in the worker pool, fused: ${names.join(' → ')}`,
+        );
         for (const m of v.members) {
           const n = byId.get(m.nodeId)!;
           const from = m.from.member < 0 ? 'chain input' : `${v.members[m.from.member]!.nodeId}.${m.from.port}`;
@@ -41,7 +52,9 @@ export function renderText(plan: CompiledPlan): string {
         break;
       }
       case 'keyed':
-        out.push(`operator ${v.node.id} [${v.node.kind}]${facts(v.node)} keyed by ${v.keys.map((k) => `(${k.join(', ')})`).join(' / ')} ×${v.parallelism} partitions`);
+        out.push(
+          `operator ${v.node.id} [${v.node.kind}]${facts(v.node)} keyed by ${v.keys.map((k) => `(${k.join(', ')})`).join(' / ')} ×${v.parallelism} partitions`,
+        );
         out.push(...ports(v.node.id, v.node.outputs));
         break;
       case 'single':

@@ -6,43 +6,17 @@
  * (`/` gives float64), and a row whose value cannot be computed (a failed cast, an unparseable timestamp) is reported
  * as a row error, which operators send to their dead-letter output.
  */
-import type { RecordBatch, Schema } from 'apache-arrow';
+import type { Schema } from 'apache-arrow';
 import { columnData, validityBytes } from '../arrow/columns.js';
 import { AbflowError, suggestion } from '../errors.js';
 import { type ColumnType, fieldsOf, isNumeric } from '../types.js';
 import { type CaseExpression, type Expression, parseExpression } from './parse.js';
 import { FUNCTIONS, type FnArg } from './functions.js';
+import { type EvalContext, type ExprType, type Node, unify } from './node.js';
+
+export { evalContext, type EvalContext, type ExprType, type Node } from './node.js';
 import { andValid, constVec, isNullAt, type Vec, vecFromData } from './vec.js';
 import { parseTimestamp } from '../time/timestamps.js';
-
-/** The static type of an expression; `null` is the type of the literal `null`. */
-export type ExprType = ColumnType | 'null';
-
-export interface EvalContext {
-  readonly batch: RecordBatch;
-  readonly n: number;
-  /** Column vectors already read in this batch, shared by every expression of an operator. */
-  readonly columns: Map<number, Vec>;
-  /** Row index → reason, for rows whose value could not be computed. */
-  errors: Map<number, string> | null;
-}
-
-export function evalContext(batch: RecordBatch, columns: Map<number, Vec> = new Map()): EvalContext {
-  return { batch, n: batch.numRows, columns, errors: null };
-}
-
-export function rowError(ctx: EvalContext, i: number, reason: string): void {
-  (ctx.errors ??= new Map()).has(i) || ctx.errors.set(i, reason);
-}
-
-export interface Node {
-  readonly type: ExprType;
-  /** Set when the expression is a bare column reference, so operators can reuse the Arrow column unchanged. */
-  readonly column?: number;
-  /** Set for literals: lets functions demand constant arguments (regex patterns, units). */
-  readonly literal?: { value: unknown };
-  eval(ctx: EvalContext): Vec;
-}
 
 export interface CompiledExpression {
   readonly text: string;
@@ -50,18 +24,6 @@ export interface CompiledExpression {
   readonly root: Node;
   readonly columns: readonly string[];
   eval(ctx: EvalContext): Vec;
-}
-
-const NUMERIC_RANK: Partial<Record<ExprType, number>> = { int32: 1, int64: 2, float64: 3 };
-
-/** The common type of branches (CASE, coalesce): equal types, or the widest numeric type; null fits anything. */
-export function unify(types: ExprType[]): ExprType | undefined {
-  const real = types.filter((t) => t !== 'null');
-  if (!real.length) return 'null';
-  if (real.every((t) => t === real[0])) return real[0];
-  if (real.every((t) => isNumeric(t as ColumnType)))
-    return real.reduce((a, b) => ((NUMERIC_RANK[a] ?? 0) >= (NUMERIC_RANK[b] ?? 0) ? a : b));
-  return undefined;
 }
 
 /** The columns an expression may name: their types in order, and a name → index lookup. An operator compiling many
@@ -106,7 +68,7 @@ export function compilePredicate(text: string, schema: Schema): CompiledExpressi
   const e = compileExpression(text, schema);
   if (e.type !== 'bool' && e.type !== 'null')
     throw new AbflowError('expression_type', `a predicate must be boolean, but \`${text}\` is ${e.type}`, {
-      hint: 'compare it with something, e.g. `x > 0` or `s = \'value\'`',
+      hint: "compare it with something, e.g. `x > 0` or `s = 'value'`",
     });
   return e;
 }
@@ -131,7 +93,10 @@ class Compiler {
     const idx = this.scope.indexOf(name);
     if (idx < 0) {
       const available = this.fields.map((f) => `${f.name}: ${f.type}`).join(', ');
-      const close = suggestion(name, this.fields.map((f) => f.name));
+      const close = suggestion(
+        name,
+        this.fields.map((f) => f.name),
+      );
       this.fail('expression_column', `unknown column \`${name}\``, name, `${close ? close + ' ' : ''}available columns: ${available}`);
     }
     this.used.add(name);
@@ -172,7 +137,10 @@ class Compiler {
       case 'CaseExpression': {
         const c = e as unknown as CaseExpression;
         const branches = c.operand
-          ? c.branches.map((b) => ({ when: { type: 'BinaryExpression', operator: '=', left: c.operand, right: b.when } as unknown as Expression, then: b.then }))
+          ? c.branches.map((b) => ({
+              when: { type: 'BinaryExpression', operator: '=', left: c.operand, right: b.when } as unknown as Expression,
+              then: b.then,
+            }))
           : c.branches;
         return this.caseOf(branches, c.otherwise);
       }
@@ -189,8 +157,7 @@ class Compiler {
     const arg = this.compile(e.argument);
     const op = e.operator.toLowerCase();
     if (op === '-' || op === '+') {
-      if (!isNumeric(arg.type as ColumnType) && arg.type !== 'null')
-        this.fail('expression_type', `unary ${op} needs a number, got ${arg.type}`);
+      if (!isNumeric(arg.type as ColumnType) && arg.type !== 'null') this.fail('expression_type', `unary ${op} needs a number, got ${arg.type}`);
       if (op === '+') return arg;
       return numOp(arg.type === 'null' ? 'int64' : arg.type, [arg], (ctx, [x]) => {
         const v = new Float64Array(ctx.n);
@@ -237,10 +204,8 @@ class Compiler {
   private compare(op: string, left: Node, right: Node): Node {
     const lt = left.type;
     const rt = right.type;
-    const comparable =
-      lt === 'null' || rt === 'null' || lt === rt || (isNumeric(lt as ColumnType) && isNumeric(rt as ColumnType));
-    if (!comparable)
-      this.fail('expression_type', `cannot compare ${lt} with ${rt} using ${op}`, undefined, `cast one side, e.g. string(x) or float(x)`);
+    const comparable = lt === 'null' || rt === 'null' || lt === rt || (isNumeric(lt as ColumnType) && isNumeric(rt as ColumnType));
+    if (!comparable) this.fail('expression_type', `cannot compare ${lt} with ${rt} using ${op}`, undefined, `cast one side, e.g. string(x) or float(x)`);
     const bytes = equalsLiteralBytes(op, left, right) ?? equalsLiteralBytes(op, right, left);
     if (bytes) return bytes;
     const cmp = COMPARE[op]!;
@@ -284,10 +249,15 @@ class Compiler {
       else if ((op === '+' || op === '-') && lt === 'timestamp' && isIntegral(rt)) type = 'timestamp';
       else if (op === '+' && rt === 'timestamp' && isIntegral(lt)) type = 'timestamp';
     } else if ((isNumeric(lt as ColumnType) || lt === 'null') && (isNumeric(rt as ColumnType) || rt === 'null')) {
-      type = op === '/' ? 'float64' : (unify([lt, rt]) === 'null' ? 'int64' : unify([lt, rt]));
+      type = op === '/' ? 'float64' : unify([lt, rt]) === 'null' ? 'int64' : unify([lt, rt]);
     }
     if (!type || !ARITH[op])
-      this.fail('expression_type', `operator ${op} cannot combine ${lt} and ${rt}`, undefined, lt === 'string' || rt === 'string' ? 'convert strings with int(x) or float(x) first' : undefined);
+      this.fail(
+        'expression_type',
+        `operator ${op} cannot combine ${lt} and ${rt}`,
+        undefined,
+        lt === 'string' || rt === 'string' ? 'convert strings with int(x) or float(x) first' : undefined,
+      );
     const f = ARITH[op]!;
     const integral = type === 'int64' || type === 'int32' || type === 'timestamp';
     return numOp(type, [left, right], (ctx, [a, b]) => {
@@ -312,8 +282,7 @@ class Compiler {
 
   private inList(leftE: Expression, rightE: Expression): Node {
     const left = this.compile(leftE);
-    if (rightE.type !== 'ArrayExpression')
-      this.fail('expression_type', '`in` needs a list of literals on its right', 'in', "write x in ['a', 'b']");
+    if (rightE.type !== 'ArrayExpression') this.fail('expression_type', '`in` needs a list of literals on its right', 'in', "write x in ['a', 'b']");
     const items = (rightE as unknown as { elements: Expression[] }).elements.map((el) => {
       if (el.type !== 'Literal') this.fail('expression_type', '`in` lists may hold only literals', 'in');
       return (el as unknown as { value: unknown }).value;
@@ -341,8 +310,7 @@ class Compiler {
     const thens = branches.map((b) => this.compile(b.then));
     const otherwise = otherwiseE ? this.compile(otherwiseE) : literal(null);
     const type = unify([...thens.map((t) => t.type), otherwise.type]);
-    if (type === undefined)
-      this.fail('expression_type', `CASE branches have incompatible types: ${[...thens, otherwise].map((t) => t.type).join(', ')}`);
+    if (type === undefined) this.fail('expression_type', `CASE branches have incompatible types: ${[...thens, otherwise].map((t) => t.type).join(', ')}`);
     return caseNode(type, whens, thens, otherwise);
   }
 
@@ -369,10 +337,20 @@ class Compiler {
     }
     const fn = FUNCTIONS[fname];
     if (!fn)
-      return this.fail('expression_type', `unknown function ${name}()`, name, suggestion(fname, [...Object.keys(FUNCTIONS), 'col', 'if', 'case']) ?? `functions: ${Object.keys(FUNCTIONS).join(', ')}`);
+      return this.fail(
+        'expression_type',
+        `unknown function ${name}()`,
+        name,
+        suggestion(fname, [...Object.keys(FUNCTIONS), 'col', 'if', 'case']) ?? `functions: ${Object.keys(FUNCTIONS).join(', ')}`,
+      );
     const args = e.arguments.map((a) => arg(this.compile(a)));
     if (args.length < fn.minArgs || args.length > fn.maxArgs)
-      this.fail('expression_type', `${fname}() takes ${fn.minArgs === fn.maxArgs ? fn.minArgs : `${fn.minArgs} to ${fn.maxArgs === Infinity ? 'any number of' : fn.maxArgs}`} arguments, got ${args.length}`, name, fn.signature);
+      this.fail(
+        'expression_type',
+        `${fname}() takes ${fn.minArgs === fn.maxArgs ? fn.minArgs : `${fn.minArgs} to ${fn.maxArgs === Infinity ? 'any number of' : fn.maxArgs}`} arguments, got ${args.length}`,
+        name,
+        fn.signature,
+      );
     return fn.build(args, this.failer(name, fn.signature));
   }
 
@@ -428,7 +406,14 @@ function coerceTimeLiteral(node: Node, other: ExprType): Node {
 }
 
 function numOp(type: ExprType, args: Node[], f: (ctx: EvalContext, vs: Vec[]) => Vec): Node {
-  return { type, eval: (ctx) => f(ctx, args.map((a) => a.eval(ctx))) };
+  return {
+    type,
+    eval: (ctx) =>
+      f(
+        ctx,
+        args.map((a) => a.eval(ctx)),
+      ),
+  };
 }
 
 function asBool(x: Vec, n: number): Extract<Vec, { kind: 'bool' }> {

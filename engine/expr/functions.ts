@@ -5,7 +5,7 @@
  * work of compiling them happens once per plan, not per row.
  */
 import { COLUMN_TYPES, type ColumnType, isNumeric } from '../types.js';
-import { type EvalContext, type ExprType, type Node, rowError, unify } from './compile.js';
+import { type EvalContext, type ExprType, type Node, rowError, unify } from './node.js';
 import { daysFromCivil, parseTimestamp } from '../time/timestamps.js';
 import { PlanRegex } from './regex.js';
 import { isNullAt, type Vec } from './vec.js';
@@ -34,12 +34,7 @@ function needLiteral(a: FnArg | undefined, what: string, fail: Fail): unknown {
 }
 
 /** A kernel that maps each non-null row through `f`; `f` returning undefined marks a row error. */
-function rowwise(
-  type: ExprType,
-  args: FnArg[],
-  f: (vals: unknown[], ctx: EvalContext, i: number) => unknown,
-  opts: { nullIn?: boolean } = {},
-): Node {
+function rowwise(type: ExprType, args: FnArg[], f: (vals: unknown[], ctx: EvalContext, i: number) => unknown, opts: { nullIn?: boolean } = {}): Node {
   return {
     type,
     eval(ctx) {
@@ -296,10 +291,15 @@ function variadic(name: string, pick: 'min' | 'max'): FunctionDef {
     build(args, fail) {
       const type = unify(args.map((a) => a.type));
       if (!type || !(numeric(type) || type === 'timestamp')) fail(`needs numbers of one kind, got ${args.map((a) => a.type).join(', ')}`);
-      return rowwise(type!, args, (vals) => {
-        const nums = vals.filter((v) => v !== null) as number[];
-        return nums.length ? Math[pick](...nums) : null;
-      }, { nullIn: true });
+      return rowwise(
+        type!,
+        args,
+        (vals) => {
+          const nums = vals.filter((v) => v !== null) as number[];
+          return nums.length ? Math[pick](...nums) : null;
+        },
+        { nullIn: true },
+      );
     },
   };
 }
@@ -417,7 +417,16 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     maxArgs: Infinity,
     signature: 'concat(a, b, ...) → string (nulls are skipped)',
     build(args) {
-      return rowwise('string', args, (vals) => vals.filter((v) => v !== null).map(String).join(''), { nullIn: true });
+      return rowwise(
+        'string',
+        args,
+        (vals) =>
+          vals
+            .filter((v) => v !== null)
+            .map(String)
+            .join(''),
+        { nullIn: true },
+      );
     },
   },
   contains: strTest((s, a) => s.includes(a)),

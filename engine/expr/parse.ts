@@ -88,7 +88,7 @@ export function parseExpression(text: string): Expression {
     const err = e as Error & { index?: number; description?: string };
     throw new AbflowError('expression_syntax', `invalid expression: ${err.description ?? err.message}`, {
       offset: err.index ?? 0,
-      hint: 'expressions use columns, literals (1, 2.5, \'text\', true, null), + - * / %, = != < <= > >=, and/or/not, x in [..], CASE WHEN .. THEN .. ELSE .. END and functions such as lower(s), coalesce(a, b), date_trunc(\'hour\', ts)',
+      hint: "expressions use columns, literals (1, 2.5, 'text', true, null), + - * / %, = != < <= > >=, and/or/not, x in [..], CASE WHEN .. THEN .. ELSE .. END and functions such as lower(s), coalesce(a, b), date_trunc('hour', ts)",
     });
   }
 }

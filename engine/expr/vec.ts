@@ -56,12 +56,6 @@ export function andValid(n: number, ...vs: Vec[]): Uint8Array | null {
   return out;
 }
 
-/** A JS value for row i (row-wise functions and error messages). */
-export function valueAt(x: Vec, i: number): unknown {
-  if (isNullAt(x, i)) return null;
-  return x.kind === 'bool' ? x.v[i] === 1 : x.v[i];
-}
-
 /** Writes a vector into an Arrow column of `type`. */
 export function vecToData(x: Vec, type: ColumnType, n: number): Data {
   const b = new ColumnBuilder(type, n);
@@ -72,9 +66,9 @@ export function vecToData(x: Vec, type: ColumnType, n: number): Data {
       else b.appendString(s);
     }
   } else if (x.kind === 'bool') {
-    for (let i = 0; i < n; i++) (x.valid && !x.valid[i] ? b.appendNull() : b.appendBool(x.v[i] === 1));
+    for (let i = 0; i < n; i++) x.valid && !x.valid[i] ? b.appendNull() : b.appendBool(x.v[i] === 1);
   } else {
-    for (let i = 0; i < n; i++) (x.valid && !x.valid[i] ? b.appendNull() : b.appendNumber(x.v[i]!));
+    for (let i = 0; i < n; i++) x.valid && !x.valid[i] ? b.appendNull() : b.appendNumber(x.v[i]!);
   }
   return b.finish();
 }

@@ -16,18 +16,25 @@ function typeOf(j: Json): string {
   const alts = (j.anyOf ?? j.oneOf) as Json[] | undefined;
   if (alts) return alts.map(typeOf).join(' | ');
   if (j.type === 'array') return `${typeOf((j.items as Json) ?? {})}[]`;
-  if (j.type === 'object') return j.additionalProperties && typeof j.additionalProperties === 'object' ? `map of ${typeOf(j.additionalProperties as Json)}` : 'object';
+  if (j.type === 'object')
+    return j.additionalProperties && typeof j.additionalProperties === 'object' ? `map of ${typeOf(j.additionalProperties as Json)}` : 'object';
   return typeof j.type === 'string' ? j.type : Array.isArray(j.type) ? (j.type as string[]).join(' | ') : 'any';
 }
 
-const cell = (s: unknown) => String(s ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ');
+const cell = (s: unknown) =>
+  String(s ?? '')
+    .replaceAll('|', '\\|')
+    .replaceAll('\n', ' ');
 
 function fields(spec: AnySpec): string {
   const j = toJson(spec.config);
   const props = (j.properties ?? (j.allOf as Json[] | undefined)?.[0]?.properties) as Record<string, Json> | undefined;
   if (!props || !Object.keys(props).length) return '_No configuration._\n';
   const required = new Set((j.required as string[] | undefined) ?? []);
-  const rows = Object.entries(props).map(([name, p]) => `| \`${name}\`${required.has(name) && p.default === undefined ? ' (required)' : ''} | ${cell(typeOf(p))} | ${p.default === undefined ? '' : cell('`' + JSON.stringify(p.default) + '`')} | ${cell(p.description)} |`);
+  const rows = Object.entries(props).map(
+    ([name, p]) =>
+      `| \`${name}\`${required.has(name) && p.default === undefined ? ' (required)' : ''} | ${cell(typeOf(p))} | ${p.default === undefined ? '' : cell('`' + JSON.stringify(p.default) + '`')} | ${cell(p.description)} |`,
+  );
   return ['| field | type | default | description |', '|---|---|---|---|', ...rows].join('\n') + '\n';
 }
 

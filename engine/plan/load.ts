@@ -120,12 +120,7 @@ function position(
 }
 
 /** Converts zod issues to AbflowErrors with plan paths (prefixed) and hints. */
-export function zodErrors(
-  error: z.ZodError,
-  schema: z.ZodType,
-  prefix: readonly (string | number)[] = [],
-  value?: unknown,
-): AbflowError[] {
+export function zodErrors(error: z.ZodError, schema: z.ZodType, prefix: readonly (string | number)[] = [], value?: unknown): AbflowError[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...(issue.path as (string | number)[])];
     const here = issue.path as (string | number)[];
@@ -143,7 +138,13 @@ export function zodErrors(
         const actual = valueAt(value, here);
         const expected = (issue as { expected: string }).expected;
         const got = actual === undefined ? 'nothing' : actual === null ? 'null' : Array.isArray(actual) ? 'a list' : typeof actual;
-        return new AbflowError('plan_schema', actual === undefined ? `missing required field (expected ${expected})` : `expected ${expected}, got ${got}${isPrimitive(actual) ? ` (${JSON.stringify(actual)})` : ''}`, { path });
+        return new AbflowError(
+          'plan_schema',
+          actual === undefined
+            ? `missing required field (expected ${expected})`
+            : `expected ${expected}, got ${got}${isPrimitive(actual) ? ` (${JSON.stringify(actual)})` : ''}`,
+          { path },
+        );
       }
       case 'invalid_value': {
         const values = (issue as { values: unknown[] }).values;

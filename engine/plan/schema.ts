@@ -34,16 +34,15 @@ export const engineOptions = z
       .max(4096)
       .default(DEFAULTS.queueCapacity)
       .describe('Batches buffered per edge; a full queue makes its producer wait (backpressure).'),
-    deadLetters: z
-      .string()
-      .optional()
-      .describe(`File for dead letters that no sink in the plan receives (default "${DEFAULTS.deadLetterPath}").`),
+    deadLetters: z.string().optional().describe(`File for dead letters that no sink in the plan receives (default "${DEFAULTS.deadLetterPath}").`),
     maxDeadLetterRatio: z
       .number()
       .min(0)
       .max(1)
       .optional()
-      .describe('Fail the run when more than this share of the rows read became dead letters (checked as rows arrive from 1 000 rows on, and when the run ends); default: no limit.'),
+      .describe(
+        'Fail the run when more than this share of the rows read became dead letters (checked as rows arrive from 1 000 rows on, and when the run ends); default: no limit.',
+      ),
     checkpoint: z
       .object({
         interval: duration().describe('How often to checkpoint, e.g. "1s".'),
@@ -59,9 +58,7 @@ export const engineOptions = z
 const description = z.string().optional().describe('Free text for humans.');
 const config = z.unknown().optional().describe("The component's configuration; see its kind's documentation.");
 
-export const sourceNode = z
-  .object({ id: nodeId, kind: z.string().describe('Source kind.'), description, config })
-  .strict();
+export const sourceNode = z.object({ id: nodeId, kind: z.string().describe('Source kind.'), description, config }).strict();
 
 export const operatorNode = z
   .object({
@@ -89,7 +86,10 @@ export const planSchema = z
     name: z.string().regex(ID, 'plan names use letters, digits, _ and -').describe('Job name: names output files and checkpoints.'),
     description,
     engine: engineOptions.prefault({}),
-    plugins: z.array(z.string().min(1)).default([]).describe('Modules exporting `abflowComponents` (custom operators, sources, sinks), relative to the plan file.'),
+    plugins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Modules exporting `abflowComponents` (custom operators, sources, sinks), relative to the plan file.'),
     sources: z.array(sourceNode).min(1, 'a plan needs at least one source'),
     operators: z.array(operatorNode).default([]),
     sinks: z.array(sinkNode).min(1, 'a plan needs at least one sink'),
@@ -98,4 +98,3 @@ export const planSchema = z
 
 export type PlanSpec = z.output<typeof planSchema>;
 export type EngineOptions = z.output<typeof engineOptions>;
-export type NodeSpec = z.output<typeof operatorNode>;

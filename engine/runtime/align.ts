@@ -8,7 +8,11 @@
  */
 import type { Channel, Element } from './channel.js';
 
-export async function readAligned(inputs: readonly Channel[], handle: (el: Exclude<Element, { t: 'barrier' }>, input: number) => Promise<void>, onBarrier: (checkpoint: number) => Promise<void>): Promise<void> {
+export async function readAligned(
+  inputs: readonly Channel[],
+  handle: (el: Exclude<Element, { t: 'barrier' }>, input: number) => Promise<void>,
+  onBarrier: (checkpoint: number) => Promise<void>,
+): Promise<void> {
   const waiting = new Map<number, { arrived: number; release: (() => void)[] }>();
   let serial = Promise.resolve();
   await Promise.all(

@@ -41,7 +41,11 @@ export class ChainExecutor {
     });
   }
 
-  async run(batch: RecordBatch, positions: Float64Array | undefined, origin: string | undefined): Promise<{ outputs: ChainOutput[]; counters: NodeCounters[]; watermark: number }> {
+  async run(
+    batch: RecordBatch,
+    positions: Float64Array | undefined,
+    origin: string | undefined,
+  ): Promise<{ outputs: ChainOutput[]; counters: NodeCounters[]; watermark: number }> {
     let watermark = -Infinity;
     const produced: Emitted[][] = [];
     const counters: NodeCounters[] = [];

@@ -69,7 +69,11 @@ export class BatchCollector implements Collector {
       cols.raw.appendString(raw?.[k] ?? safeJson(rowObject(this.input, row)));
     }
     this.counters.dead += n;
-    const batch = makeBatch(DEAD_LETTER_SCHEMA, Object.values(cols).map((c) => c.finish()), n);
+    const batch = makeBatch(
+      DEAD_LETTER_SCHEMA,
+      Object.values(cols).map((c) => c.finish()),
+      n,
+    );
     this.emitted.push({ port: DEAD_LETTER_PORT, batch, positions: this.positions ? positions : undefined });
   }
 }

@@ -50,7 +50,9 @@ export interface JobResult {
   readonly stopped: boolean;
 }
 
-export type JobStatus = Omit<JobResult, 'durationMs'> & { readonly queues: readonly { readonly name: string; readonly depth: number; readonly capacity: number }[] };
+export type JobStatus = Omit<JobResult, 'durationMs'> & {
+  readonly queues: readonly { readonly name: string; readonly depth: number; readonly capacity: number }[];
+};
 
 export interface RunOptions {
   /** Module URLs exporting `abflowComponents`, loaded by the worker threads. */
@@ -144,9 +146,17 @@ export class Job implements VertexRuntime {
   async terminate(why: string): Promise<void> {
     if (this.ended) return;
     const running = [...this.running].sort((a, b) => STUCK_RANK[this.vertex(a).type] - STUCK_RANK[this.vertex(b).type]);
-    const busy = [...this.running].map((id) => (this.vertex(id).type === 'chain' ? `chain ${this.metrics.nodesOf(id).join(' → ')}` : (this.metrics.nodesOf(id)[0] ?? id)));
+    const busy = [...this.running].map((id) =>
+      this.vertex(id).type === 'chain' ? `chain ${this.metrics.nodesOf(id).join(' → ')}` : (this.metrics.nodesOf(id)[0] ?? id),
+    );
     const stuck = running.flatMap((id) => this.metrics.nodesOf(id))[0];
-    this.fail(new AbflowError('operator_failed', `job ${this.plan.name} was terminated: ${why}; still running: ${busy.join(', ') || 'nothing'}`, { domain: 'internal', ...(stuck ? { nodeId: stuck } : {}) }), this.plan.physical.vertices[0]!);
+    this.fail(
+      new AbflowError('operator_failed', `job ${this.plan.name} was terminated: ${why}; still running: ${busy.join(', ') || 'nothing'}`, {
+        domain: 'internal',
+        ...(stuck ? { nodeId: stuck } : {}),
+      }),
+      this.plan.physical.vertices[0]!,
+    );
     this.killed = true;
     this.terminated.fire(undefined);
     await Promise.all([this.pool?.destroy(), this.keyed.terminate()]);
@@ -157,12 +167,17 @@ export class Job implements VertexRuntime {
     const t0 = clock();
     const store = await this.recovery.open();
     this.pool = this.startPool();
-    const timer = this.opts.onProgress ? setInterval(() => this.opts.onProgress!({ elapsedMs: clock() - t0, ...this.metrics.totals() }), this.opts.progressIntervalMs ?? 250) : null;
+    const timer = this.opts.onProgress
+      ? setInterval(() => this.opts.onProgress!({ elapsedMs: clock() - t0, ...this.metrics.totals() }), this.opts.progressIntervalMs ?? 250)
+      : null;
     try {
       // Workers load the component modules and create their operators while the sources start; chains send their
       // first batch once that is done, so no batch waits behind module loading inside a worker.
       this.warmed = this.pool ? this.pool.warm(this.plan.engine.parallelism) : Promise.resolve();
-      this.warmed.then(() => this.opts.onStarted?.({ resumedFrom: this.resumeFrom }), () => undefined);
+      this.warmed.then(
+        () => this.opts.onStarted?.({ resumedFrom: this.resumeFrom }),
+        () => undefined,
+      );
       // A terminated job ends here even if one of its parts never returns (a sink stuck on a dead server).
       await this.terminated.race(Promise.all(this.plan.physical.vertices.map((v) => this.drive(v))));
     } finally {
@@ -189,7 +204,10 @@ export class Job implements VertexRuntime {
   private startPool(): WorkerPool | null {
     const chains = this.plan.physical.vertices.filter((v): v is Extract<Vertex, { type: 'chain' }> => v.type === 'chain' && !v.inline);
     if (!chains.length) return null;
-    const data = { modules: this.opts.modules, chains: Object.fromEntries(chains.map((c) => [c.id, { members: c.members, exits: this.wiring.exitsOf(c.id) }])) };
+    const data = {
+      modules: this.opts.modules,
+      chains: Object.fromEntries(chains.map((c) => [c.id, { members: c.members, exits: this.wiring.exitsOf(c.id) }])),
+    };
     return new WorkerPool({ threads: this.plan.engine.parallelism, data });
   }
 

@@ -58,6 +58,7 @@ export interface KeyedReply {
 
 type Handled = { reply: KeyedReply; transfer: ArrayBuffer[] };
 
+/** @public Imported by URL (keyed-worker.ts), which static analysis cannot follow. */
 export async function createKeyedHost(data: KeyedThreadData, importModule: (url: string) => Promise<unknown>) {
   const specs: AnySpec[] = [];
   for (const url of data.modules) specs.push(...(((await importModule(url)) as { abflowComponents?: readonly AnySpec[] }).abflowComponents ?? []));
@@ -111,6 +112,17 @@ function openPartition(registry: Registry, data: KeyedVertexData) {
     const named = result.emitted.map((e) => ({ ...e, port: `${data.nodeId}.${e.port}` }));
     for (const e of named) if (!data.exits.some((x) => x.port === e.port)) counters.discarded += e.batch.numRows;
     const { wire, transfer } = toExits(named, data.exits);
-    return { reply: { seq: req.seq, vertex: req.vertex, outputs: wire, counters, watermark: eventTime.current, ...(result.ended ? { ended: true } : {}), ...(result.state ? { state: result.state } : {}) }, transfer };
+    return {
+      reply: {
+        seq: req.seq,
+        vertex: req.vertex,
+        outputs: wire,
+        counters,
+        watermark: eventTime.current,
+        ...(result.ended ? { ended: true } : {}),
+        ...(result.state ? { state: result.state } : {}),
+      },
+      transfer,
+    };
   };
 }

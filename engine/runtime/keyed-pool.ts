@@ -41,7 +41,8 @@ export class KeyedPool {
       this.onCrash(e, starter);
       // No reply will come: answer every waiting request with the error, so the vertices waiting on them finish.
       for (const [vertex, waiting] of pending)
-        for (const [seq, reply] of waiting) reply({ seq, vertex, outputs: [], counters: zeroCounters(vertex), error: { message: `keyed thread ${k} stopped: ${e.message}` } });
+        for (const [seq, reply] of waiting)
+          reply({ seq, vertex, outputs: [], counters: zeroCounters(vertex), error: { message: `keyed thread ${k} stopped: ${e.message}` } });
     });
     return (this.threads[k] = { worker, ready, pending });
   }

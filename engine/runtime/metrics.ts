@@ -46,10 +46,18 @@ export class JobMetrics {
     for (const n of plan.nodes) {
       if (n.decodedBy) continue;
       const src = raw.get(n.id);
-      this.nodes.set(n.id, src ? { id: n.id, kind: src.kind, role: 'source', decoded: true, ...zero } : { id: n.id, kind: n.kind, role: n.role, decoded: false, ...zero });
+      this.nodes.set(
+        n.id,
+        src ? { id: n.id, kind: src.kind, role: 'source', decoded: true, ...zero } : { id: n.id, kind: n.kind, role: n.role, decoded: false, ...zero },
+      );
     }
-    if (plan.physical.vertices.some((v) => v.type === 'dead_letters')) this.nodes.set('dead_letters', { id: 'dead_letters', kind: 'file', role: 'dead_letters', decoded: false, ...zero });
-    for (const v of plan.physical.vertices) this.vertexNodes.set(v.id, nodesOfVertex(v).filter((id) => this.nodes.has(id)));
+    if (plan.physical.vertices.some((v) => v.type === 'dead_letters'))
+      this.nodes.set('dead_letters', { id: 'dead_letters', kind: 'file', role: 'dead_letters', decoded: false, ...zero });
+    for (const v of plan.physical.vertices)
+      this.vertexNodes.set(
+        v.id,
+        nodesOfVertex(v).filter((id) => this.nodes.has(id)),
+      );
   }
 
   node(id: string): NodeMetrics {
@@ -98,7 +106,11 @@ export class JobMetrics {
 
   /** A copy of every node's counters. */
   snapshot(): NodeMetrics[] {
-    return [...this.nodes.values()].map((m) => ({ ...m, ...(m.extra ? { extra: { ...m.extra } } : {}), ...(m.batchMs ? { batchMs: { ...m.batchMs, counts: [...m.batchMs.counts] } } : {}) }));
+    return [...this.nodes.values()].map((m) => ({
+      ...m,
+      ...(m.extra ? { extra: { ...m.extra } } : {}),
+      ...(m.batchMs ? { batchMs: { ...m.batchMs, counts: [...m.batchMs.counts] } } : {}),
+    }));
   }
 }
 

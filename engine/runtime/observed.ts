@@ -13,7 +13,11 @@ import { type NodeCounters, zeroCounters } from './protocol.js';
 export function operatorFailure(nodeId: string, kind: string, e: unknown): AbflowError {
   if (isAbflowError(e) && e.nodeId) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new AbflowError('operator_failed', `operator '${nodeId}' (${kind}) failed: ${msg}`, { nodeId, cause: e, domain: isAbflowError(e) ? e.domain : 'internal' });
+  return new AbflowError('operator_failed', `operator '${nodeId}' (${kind}) failed: ${msg}`, {
+    nodeId,
+    cause: e,
+    domain: isAbflowError(e) ? e.domain : 'internal',
+  });
 }
 
 const NO_ROWS = { numRows: 0 } as RecordBatch;
@@ -86,7 +90,12 @@ export class ObservedOperator {
     return c;
   }
 
-  private async call(batch: RecordBatch, positions: Float64Array | undefined, origin: string | undefined, f: (col: BatchCollector) => unknown): Promise<BatchCollector> {
+  private async call(
+    batch: RecordBatch,
+    positions: Float64Array | undefined,
+    origin: string | undefined,
+    f: (col: BatchCollector) => unknown,
+  ): Promise<BatchCollector> {
     const col = new BatchCollector(this.nodeId, batch, positions, origin, this.counters);
     const t0 = performance.now();
     try {
@@ -112,7 +121,13 @@ export class ObservedSink {
   }
 
   named(e: unknown): AbflowError {
-    return isAbflowError(e) ? e : new AbflowError('sink_io', `sink '${this.nodeId}' (${this.kind}) failed: ${(e as Error).message}`, { nodeId: this.nodeId, cause: e, domain: 'external' });
+    return isAbflowError(e)
+      ? e
+      : new AbflowError('sink_io', `sink '${this.nodeId}' (${this.kind}) failed: ${(e as Error).message}`, {
+          nodeId: this.nodeId,
+          cause: e,
+          domain: 'external',
+        });
   }
 
   write(batch: RecordBatch, input: number, positions: Float64Array | undefined): Promise<void> {

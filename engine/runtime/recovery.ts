@@ -65,10 +65,17 @@ export class Recovery {
   async open(): Promise<CheckpointStore | null> {
     const cp = this.plan.engine.checkpoint;
     const vertices = this.plan.physical.vertices;
-    const base = { participants: vertices.map((v) => v.id), sources: vertices.filter((v) => v.type === 'source').map((v) => v.id), parallelism: this.plan.engine.parallelism, fail: this.fail, onCheckpoint: this.opts.onCheckpoint };
+    const base = {
+      participants: vertices.map((v) => v.id),
+      sources: vertices.filter((v) => v.type === 'source').map((v) => v.id),
+      parallelism: this.plan.engine.parallelism,
+      fail: this.fail,
+      onCheckpoint: this.opts.onCheckpoint,
+    };
     if (!cp) {
       // Sources with their own commit points (Airbyte STATE) still get checkpoints, for the commits only.
-      if (vertices.some((v) => v.type === 'source' && (v.node.spec as SourceSpec).drivesCheckpoints)) this.coordinator = new Coordinator({ ...base, store: null, keep: 1, firstId: 1 });
+      if (vertices.some((v) => v.type === 'source' && (v.node.spec as SourceSpec).drivesCheckpoints))
+        this.coordinator = new Coordinator({ ...base, store: null, keep: 1, firstId: 1 });
       return null;
     }
     const store = await CheckpointStore.open(cp.path);
@@ -94,10 +101,13 @@ export class Recovery {
     for (const blob of this.restored.states) {
       const v = this.plan.physical.vertices.find((x) => x.id === blob.vertex);
       if (!v) problems.push(`\`${blob.vertex}\` has saved state but is no longer in the plan`);
-      else if (fingerprint(v) !== blob.fingerprint) problems.push(`\`${blob.vertex}\` changed (kind, config or input schema): its saved state cannot be read safely`);
+      else if (fingerprint(v) !== blob.fingerprint)
+        problems.push(`\`${blob.vertex}\` changed (kind, config or input schema): its saved state cannot be read safely`);
     }
     if (problems.length)
-      throw new AbflowError('config', `checkpoint ${this.restored.id} does not fit this plan:\n  ${[...new Set(problems)].join('\n  ')}`, { hint: 'run with --from-scratch to discard the saved state' });
+      throw new AbflowError('config', `checkpoint ${this.restored.id} does not fit this plan:\n  ${[...new Set(problems)].join('\n  ')}`, {
+        hint: 'run with --from-scratch to discard the saved state',
+      });
   }
 
   /** After a finished run, the positions of sources that keep connection state (an incremental sync continues);

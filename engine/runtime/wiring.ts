@@ -42,7 +42,13 @@ export class Wiring {
       const outs = this.outs.get(e.from) ?? [];
       const target = plan.physical.vertices.find((v) => v.id === e.to)!;
       const hash = typeof e.partitioning === 'object' ? e.partitioning.hash : null;
-      outs.push({ port: e.port, channel: ch, edge: e, hashColumns: hash ? hash.map((k) => e.schema.fields.findIndex((f) => f.name === k)) : null, parallelism: target.type === 'keyed' ? target.parallelism : 1 });
+      outs.push({
+        port: e.port,
+        channel: ch,
+        edge: e,
+        hashColumns: hash ? hash.map((k) => e.schema.fields.findIndex((f) => f.name === k)) : null,
+        parallelism: target.type === 'keyed' ? target.parallelism : 1,
+      });
       this.outs.set(e.from, outs);
     }
   }
@@ -53,7 +59,10 @@ export class Wiring {
 
   /** Where a vertex's outputs go, as pool workers and keyed threads address them (exit i = i-th outgoing edge). */
   exitsOf(vertex: string): ChainExit[] {
-    return (this.outs.get(vertex) ?? []).map((o) => ({ port: o.port, ...(o.hashColumns && o.parallelism > 1 ? { hash: { columns: o.hashColumns, parallelism: o.parallelism } } : {}) }));
+    return (this.outs.get(vertex) ?? []).map((o) => ({
+      port: o.port,
+      ...(o.hashColumns && o.parallelism > 1 ? { hash: { columns: o.hashColumns, parallelism: o.parallelism } } : {}),
+    }));
   }
 
   consumes(vertex: string, port: string): boolean {
@@ -78,7 +87,13 @@ export class Wiring {
       if (el.t === 'batch' && o.hashColumns && o.parallelism > 1 && el.partition === undefined) {
         for (const piece of partitionBatch(el.batch, o.hashColumns, o.parallelism)) {
           const positions = el.positions ? Float64Array.from(piece.rows, (r) => el.positions![r]!) : undefined;
-          await o.channel.push({ t: 'batch', batch: piece.batch, partition: piece.partition, ...(positions ? { positions } : {}), ...(el.origin ? { origin: el.origin } : {}) });
+          await o.channel.push({
+            t: 'batch',
+            batch: piece.batch,
+            partition: piece.partition,
+            ...(positions ? { positions } : {}),
+            ...(el.origin ? { origin: el.origin } : {}),
+          });
         }
       } else await o.channel.push(el);
     }
@@ -96,13 +111,20 @@ export class Wiring {
     for (const o of outputs) {
       const batch = fromIPC(o.ipc);
       this.rejectedBy.get(outs[o.exit]!.port)?.(batch);
-      await outs[o.exit]!.channel.push({ t: 'batch', batch, ...(o.positions ? { positions: o.positions } : {}), ...(origin ? { origin } : {}), ...(o.partition !== undefined ? { partition: o.partition } : {}) });
+      await outs[o.exit]!.channel.push({
+        t: 'batch',
+        batch,
+        ...(o.positions ? { positions: o.positions } : {}),
+        ...(origin ? { origin } : {}),
+        ...(o.partition !== undefined ? { partition: o.partition } : {}),
+      });
     }
   }
 
   /** Outputs of a chain run on this thread, per port. */
   async emitBatches(vertex: string, outputs: readonly ChainOutput[], origin?: string): Promise<void> {
-    for (const o of outputs) await this.emit(vertex, o.port, { t: 'batch', batch: o.batch, ...(o.positions ? { positions: o.positions } : {}), ...(origin ? { origin } : {}) });
+    for (const o of outputs)
+      await this.emit(vertex, o.port, { t: 'batch', batch: o.batch, ...(o.positions ? { positions: o.positions } : {}), ...(origin ? { origin } : {}) });
   }
 
   closeAll(e: Error): void {

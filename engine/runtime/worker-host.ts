@@ -31,7 +31,11 @@ export function createHost(data: WorkerData, importModule: (url: string) => Prom
     if (!exec) {
       const chain = data.chains[id];
       if (!chain) throw new Error(`unknown chain ${id}`);
-      exec = new ChainExecutor(chain.members, chain.exits.map((e) => e.port), await registry);
+      exec = new ChainExecutor(
+        chain.members,
+        chain.exits.map((e) => e.port),
+        await registry,
+      );
       executors.set(id, exec);
     }
     return exec;

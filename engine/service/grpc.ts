@@ -15,18 +15,41 @@ import type { SubmissionPolicy } from '../policy.js';
 import { describeJob, JobConflict, type JobManager, type ManagedJob, PlanForbidden, PlanRejected } from './jobs.js';
 import { authorized } from './server.js';
 
-const PROTO = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../proto/abflow/v1/abflow.proto' : '../../proto/abflow/v1/abflow.proto', import.meta.url));
+const PROTO = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../proto/abflow/v1/abflow.proto' : '../../proto/abflow/v1/abflow.proto', import.meta.url),
+);
 
-type Call = grpc.ServerUnaryCall<Record<string, string>, unknown> | grpc.ServerReadableStream<Record<string, unknown>, unknown> | grpc.ServerWritableStream<Record<string, string>, unknown>;
+type Call =
+  | grpc.ServerUnaryCall<Record<string, string>, unknown>
+  | grpc.ServerReadableStream<Record<string, unknown>, unknown>
+  | grpc.ServerWritableStream<Record<string, string>, unknown>;
 
 function toMessage(j: ManagedJob) {
   const d = describeJob(j);
-  return { id: d.id, name: d.name, state: d.state, rows_in: d.rowsIn, rows_out: d.rowsOut, dead_letters: d.deadLetters, checkpoints: d.checkpoints.length, error: d.error ?? '', status_json: JSON.stringify(d) };
+  return {
+    id: d.id,
+    name: d.name,
+    state: d.state,
+    rows_in: d.rowsIn,
+    rows_out: d.rowsOut,
+    dead_letters: d.deadLetters,
+    checkpoints: d.checkpoints.length,
+    error: d.error ?? '',
+    status_json: JSON.stringify(d),
+  };
 }
 
 const status = (code: grpc.status, details: string) => Object.assign(new Error(redactSecrets(details)), { code, details: redactSecrets(details) });
 
-export async function startGrpc(o: { host: string; port: number; token?: string | undefined; jobs: JobManager; policy: SubmissionPolicy; log: Logger; tls?: { cert: Buffer; key: Buffer } | undefined }): Promise<{ server: grpc.Server; port: number }> {
+export async function startGrpc(o: {
+  host: string;
+  port: number;
+  token?: string | undefined;
+  jobs: JobManager;
+  policy: SubmissionPolicy;
+  log: Logger;
+  tls?: { cert: Buffer; key: Buffer } | undefined;
+}): Promise<{ server: grpc.Server; port: number }> {
   const def = protoLoader.loadSync(PROTO, { longs: Number, defaults: true, keepCase: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { abflow: { v1: { Abflow: { service: grpc.ServiceDefinition } } } };
   const allowed = (call: Call) => {
@@ -45,7 +68,13 @@ export async function startGrpc(o: { host: string; port: number; token?: string 
             e.code !== undefined
               ? e
               : status(
-                  e instanceof PlanForbidden ? grpc.status.PERMISSION_DENIED : e instanceof PlanRejected ? grpc.status.INVALID_ARGUMENT : e instanceof JobConflict ? grpc.status.ALREADY_EXISTS : grpc.status.INTERNAL,
+                  e instanceof PlanForbidden
+                    ? grpc.status.PERMISSION_DENIED
+                    : e instanceof PlanRejected
+                      ? grpc.status.INVALID_ARGUMENT
+                      : e instanceof JobConflict
+                        ? grpc.status.ALREADY_EXISTS
+                        : grpc.status.INTERNAL,
                   e.message,
                 ),
           ),
@@ -102,6 +131,12 @@ export async function startGrpc(o: { host: string; port: number; token?: string 
       call.on('cancelled', off);
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${o.host}:${o.port}`, o.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: o.tls.cert, private_key: o.tls.key }]) : grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      `${o.host}:${o.port}`,
+      o.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: o.tls.cert, private_key: o.tls.key }]) : grpc.ServerCredentials.createInsecure(),
+      (e, p) => (e ? reject(e) : resolve(p)),
+    ),
+  );
   return { server, port };
 }

@@ -77,7 +77,8 @@ async function compileSubmitted({ text, file, policy, plugins }: JobHostData) {
     const doc = (loaded.value ?? {}) as Record<string, unknown>;
     if (policy) {
       const nodes = ['sources', 'operators', 'sinks'].reduce((n, k) => n + (Array.isArray(doc[k]) ? (doc[k] as unknown[]).length : 0), 0);
-      if (nodes > SUBMITTED_LIMITS.nodes) throw new Refusal(false, [`${file}: the plan has ${nodes} sources, operators and sinks; the service takes at most ${SUBMITTED_LIMITS.nodes}`]);
+      if (nodes > SUBMITTED_LIMITS.nodes)
+        throw new Refusal(false, [`${file}: the plan has ${nodes} sources, operators and sinks; the service takes at most ${SUBMITTED_LIMITS.nodes}`]);
     }
     const listed = doc.plugins;
     const planPlugins = Array.isArray(listed) ? listed.filter((p): p is string => typeof p === 'string').map((p) => resolve(dirname(resolve(file)), p)) : [];
@@ -86,13 +87,19 @@ async function compileSubmitted({ text, file, policy, plugins }: JobHostData) {
     const components = await loadComponents([...plugins, ...planPlugins]);
     const plan = await compilePlan(loaded, components.registry, policy ? { policy } : {});
     if (policy) {
-      const widest = plan.nodes.flatMap((n) => Object.entries(n.outputs).map(([port, s]) => ({ at: `${n.decodedBy ?? n.id}.${port}`, width: s.fields.length }))).sort((a, b) => b.width - a.width)[0];
+      const widest = plan.nodes
+        .flatMap((n) => Object.entries(n.outputs).map(([port, s]) => ({ at: `${n.decodedBy ?? n.id}.${port}`, width: s.fields.length })))
+        .sort((a, b) => b.width - a.width)[0];
       if (widest && widest.width > SUBMITTED_LIMITS.columns)
         throw new Refusal(false, [`${file}: \`${widest.at}\` has ${widest.width} columns; the service takes at most ${SUBMITTED_LIMITS.columns} per stream`]);
     }
     return { plan, modules: components.modules };
   } catch (e) {
-    if (e instanceof PlanErrors) throw new Refusal(e.errors.some((x) => x.code === 'forbidden'), e.errors.map((x) => x.format()));
+    if (e instanceof PlanErrors)
+      throw new Refusal(
+        e.errors.some((x) => x.code === 'forbidden'),
+        e.errors.map((x) => x.format()),
+      );
     if (isAbflowError(e)) throw new Refusal(e.code === 'forbidden', [e.format()]);
     throw e;
   }

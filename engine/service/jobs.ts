@@ -13,8 +13,6 @@ import type { SubmissionPolicy } from '../policy.js';
 import { siblingUrl, startThread } from '../runtime/loader.js';
 import { type HostMessage, type JobHostData, type JobStatus, type LogicalEdge, schemaFromIPC, type ServiceMessage } from './job-host.js';
 
-export { SUBMITTED_LIMITS } from './job-host.js';
-
 export type JobState = 'running' | 'stopping' | 'finished' | 'failed' | 'stopped';
 
 export interface ManagedJob {
@@ -270,7 +268,18 @@ export function describeJob(j: ManagedJob) {
     deadLetters: s.deadLetters,
     checkpoints: s.checkpoints,
     queues: s.queues,
-    nodes: s.nodes.map((n) => ({ id: n.id, kind: n.kind, role: n.role, rowsIn: n.rowsIn, rowsOut: n.rowsOut, dead: n.dead, discarded: n.discarded, busyMs: Math.round(n.busyMs), ...(n.watermarkMs !== undefined ? { watermark: new Date(n.watermarkMs).toISOString() } : {}), ...(n.extra ? { metrics: n.extra } : {}) })),
+    nodes: s.nodes.map((n) => ({
+      id: n.id,
+      kind: n.kind,
+      role: n.role,
+      rowsIn: n.rowsIn,
+      rowsOut: n.rowsOut,
+      dead: n.dead,
+      discarded: n.discarded,
+      busyMs: Math.round(n.busyMs),
+      ...(n.watermarkMs !== undefined ? { watermark: new Date(n.watermarkMs).toISOString() } : {}),
+      ...(n.extra ? { metrics: n.extra } : {}),
+    })),
     edges: j.edges,
   };
 }

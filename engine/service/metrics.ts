@@ -75,7 +75,8 @@ export function jobMetrics(jobs: JobManager): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const { j, s } of statuses()) for (const n of s.nodes) for (const [k, v] of Object.entries(n.extra ?? {})) this.set({ job: j.name, node: n.id, metric: k }, v);
+      for (const { j, s } of statuses())
+        for (const n of s.nodes) for (const [k, v] of Object.entries(n.extra ?? {})) this.set({ job: j.name, node: n.id, metric: k }, v);
     },
   });
   new Gauge({
@@ -86,7 +87,8 @@ export function jobMetrics(jobs: JobManager): Registry {
     collect() {
       this.reset();
       const now = Date.now();
-      for (const { j, s } of statuses()) for (const n of s.nodes) if (n.watermarkMs !== undefined) this.set({ job: j.name, node: n.id }, (now - n.watermarkMs) / 1000);
+      for (const { j, s } of statuses())
+        for (const n of s.nodes) if (n.watermarkMs !== undefined) this.set({ job: j.name, node: n.id }, (now - n.watermarkMs) / 1000);
     },
   });
   // A histogram whose buckets the runtime already counts: exposed as is rather than re-observed.

@@ -47,7 +47,8 @@ class TooLarge extends Error {}
 
 export async function startServer(o: ServeOptions): Promise<Server> {
   const metrics = jobMetrics(o.jobs);
-  const json = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 2) + '\n');
+  const json = (res: ServerResponse, status: number, body: unknown) =>
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 2) + '\n');
   const body = (req: IncomingMessage) =>
     new Promise<string>((resolve, reject) => {
       const tooLarge = () => new TooLarge(`a plan may have at most ${MAX_PLAN_BYTES} bytes`);
@@ -85,7 +86,8 @@ export async function startServer(o: ServeOptions): Promise<Server> {
         if (e instanceof PlanForbidden) return json(res, 403, { error: 'the plan uses what this service does not allow', problems: e.problems });
         if (e instanceof PlanRejected) return json(res, 400, { error: 'invalid plan', problems: e.problems });
         if (e instanceof JobConflict) return json(res, 409, { error: e.message });
-        if (e instanceof TooLarge) return res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: e.message }) + '\n');
+        if (e instanceof TooLarge)
+          return res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: e.message }) + '\n');
         throw e;
       }
     }

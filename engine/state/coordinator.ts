@@ -76,7 +76,15 @@ export class Coordinator {
   private readonly onCheckpoint: ((c: { id: number; ms: number; bytes: number; finished: boolean }) => void) | undefined;
 
   constructor(o: CoordinatorOptions) {
-    ({ store: this.store, participants: this.participants, sources: this.sources, parallelism: this.parallelism, keep: this.keep, fail: this.fail, onCheckpoint: this.onCheckpoint } = o);
+    ({
+      store: this.store,
+      participants: this.participants,
+      sources: this.sources,
+      parallelism: this.parallelism,
+      keep: this.keep,
+      fail: this.fail,
+      onCheckpoint: this.onCheckpoint,
+    } = o);
     const firstId = o.firstId;
     this.next = firstId;
     this.requested = firstId - 1;

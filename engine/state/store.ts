@@ -5,10 +5,9 @@
  * is detected on restore and the previous complete one is used instead, with a message saying so.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { duckdbConnect } from '../duckdb.js';
 
 export interface StateBlob {
   /** Vertex id (source, chain, keyed operator, sink). */
@@ -46,16 +45,13 @@ function sha256(b: Uint8Array): string {
 export class CheckpointStore {
   private constructor(
     readonly path: string,
-    private readonly db: DuckDBInstance,
     private readonly conn: DuckDBConnection,
   ) {}
 
   static async open(path: string): Promise<CheckpointStore> {
-    mkdirSync(dirname(path), { recursive: true });
-    const db = await DuckDBInstance.create(path);
-    const conn = await db.connect();
+    const conn = await duckdbConnect(path);
     for (const s of SCHEMA) await conn.run(s);
-    return new CheckpointStore(path, db, conn);
+    return new CheckpointStore(path, conn);
   }
 
   async write(cp: { id: number; durationMs: number; parallelism: number; finished: boolean; states: readonly StateBlob[] }, keep: number): Promise<number> {
@@ -93,8 +89,17 @@ export class CheckpointStore {
     );
     return r.getRowObjectsJson().map((row) => {
       const per: Record<string, number> = {};
-      for (const p of (row.parts as { vertex: string | null; bytes: string | number | null }[]) ?? []) if (p.vertex) per[p.vertex] = (per[p.vertex] ?? 0) + Number(p.bytes);
-      return { id: Number(row.id), createdAt: String(row.created_at), durationMs: Number(row.duration_ms), bytes: Number(row.bytes), parallelism: Number(row.parallelism), finished: row.finished === true, perVertexBytes: per };
+      for (const p of (row.parts as { vertex: string | null; bytes: string | number | null }[]) ?? [])
+        if (p.vertex) per[p.vertex] = (per[p.vertex] ?? 0) + Number(p.bytes);
+      return {
+        id: Number(row.id),
+        createdAt: String(row.created_at),
+        durationMs: Number(row.duration_ms),
+        bytes: Number(row.bytes),
+        parallelism: Number(row.parallelism),
+        finished: row.finished === true,
+        perVertexBytes: per,
+      };
     });
   }
 
@@ -140,6 +145,5 @@ export class CheckpointStore {
 
   close(): void {
     this.conn.closeSync();
-    this.db.closeSync();
   }
 }

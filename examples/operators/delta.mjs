@@ -9,7 +9,24 @@
  * (`snapshot` / `restore`), and dead letters for rows it cannot use. Its tests use `abflow/testing`
  * (delta.test.ts beside it); examples/plans/payment-deltas.yaml runs it (`plugins: [../operators/delta.mjs]`).
  */
-import { AbflowError, atPath, columnData, columnTypeOf, defineOperator, Field, isValid, keyReader, makeBatch, numbersOf, requireColumn, Schema, takeBatch, toArrowType, vecToData, z } from 'abflow/api';
+import {
+  AbflowError,
+  atPath,
+  columnData,
+  columnTypeOf,
+  defineOperator,
+  Field,
+  isValid,
+  keyReader,
+  makeBatch,
+  numbersOf,
+  requireColumn,
+  Schema,
+  takeBatch,
+  toArrowType,
+  vecToData,
+  z,
+} from 'abflow/api';
 
 const config = z
   .object({
@@ -29,7 +46,11 @@ function outputSchema(cfg, input) {
   if (!['int32', 'int64', 'float64'].includes(typeAt(input, v))) throw new AbflowError('config', `\`${cfg.value}\` is not numeric`, { path: ['value'] });
   const t = atPath(['timeColumn'], () => requireColumn(input, cfg.timeColumn, []));
   if (typeAt(input, t) !== 'timestamp') throw new AbflowError('config', `\`${cfg.timeColumn}\` is not a timestamp`, { path: ['timeColumn'] });
-  return new Schema([...input.fields, new Field(`${cfg.value}_delta`, toArrowType('float64'), true), new Field(`${cfg.value}_rate`, toArrowType('float64'), true)]);
+  return new Schema([
+    ...input.fields,
+    new Field(`${cfg.value}_delta`, toArrowType('float64'), true),
+    new Field(`${cfg.value}_rate`, toArrowType('float64'), true),
+  ]);
 }
 
 export const delta = defineOperator({
@@ -39,7 +60,12 @@ export const delta = defineOperator({
   execution: 'keyed',
   keyBy: (cfg) => cfg.keyBy,
   deadLetters: true,
-  examples: [{ title: 'Spending change per customer', yaml: 'id: spend_delta\nkind: delta\ninputs: [payments]\nconfig:\n  keyBy: [customer_id]\n  value: amount\n  timeColumn: event_time' }],
+  examples: [
+    {
+      title: 'Spending change per customer',
+      yaml: 'id: spend_delta\nkind: delta\ninputs: [payments]\nconfig:\n  keyBy: [customer_id]\n  value: amount\n  timeColumn: event_time',
+    },
+  ],
   outputSchemas: (cfg, [input]) => ({ out: outputSchema(cfg, /** @type {Schema} */ (input)) }),
   create(cfg, ctx) {
     const input = /** @type {Schema} */ (ctx.inputs[0]);
@@ -84,9 +110,20 @@ export const delta = defineOperator({
           }
           last.set(key, { value, time });
         }
-        const result = makeBatch(schema, [...batch.data.children, vecToData({ kind: 'num', v: d, valid: dValid }, 'float64', n), vecToData({ kind: 'num', v: r, valid: rValid }, 'float64', n)], n);
+        const result = makeBatch(
+          schema,
+          [
+            ...batch.data.children,
+            vecToData({ kind: 'num', v: d, valid: dValid }, 'float64', n),
+            vecToData({ kind: 'num', v: r, valid: rValid }, 'float64', n),
+          ],
+          n,
+        );
         if (!bad.length) return out.emit(result);
-        out.deadLetter(bad, bad.map(() => `delta: ${cfg.value} or ${cfg.timeColumn} is null`));
+        out.deadLetter(
+          bad,
+          bad.map(() => `delta: ${cfg.value} or ${cfg.timeColumn} is null`),
+        );
         const rows = Int32Array.from(good);
         out.emit(takeBatch(result, rows), 'out', rows);
       },

@@ -7,7 +7,10 @@ const T = (col: string) => `epoch_ms(${col})`;
 
 export const ORACLE: Record<string, { sql: string; columns: string }> = {
   q0: { columns: 'auction, bidder, price, epoch_ms(dateTime) AS t, extra', sql: 'SELECT auction, bidder, price, epoch_ms(dateTime) AS t, extra FROM ev.bid' },
-  q1: { columns: 'auction, bidder, round(price, 6) AS price, epoch_ms(dateTime) AS t, extra', sql: 'SELECT auction, bidder, round(0.908 * price::DOUBLE, 6) AS price, epoch_ms(dateTime) AS t, extra FROM ev.bid' },
+  q1: {
+    columns: 'auction, bidder, round(price, 6) AS price, epoch_ms(dateTime) AS t, extra',
+    sql: 'SELECT auction, bidder, round(0.908 * price::DOUBLE, 6) AS price, epoch_ms(dateTime) AS t, extra FROM ev.bid',
+  },
   q2: { columns: 'auction, price', sql: 'SELECT auction, price FROM ev.bid WHERE auction % 123 = 0' },
   q5: {
     columns: 'auction, num, epoch_ms(window_start) AS ws, epoch_ms(window_end) AS we',

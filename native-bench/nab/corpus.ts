@@ -16,7 +16,10 @@ export function readCorpus(root: string): NabSeries[] {
     .sort()
     .filter((name) => existsSync(join(root, 'data', name)))
     .map((name) => {
-      const lines = readFileSync(join(root, 'data', name), 'utf8').trim().split('\n').slice(1);
+      const lines = readFileSync(join(root, 'data', name), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1);
       const timestamps = lines.map((l) => l.slice(0, l.indexOf(',')));
       const values = Float64Array.from(lines, (l) => Number(l.slice(l.indexOf(',') + 1)));
       return { name, timestamps, values, windows: labels[name]! };

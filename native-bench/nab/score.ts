@@ -137,7 +137,14 @@ export function scoreCorpus(files: readonly ScoredFile[], profile: CostProfile):
     } else fp += r.sweep;
   }
   consider();
-  const perFile = files.map((f, i) => fileScore(f.name, rows.filter((r) => r.file === i), bestT, profile));
+  const perFile = files.map((f, i) =>
+    fileScore(
+      f.name,
+      rows.filter((r) => r.file === i),
+      bestT,
+      profile,
+    ),
+  );
   const raw = perFile.reduce((s, f) => s + f.score, 0);
   const nullScore = -windows * profile.fnWeight;
   const perfect = windows * profile.tpWeight;

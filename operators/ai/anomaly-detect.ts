@@ -46,20 +46,28 @@ const config = z
     value: z.string().min(1).describe('Numeric column to score.'),
     keyBy: z.array(z.string().min(1)).default([]).describe('One detector per key (empty: one for the whole stream).'),
     output: z.string().min(1).default('anomaly_score').describe('Name of the score column added.'),
-    detector: z.discriminatedUnion('kind', [novelty, ewmaZ]).default(novelty.parse({ kind: 'novelty' })).describe('Detector and its settings.'),
+    detector: z
+      .discriminatedUnion('kind', [novelty, ewmaZ])
+      .default(novelty.parse({ kind: 'novelty' }))
+      .describe('Detector and its settings.'),
     ...auditConfig,
   })
   .strict()
-  .refine((c) => c.detector.kind !== 'novelty' || c.detector.calibration[0] <= c.detector.calibration[1], { message: 'calibration: the first value must not exceed the second', path: ['detector', 'calibration'] });
+  .refine((c) => c.detector.kind !== 'novelty' || c.detector.calibration[0] <= c.detector.calibration[1], {
+    message: 'calibration: the first value must not exceed the second',
+    path: ['detector', 'calibration'],
+  });
 
 type Config = z.infer<typeof config>;
 
 function scoredSchema(cfg: Config, input: Schema): Schema {
   const valueIdx = atPath(['value'], () => requireColumn(input, cfg.value, []));
   const t = columnTypeOf(input.fields[valueIdx]!.type);
-  if (!['int32', 'int64', 'float64'].includes(t)) throw new AbflowError('config', `\`${cfg.value}\` is ${t}; anomaly_detect scores a numeric column`, { path: ['value'] });
+  if (!['int32', 'int64', 'float64'].includes(t))
+    throw new AbflowError('config', `\`${cfg.value}\` is ${t}; anomaly_detect scores a numeric column`, { path: ['value'] });
   cfg.keyBy.forEach((k, i) => atPath(['keyBy', i], () => requireColumn(input, k, [])));
-  if (input.fields.some((f) => f.name === cfg.output)) throw new AbflowError('config', `column \`${cfg.output}\` already exists`, { path: ['output'], hint: 'choose another `output` name' });
+  if (input.fields.some((f) => f.name === cfg.output))
+    throw new AbflowError('config', `column \`${cfg.output}\` already exists`, { path: ['output'], hint: 'choose another `output` name' });
   return new Schema([...input.fields, new Field(cfg.output, toArrowType('float64'), true)]);
 }
 
@@ -113,12 +121,20 @@ export const anomalyDetect = defineOperator({
           scores[i] = detect(d, cfg.detector, x[i]!);
           valid[i] = 1;
         }
-        out.emit(cfg.shadow ? batch : makeBatch(scored, [...batch.data.children, vecToData({ kind: 'num', v: scores, valid }, 'float64', batch.numRows)], batch.numRows));
+        out.emit(
+          cfg.shadow
+            ? batch
+            : makeBatch(scored, [...batch.data.children, vecToData({ kind: 'num', v: scores, valid }, 'float64', batch.numRows)], batch.numRows),
+        );
         if (!audits(cfg)) return;
         const latencyMs = (performance.now() - t0) / Math.max(1, batch.numRows);
         const decisions: Decision[] = [];
         for (let i = 0; i < batch.numRows; i++) decisions.push({ row: i, output: { [cfg.output]: valid[i] ? scores[i] : null }, latencyMs });
-        out.emit(auditBatch(ctx.nodeId, cfg.detector.kind, version, batch, input, auditKey, decisions), 'audit', Int32Array.from(decisions, (d) => d.row));
+        out.emit(
+          auditBatch(ctx.nodeId, cfg.detector.kind, version, batch, input, auditKey, decisions),
+          'audit',
+          Int32Array.from(decisions, (d) => d.row),
+        );
       },
       snapshot: () => ({ entries: [...detectors] }),
       restore(state) {

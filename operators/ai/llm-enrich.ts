@@ -48,13 +48,29 @@ const openai = lazyRequire<typeof import('openai')>(import.meta.url, 'openai');
 const config = z
   .object({
     model: z.string().min(1).describe('Model name sent to the endpoint.'),
-    baseURL: z.string().url().optional().describe('OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (default: $OPENAI_BASE_URL, else api.openai.com).'),
+    baseURL: z
+      .string()
+      .url()
+      .optional()
+      .describe('OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (default: $OPENAI_BASE_URL, else api.openai.com).'),
     apiKeyEnv: z.string().min(1).default('OPENAI_API_KEY').describe('Environment variable holding the API key (never put keys in plans).'),
     system: z.string().optional().describe('System message.'),
     prompt: z.string().min(1).describe('User message template; `{{column}}` inserts a field of the record.'),
-    promptVersion: z.string().min(1).optional().describe('Version stamped on outputs and part of the cache key (default: a digest of system, prompt and output schema).'),
-    output: z.record(z.string(), z.unknown()).describe('JSON schema of the answer: an object whose properties become columns (string, integer, number, boolean; others as JSON).'),
-    recordsPerRequest: z.number().int().min(1).max(100).default(1).describe('Records per request; above 1 the answer is {"results": [...]} with one item per record.'),
+    promptVersion: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Version stamped on outputs and part of the cache key (default: a digest of system, prompt and output schema).'),
+    output: z
+      .record(z.string(), z.unknown())
+      .describe('JSON schema of the answer: an object whose properties become columns (string, integer, number, boolean; others as JSON).'),
+    recordsPerRequest: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(1)
+      .describe('Records per request; above 1 the answer is {"results": [...]} with one item per record.'),
     concurrency: z.number().int().min(1).max(1000).default(8).describe('Requests in flight at most (LLM endpoints rate-limit; small is safer).'),
     timeout: duration().default(120_000).describe('Total time per request including retries; then the failure policy applies.'),
     attemptTimeout: duration().default(30_000).describe('Time per attempt.'),
@@ -103,7 +119,11 @@ function compiled(cfg: Config, input: Schema) {
   const validate = outputValidator(cfg.output as never, ['output']);
   const added = [...columns.map((c) => c.name), MODEL_COLUMN, VERSION_COLUMN, ...(cfg.onError === 'null_with_error' ? [cfg.errorColumn] : [])];
   for (const name of added)
-    if (input.fields.some((f) => f.name === name)) throw new AbflowError('config', `output column \`${name}\` already exists in the input`, { path: ['output'], hint: 'rename the property or drop the input column first' });
+    if (input.fields.some((f) => f.name === name))
+      throw new AbflowError('config', `output column \`${name}\` already exists in the input`, {
+        path: ['output'],
+        hint: 'rename the property or drop the input column first',
+      });
   const enriched = new Schema([
     ...input.fields,
     ...columns.map((c) => new Field(c.name, toArrowType(c.type), true)),
@@ -158,27 +178,59 @@ export const llmEnrich = defineOperator({
       yaml: `id: triage\nkind: llm_enrich\ninputs: [tickets]\nconfig:\n  model: gpt-4o-mini\n  system: You triage support tickets. Answer in JSON.\n  prompt: "Subject: {{subject}}\\nBody: {{body}}"\n  output:\n    type: object\n    properties:\n      priority: { type: string, enum: [P0, P1, P2, P3] }\n      root_cause: { type: string }\n    required: [priority, root_cause]\n  concurrency: 4\n  onError: null_with_error`,
     },
   ],
-  display: (cfg) => ({ model: cfg.model, concurrency: String(cfg.concurrency), onError: cfg.onError, cache: cfg.cache ? cfg.cache.path : 'off', ...(cfg.shadow ? { shadow: 'yes' } : {}) }),
+  display: (cfg) => ({
+    model: cfg.model,
+    concurrency: String(cfg.concurrency),
+    onError: cfg.onError,
+    cache: cfg.cache ? cfg.cache.path : 'off',
+    ...(cfg.shadow ? { shadow: 'yes' } : {}),
+  }),
   resources: (cfg) => (cfg.cache ? [{ kind: 'write', path: cfg.cache.path, at: ['cache', 'path'] }] : []),
   outputSchemas: (cfg, [input]) => auditedSchemas(cfg, input!, compiled(cfg, input!).enriched),
   create(cfg, ctx) {
     const input = ctx.inputs[0]!;
     const c = compiled(cfg, input);
     const apiKey = process.env[cfg.apiKeyEnv];
-    if (!apiKey) throw new AbflowError('config', `llm_enrich: environment variable ${cfg.apiKeyEnv} is not set`, { hint: 'export the API key (local OpenAI-compatible servers accept any value), or set `apiKeyEnv`', nodeId: ctx.nodeId });
+    if (!apiKey)
+      throw new AbflowError('config', `llm_enrich: environment variable ${cfg.apiKeyEnv} is not set`, {
+        hint: 'export the API key (local OpenAI-compatible servers accept any value), or set `apiKeyEnv`',
+        nodeId: ctx.nodeId,
+      });
     const client = new (openai().OpenAI)({ apiKey, maxRetries: 0, ...(cfg.baseURL ? { baseURL: cfg.baseURL } : {}) });
-    const policy: RetryPolicy = { maxAttempts: cfg.retry.maxAttempts, initialDelayMs: cfg.retry.initialDelay, maxDelayMs: cfg.retry.maxDelay, multiplier: cfg.retry.multiplier };
+    const policy: RetryPolicy = {
+      maxAttempts: cfg.retry.maxAttempts,
+      initialDelayMs: cfg.retry.initialDelay,
+      maxDelayMs: cfg.retry.maxDelay,
+      multiplier: cfg.retry.multiplier,
+    };
     const breaker = new CircuitBreaker(cfg.circuitBreaker.failures, cfg.circuitBreaker.cooldown);
-    const responseFormat = (n: number) => ({ type: 'json_schema' as const, json_schema: { name: 'output', strict: true, schema: batchSchema(cfg.output as never, n) as Record<string, unknown> } });
+    const responseFormat = (n: number) => ({
+      type: 'json_schema' as const,
+      json_schema: { name: 'output', strict: true, schema: batchSchema(cfg.output as never, n) as Record<string, unknown> },
+    });
     let cache: Promise<ResponseCache> | undefined;
-    const metrics = { requests: 0, attempts: 0, retries: 0, cache_hits: 0, enriched: 0, failed: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0, circuit_opened: 0 };
+    const metrics = {
+      requests: 0,
+      attempts: 0,
+      retries: 0,
+      cache_hits: 0,
+      enriched: 0,
+      failed: 0,
+      tokens_in: 0,
+      tokens_out: 0,
+      cost_usd: 0,
+      circuit_opened: 0,
+    };
 
     /** One request for `prompts` (1..recordsPerRequest records): their answers, or the failure. */
     async function ask(prompts: readonly string[], systemText: string | undefined): Promise<{ answers: Record<string, unknown>[] } | { failure: Failure }> {
       metrics.requests++;
       const deadline = Date.now() + cfg.timeout;
       for (let attempt = 1; ; attempt++) {
-        if (!breaker.allow()) return { failure: { code: 'circuit_open', message: 'circuit breaker open: calls paused after repeated failures', retryable: false, attempts: attempt - 1 } };
+        if (!breaker.allow())
+          return {
+            failure: { code: 'circuit_open', message: 'circuit breaker open: calls paused after repeated failures', retryable: false, attempts: attempt - 1 },
+          };
         metrics.attempts++;
         let failure: Failure;
         try {
@@ -196,7 +248,9 @@ export const llmEnrich = defineOperator({
           breaker.success(); // the endpoint answered; whether the answer is usable is a separate question
           metrics.tokens_in += res.usage?.prompt_tokens ?? 0;
           metrics.tokens_out += res.usage?.completion_tokens ?? 0;
-          if (cfg.pricing) metrics.cost_usd += ((res.usage?.prompt_tokens ?? 0) * cfg.pricing.inputPerMillion + (res.usage?.completion_tokens ?? 0) * cfg.pricing.outputPerMillion) / 1e6;
+          if (cfg.pricing)
+            metrics.cost_usd +=
+              ((res.usage?.prompt_tokens ?? 0) * cfg.pricing.inputPerMillion + (res.usage?.completion_tokens ?? 0) * cfg.pricing.outputPerMillion) / 1e6;
           return { answers: parseAnswers(res.choices[0]?.message?.content, prompts.length) };
         } catch (e) {
           failure = classify(e);
@@ -208,7 +262,14 @@ export const llmEnrich = defineOperator({
         failure.attempts = attempt;
         if (!failure.retryable || attempt >= policy.maxAttempts) return { failure };
         const wait = backoffMs(attempt, policy, failure.retryAfterMs);
-        if (Date.now() + wait >= deadline) return { failure: { ...failure, code: failure.code === 'rate_limited' ? 'rate_limited' : 'timeout', message: `${failure.message}; no time left in the ${cfg.timeout} ms timeout for another attempt` } };
+        if (Date.now() + wait >= deadline)
+          return {
+            failure: {
+              ...failure,
+              code: failure.code === 'rate_limited' ? 'rate_limited' : 'timeout',
+              message: `${failure.message}; no time left in the ${cfg.timeout} ms timeout for another attempt`,
+            },
+          };
         metrics.retries++;
         await sleep(wait);
       }
@@ -236,7 +297,18 @@ export const llmEnrich = defineOperator({
         cache ??= cfg.cache ? ResponseCache.open(cfg.cache.path) : undefined;
         const store = await cache;
         const n = batch.numRows;
-        const columns = new Map([...new Set([...c.prompt.fields, ...(c.system?.fields ?? [])])].map((f) => [f, columnData(batch, input.fields.findIndex((x) => x.name === f))] as const));
+        const columns = new Map(
+          [...new Set([...c.prompt.fields, ...(c.system?.fields ?? [])])].map(
+            (f) =>
+              [
+                f,
+                columnData(
+                  batch,
+                  input.fields.findIndex((x) => x.name === f),
+                ),
+              ] as const,
+          ),
+        );
         const row = (i: number, fields: readonly string[]) => Object.fromEntries(fields.map((f) => [f, cellValue(columns.get(f)!, i)]));
         const prompts = Array.from({ length: n }, (_, i) => render(c.prompt, row(i, c.prompt.fields)));
         const systems = c.system ? Array.from({ length: n }, (_, i) => render(c.system!, row(i, c.system!.fields))) : undefined;
@@ -270,7 +342,10 @@ export const llmEnrich = defineOperator({
           while (next < groups.length) {
             const g = groups[next++]!;
             const first = todo.get(g[0]!)![0]!;
-            const r = await ask(g.map((k) => prompts[todo.get(k)![0]!]!), systems?.[first]);
+            const r = await ask(
+              g.map((k) => prompts[todo.get(k)![0]!]!),
+              systems?.[first],
+            );
             g.forEach((k, j) => {
               for (const i of todo.get(k)!) {
                 if ('answers' in r) answers[i] = r.answers[j];
@@ -288,17 +363,27 @@ export const llmEnrich = defineOperator({
         const reason = (f: Failure) => `${f.code}: ${f.message}${f.attempts ? ` (${f.attempts} attempt${f.attempts > 1 ? 's' : ''})` : ''}`;
         if (bad.length && cfg.onError === 'fail') {
           const f = failures[bad[0]!]!;
-          throw new AbflowError('operator_failed', `llm_enrich failed on ${bad.length} record(s) (onError: fail): ${reason(f)}`, { domain: 'external', nodeId: ctx.nodeId });
+          throw new AbflowError('operator_failed', `llm_enrich failed on ${bad.length} record(s) (onError: fail): ${reason(f)}`, {
+            domain: 'external',
+            nodeId: ctx.nodeId,
+          });
         }
         if (audits(cfg)) {
           const latencyMs = (performance.now() - started) / Math.max(1, n);
           const decisions: Decision[] = Array.from({ length: n }, (_, i) => ({ row: i, output: answers[i] ?? { error: reason(failures[i]!) }, latencyMs }));
-          out.emit(auditBatch(ctx.nodeId, cfg.model, c.version, batch, input, cfg.recordKey ?? [], decisions), 'audit', Int32Array.from(decisions, (d) => d.row));
+          out.emit(
+            auditBatch(ctx.nodeId, cfg.model, c.version, batch, input, cfg.recordKey ?? [], decisions),
+            'audit',
+            Int32Array.from(decisions, (d) => d.row),
+          );
         }
         if (cfg.shadow) return out.emit(batch);
         const enriched = withAnswers(batch, answers, failures, reason);
         if (!bad.length || cfg.onError === 'null_with_error') return out.emit(enriched);
-        out.deadLetter(bad, bad.map((i) => `llm_enrich ${reason(failures[i]!)}`));
+        out.deadLetter(
+          bad,
+          bad.map((i) => `llm_enrich ${reason(failures[i]!)}`),
+        );
         const good = Int32Array.from({ length: n }, (_, i) => i).filter((i) => !failures[i]);
         out.emit(takeBatch(enriched, good), 'out', good);
       },
@@ -308,7 +393,12 @@ export const llmEnrich = defineOperator({
       metrics: () => ({ ...metrics, circuit_open: breaker.state === 'closed' ? 0 : 1 }),
     };
 
-    function withAnswers(batch: RecordBatch, answers: (Record<string, unknown> | undefined)[], failures: (Failure | undefined)[], reason: (f: Failure) => string): RecordBatch {
+    function withAnswers(
+      batch: RecordBatch,
+      answers: (Record<string, unknown> | undefined)[],
+      failures: (Failure | undefined)[],
+      reason: (f: Failure) => string,
+    ): RecordBatch {
       const n = batch.numRows;
       const builders = c.columns.map((col) => new ColumnBuilder(col.type, n));
       const model = new ColumnBuilder('string', n);
@@ -333,7 +423,8 @@ export const llmEnrich = defineOperator({
         }
         const f = failures[i];
         if (errors) {
-          if (f) errors.appendString(JSON.stringify({ code: f.code, message: reason(f), ...(f.status ? { status: f.status } : {}), attempts: f.attempts ?? 0 }));
+          if (f)
+            errors.appendString(JSON.stringify({ code: f.code, message: reason(f), ...(f.status ? { status: f.status } : {}), attempts: f.attempts ?? 0 }));
           else errors.appendNull();
         }
       }
@@ -342,4 +433,3 @@ export const llmEnrich = defineOperator({
     }
   },
 });
-

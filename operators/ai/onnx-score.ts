@@ -37,7 +37,10 @@ import { auditBatch, auditConfig, auditedSchemas, auditPorts, audits, type Decis
 const config = z
   .object({
     model: z.string().min(1).describe('Path of the .onnx file.'),
-    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 digest').describe('Expected SHA-256 of the file (`sha256sum model.onnx`; `abflow model fit` prints it).'),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 digest')
+      .describe('Expected SHA-256 of the file (`sha256sum model.onnx`; `abflow model fit` prints it).'),
     input: z.string().min(1).optional().describe('Model input to feed (default: its only input).'),
     features: z.array(z.string().min(1)).min(1).optional().describe('Columns forming the input tensor, in order (default: the model’s `abflow.features`).'),
     scaling: z
@@ -62,23 +65,42 @@ interface OutputPlan {
 function compiled(cfg: Config, input: Schema) {
   const model = readModel(cfg.model, cfg.sha256);
   const tensorInput = cfg.input ? model.inputs.find((i) => i.name === cfg.input) : model.inputs.length === 1 ? model.inputs[0] : undefined;
-  if (!tensorInput) throw new AbflowError('config', cfg.input ? `the model has no input \`${cfg.input}\`` : `the model has ${model.inputs.length} inputs; choose one with \`input\``, { path: ['input'], hint: `inputs: ${model.inputs.map((i) => i.name).join(', ')}` });
-  if (tensorInput.elemType !== ELEM.FLOAT && tensorInput.elemType !== ELEM.DOUBLE) throw new AbflowError('config', `model input \`${tensorInput.name}\` is not a float tensor`, { path: ['model'] });
+  if (!tensorInput)
+    throw new AbflowError(
+      'config',
+      cfg.input ? `the model has no input \`${cfg.input}\`` : `the model has ${model.inputs.length} inputs; choose one with \`input\``,
+      { path: ['input'], hint: `inputs: ${model.inputs.map((i) => i.name).join(', ')}` },
+    );
+  if (tensorInput.elemType !== ELEM.FLOAT && tensorInput.elemType !== ELEM.DOUBLE)
+    throw new AbflowError('config', `model input \`${tensorInput.name}\` is not a float tensor`, { path: ['model'] });
   const metaFeatures = model.metadata['abflow.features'] ? (JSON.parse(model.metadata['abflow.features']) as string[]) : undefined;
   const features = cfg.features ?? metaFeatures;
-  if (!features) throw new AbflowError('config', 'the model does not name its features (`abflow.features` metadata); list the columns in `features`', { path: ['features'] });
+  if (!features)
+    throw new AbflowError('config', 'the model does not name its features (`abflow.features` metadata); list the columns in `features`', {
+      path: ['features'],
+    });
   const featureIdx = features.map((f, i) => {
     const idx = atPath(['features', i], () => requireColumn(input, f, []));
-    if (!['int32', 'int64', 'float64', 'bool'].includes(columnTypeOf(input.fields[idx]!.type))) throw new AbflowError('config', `feature \`${f}\` is ${columnTypeOf(input.fields[idx]!.type)}, not numeric`, { path: ['features', i] });
+    if (!['int32', 'int64', 'float64', 'bool'].includes(columnTypeOf(input.fields[idx]!.type)))
+      throw new AbflowError('config', `feature \`${f}\` is ${columnTypeOf(input.fields[idx]!.type)}, not numeric`, { path: ['features', i] });
     return idx;
   });
   const width = tensorInput.dims[1];
   if (tensorInput.dims.length !== 2 || (width !== undefined && width > 0 && width !== features.length))
-    throw new AbflowError('config', `model input \`${tensorInput.name}\` has shape [${tensorInput.dims.join(', ')}], but ${features.length} features are given`, { path: ['features'] });
+    throw new AbflowError(
+      'config',
+      `model input \`${tensorInput.name}\` has shape [${tensorInput.dims.join(', ')}], but ${features.length} features are given`,
+      { path: ['features'] },
+    );
   const metaScaling = model.metadata['abflow.scaling'] ? (JSON.parse(model.metadata['abflow.scaling']) as { mean: number[]; std: number[] }) : undefined;
   const mean = features.map((f, i) => cfg.scaling?.[f]?.mean ?? (cfg.scaling ? 0 : (metaScaling?.mean[i] ?? 0)));
   const std = features.map((f, i) => cfg.scaling?.[f]?.std ?? (cfg.scaling ? 1 : (metaScaling?.std[i] ?? 1)));
-  for (const k of Object.keys(cfg.outputs ?? {})) if (!model.outputs.some((o) => o.name === k)) throw new AbflowError('config', `the model has no output \`${k}\``, { path: ['outputs', k], hint: `outputs: ${model.outputs.map((o) => o.name).join(', ')}` });
+  for (const k of Object.keys(cfg.outputs ?? {}))
+    if (!model.outputs.some((o) => o.name === k))
+      throw new AbflowError('config', `the model has no output \`${k}\``, {
+        path: ['outputs', k],
+        hint: `outputs: ${model.outputs.map((o) => o.name).join(', ')}`,
+      });
   const outputs: OutputPlan[] = model.outputs
     .filter((o) => !cfg.outputs || o.name in cfg.outputs)
     .map((o) => {
@@ -88,8 +110,14 @@ function compiled(cfg: Config, input: Schema) {
       const type: ColumnType = o.elemType === ELEM.INT64 ? 'int64' : o.elemType === ELEM.STRING ? 'string' : 'float64';
       return { output: o.name, columns: k === 1 ? [name] : Array.from({ length: k }, (_, i) => `${name}_${i}`), type };
     });
-  const added = [...outputs.flatMap((o) => o.columns.map((c) => ({ c, t: o.type }))), { c: '_ai_model', t: 'string' as ColumnType }, { c: '_ai_version', t: 'string' as ColumnType }, ...(cfg.onError === 'null_with_error' ? [{ c: cfg.errorColumn, t: 'string' as ColumnType }] : [])];
-  for (const { c } of added) if (input.fields.some((f) => f.name === c)) throw new AbflowError('config', `output column \`${c}\` already exists in the input`, { path: ['outputs'] });
+  const added = [
+    ...outputs.flatMap((o) => o.columns.map((c) => ({ c, t: o.type }))),
+    { c: '_ai_model', t: 'string' as ColumnType },
+    { c: '_ai_version', t: 'string' as ColumnType },
+    ...(cfg.onError === 'null_with_error' ? [{ c: cfg.errorColumn, t: 'string' as ColumnType }] : []),
+  ];
+  for (const { c } of added)
+    if (input.fields.some((f) => f.name === c)) throw new AbflowError('config', `output column \`${c}\` already exists in the input`, { path: ['outputs'] });
   const scored = new Schema([...input.fields, ...added.map(({ c, t }) => new Field(c, toArrowType(t), true))]);
   return { model, tensorInput: tensorInput.name, double: tensorInput.elemType === ELEM.DOUBLE, featureIdx, mean, std, outputs, scored };
 }
@@ -100,7 +128,16 @@ const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
 function sessionOf(model: ModelInfo): Promise<ort.InferenceSession> {
   let s = sessions.get(model.sha256);
-  if (!s) sessions.set(model.sha256, (s = runtime().InferenceSession.create(model.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' })));
+  if (!s)
+    sessions.set(
+      model.sha256,
+      (s = runtime().InferenceSession.create(model.bytes, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      })),
+    );
   return s;
 }
 
@@ -165,11 +202,19 @@ export const onnxScore = defineOperator({
             batchError = `inference failed: ${(e as Error).message}`;
           }
         }
-        const unscorable = (i: number) => `feature ${c.featureIdx.flatMap((x, f) => (isValid(cols[f]!, i) && Number.isFinite(values[f]![i]!) ? [] : [input.fields[x]!.name])).join(', ')} is null or not a finite number`;
-        const reasons: (string | undefined)[] = batchError ? new Array<string>(n).fill(batchError) : ok ? Array.from({ length: n }, (_, i) => (ok![i] ? undefined : unscorable(i))) : new Array<undefined>(n);
+        const unscorable = (i: number) =>
+          `feature ${c.featureIdx.flatMap((x, f) => (isValid(cols[f]!, i) && Number.isFinite(values[f]![i]!) ? [] : [input.fields[x]!.name])).join(', ')} is null or not a finite number`;
+        const reasons: (string | undefined)[] = batchError
+          ? new Array<string>(n).fill(batchError)
+          : ok
+            ? Array.from({ length: n }, (_, i) => (ok![i] ? undefined : unscorable(i)))
+            : new Array<undefined>(n);
         const scoredRows = batchError ? new Uint8Array(n) : ok;
         const bad = batchError ? Array.from({ length: n }, (_, i) => i) : ok ? Array.from({ length: n }, (_, i) => i).filter((i) => !ok![i]) : [];
-        if (bad.length && cfg.onError === 'fail') throw new AbflowError('operator_failed', `onnx_score: ${bad.length} row(s) could not be scored (onError: fail): ${reasons[bad[0]!]}`, { nodeId: ctx.nodeId });
+        if (bad.length && cfg.onError === 'fail')
+          throw new AbflowError('operator_failed', `onnx_score: ${bad.length} row(s) could not be scored (onError: fail): ${reasons[bad[0]!]}`, {
+            nodeId: ctx.nodeId,
+          });
         // Outputs scattered back to input rows; rows not scored stay null.
         const row = (r: number) => (rows ? rows[r]! : r);
         const children = [...batch.data.children];
@@ -187,7 +232,8 @@ export const onnxScore = defineOperator({
             if (t) {
               const d = t.data as ArrayLike<number | bigint>;
               if (typeof d[0] === 'bigint') for (let r = 0; r < m; r++) v[row(r)] = Number(d[r * k + j]);
-              else if (!rows && k === 1) v.set(d as Float32Array | Float64Array); // the common case: one column, every row
+              else if (!rows && k === 1)
+                v.set(d as Float32Array | Float64Array); // the common case: one column, every row
               else for (let r = 0; r < m; r++) v[row(r)] = d[r * k + j] as number;
             }
             children.push(o.type === 'float64' ? float64Data(v, scoredRows) : vecToData({ kind: 'num', v, valid: scoredRows }, o.type, n));
@@ -205,11 +251,18 @@ export const onnxScore = defineOperator({
             output: reasons[i] ? { error: reasons[i] } : Object.fromEntries(added.map((name, j) => [name, scored.getChildAt(base + j)?.get(i) ?? null])),
             latencyMs,
           }));
-          out.emit(auditBatch(ctx.nodeId, c.model.name, c.model.version, batch, input, cfg.recordKey ?? [], decisions), 'audit', Int32Array.from(decisions, (d) => d.row));
+          out.emit(
+            auditBatch(ctx.nodeId, c.model.name, c.model.version, batch, input, cfg.recordKey ?? [], decisions),
+            'audit',
+            Int32Array.from(decisions, (d) => d.row),
+          );
         }
         if (cfg.shadow) return out.emit(batch);
         if (!bad.length || cfg.onError === 'null_with_error') return out.emit(scored);
-        out.deadLetter(bad, bad.map((i) => `onnx_score: ${reasons[i]}`));
+        out.deadLetter(
+          bad,
+          bad.map((i) => `onnx_score: ${reasons[i]}`),
+        );
         const good = Int32Array.from({ length: n }, (_, i) => i).filter((i) => !reasons[i]);
         out.emit(takeBatch(scored, good), 'out', good);
       },

@@ -5,7 +5,21 @@
  * still work, but not reversible by hashing guesses without the salt.
  */
 import { createHmac } from 'node:crypto';
-import { AbflowError, atPath, columnData, columnTypeOf, defineOperator, Field, makeBatch, requireColumn, Schema, stringsOf, toArrowType, vecToData, z } from '../../engine/api.js';
+import {
+  AbflowError,
+  atPath,
+  columnData,
+  columnTypeOf,
+  defineOperator,
+  Field,
+  makeBatch,
+  requireColumn,
+  Schema,
+  stringsOf,
+  toArrowType,
+  vecToData,
+  z,
+} from '../../engine/api.js';
 import { DETECTORS, PII_KINDS, type PiiKind, scrub } from './pii.js';
 
 const action = z.enum(['mask', 'hash', 'drop']);
@@ -13,7 +27,11 @@ const action = z.enum(['mask', 'hash', 'drop']);
 const config = z
   .object({
     columns: z.array(z.string().min(1)).optional().describe('String columns to scan (default: every string column).'),
-    detect: z.array(z.enum(PII_KINDS)).min(1).default([...PII_KINDS]).describe(`Kinds to find: ${PII_KINDS.join(', ')}.`),
+    detect: z
+      .array(z.enum(PII_KINDS))
+      .min(1)
+      .default([...PII_KINDS])
+      .describe(`Kinds to find: ${PII_KINDS.join(', ')}.`),
     action: action.default('mask').describe('mask: replace with [KIND]; hash: replace with [KIND:hmac]; drop: null the whole value.'),
     actions: z.partialRecord(z.enum(PII_KINDS), action).default({}).describe('Per-kind overrides of `action`.'),
     saltEnv: z.string().min(1).default('ABFLOW_PII_SALT').describe('Environment variable holding the hash salt (needed by `hash`).'),
@@ -27,7 +45,8 @@ function targets(cfg: Config, input: Schema): number[] {
   if (!cfg.columns) return input.fields.flatMap((f, i) => (['string', 'json'].includes(columnTypeOf(f.type)) ? [i] : []));
   return cfg.columns.map((c, k) => {
     const i = atPath(['columns', k], () => requireColumn(input, c, []));
-    if (!['string', 'json'].includes(columnTypeOf(input.fields[i]!.type))) throw new AbflowError('config', `\`${c}\` is not a string column`, { path: ['columns', k] });
+    if (!['string', 'json'].includes(columnTypeOf(input.fields[i]!.type)))
+      throw new AbflowError('config', `\`${c}\` is not a string column`, { path: ['columns', k] });
     return i;
   });
 }
@@ -44,8 +63,14 @@ export const piiMask = defineOperator({
   config,
   execution: 'parallel',
   examples: [
-    { title: 'Mask PII in ticket text before it reaches an LLM', yaml: 'id: masked\nkind: pii_mask\ninputs: [tickets]\nconfig:\n  columns: [subject, body]\n  report: pii_found' },
-    { title: 'Pseudonymise emails, drop values with card numbers', yaml: 'id: pseudonymised\nkind: pii_mask\ninputs: [orders]\nconfig:\n  action: hash\n  actions: { card: drop }' },
+    {
+      title: 'Mask PII in ticket text before it reaches an LLM',
+      yaml: 'id: masked\nkind: pii_mask\ninputs: [tickets]\nconfig:\n  columns: [subject, body]\n  report: pii_found',
+    },
+    {
+      title: 'Pseudonymise emails, drop values with card numbers',
+      yaml: 'id: pseudonymised\nkind: pii_mask\ninputs: [orders]\nconfig:\n  action: hash\n  actions: { card: drop }',
+    },
   ],
   display: (cfg) => ({ detect: cfg.detect.join(', '), action: cfg.action, ...(cfg.columns ? { columns: cfg.columns.join(', ') } : {}) }),
   outputSchemas(cfg, [input]) {
@@ -58,10 +83,16 @@ export const piiMask = defineOperator({
     const schema = outputSchema(cfg, input);
     const actionOf = (k: PiiKind) => cfg.actions[k] ?? cfg.action;
     const salt = process.env[cfg.saltEnv];
-    if (cfg.detect.some((k) => actionOf(k) === 'hash') && !salt) throw new AbflowError('config', `pii_mask: hashing needs a secret salt in the environment variable ${cfg.saltEnv}`, { hint: 'set it (e.g. `openssl rand -hex 32`) or use action: mask', nodeId: ctx.nodeId });
+    if (cfg.detect.some((k) => actionOf(k) === 'hash') && !salt)
+      throw new AbflowError('config', `pii_mask: hashing needs a secret salt in the environment variable ${cfg.saltEnv}`, {
+        hint: 'set it (e.g. `openssl rand -hex 32`) or use action: mask',
+        nodeId: ctx.nodeId,
+      });
     const replace = (kind: PiiKind, m: string) => {
       const label = kind.toUpperCase();
-      return actionOf(kind) === 'hash' ? `[${label}:${createHmac('sha256', salt!).update(DETECTORS[kind].canonical(m)).digest('hex').slice(0, 16)}]` : `[${label}]`;
+      return actionOf(kind) === 'hash'
+        ? `[${label}:${createHmac('sha256', salt!).update(DETECTORS[kind].canonical(m)).digest('hex').slice(0, 16)}]`
+        : `[${label}]`;
     };
     return {
       processBatch(batch, out) {

@@ -57,12 +57,21 @@ export const DETECTORS: Readonly<Record<PiiKind, Detector>> = {
   // where a local part can start (the leftmost match starts there anyway): without it, a long run of local-part
   // characters with no @ was scanned once from each of its positions, quadratic (50 kB took 4 s).
   email: {
-    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+(?:@|\s*[[(]\s*at\s*[\])]\s*)[A-Za-z0-9-]+(?:(?:\.|\s*[[(]\s*dot\s*[\])]\s*)[A-Za-z0-9-]+)*(?:\.|\s*[[(]\s*dot\s*[\])]\s*)[A-Za-z]{2,}/gi,
-    canonical: (m) => m.toLowerCase().replace(/\s*[[(]\s*at\s*[\])]\s*/g, '@').replace(/\s*[[(]\s*dot\s*[\])]\s*/g, '.'),
+    pattern:
+      /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+(?:@|\s*[[(]\s*at\s*[\])]\s*)[A-Za-z0-9-]+(?:(?:\.|\s*[[(]\s*dot\s*[\])]\s*)[A-Za-z0-9-]+)*(?:\.|\s*[[(]\s*dot\s*[\])]\s*)[A-Za-z]{2,}/gi,
+    canonical: (m) =>
+      m
+        .toLowerCase()
+        .replace(/\s*[[(]\s*at\s*[\])]\s*/g, '@')
+        .replace(/\s*[[(]\s*dot\s*[\])]\s*/g, '.'),
   },
   // Upper case as IBANs are printed, or all lower case without spaces: a case-insensitive spaced pattern would run
   // on into the next words ("… 0130 00 please") and then fail its checksum.
-  iban: { pattern: /\b(?:[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,30}|[a-z]{2}\d{2}[a-z0-9]{11,30})\b/g, valid: ibanValid, canonical: (m) => m.replace(/[\s-]/g, '').toUpperCase() },
+  iban: {
+    pattern: /\b(?:[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,30}|[a-z]{2}\d{2}[a-z0-9]{11,30})\b/g,
+    valid: ibanValid,
+    canonical: (m) => m.replace(/[\s-]/g, '').toUpperCase(),
+  },
   card: {
     pattern: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g,
     valid: (m) => luhn(digits(m)),

@@ -45,8 +45,25 @@ export interface Decision {
 }
 
 /** Builds audit rows for decisions on `batch`; the record key is the key columns' values, or the row position. */
-export function auditBatch(operator: string, model: string, version: string, batch: RecordBatch, input: Schema, keyColumns: readonly string[], decisions: readonly Decision[]): RecordBatch {
-  const key = keyColumns.length ? keyReader(keyColumns.map((c) => columnData(batch, input.fields.findIndex((f) => f.name === c)))) : (i: number) => String(i);
+export function auditBatch(
+  operator: string,
+  model: string,
+  version: string,
+  batch: RecordBatch,
+  input: Schema,
+  keyColumns: readonly string[],
+  decisions: readonly Decision[],
+): RecordBatch {
+  const key = keyColumns.length
+    ? keyReader(
+        keyColumns.map((c) =>
+          columnData(
+            batch,
+            input.fields.findIndex((f) => f.name === c),
+          ),
+        ),
+      )
+    : (i: number) => String(i);
   const now = Date.now();
   return batchFromRows(
     AUDIT_SCHEMA,

@@ -5,7 +5,20 @@
  * (then the TTL is measured between the records' own times and replays dedupe identically). Repeats go to the
  * `duplicates` output (counted as discarded when it is not connected), so nothing disappears silently.
  */
-import { atPath, columnData, defineOperator, duration, isValid, keyReader, numbersOf, requireColumn, takeBatch, z, AbflowError, columnTypeOf } from '../../engine/api.js';
+import {
+  atPath,
+  columnData,
+  defineOperator,
+  duration,
+  isValid,
+  keyReader,
+  numbersOf,
+  requireColumn,
+  takeBatch,
+  z,
+  AbflowError,
+  columnTypeOf,
+} from '../../engine/api.js';
 
 const config = z
   .object({
@@ -29,7 +42,8 @@ export const dedupe = defineOperator({
     cfg.key.forEach((k, i) => atPath(['key', i], () => requireColumn(input!, k, [])));
     if (cfg.timeColumn) {
       const i = atPath(['timeColumn'], () => requireColumn(input!, cfg.timeColumn!, []));
-      if (columnTypeOf(input!.fields[i]!.type) !== 'timestamp') throw new AbflowError('config', `\`${cfg.timeColumn}\` is not a timestamp column`, { path: ['timeColumn'] });
+      if (columnTypeOf(input!.fields[i]!.type) !== 'timestamp')
+        throw new AbflowError('config', `\`${cfg.timeColumn}\` is not a timestamp column`, { path: ['timeColumn'] });
     }
     return { out: input!, duplicates: input! };
   },

@@ -45,8 +45,15 @@ const driftAction = z.enum(['quarantine', 'event']);
 
 const config = z
   .object({
-    mode: z.enum(['enforce', 'monitor']).default('enforce').describe('enforce: failing records go to quarantine only; monitor: every record passes, failures are copied to quarantine.'),
-    record: z.string().min(1).optional().describe('A JSON column holding the whole record, checked field by field against `schema` and output as typed columns.'),
+    mode: z
+      .enum(['enforce', 'monitor'])
+      .default('enforce')
+      .describe('enforce: failing records go to quarantine only; monitor: every record passes, failures are copied to quarantine.'),
+    record: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A JSON column holding the whole record, checked field by field against `schema` and output as typed columns.'),
     schema: z.record(z.string(), columnTypeSchema).optional().describe('Declared schema: field → type (required with `record`).'),
     drift: z
       .object({ newFields: driftAction.default('event'), missingFields: driftAction.default('quarantine'), typeMismatch: driftAction.default('quarantine') })
@@ -73,7 +80,15 @@ const config = z
 
 type Config = z.infer<typeof config>;
 
-export const EVENTS_SCHEMA = schemaOf({ at: 'timestamp', code: 'string', column: 'string', message: 'string', details: 'json', window_start: 'timestamp', window_end: 'timestamp' });
+export const EVENTS_SCHEMA = schemaOf({
+  at: 'timestamp',
+  code: 'string',
+  column: 'string',
+  message: 'string',
+  details: 'json',
+  window_start: 'timestamp',
+  window_end: 'timestamp',
+});
 
 interface Plan {
   readonly out: Schema;
@@ -92,23 +107,29 @@ function plan(cfg: Config, input: Schema): Plan {
   const startupDrift: Violation[] = [];
   if (cfg.record) {
     recordIdx = atPath(['record'], () => requireColumn(input, cfg.record!, []));
-    if (!['json', 'string'].includes(inputTypes[cfg.record]!)) throw new AbflowError('config', `\`${cfg.record}\` is ${inputTypes[cfg.record]}, not a JSON column`, { path: ['record'] });
+    if (!['json', 'string'].includes(inputTypes[cfg.record]!))
+      throw new AbflowError('config', `\`${cfg.record}\` is ${inputTypes[cfg.record]}, not a JSON column`, { path: ['record'] });
     types = { ...cfg.schema! };
     const kept = input.fields.filter((_, i) => i !== recordIdx);
-    for (const name of Object.keys(types)) if (kept.some((f) => f.name === name)) throw new AbflowError('config', `schema field \`${name}\` clashes with an input column`, { path: ['schema', name] });
+    for (const name of Object.keys(types))
+      if (kept.some((f) => f.name === name))
+        throw new AbflowError('config', `schema field \`${name}\` clashes with an input column`, { path: ['schema', name] });
     out = new Schema([...kept, ...Object.entries(types).map(([n, t]) => new Field(n, toArrowType(t), true))]);
   } else if (cfg.schema) {
     for (const [name, t] of Object.entries(cfg.schema)) {
       if (!(name in inputTypes)) startupDrift.push({ code: 'missing_field', column: name, message: `declared column ${name} is not in the stream` });
       else if (inputTypes[name] !== t) startupDrift.push({ code: 'type_mismatch', column: name, message: `${name} is ${inputTypes[name]}, declared ${t}` });
     }
-    for (const name of Object.keys(inputTypes)) if (!(name in cfg.schema)) startupDrift.push({ code: 'new_field', column: name, message: `column ${name} is not in the declared schema` });
+    for (const name of Object.keys(inputTypes))
+      if (!(name in cfg.schema)) startupDrift.push({ code: 'new_field', column: name, message: `column ${name} is not in the declared schema` });
   }
   const rules = cfg.rules.map((r, i) => {
-    if (!(r.column in types)) throw new AbflowError('config', `unknown column \`${r.column}\``, { path: ['rules', i, 'column'], hint: `columns: ${Object.keys(types).join(', ')}` });
+    if (!(r.column in types))
+      throw new AbflowError('config', `unknown column \`${r.column}\``, { path: ['rules', i, 'column'], hint: `columns: ${Object.keys(types).join(', ')}` });
     return compileRule(r, i, types[r.column], ['rules', i]);
   });
-  for (const c of Object.keys(cfg.monitors?.nullRate ?? {})) if (!(c in types)) throw new AbflowError('config', `unknown column \`${c}\``, { path: ['monitors', 'nullRate', c] });
+  for (const c of Object.keys(cfg.monitors?.nullRate ?? {}))
+    if (!(c in types)) throw new AbflowError('config', `unknown column \`${c}\``, { path: ['monitors', 'nullRate', c] });
   const quarantine = new Schema([...input.fields, new Field('_dq_reason', toArrowType('string'), true), new Field('_dq_reasons', toArrowType('json'), true)]);
   return { out, quarantine, recordIdx, types, rules, startupDrift };
 }
@@ -154,7 +175,15 @@ export const qualityGate = defineOperator({
     let started = false;
     const pendingEvents: Record<string, unknown>[] = [];
     const event = (code: string, column: string | null, message: string, details: unknown = null, window?: { start: number; end: number }) =>
-      pendingEvents.push({ at: Date.now(), code, column, message, details: JSON.stringify(details), window_start: window?.start ?? null, window_end: window?.end ?? null });
+      pendingEvents.push({
+        at: Date.now(),
+        code,
+        column,
+        message,
+        details: JSON.stringify(details),
+        window_start: window?.start ?? null,
+        window_end: window?.end ?? null,
+      });
     const driftOnce = (v: Violation) => {
       const key = `${v.code}:${v.column}`;
       if (state.reported[key]) return;
@@ -171,17 +200,33 @@ export const qualityGate = defineOperator({
       const span = { start: w.start, end: w.start + size };
       for (const c of monitored) {
         const rate = w.count ? (w.nulls[c] ?? 0) / w.count : 0;
-        if (rate > cfg.monitors!.nullRate[c]!) event('null_rate', c, `${(rate * 100).toFixed(1)}% of ${c} null in the window (max ${(cfg.monitors!.nullRate[c]! * 100).toFixed(1)}%)`, { nulls: w.nulls[c] ?? 0, records: w.count }, span);
+        if (rate > cfg.monitors!.nullRate[c]!)
+          event(
+            'null_rate',
+            c,
+            `${(rate * 100).toFixed(1)}% of ${c} null in the window (max ${(cfg.monitors!.nullRate[c]! * 100).toFixed(1)}%)`,
+            { nulls: w.nulls[c] ?? 0, records: w.count },
+            span,
+          );
       }
       const vol = cfg.monitors!.volume;
       if (vol) {
-        if (vol.min !== undefined && w.count < vol.min) event('volume_low', null, `${w.count} records in the window (min ${vol.min})`, { records: w.count }, span);
-        if (vol.max !== undefined && w.count > vol.max) event('volume_high', null, `${w.count} records in the window (max ${vol.max})`, { records: w.count }, span);
+        if (vol.min !== undefined && w.count < vol.min)
+          event('volume_low', null, `${w.count} records in the window (min ${vol.min})`, { records: w.count }, span);
+        if (vol.max !== undefined && w.count > vol.max)
+          event('volume_high', null, `${w.count} records in the window (max ${vol.max})`, { records: w.count }, span);
         const v = state.volume;
         if (vol.deviation !== undefined && v.n >= 3) {
           const sd = Math.sqrt(v.m2 / (v.n - 1));
           const z = sd > 0 ? (w.count - v.mean) / sd : 0;
-          if (Math.abs(z) > vol.deviation) event('volume_anomaly', null, `${w.count} records in the window, ${z.toFixed(1)} σ from the usual ${v.mean.toFixed(0)}`, { records: w.count, mean: v.mean, sd }, span);
+          if (Math.abs(z) > vol.deviation)
+            event(
+              'volume_anomaly',
+              null,
+              `${w.count} records in the window, ${z.toFixed(1)} σ from the usual ${v.mean.toFixed(0)}`,
+              { records: w.count, mean: v.mean, sd },
+              span,
+            );
         }
         v.n++;
         const d = w.count - v.mean;
@@ -204,7 +249,18 @@ export const qualityGate = defineOperator({
         expireSeen(p.rules, state.rules, now);
         const n = batch.numRows;
         const records = p.recordIdx >= 0 ? stringsOf(columnData(batch, p.recordIdx)) : null;
-        const cols = p.recordIdx >= 0 ? null : new Map(fields.map((f) => [f, columnData(batch, input.fields.findIndex((x) => x.name === f))]));
+        const cols =
+          p.recordIdx >= 0
+            ? null
+            : new Map(
+                fields.map((f) => [
+                  f,
+                  columnData(
+                    batch,
+                    input.fields.findIndex((x) => x.name === f),
+                  ),
+                ]),
+              );
         const good: number[] = [];
         const bad: number[] = [];
         const reasons: Violation[][] = [];

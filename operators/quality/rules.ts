@@ -16,11 +16,23 @@ export const ruleSchema = z
     notNull: z.boolean().optional().describe('The value must be present.'),
     range: z.object({ min: z.number().optional(), max: z.number().optional() }).strict().optional().describe('Inclusive numeric bounds.'),
     regex: z.string().optional().describe('The text must match (JavaScript syntax, anchored by you).'),
-    enum: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional().describe('Allowed values.'),
+    enum: z
+      .array(z.union([z.string(), z.number(), z.boolean()]))
+      .min(1)
+      .optional()
+      .describe('Allowed values.'),
     unique: z.object({ within: duration() }).strict().optional().describe('No repeat of the value within this time (processing time).'),
     freshness: z.object({ maxLag: duration() }).strict().optional().describe('The value is an event time at most this old when checked.'),
-    outlier: z.object({ zScore: z.number().positive().default(4), minCount: z.number().int().min(2).default(30) }).strict().optional().describe('Flags values further than zScore deviations from the running mean.'),
-    code: z.string().regex(/^[a-z][a-z0-9_]*$/).optional().describe('Reason code to report instead of the default.'),
+    outlier: z
+      .object({ zScore: z.number().positive().default(4), minCount: z.number().int().min(2).default(30) })
+      .strict()
+      .optional()
+      .describe('Flags values further than zScore deviations from the running mean.'),
+    code: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/)
+      .optional()
+      .describe('Reason code to report instead of the default.'),
   })
   .strict()
   .refine((r) => [r.notNull, r.range, r.regex, r.enum, r.unique, r.freshness, r.outlier].filter((x) => x !== undefined).length === 1, {
@@ -49,7 +61,8 @@ export interface CompiledRule {
   readonly check: (v: unknown, now: number, state: RuleState) => Violation | null;
 }
 
-const numeric = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
+const numeric = (v: unknown): number | null =>
+  typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null;
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
 export function compileRule(rule: Rule, index: number, type: ColumnType | undefined, path: (string | number)[]): CompiledRule {
@@ -63,7 +76,8 @@ export function compileRule(rule: Rule, index: number, type: ColumnType | undefi
       if (v === null || v === undefined) return null;
       const x = numeric(v);
       if (x === null) return fail('out_of_range', `${col} = ${show(v)} is not a number`);
-      if ((min !== undefined && x < min) || (max !== undefined && x > max)) return fail('out_of_range', `${col} = ${x} is outside [${min ?? '-∞'}, ${max ?? '∞'}]`);
+      if ((min !== undefined && x < min) || (max !== undefined && x > max))
+        return fail('out_of_range', `${col} = ${x} is outside [${min ?? '-∞'}, ${max ?? '∞'}]`);
       return null;
     };
   } else if (rule.regex !== undefined) {
@@ -73,10 +87,14 @@ export function compileRule(rule: Rule, index: number, type: ColumnType | undefi
     } catch (e) {
       throw new AbflowError('config', `invalid regex: ${(e as Error).message}`, { path: [...path, 'regex'] });
     }
-    check = (v) => (v === null || v === undefined || re.test(String(v)) ? null : fail('pattern_mismatch', `${col} = ${show(v)} does not match /${rule.regex}/`));
+    check = (v) =>
+      v === null || v === undefined || re.test(String(v)) ? null : fail('pattern_mismatch', `${col} = ${show(v)} does not match /${rule.regex}/`);
   } else if (rule.enum) {
     const allowed = new Set(rule.enum.map(String));
-    check = (v) => (v === null || v === undefined || allowed.has(String(v)) ? null : fail('not_in_enum', `${col} = ${show(v)} is not one of ${rule.enum!.map(show).join(', ')}`));
+    check = (v) =>
+      v === null || v === undefined || allowed.has(String(v))
+        ? null
+        : fail('not_in_enum', `${col} = ${show(v)} is not one of ${rule.enum!.map(show).join(', ')}`);
   } else if (rule.unique) {
     const within = rule.unique.within;
     check = (v, now, s) => {
@@ -85,10 +103,13 @@ export function compileRule(rule: Rule, index: number, type: ColumnType | undefi
       const k = String(v);
       const at = seen[k];
       seen[k] = now;
-      return at !== undefined && now - at < within ? fail('duplicate', `${col} = ${show(v)} was already seen ${now - at} ms ago (unique within ${within} ms)`) : null;
+      return at !== undefined && now - at < within
+        ? fail('duplicate', `${col} = ${show(v)} was already seen ${now - at} ms ago (unique within ${within} ms)`)
+        : null;
     };
   } else if (rule.freshness) {
-    if (type !== undefined && type !== 'timestamp' && type !== 'string') throw new AbflowError('config', `freshness needs a timestamp column; ${col} is ${type}`, { path: [...path, 'column'] });
+    if (type !== undefined && type !== 'timestamp' && type !== 'string')
+      throw new AbflowError('config', `freshness needs a timestamp column; ${col} is ${type}`, { path: [...path, 'column'] });
     const maxLag = rule.freshness.maxLag;
     check = (v, now) => {
       if (v === null || v === undefined) return null;
@@ -105,7 +126,8 @@ export function compileRule(rule: Rule, index: number, type: ColumnType | undefi
       if (st.n >= minCount) {
         const sd = Math.sqrt(st.m2 / (st.n - 1));
         const z = sd > 0 ? Math.abs(x - st.mean) / sd : x === st.mean ? 0 : Infinity;
-        if (z > zScore) return fail('outlier', `${col} = ${x} is ${Number.isFinite(z) ? z.toFixed(1) : '∞'} deviations from the mean ${st.mean.toPrecision(6)}`);
+        if (z > zScore)
+          return fail('outlier', `${col} = ${x} is ${Number.isFinite(z) ? z.toFixed(1) : '∞'} deviations from the mean ${st.mean.toPrecision(6)}`);
       }
       // Welford's update, only with values that were not outliers, so an anomaly cannot widen its own band.
       st.n++;
@@ -137,9 +159,11 @@ export function recordDrift(record: Record<string, unknown>, schema: Readonly<Re
       continue;
     }
     const v = record[name];
-    if (v !== null && !fitsType(v, type)) out.push({ code: 'type_mismatch', column: name, message: `${name} = ${show(typeof v === 'object' ? JSON.stringify(v) : v)} is not ${type}` });
+    if (v !== null && !fitsType(v, type))
+      out.push({ code: 'type_mismatch', column: name, message: `${name} = ${show(typeof v === 'object' ? JSON.stringify(v) : v)} is not ${type}` });
   }
-  for (const name of Object.keys(record)) if (!(name in schema)) out.push({ code: 'new_field', column: name, message: `field ${name} is not in the declared schema` });
+  for (const name of Object.keys(record))
+    if (!(name in schema)) out.push({ code: 'new_field', column: name, message: `field ${name} is not in the declared schema` });
   return out;
 }
 

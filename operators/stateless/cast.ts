@@ -32,8 +32,14 @@ export const cast = defineOperator({
   config,
   execution: 'parallel',
   deadLetters: true,
-  examples: [{ title: 'Parse string amounts', yaml: `id: typed\nkind: cast\ninputs: [raw]\nconfig:\n  columns:\n    amount: float64\n    created_at: timestamp` }],
-  display: (cfg) => ({ columns: Object.entries(cfg.columns).map(([c, t]) => `${c}::${t}`).join(', ') }),
+  examples: [
+    { title: 'Parse string amounts', yaml: `id: typed\nkind: cast\ninputs: [raw]\nconfig:\n  columns:\n    amount: float64\n    created_at: timestamp` },
+  ],
+  display: (cfg) => ({
+    columns: Object.entries(cfg.columns)
+      .map(([c, t]) => `${c}::${t}`)
+      .join(', '),
+  }),
   outputSchemas(cfg, [input]) {
     const fields = [...input!.fields];
     for (const [col, type] of Object.entries(cfg.columns)) fields[requireColumn(input!, col, ['columns', col])] = new Field(col, toArrowType(type), true);

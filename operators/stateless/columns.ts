@@ -34,7 +34,13 @@ function projection<C>(spec: {
       const schema = project(ctx.inputs[0]!, indices, names);
       return {
         processBatch(batch, out) {
-          out.emit(makeBatch(schema, indices.map((i) => batch.data.children[i]!), batch.numRows));
+          out.emit(
+            makeBatch(
+              schema,
+              indices.map((i) => batch.data.children[i]!),
+              batch.numRows,
+            ),
+          );
         },
       };
     },
@@ -76,5 +82,9 @@ export const rename = projection({
     if (dup) throw new AbflowError('config', `renaming would give two columns named \`${dup}\``, { path: ['columns'] });
     return { indices: input.fields.map((_, i) => i), names: out };
   },
-  display: (cfg) => ({ columns: Object.entries(cfg.columns).map(([a, b]) => `${a}→${b}`).join(', ') }),
+  display: (cfg) => ({
+    columns: Object.entries(cfg.columns)
+      .map(([a, b]) => `${a}→${b}`)
+      .join(', '),
+  }),
 });

@@ -9,7 +9,6 @@ import {
   ExpressionScope,
   type CompiledExpression,
   type ColumnType,
-  columnData,
   defineOperator,
   evalContext,
   Field,
@@ -50,7 +49,10 @@ function plan(columns: Record<string, string>, input: Schema): { steps: Step[]; 
   for (const [name, text] of Object.entries(columns)) {
     const expr = atPath(['columns', name], () => compileExpression(text, scope));
     if (expr.type === 'null')
-      throw new AbflowError('expression_type', `the type of \`${text}\` cannot be inferred from a bare null`, { path: ['columns', name], hint: "cast it, e.g. cast(null, 'int64')" });
+      throw new AbflowError('expression_type', `the type of \`${text}\` cannot be inferred from a bare null`, {
+        path: ['columns', name],
+        hint: "cast it, e.g. cast(null, 'int64')",
+      });
     const type = expr.type;
     const replaces = scope.indexOf(name) >= 0;
     const index = scope.set(name, type);

@@ -15,7 +15,10 @@ export const union = defineOperator({
     const first = describeSchema(inputs[0]!);
     inputs.forEach((s, k) => {
       if (describeSchema(s) !== first)
-        throw new AbflowError('config', `input ${k + 1} has schema (${describeSchema(s)}) but input 1 has (${first})`, { path: ['inputs', k], hint: 'align them first with select/rename/cast' });
+        throw new AbflowError('config', `input ${k + 1} has schema (${describeSchema(s)}) but input 1 has (${first})`, {
+          path: ['inputs', k],
+          hint: 'align them first with select/rename/cast',
+        });
     });
     return { out: inputs[0]! };
   },

@@ -6,7 +6,21 @@
  * idle and stops holding back the event time of operators that merge it with other streams.
  * Rows without an event time go to `dead_letter`: they cannot be placed in time, and are never dropped silently.
  */
-import { atPath, columnData, defineOperator, duration, numbersOf, partitionRows, requireColumn, takeBatch, validityBytes, z, AbflowError, columnTypeOf, boundedWatermark } from '../../engine/api.js';
+import {
+  atPath,
+  columnData,
+  defineOperator,
+  duration,
+  numbersOf,
+  partitionRows,
+  requireColumn,
+  takeBatch,
+  validityBytes,
+  z,
+  AbflowError,
+  columnTypeOf,
+  boundedWatermark,
+} from '../../engine/api.js';
 
 const config = z
   .object({
@@ -24,12 +38,20 @@ export const watermark = defineOperator({
   deadLetters: true,
   generatesWatermarks: true,
   idleTimeoutMs: (cfg) => cfg.idleTimeout,
-  examples: [{ title: 'Payments arrive up to 30 s out of order', yaml: `id: event_time\nkind: watermark\ninputs: [payments]\nconfig:\n  column: event_time\n  maxOutOfOrderness: 30s\n  idleTimeout: 1m` }],
+  examples: [
+    {
+      title: 'Payments arrive up to 30 s out of order',
+      yaml: `id: event_time\nkind: watermark\ninputs: [payments]\nconfig:\n  column: event_time\n  maxOutOfOrderness: 30s\n  idleTimeout: 1m`,
+    },
+  ],
   display: (cfg) => ({ column: cfg.column, maxOutOfOrderness: `${cfg.maxOutOfOrderness}ms` }),
   outputSchemas(cfg, [input]) {
     const i = atPath(['column'], () => requireColumn(input!, cfg.column, []));
     if (columnTypeOf(input!.fields[i]!.type) !== 'timestamp')
-      throw new AbflowError('expression_type', `event-time column \`${cfg.column}\` is ${columnTypeOf(input!.fields[i]!.type)}, not timestamp`, { path: ['column'], hint: 'convert it first, e.g. a derive with parse_timestamp(col) or to_timestamp(epoch_ms)' });
+      throw new AbflowError('expression_type', `event-time column \`${cfg.column}\` is ${columnTypeOf(input!.fields[i]!.type)}, not timestamp`, {
+        path: ['column'],
+        hint: 'convert it first, e.g. a derive with parse_timestamp(col) or to_timestamp(epoch_ms)',
+      });
     return { out: input! };
   },
   create(cfg, ctx) {

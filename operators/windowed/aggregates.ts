@@ -4,16 +4,7 @@
  * AggregateFunction), so window state holds one small value per aggregate, not the rows; `merge` combines session
  * windows. Null inputs are ignored by every aggregate except `count()`.
  */
-import {
-  AbflowError,
-  type ColumnType,
-  compileAst,
-  type ExprNode,
-  keyHash,
-  parseExpression,
-  type Schema,
-  type Vec,
-} from '../../engine/api.js';
+import { AbflowError, type ColumnType, compileAst, type ExprNode, keyHash, parseExpression, type Schema, type Vec } from '../../engine/api.js';
 
 export interface AggregateFn<S> {
   readonly resultType: ColumnType;
@@ -29,7 +20,13 @@ type Factory = (argType: ColumnType | null, literals: unknown[]) => AggregateFn<
 
 const numeric = (t: ColumnType | null): boolean => t === 'int32' || t === 'int64' || t === 'float64';
 
-function simple(resultType: ColumnType, init: () => unknown, add: (s: never, v: never) => unknown, merge: (a: never, b: never) => unknown, result: (s: never) => unknown = (s) => s): AggregateFn<unknown> {
+function simple(
+  resultType: ColumnType,
+  init: () => unknown,
+  add: (s: never, v: never) => unknown,
+  merge: (a: never, b: never) => unknown,
+  result: (s: never) => unknown = (s) => s,
+): AggregateFn<unknown> {
   return { resultType, init, add: add as never, merge: merge as never, result: result as never };
 }
 
@@ -153,37 +150,80 @@ const FACTORIES: Record<string, { args: [number, number]; describe: string; make
   count: {
     args: [0, 1],
     describe: 'count() rows, or count(x) non-null values',
-    make: () => simple('int64', () => 0, (s: number) => s + 1, (a: number, b: number) => a + b),
+    make: () =>
+      simple(
+        'int64',
+        () => 0,
+        (s: number) => s + 1,
+        (a: number, b: number) => a + b,
+      ),
   },
   sum: {
     args: [1, 1],
     describe: 'sum(x) of numbers',
-    make: (t) => simple(t === 'float64' ? 'float64' : 'int64', () => null, (s: number | null, v: number) => (s ?? 0) + v, (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b)),
+    make: (t) =>
+      simple(
+        t === 'float64' ? 'float64' : 'int64',
+        () => null,
+        (s: number | null, v: number) => (s ?? 0) + v,
+        (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b),
+      ),
   },
   avg: {
     args: [1, 1],
     describe: 'avg(x) of numbers',
-    make: () => simple('float64', () => [0, 0], (s: number[], v: number) => [s[0]! + v, s[1]! + 1], (a: number[], b: number[]) => [a[0]! + b[0]!, a[1]! + b[1]!], (s: number[]) => (s[1] ? s[0]! / s[1]! : null)),
+    make: () =>
+      simple(
+        'float64',
+        () => [0, 0],
+        (s: number[], v: number) => [s[0]! + v, s[1]! + 1],
+        (a: number[], b: number[]) => [a[0]! + b[0]!, a[1]! + b[1]!],
+        (s: number[]) => (s[1] ? s[0]! / s[1]! : null),
+      ),
   },
   min: {
     args: [1, 1],
     describe: 'min(x)',
-    make: (t) => simple(t!, () => null, (s: never, v: never) => (s === null || v < s ? v : s), (a: never, b: never) => (a === null || (b !== null && b < a) ? b : a)),
+    make: (t) =>
+      simple(
+        t!,
+        () => null,
+        (s: never, v: never) => (s === null || v < s ? v : s),
+        (a: never, b: never) => (a === null || (b !== null && b < a) ? b : a),
+      ),
   },
   max: {
     args: [1, 1],
     describe: 'max(x)',
-    make: (t) => simple(t!, () => null, (s: never, v: never) => (s === null || v > s ? v : s), (a: never, b: never) => (a === null || (b !== null && b > a) ? b : a)),
+    make: (t) =>
+      simple(
+        t!,
+        () => null,
+        (s: never, v: never) => (s === null || v > s ? v : s),
+        (a: never, b: never) => (a === null || (b !== null && b > a) ? b : a),
+      ),
   },
   first: {
     args: [1, 1],
     describe: 'first(x) in arrival order',
-    make: (t) => simple(t!, () => null, (s: unknown, v: unknown) => s ?? v, (a: unknown, b: unknown) => a ?? b),
+    make: (t) =>
+      simple(
+        t!,
+        () => null,
+        (s: unknown, v: unknown) => s ?? v,
+        (a: unknown, b: unknown) => a ?? b,
+      ),
   },
   last: {
     args: [1, 1],
     describe: 'last(x) in arrival order',
-    make: (t) => simple(t!, () => null, (_s: unknown, v: unknown) => v, (a: unknown, b: unknown) => b ?? a),
+    make: (t) =>
+      simple(
+        t!,
+        () => null,
+        (_s: unknown, v: unknown) => v,
+        (a: unknown, b: unknown) => b ?? a,
+      ),
   },
   var_samp: { args: [1, 1], describe: 'sample variance', make: variance('var_samp') },
   var_pop: { args: [1, 1], describe: 'population variance', make: variance('var_pop') },
@@ -192,7 +232,14 @@ const FACTORIES: Record<string, { args: [number, number]; describe: string; make
   count_distinct: {
     args: [1, 1],
     describe: 'count_distinct(x), exact',
-    make: () => simple('int64', () => new Set(), (s: Set<unknown>, v: unknown) => s.add(v), (a: Set<unknown>, b: Set<unknown>) => new Set([...a, ...b]), (s: Set<unknown>) => s.size),
+    make: () =>
+      simple(
+        'int64',
+        () => new Set(),
+        (s: Set<unknown>, v: unknown) => s.add(v),
+        (a: Set<unknown>, b: Set<unknown>) => new Set([...a, ...b]),
+        (s: Set<unknown>) => s.size,
+      ),
   },
   approx_count_distinct: {
     args: [1, 1],
@@ -215,24 +262,61 @@ const FACTORIES: Record<string, { args: [number, number]; describe: string; make
   percentile: {
     args: [2, 2],
     describe: 'percentile(x, q) approximate (t-digest), q in [0, 1]',
-    make: (_t, [q]) => ({ ...simple('float64', () => new TDigest(), (s: TDigest, v: number) => (s.add(v), s), (a: TDigest, b: TDigest) => a.merge(b), (s: TDigest) => s.quantile(q as number)), revive: TDigest.revive as never }),
+    make: (_t, [q]) => ({
+      ...simple(
+        'float64',
+        () => new TDigest(),
+        (s: TDigest, v: number) => (s.add(v), s),
+        (a: TDigest, b: TDigest) => a.merge(b),
+        (s: TDigest) => s.quantile(q as number),
+      ),
+      revive: TDigest.revive as never,
+    }),
   },
   median: {
     args: [1, 1],
     describe: 'median(x) approximate (t-digest)',
-    make: () => ({ ...simple('float64', () => new TDigest(), (s: TDigest, v: number) => (s.add(v), s), (a: TDigest, b: TDigest) => a.merge(b), (s: TDigest) => s.quantile(0.5)), revive: TDigest.revive as never }),
+    make: () => ({
+      ...simple(
+        'float64',
+        () => new TDigest(),
+        (s: TDigest, v: number) => (s.add(v), s),
+        (a: TDigest, b: TDigest) => a.merge(b),
+        (s: TDigest) => s.quantile(0.5),
+      ),
+      revive: TDigest.revive as never,
+    }),
   },
   collect: {
     args: [1, 1],
     describe: 'collect(x): the values as a JSON array (string)',
-    make: () => simple('string', () => [], (s: unknown[], v: unknown) => (s.push(v), s), (a: unknown[], b: unknown[]) => a.concat(b), (s: unknown[]) => JSON.stringify(s)),
+    make: () =>
+      simple(
+        'string',
+        () => [],
+        (s: unknown[], v: unknown) => (s.push(v), s),
+        (a: unknown[], b: unknown[]) => a.concat(b),
+        (s: unknown[]) => JSON.stringify(s),
+      ),
   },
 };
 FACTORIES.stddev = FACTORIES.stddev_samp!;
 FACTORIES.variance = FACTORIES.var_samp!;
 FACTORIES.approx_percentile = FACTORIES.percentile!;
 
-const NUMERIC_ONLY = new Set(['sum', 'avg', 'var_samp', 'var_pop', 'stddev_samp', 'stddev_pop', 'stddev', 'variance', 'percentile', 'approx_percentile', 'median']);
+const NUMERIC_ONLY = new Set([
+  'sum',
+  'avg',
+  'var_samp',
+  'var_pop',
+  'stddev_samp',
+  'stddev_pop',
+  'stddev',
+  'variance',
+  'percentile',
+  'approx_percentile',
+  'median',
+]);
 
 export interface CompiledAggregate {
   readonly name: string;
@@ -253,7 +337,11 @@ export function compileAggregate(name: string, text: string, schema: Schema): Co
   const def = FACTORIES[fname];
   if (!def) throw new AbflowError('expression_type', `unknown aggregate ${fname}()`, { hint });
   const args = ast.arguments ?? [];
-  if (args.length < def.args[0] || args.length > def.args[1]) throw new AbflowError('expression_type', `${fname}() takes ${def.args[0] === def.args[1] ? def.args[0] : `${def.args[0]} or ${def.args[1]}`} argument(s): ${def.describe}`);
+  if (args.length < def.args[0] || args.length > def.args[1])
+    throw new AbflowError(
+      'expression_type',
+      `${fname}() takes ${def.args[0] === def.args[1] ? def.args[0] : `${def.args[0]} or ${def.args[1]}`} argument(s): ${def.describe}`,
+    );
   const arg = args[0] ? compileAst(args[0] as never, text, schema) : null;
   const argType = arg ? (arg.type === 'null' ? null : arg.type) : null;
   if (NUMERIC_ONLY.has(fname) && !numeric(argType)) throw new AbflowError('expression_type', `${fname}() needs a number, got ${argType ?? 'null'}`);

@@ -16,5 +16,9 @@ export function rowReader(batch: RecordBatch): (i: number) => Row {
 export function rowsToBatch(schema: Schema, rows: readonly Row[]): RecordBatch {
   const b = schema.fields.map((f) => new ColumnBuilder(columnTypeOf(f.type), rows.length));
   for (const r of rows) for (let c = 0; c < b.length; c++) appendValue(b[c]!, r[c]);
-  return makeBatch(schema, b.map((x) => x.finish()), rows.length);
+  return makeBatch(
+    schema,
+    b.map((x) => x.finish()),
+    rows.length,
+  );
 }

@@ -49,7 +49,9 @@ const config = z
     timeColumn: z.string().min(1).optional().describe('Event-time column (needs a `watermark` upstream); omit for processing-time windows.'),
     window: windowSchema.describe('tumbling {size, offset}, sliding {size, slide, offset}, session {gap} or count {size}.'),
     allowedLateness: duration().default(0).describe('How long after a window fired late rows still update it, e.g. "1m".'),
-    aggregates: z.record(z.string().min(1), z.string().min(1)).describe('output column → aggregate, e.g. `tx_count: count()`, `p95: percentile(amount, 0.95)`.'),
+    aggregates: z
+      .record(z.string().min(1), z.string().min(1))
+      .describe('output column → aggregate, e.g. `tx_count: count()`, `p95: percentile(amount, 0.95)`.'),
   })
   .strict();
 
@@ -72,11 +74,13 @@ function planFor(cfg: Config, input: Schema): Plan {
   let timeIdx: number | null = null;
   if (cfg.timeColumn !== undefined) {
     timeIdx = atPath(['timeColumn'], () => requireColumn(input, cfg.timeColumn!, []));
-    if (columnTypeOf(input.fields[timeIdx]!.type) !== 'timestamp') throw new AbflowError('expression_type', `time column \`${cfg.timeColumn}\` is not a timestamp`, { path: ['timeColumn'] });
+    if (columnTypeOf(input.fields[timeIdx]!.type) !== 'timestamp')
+      throw new AbflowError('expression_type', `time column \`${cfg.timeColumn}\` is not a timestamp`, { path: ['timeColumn'] });
   } else if (cfg.window.type === 'session') {
     throw new AbflowError('config', 'session windows need a `timeColumn`', { path: ['timeColumn'] });
   }
-  if (cfg.window.type === 'sliding' && (cfg.window.slide <= 0 || cfg.window.size <= 0)) throw new AbflowError('config', 'window size and slide must be positive', { path: ['window'] });
+  if (cfg.window.type === 'sliding' && (cfg.window.slide <= 0 || cfg.window.size <= 0))
+    throw new AbflowError('config', 'window size and slide must be positive', { path: ['window'] });
   if (!Object.keys(cfg.aggregates).length) throw new AbflowError('config', 'at least one aggregate is needed, e.g. `count: count()`', { path: ['aggregates'] });
   const aggs = Object.entries(cfg.aggregates).map(([name, text]) => atPath(['aggregates', name], () => compileAggregate(name, text, input)));
   const taken = new Set<string>([...cfg.keyBy, ...WINDOW_COLUMNS]);
@@ -120,7 +124,12 @@ export const windowAggregate = defineOperator({
       yaml: `id: sessions\nkind: window_aggregate\ninputs: [clicks]\nconfig:\n  keyBy: [user_id]\n  timeColumn: ts\n  window: { type: session, gap: 30m }\n  aggregates:\n    clicks: count()\n    first_page: first(page)`,
     },
   ],
-  display: (cfg) => ({ window: Object.entries(cfg.window).map(([k, v]) => (k === 'type' ? v : `${k}=${v}`)).join(' '), aggregates: Object.keys(cfg.aggregates).join(', ') }),
+  display: (cfg) => ({
+    window: Object.entries(cfg.window)
+      .map(([k, v]) => (k === 'type' ? v : `${k}=${v}`))
+      .join(' '),
+    aggregates: Object.keys(cfg.aggregates).join(', '),
+  }),
   outputSchemas(cfg, [input]) {
     return { out: planFor(cfg, input!).out, late: input! };
   },
@@ -166,7 +175,13 @@ export const windowAggregate = defineOperator({
         plan.aggs.forEach((a, j) => appendValue(b[c++]!, a.fn.result(f.acc[j + 1])));
         if (cfg.allowedLateness > 0) b[c]!.appendString(f.firing);
       }
-      out.emit(makeBatch(plan.out, b.map((x) => x.finish()), fired.length));
+      out.emit(
+        makeBatch(
+          plan.out,
+          b.map((x) => x.finish()),
+          fired.length,
+        ),
+      );
     };
 
     return {

@@ -39,7 +39,6 @@ interface Slot<A> {
   fired: boolean;
 }
 
-
 /** Binary min-heap of timers (time, key, window start), with lazy deletion of stale entries. */
 export class TimerHeap {
   private readonly times: number[] = [];
@@ -171,7 +170,10 @@ export class KeyedWindows<A> {
       wasFired ||= s.fired;
     }
     const slot: Slot<A> = { key, start: merged.start, end: merged.end, acc, fired: wasFired };
-    this.sessions.set(key, [...sessions.filter((s) => !touching.includes(s)), slot].sort((a, b) => a.start - b.start));
+    this.sessions.set(
+      key,
+      [...sessions.filter((s) => !touching.includes(s)), slot].sort((a, b) => a.start - b.start),
+    );
     this.registerTimers(key, slot.start, slot.end);
     if (merged.end - 1 <= this.watermark) {
       slot.fired = true;

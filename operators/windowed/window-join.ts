@@ -35,7 +35,10 @@ const side = z
 
 const config = z
   .object({
-    window: z.object({ type: z.literal('tumbling'), size: duration() }).strict().describe('The window both sides share.'),
+    window: z
+      .object({ type: z.literal('tumbling'), size: duration() })
+      .strict()
+      .describe('The window both sides share.'),
     left: side,
     right: side,
     type: z.enum(['inner', 'semi']).default('inner').describe('`inner`: all matching pairs; `semi`: left rows that have a match.'),
@@ -83,13 +86,17 @@ export const windowJoin = defineOperator({
   outputSchemas(cfg, [left, right]) {
     const check = (s: Schema, c: Config['left'], name: 'left' | 'right') => {
       const t = atPath([name, 'timeColumn'], () => requireColumn(s, c.timeColumn, []));
-      if (columnTypeOf(s.fields[t]!.type) !== 'timestamp') throw new AbflowError('expression_type', `\`${c.timeColumn}\` is not a timestamp`, { path: [name, 'timeColumn'] });
+      if (columnTypeOf(s.fields[t]!.type) !== 'timestamp')
+        throw new AbflowError('expression_type', `\`${c.timeColumn}\` is not a timestamp`, { path: [name, 'timeColumn'] });
       return c.key.map((k, i) => columnTypeOf(s.fields[atPath([name, 'key', i], () => requireColumn(s, k, []))]!.type));
     };
     const lt = check(left!, cfg.left, 'left');
     const rt = check(right!, cfg.right, 'right');
     if (lt.length !== rt.length || lt.some((t, i) => t !== rt[i]))
-      throw new AbflowError('config', `join keys differ in type: (${lt.join(', ')}) vs (${rt.join(', ')})`, { path: ['right', 'key'], hint: 'cast one side so both keys have the same types' });
+      throw new AbflowError('config', `join keys differ in type: (${lt.join(', ')}) vs (${rt.join(', ')})`, {
+        path: ['right', 'key'],
+        hint: 'cast one side so both keys have the same types',
+      });
     return { out: outputSchema(cfg, left!, right!), late_left: left!, late_right: right! };
   },
   create(cfg, ctx) {
@@ -134,7 +141,10 @@ export const windowJoin = defineOperator({
           else cell.rightSeen = true;
         }
         if (late.length) o.emit(takeBatch(batch, Int32Array.from(late)), input === 0 ? 'late_left' : 'late_right', Int32Array.from(late));
-        o.deadLetter(noTime, noTime.map(() => `no event time: \`${sideCfg === sides[0] ? cfg.left.timeColumn : cfg.right.timeColumn}\` is null`));
+        o.deadLetter(
+          noTime,
+          noTime.map(() => `no event time: \`${sideCfg === sides[0] ? cfg.left.timeColumn : cfg.right.timeColumn}\` is null`),
+        );
       },
       onWatermark(ms, o) {
         watermark = ms;

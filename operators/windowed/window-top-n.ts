@@ -51,7 +51,8 @@ type Config = z.output<typeof config>;
 function outputSchema(cfg: Config, input: Schema): Schema {
   if (!cfg.window) return input;
   for (const n of ['window_start', 'window_end'])
-    if (input.fields.some((f) => f.name === n)) throw new AbflowError('config', `input already has a \`${n}\` column; drop \`window\` to rank existing windows`, { path: ['window'] });
+    if (input.fields.some((f) => f.name === n))
+      throw new AbflowError('config', `input already has a \`${n}\` column; drop \`window\` to rank existing windows`, { path: ['window'] });
   return new Schema([...input.fields, new Field('window_start', toArrowType('timestamp'), true), new Field('window_end', toArrowType('timestamp'), true)]);
 }
 
@@ -74,14 +75,21 @@ export const windowTopN = defineOperator({
   keyBy: (cfg) => cfg.keyBy,
   ports: () => ['out', 'late'],
   examples: [
-    { title: 'Highest bid per 10 s (Nexmark q7)', yaml: `id: highest\nkind: window_top_n\ninputs: [bids]\nconfig:\n  timeColumn: dateTime\n  window: { type: tumbling, size: 10s }\n  orderBy: price` },
-    { title: 'Hottest auctions per window (Nexmark q5)', yaml: `id: hottest\nkind: window_top_n\ninputs: [bid_counts]\nconfig:\n  keyBy: [window_start, window_end]\n  timeColumn: window_time\n  orderBy: num` },
+    {
+      title: 'Highest bid per 10 s (Nexmark q7)',
+      yaml: `id: highest\nkind: window_top_n\ninputs: [bids]\nconfig:\n  timeColumn: dateTime\n  window: { type: tumbling, size: 10s }\n  orderBy: price`,
+    },
+    {
+      title: 'Hottest auctions per window (Nexmark q5)',
+      yaml: `id: hottest\nkind: window_top_n\ninputs: [bid_counts]\nconfig:\n  keyBy: [window_start, window_end]\n  timeColumn: window_time\n  orderBy: num`,
+    },
   ],
   display: (cfg) => ({ orderBy: `${cfg.orderBy} ${cfg.descending ? 'desc' : 'asc'}`, limit: String(cfg.limit) }),
   outputSchemas(cfg, [input]) {
     for (const [i, k] of cfg.keyBy.entries()) atPath(['keyBy', i], () => requireColumn(input!, k, []));
     const t = atPath(['timeColumn'], () => requireColumn(input!, cfg.timeColumn, []));
-    if (columnTypeOf(input!.fields[t]!.type) !== 'timestamp') throw new AbflowError('expression_type', `\`${cfg.timeColumn}\` is not a timestamp`, { path: ['timeColumn'] });
+    if (columnTypeOf(input!.fields[t]!.type) !== 'timestamp')
+      throw new AbflowError('expression_type', `\`${cfg.timeColumn}\` is not a timestamp`, { path: ['timeColumn'] });
     atPath(['orderBy'], () => requireColumn(input!, cfg.orderBy, []));
     return { out: outputSchema(cfg, input!), late: input! };
   },
@@ -125,7 +133,9 @@ export const windowTopN = defineOperator({
           if (v === null) continue; // NULLS LAST: a null never ranks above a value, so it is never kept
           const base = keyOf(i);
           const windows = cfg.window
-            ? slidingWindowStarts(ts, cfg.window.size, cfg.window.type === 'sliding' ? cfg.window.slide : cfg.window.size).map((s) => [s, s + cfg.window!.size] as const)
+            ? slidingWindowStarts(ts, cfg.window.size, cfg.window.type === 'sliding' ? cfg.window.slide : cfg.window.size).map(
+                (s) => [s, s + cfg.window!.size] as const,
+              )
             : [[ts, ts + 1] as const];
           let taken = false;
           for (const [start, end] of windows) {
@@ -155,7 +165,10 @@ export const windowTopN = defineOperator({
           if (!taken) late.push(i);
         }
         if (late.length) o.emit(takeBatch(batch, Int32Array.from(late)), 'late', Int32Array.from(late));
-        o.deadLetter(noTime, noTime.map(() => `no event time: \`${cfg.timeColumn}\` is null`));
+        o.deadLetter(
+          noTime,
+          noTime.map(() => `no event time: \`${cfg.timeColumn}\` is null`),
+        );
       },
       onWatermark(ms, o) {
         watermark = ms;

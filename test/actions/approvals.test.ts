@@ -33,7 +33,10 @@ afterAll(async () => {
 });
 
 function plan(cwd: string, database: string, table: string): void {
-  writeFileSync(join(cwd, 'refunds.jsonl'), Array.from({ length: 5 }, (_, i) => JSON.stringify({ payment_id: `p${i}`, amount: (i + 1) * 10 })).join('\n') + '\n');
+  writeFileSync(
+    join(cwd, 'refunds.jsonl'),
+    Array.from({ length: 5 }, (_, i) => JSON.stringify({ payment_id: `p${i}`, amount: (i + 1) * 10 })).join('\n') + '\n',
+  );
   writeFileSync(
     join(cwd, 'plan.yaml'),
     `
@@ -63,7 +66,7 @@ describe('approval_queue', () => {
     for (let i = 0; i < 2; i++) expect(abflow(['run', 'plan.yaml', '-q'], { cwd }).code).toBe(0); // the second run replays
     const db = await DuckDBInstance.create(join(cwd, 'out/ops.duckdb'));
     const c = await db.connect();
-    expect((await c.runAndReadAll('SELECT count(*)::INT, count(*) FILTER (WHERE status = \'pending\')::INT FROM approvals')).getRows()).toEqual([[5, 5]]);
+    expect((await c.runAndReadAll("SELECT count(*)::INT, count(*) FILTER (WHERE status = 'pending')::INT FROM approvals")).getRows()).toEqual([[5, 5]]);
     await c.run("UPDATE approvals SET approved = true, decided_by = 'alice' WHERE id IN ('refund-p1', 'refund-p3')");
     await c.run("UPDATE approvals SET approved = false, decided_by = 'bob' WHERE id = 'refund-p4'");
     c.closeSync();
@@ -98,6 +101,9 @@ describe('approval_queue', () => {
     expect(await fire(cwd)).toBe('refunds: 1 fired, 0 failed, 0 rejected\n');
     expect(hits.map((h) => h.key)).toEqual(['refund-p0']);
     const rows = await pgQuery(`SELECT status, count(*)::int AS n FROM ${schema}.approvals GROUP BY 1 ORDER BY 1`);
-    expect(rows).toEqual([{ status: 'fired', n: 1 }, { status: 'pending', n: 4 }]);
+    expect(rows).toEqual([
+      { status: 'fired', n: 1 },
+      { status: 'pending', n: 4 },
+    ]);
   });
 });

@@ -20,7 +20,7 @@ interface Hit {
 
 async function flakyServer(failRate: number) {
   let s = 99;
-  const random = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const processed = new Map<string, Hit>();
   const arrivals: Hit[] = [];
   let duplicates = 0;
@@ -28,7 +28,12 @@ async function flakyServer(failRate: number) {
     let text = '';
     req.on('data', (d: Buffer) => (text += d.toString()));
     req.on('end', () => {
-      const hit: Hit = { method: req.method!, url: req.url!, key: req.headers['idempotency-key'] as string | undefined, body: JSON.parse(text || '{}') as Record<string, unknown> };
+      const hit: Hit = {
+        method: req.method!,
+        url: req.url!,
+        key: req.headers['idempotency-key'] as string | undefined,
+        body: JSON.parse(text || '{}') as Record<string, unknown>,
+      };
       arrivals.push(hit);
       const x = random();
       if (x < failRate / 2) return void res.writeHead(503, { 'retry-after': '0' }).end(); // refused before processing
@@ -39,7 +44,13 @@ async function flakyServer(failRate: number) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, processed, arrivals, duplicates: () => duplicates, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    processed,
+    arrivals,
+    duplicates: () => duplicates,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 let close: (() => Promise<void>) | undefined;
@@ -97,7 +108,11 @@ sources:
 sinks:
   - { id: slack, kind: webhook, inputs: [alerts], config: { urlEnv: TEST_SLACK_URL, preset: slack, text: "failure burst at {{merchant}} ({{n}})", suppress: { key: "{{merchant}}", window: 1h } } }
 `);
-    expect(srv.arrivals.map((h) => h.body)).toEqual([{ text: 'failure burst at m0 (0)' }, { text: 'failure burst at m1 (1)' }, { text: 'failure burst at m2 (2)' }]);
+    expect(srv.arrivals.map((h) => h.body)).toEqual([
+      { text: 'failure burst at m0 (0)' },
+      { text: 'failure burst at m1 (1)' },
+      { text: 'failure burst at m2 (2)' },
+    ]);
   });
 
   it('a request refused with 4xx fails the job with the status, the secret URL path redacted', async () => {
@@ -105,13 +120,15 @@ sinks:
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     close = () => new Promise<void>((r) => server.close(() => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/SECRETSECRET`;
-    await expect(runText(`
+    await expect(
+      runText(`
 name: refused
 sources:
   - { id: alerts, kind: jsonl, config: { path: ${input([{ a: 1 }])} } }
 sinks:
   - { id: hook, kind: webhook, inputs: [alerts], config: { url: ${url} } }
-`)).rejects.toThrow(/refused: HTTP 403.*not retried/);
+`),
+    ).rejects.toThrow(/refused: HTTP 403.*not retried/);
   });
 });
 

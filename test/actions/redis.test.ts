@@ -46,7 +46,11 @@ describe('redis feature store', () => {
     let mismatches = 0;
     expected.forEach((e, i) => {
       const h = stored[i]!;
-      const ok = Number(h.tx_count_5m) === e.n && Math.abs(Number(h.amount_usd_5m) - Number(e.s)) < 1e-6 && Date.parse(h.window_end!) === Number(e.we) && Number(h._version) === Number(e.we);
+      const ok =
+        Number(h.tx_count_5m) === e.n &&
+        Math.abs(Number(h.amount_usd_5m) - Number(e.s)) < 1e-6 &&
+        Date.parse(h.window_end!) === Number(e.we) &&
+        Number(h._version) === Number(e.we);
       if (!ok) mismatches++;
     });
     expect(mismatches).toBe(0);
@@ -70,18 +74,24 @@ describe('redis feature store', () => {
     if (redis.status !== 'ready') await redis.connect();
     const key = `${prefix}:versions`;
     const run = (rows: string) =>
-      runText(`
+      runText(
+        `
 name: versions
 sources:
   - { id: in, kind: jsonl, config: { path: "-", schema: { id: string, f: float64, v: int64 } } }
 sinks:
   - { id: fs, kind: redis, inputs: [in], config: { key: "${key}:{{id}}", fields: [f], version: v } }
-`.replace('path: "-", ', `path: ${writeRows(rows)}, `));
+`.replace('path: "-", ', `path: ${writeRows(rows)}, `),
+      );
     await run('{"id":"a","f":1,"v":10}\n{"id":"a","f":2,"v":5}\n{"id":"b","f":7,"v":1}\n{"id":"b","f":null,"v":2}\n');
     expect(await redis.hgetall(`${key}:a`)).toEqual({ f: '1', _version: '10' });
     expect(await redis.hgetall(`${key}:b`)).toEqual({ _version: '2' });
     // A version must order as a number or a time; text is refused when the plan compiles.
-    await expect(runText(`name: v\nsources:\n  - { id: in, kind: jsonl, config: { path: ${writeRows('{"id":"a"}\n')}, schema: { id: string } } }\nsinks:\n  - { id: fs, kind: redis, inputs: [in], config: { key: "${key}:{{id}}", version: id } }\n`)).rejects.toThrow(/`id` is string; a version must be a number or a time/);
+    await expect(
+      runText(
+        `name: v\nsources:\n  - { id: in, kind: jsonl, config: { path: ${writeRows('{"id":"a"}\n')}, schema: { id: string } } }\nsinks:\n  - { id: fs, kind: redis, inputs: [in], config: { key: "${key}:{{id}}", version: id } }\n`,
+      ),
+    ).rejects.toThrow(/`id` is string; a version must be a number or a time/);
   });
 });
 

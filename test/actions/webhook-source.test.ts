@@ -42,14 +42,18 @@ describe('webhook source in a plan', () => {
     const port = 20000 + (process.pid % 20000);
     const dir = tempDir('abflow-webhook-src-');
     const store = new Map<string, Rows>();
-    const job = runText(`
+    const job = runText(
+      `
 name: ingest
 engine: { checkpoint: { interval: 300ms, path: ${join(dir, 'cp.duckdb')} } }
 sources:
   - { id: events, kind: webhook, config: { port: ${port}, path: /stripe, secretEnv: TEST_WEBHOOK_SECRET, schema: { id: string, amount: int64 }, idleExit: 2s } }
 sinks:
   - { id: got, kind: collect, inputs: [events] }
-`, [], store);
+`,
+      [],
+      store,
+    );
     const url = `http://127.0.0.1:${port}/stripe`;
     const post = async (body: string, signature?: string) => {
       for (let i = 0; ; i++) {
@@ -61,7 +65,10 @@ sinks:
         }
       }
     };
-    const body = JSON.stringify([{ id: 'evt_1', amount: 5 }, { id: 'evt_2', amount: 7 }]);
+    const body = JSON.stringify([
+      { id: 'evt_1', amount: 5 },
+      { id: 'evt_2', amount: 7 },
+    ]);
     const started = Date.now();
     const ok = await post(body, sign(body));
     const seenAtAnswer = (store.get('got') ?? []).map((r) => r.id);

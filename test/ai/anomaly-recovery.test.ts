@@ -35,9 +35,11 @@ async function diff(a: string, b: string): Promise<{ rows: number; onlyA: number
   const c = await db.connect();
   await c.run(`ATTACH '${a}' AS a (READ_ONLY)`);
   await c.run(`ATTACH '${b}' AS b (READ_ONLY)`);
-  const r = (await c.runAndReadAll(`SELECT (SELECT count(*) FROM b.scores)::INT AS rows,
+  const r = (
+    await c.runAndReadAll(`SELECT (SELECT count(*) FROM b.scores)::INT AS rows,
     (SELECT count(*) FROM (SELECT series, seq, anomaly_score FROM a.scores EXCEPT ALL SELECT series, seq, anomaly_score FROM b.scores))::INT AS onlyA,
-    (SELECT count(*) FROM (SELECT series, seq, anomaly_score FROM b.scores EXCEPT ALL SELECT series, seq, anomaly_score FROM a.scores))::INT AS onlyB`)).getRowObjects()[0] as { rows: number; onlyA: number; onlyB: number };
+    (SELECT count(*) FROM (SELECT series, seq, anomaly_score FROM b.scores EXCEPT ALL SELECT series, seq, anomaly_score FROM a.scores))::INT AS onlyB`)
+  ).getRowObjects()[0] as { rows: number; onlyA: number; onlyB: number };
   c.closeSync();
   db.closeSync();
   return r;

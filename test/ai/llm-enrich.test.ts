@@ -10,7 +10,6 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runText } from '../kit/run.js';
 import { type LlmServer, startLlmServer, triage, TRIAGE_OUTPUT } from '../../native-bench/llm-server.js';
 
-
 function plan(url: string, dir: string, o: { count: number; extra?: string; rowsPerSecond?: number; batchSize?: number }): string {
   return `
 name: llm_test
@@ -49,7 +48,12 @@ afterEach(async () => {
 
 describe('llm_enrich', () => {
   it('faults at 20 % 429 / 5 % 500 / 2 % timeout / 1 % malformed: every record enriched or dead-lettered with a reason, none lost', async () => {
-    server = await startLlmServer({ answer: triage, faults: { rate429: 0.2, rate500: 0.05, rateTimeout: 0.02, rateMalformed: 0.01 }, retryAfterMs: 40, seed: 11 });
+    server = await startLlmServer({
+      answer: triage,
+      faults: { rate429: 0.2, rate500: 0.05, rateTimeout: 0.02, rateMalformed: 0.01 },
+      retryAfterMs: 40,
+      seed: 11,
+    });
     const dir = mkdtempSync(join(tmpdir(), 'abflow-llm-'));
     const extra = `concurrency: 16\nattemptTimeout: 250ms\ntimeout: 20s\nretry: { maxAttempts: 4, initialDelay: 10ms, maxDelay: 200ms }\ncircuitBreaker: { failures: 1000, cooldown: 1s }`;
     const { rows, result } = await runText(plan(server.url, dir, { count: 2000, extra }));
@@ -82,7 +86,9 @@ describe('llm_enrich', () => {
     // never shorten it below 300 ms.
     server = await startLlmServer({ answer: triage, limitFirstAttempt: true, retryAfterMs: 300 });
     const dir = mkdtempSync(join(tmpdir(), 'abflow-llm-'));
-    const { rows } = await runText(plan(server.url, dir, { count: 20, extra: 'concurrency: 4\nattemptTimeout: 10s\nretry: { maxAttempts: 3, initialDelay: 1ms, maxDelay: 5s }' }));
+    const { rows } = await runText(
+      plan(server.url, dir, { count: 20, extra: 'concurrency: 4\nattemptTimeout: 10s\nretry: { maxAttempts: 3, initialDelay: 1ms, maxDelay: 5s }' }),
+    );
     expect(rows.get('enriched')!.length).toBe(20);
     const byPrompt = new Map<string, number[]>();
     for (const r of server.received) byPrompt.set(r.user, [...(byPrompt.get(r.user) ?? []), r.at]);
@@ -132,7 +138,10 @@ describe('llm_enrich', () => {
   it('shadow mode passes records unchanged and writes every decision to audit', async () => {
     server = await startLlmServer({ answer: triage });
     const dir = mkdtempSync(join(tmpdir(), 'abflow-llm-'));
-    const text = plan(server.url, dir, { count: 50, extra: 'shadow: true\nrecordKey: [ticket_id]' }).replace('  - { id: dead', '  - { id: audit, kind: collect, inputs: [triage.audit] }\n  - { id: dead');
+    const text = plan(server.url, dir, { count: 50, extra: 'shadow: true\nrecordKey: [ticket_id]' }).replace(
+      '  - { id: dead',
+      '  - { id: audit, kind: collect, inputs: [triage.audit] }\n  - { id: dead',
+    );
     const { rows } = await runText(text);
     const out = rows.get('enriched')!;
     expect(Object.keys(out[0]!).sort()).toEqual(['body', 'channel', 'created_at', 'customer_email', 'product', 'subject', 'ticket_id']);
@@ -147,7 +156,9 @@ describe('llm_enrich', () => {
     const dir = mkdtempSync(join(tmpdir(), 'abflow-llm-'));
     const { rows } = await runText(plan(server.url, dir, { count: 3, extra: 'retry: { maxAttempts: 2, initialDelay: 1ms }' }));
     expect(rows.get('enriched')!.length).toBe(0);
-    expect(rows.get('dead')!.map((d) => d.reason)).toEqual(Array(3).fill(expect.stringMatching(/^llm_enrich invalid_output: answer does not match the output schema: priority: .* \(2 attempts\)$/)));
+    expect(rows.get('dead')!.map((d) => d.reason)).toEqual(
+      Array(3).fill(expect.stringMatching(/^llm_enrich invalid_output: answer does not match the output schema: priority: .* \(2 attempts\)$/)),
+    );
     expect(server.received.length).toBe(6);
   }, 60_000);
 });

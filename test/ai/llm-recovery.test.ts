@@ -41,10 +41,13 @@ sinks:
 `;
 }
 
-
 function run(cwd: string, killWhen?: () => boolean): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', 'plan.yaml'], { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OPENAI_API_KEY: 'test-key' } });
+    const child = spawn(process.execPath, [CLI, 'run', 'plan.yaml'], {
+      cwd,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, OPENAI_API_KEY: 'test-key' },
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const poll = killWhen && setInterval(() => killWhen() && child.kill('SIGKILL'), 5);
@@ -70,6 +73,9 @@ it('after SIGKILL and restart, cached prompts are not sent again and every ticke
   const resent = server.received.slice(sentBefore).filter((r) => cached.has(digest('test-model', 'v1', SYSTEM, r.user)));
   expect(resent.map((r) => r.user.split('\n')[0])).toEqual([]);
   expect(server.received.length - sentBefore).toBeLessThanOrEqual(1500 - cached.size);
-  const [[rows, distinct, enriched]] = (await query(join(cwd, 'out/triaged.duckdb'), 'SELECT count(*)::INT, count(DISTINCT ticket_id)::INT, count(priority)::INT FROM triaged')) as [[number, number, number]];
+  const [[rows, distinct, enriched]] = (await query(
+    join(cwd, 'out/triaged.duckdb'),
+    'SELECT count(*)::INT, count(DISTINCT ticket_id)::INT, count(priority)::INT FROM triaged',
+  )) as [[number, number, number]];
   expect({ rows, distinct, enriched }).toEqual({ rows: 1500, distinct: 1500, enriched: 1500 });
 }, 120_000);

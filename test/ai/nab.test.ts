@@ -15,7 +15,12 @@ const NAB = join(SHARED, 'fixtures/nab');
 
 function rescored(detector: string) {
   const corpus = readCorpus(NAB);
-  const files = corpus.map((s) => ({ name: s.name, timestamps: s.timestamps, windows: s.windows, scores: readResults(join(NAB, 'reference-results'), detector, s.name) }));
+  const files = corpus.map((s) => ({
+    name: s.name,
+    timestamps: s.timestamps,
+    windows: s.windows,
+    scores: readResults(join(NAB, 'reference-results'), detector, s.name),
+  }));
   return Object.fromEntries(Object.entries(PROFILES).map(([p, prof]) => [p, Number(scoreCorpus(files, prof).normalized.toFixed(2))]));
 }
 
@@ -31,7 +36,12 @@ describe.skipIf(!HAS_SHARED)('NAB scorer reproduces the published results on the
 /** A synthetic series of `n` rows, one minute apart, with the given windows as row ranges. */
 function series(n: number, windows: [number, number][], scores: (i: number) => number): ScoredFile {
   const timestamps = Array.from({ length: n }, (_, i) => new Date(Date.UTC(2020, 0, 1, 0, i)).toISOString().slice(0, 19).replace('T', ' '));
-  return { name: 'synthetic.csv', timestamps, scores: Float64Array.from({ length: n }, (_, i) => scores(i)), windows: windows.map(([a, b]) => [timestamps[a]! + '.000000', timestamps[b]!]) };
+  return {
+    name: 'synthetic.csv',
+    timestamps,
+    scores: Float64Array.from({ length: n }, (_, i) => scores(i)),
+    windows: windows.map(([a, b]) => [timestamps[a]! + '.000000', timestamps[b]!]),
+  };
 }
 
 describe('NAB sweep rules', () => {
@@ -41,7 +51,19 @@ describe('NAB sweep rules', () => {
     expect(probationOf(100_000)).toBe(750);
   });
   it('a detection on the first row of a window is worth exactly tpWeight: a perfect detector scores 100', () => {
-    const r = scoreCorpus([series(1000, [[400, 449], [700, 749]], (i) => (i === 400 || i === 700 ? 1 : 0))], p);
+    const r = scoreCorpus(
+      [
+        series(
+          1000,
+          [
+            [400, 449],
+            [700, 749],
+          ],
+          (i) => (i === 400 || i === 700 ? 1 : 0),
+        ),
+      ],
+      p,
+    );
     expect(r.raw).toBeCloseTo(2, 12);
     expect(r.normalized).toBeCloseTo(100, 10);
   });
@@ -73,7 +95,10 @@ describe('NAB sweep rules', () => {
     const b = series(1000, [[400, 449]], (i) => (i === 400 ? 0.6 : 0));
     const r = scoreCorpus([a, b], p);
     expect(r.threshold).toBe(0.6);
-    expect(r.files.map((f) => [f.tp, f.fp, f.fn])).toEqual([[1, 0, 0], [1, 0, 0]]);
+    expect(r.files.map((f) => [f.tp, f.fp, f.fn])).toEqual([
+      [1, 0, 0],
+      [1, 0, 0],
+    ]);
   });
 });
 
@@ -87,6 +112,11 @@ describe.skipIf(!HAS_SHARED)('anomaly_detect on the NAB subset, through the engi
     expect(standard).toBeGreaterThanOrEqual(61.3);
     // The classic baseline, on the same run path, stays far below: the test can tell a good detector from a bad one.
     const ewma = await runDetector(corpus, { kind: 'ewma_z' }, mkdtempSync(join(tmpdir(), 'abflow-nab-')));
-    expect(scoreCorpus(corpus.map((s) => ({ ...s, scores: ewma.get(s.name)! })), PROFILES.standard).normalized).toBeLessThan(standard - 15);
+    expect(
+      scoreCorpus(
+        corpus.map((s) => ({ ...s, scores: ewma.get(s.name)! })),
+        PROFILES.standard,
+      ).normalized,
+    ).toBeLessThan(standard - 15);
   }, 120_000);
 });

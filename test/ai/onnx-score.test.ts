@@ -12,7 +12,6 @@ import { abflow, tempDir } from '../kit/cli.js';
 import { rows } from '../kit/duckdb.js';
 import { runText } from '../kit/run.js';
 
-
 const MODEL = 'models/payments-iforest.onnx';
 const SHA = readModel(join(import.meta.dirname, '../..', MODEL), undefined).sha256;
 
@@ -42,7 +41,10 @@ sinks:
     );
     const r = abflow(['run', 'plan.yaml', '-q'], { cwd });
     expect(r.code, r.stderr).toBe(0);
-    const got = await rows(join(cwd, 'out/scored.duckdb'), 'SELECT amount_usd, hour_of_day, anomaly_score, _ai_model, _ai_version FROM scored ORDER BY payment_id');
+    const got = await rows(
+      join(cwd, 'out/scored.duckdb'),
+      'SELECT amount_usd, hour_of_day, anomaly_score, _ai_model, _ai_version FROM scored ORDER BY payment_id',
+    );
     expect(got.length).toBe(1_000_000);
     const x = new Float32Array(got.length * 2);
     got.forEach((g, i) => {
@@ -51,19 +53,26 @@ sinks:
     });
     // The session options onnx_score uses: a multi-threaded session sums the trees in another order (results differ
     // in the last float32 bit), and the batch size does not matter.
-    const session = await ort.InferenceSession.create(join(import.meta.dirname, '../..', MODEL), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(join(import.meta.dirname, '../..', MODEL), {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
     const direct = (await session.run({ features: new ort.Tensor('float32', x, [got.length, 2]) })).score!.data as Float32Array;
     let mismatches = 0;
     for (let i = 0; i < got.length; i++) if (got[i]![2] !== direct[i]) mismatches++;
     expect(mismatches).toBe(0);
-    expect(new Set(got.map((g) => `${g[3]}@${g[4]}`))).toEqual(new Set([`payments-iforest@${readModel(join(import.meta.dirname, '../..', MODEL), SHA).version}`]));
+    expect(new Set(got.map((g) => `${g[3]}@${g[4]}`))).toEqual(
+      new Set([`payments-iforest@${readModel(join(import.meta.dirname, '../..', MODEL), SHA).version}`]),
+    );
   }, 180_000);
 
   it('abflow model fit: both kinds train from a table, print validation statistics, and score with their stored scaling', async () => {
     const cwd = tempDir('abflow-fit-');
     const lines: string[] = [];
     let s = 7;
-    const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 3000; i++) {
       const bad = i % 100 === 0;
       const a = bad ? 40 + rand() * 10 : 10 + rand() * 4;
@@ -96,7 +105,11 @@ sinks:
 
   it('rows with null or non-finite features follow the failure policy; shadow mode passes rows unchanged and audits', async () => {
     const cwd = tempDir('abflow-onnx-bad-');
-    writeFileSync(join(cwd, 'in.jsonl'), ['{"id":1,"amount_usd":12.5,"hour_of_day":3}', '{"id":2,"amount_usd":null,"hour_of_day":3}', '{"id":3,"amount_usd":9000,"hour_of_day":4}'].join('\n') + '\n');
+    writeFileSync(
+      join(cwd, 'in.jsonl'),
+      ['{"id":1,"amount_usd":12.5,"hour_of_day":3}', '{"id":2,"amount_usd":null,"hour_of_day":3}', '{"id":3,"amount_usd":9000,"hour_of_day":4}'].join('\n') +
+        '\n',
+    );
     const plan = (extra: string) => `
 name: onnx_bad
 sources:
@@ -116,7 +129,9 @@ sinks:
       [2, true, 'feature amount_usd is null or not a finite number'],
       [3, false, null],
     ]);
-    const shadow = await runText(plan('shadow: true, recordKey: [id]').replace('  - { id: dead,', '  - { id: audit, kind: collect, inputs: [scored.audit] }\n  - { id: dead,'));
+    const shadow = await runText(
+      plan('shadow: true, recordKey: [id]').replace('  - { id: dead,', '  - { id: audit, kind: collect, inputs: [scored.audit] }\n  - { id: dead,'),
+    );
     expect(Object.keys(shadow.rows.get('result')![0]!)).toEqual(['id', 'amount_usd', 'hour_of_day']);
     const audit = shadow.rows.get('audit')!;
     expect(audit.map((a) => a.record_key)).toEqual(['1', '2', '3']);
@@ -126,7 +141,10 @@ sinks:
   it('a model file that does not match the plan’s sha256 is refused at compile time, with the plan location', () => {
     const cwd = tempDir('abflow-onnx-sha-');
     copyFileSync(join(import.meta.dirname, '../..', MODEL), join(cwd, 'm.onnx'));
-    writeFileSync(join(cwd, 'plan.yaml'), `name: sha\nsources:\n  - { id: p, kind: generate, config: { generator: payments, count: 10 } }\noperators:\n  - id: scored\n    kind: onnx_score\n    inputs: [p]\n    config:\n      model: m.onnx\n      sha256: "${'0'.repeat(64)}"\n      features: [amount, amount]\nsinks:\n  - { id: s, kind: blackhole, inputs: [scored] }\n`);
+    writeFileSync(
+      join(cwd, 'plan.yaml'),
+      `name: sha\nsources:\n  - { id: p, kind: generate, config: { generator: payments, count: 10 } }\noperators:\n  - id: scored\n    kind: onnx_score\n    inputs: [p]\n    config:\n      model: m.onnx\n      sha256: "${'0'.repeat(64)}"\n      features: [amount, amount]\nsinks:\n  - { id: s, kind: blackhole, inputs: [scored] }\n`,
+    );
     const r = abflow(['validate', 'plan.yaml'], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/plan\.yaml:10:\d+.*sha256 [0-9a-f]{64}, but the plan expects 0{64}/s);

@@ -18,10 +18,23 @@ const PII: Record<string, string[]> = {
   national_id: ['123-45-6789', 'AB 12 34 56 C', 'JG103759A'],
   ip: ['192.168.1.20', '10.0.0.1', '2001:db8::8a2e:370:7334', 'fe80::1', '2001:0db8:85a3:0000:0000:8a2e:0370:7334'],
 };
-const KEEP = ['order 12345', 'on 2024-01-05', 'at 10:30', 'at 12:30:45', 'total 1234.56 EUR', 'version 1.2.3', 'HTTP 429', 'error 500', 'invoice INV-2024-0042', 'ticket #884213'];
+const KEEP = [
+  'order 12345',
+  'on 2024-01-05',
+  'at 10:30',
+  'at 12:30:45',
+  'total 1234.56 EUR',
+  'version 1.2.3',
+  'HTTP 429',
+  'error 500',
+  'invoice INV-2024-0042',
+  'ticket #884213',
+];
 
 const TEMPLATES = ['Contact me at {} please.', '{}', 'Details: {}. Thanks!', 'my number/card/address is ({}) as discussed'];
-const corpus = Object.entries(PII).flatMap(([kind, values]) => values.flatMap((v, i) => ({ kind, value: v, text: TEMPLATES[i % TEMPLATES.length]!.replace('{}', v) })));
+const corpus = Object.entries(PII).flatMap(([kind, values]) =>
+  values.flatMap((v, i) => ({ kind, value: v, text: TEMPLATES[i % TEMPLATES.length]!.replace('{}', v) })),
+);
 
 /** Leaks of `v` in `text`: the value itself, or (for digit-based kinds) its digits with formatting removed. */
 function leaks(text: string, v: string): boolean {

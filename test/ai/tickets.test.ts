@@ -13,7 +13,11 @@ it('plans/tickets.yaml: every ticket triaged and routed by priority, with PII ma
   server = await startLlmServer({ answer: triage, faults: { rate429: 0.05 }, retryAfterMs: 20 });
   const cwd = tempDir('abflow-tickets-');
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', join(ROOT, 'plans/tickets.yaml')], { cwd, env: { ...process.env, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'local' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', join(ROOT, 'plans/tickets.yaml')], {
+      cwd,
+      env: { ...process.env, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'local' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('exit', (code) => resolve({ code, stderr }));
@@ -21,12 +25,18 @@ it('plans/tickets.yaml: every ticket triaged and routed by priority, with PII ma
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/triage: requests=2000 .*enriched=2000 failed=0/);
   const q = (sql: string) => rows(join(cwd, 'out/tickets.duckdb'), sql);
-  const [[urgent, wrongUrgent]] = (await q("SELECT count(*)::INT, count(*) FILTER (WHERE priority NOT IN ('P0','P1'))::INT FROM urgent_tickets")) as [[number, number]];
-  const [[backlog, wrongBacklog]] = (await q("SELECT count(*)::INT, count(*) FILTER (WHERE priority IN ('P0','P1'))::INT FROM ticket_backlog")) as [[number, number]];
+  const [[urgent, wrongUrgent]] = (await q("SELECT count(*)::INT, count(*) FILTER (WHERE priority NOT IN ('P0','P1'))::INT FROM urgent_tickets")) as [
+    [number, number],
+  ];
+  const [[backlog, wrongBacklog]] = (await q("SELECT count(*)::INT, count(*) FILTER (WHERE priority IN ('P0','P1'))::INT FROM ticket_backlog")) as [
+    [number, number],
+  ];
   expect(urgent + backlog).toBe(2000);
   expect(wrongUrgent + wrongBacklog).toBe(0);
   expect(urgent).toBeGreaterThan(0);
-  const leaks = await q(`SELECT count(*)::INT FROM (SELECT body FROM urgent_tickets UNION ALL SELECT body FROM ticket_backlog) WHERE regexp_matches(body, '\\d{4}[ -]?\\d{4}[ -]?\\d{4}|@|DE89|GB82|\\(\\d{3}\\) 555')`);
+  const leaks = await q(
+    `SELECT count(*)::INT FROM (SELECT body FROM urgent_tickets UNION ALL SELECT body FROM ticket_backlog) WHERE regexp_matches(body, '\\d{4}[ -]?\\d{4}[ -]?\\d{4}|@|DE89|GB82|\\(\\d{3}\\) 555')`,
+  );
   expect(leaks[0]![0]).toBe(0);
   for (const p of server.received) expect(p.user).not.toMatch(/4111 1111|@[a-z]+\.(com|test|org)|DE89 3704|555-\d{4}/);
 }, 120_000);

@@ -16,7 +16,6 @@ import { abflow, HAS_SHARED, tempDir } from '../kit/cli.js';
 import { query } from '../kit/duckdb.js';
 import { AIRBYTE_FIXTURES, writeRecordings } from './recordings.js';
 
-
 interface Stream {
   name: string;
   namespace?: string;
@@ -26,7 +25,11 @@ interface Stream {
 interface Line {
   readonly n: number;
   readonly text: string;
-  readonly msg: { type?: string; record?: { stream: string; namespace?: string; data: Record<string, unknown>; meta?: { changes?: { field: string; change: string }[] } }; state?: unknown } | null;
+  readonly msg: {
+    type?: string;
+    record?: { stream: string; namespace?: string; data: Record<string, unknown>; meta?: { changes?: { field: string; change: string }[] } };
+    state?: unknown;
+  } | null;
 }
 
 function linesOf(file: string): Line[] {
@@ -48,7 +51,14 @@ function streamsOf(catalog: string): Stream[] {
   return doc.streams.map((s) => ('stream' in s ? s.stream : s));
 }
 
-const deadPositions = (file: string): number[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { position: number }).position) : []);
+const deadPositions = (file: string): number[] =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { position: number }).position)
+    : [];
 
 /** The stream a message counts for: a RECORD's stream (a line cut short still names it in its first bytes), or
  * none. */
@@ -148,17 +158,29 @@ async function pathA(messages: string, catalog: string): Promise<void> {
   const { r, db, rejected } = writeDestination(dir, messages, catalog);
   checkStates(input, r.stdout, rejected);
   // Every rejected line has its TRACE error.
-  const traces = r.stdout.split('\n').filter((l) => l.includes('"TRACE"')).map((l) => Number(/line (\d+) was rejected/.exec(l)?.[1]));
+  const traces = r.stdout
+    .split('\n')
+    .filter((l) => l.includes('"TRACE"'))
+    .map((l) => Number(/line (\d+) was rejected/.exec(l)?.[1]));
   expect(traces).toEqual(rejected);
   for (const s of streamsOf(catalog)) {
     const props = Object.entries(s.json_schema?.properties ?? {});
     if (!props.length) continue;
-    const columns = columnNames(props.map(([k]) => k), [...Object.keys(META_COLUMNS), RECORD_TEXT]);
+    const columns = columnNames(
+      props.map(([k]) => k),
+      [...Object.keys(META_COLUMNS), RECORD_TEXT],
+    );
     const types = props.map(([, p]) => columnTypeForJsonSchema(p));
     const ident = (c: string) => `"${c.replace(/"/g, '""')}"`;
     const select = columns.map((c, i) => (types[i] === 'timestamp' ? `epoch_us(${ident(c)})::VARCHAR` : `${ident(c)}::VARCHAR`) + ` AS "c${i}"`).join(', ');
     const rows = await query(db, `SELECT ${select}, _airbyte_meta::VARCHAR AS meta FROM ${tableOf(s)} ORDER BY rowid`);
-    const sent = input.filter((l) => !rejected.includes(l.n) && l.msg?.type === 'RECORD' && l.msg.record!.stream === s.name && (l.msg.record!.namespace ?? undefined) === (s.namespace ?? undefined));
+    const sent = input.filter(
+      (l) =>
+        !rejected.includes(l.n) &&
+        l.msg?.type === 'RECORD' &&
+        l.msg.record!.stream === s.name &&
+        (l.msg.record!.namespace ?? undefined) === (s.namespace ?? undefined),
+    );
     expect(rows.length, s.name).toBe(sent.length);
     sent.forEach((l, row) => {
       const data = l.msg!.record!.data;
@@ -168,7 +190,14 @@ async function pathA(messages: string, catalog: string): Promise<void> {
         const rawSpan = JSON.stringify(data[key]);
         const raw = new RegExp(`${JSON.stringify(key).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:\\s*(-?[0-9.eE+-]+)`).exec(l.text)?.[1] ?? rawSpan;
         const cell = types[i] === 'bool' && rows[row]![`c${i}`] !== null ? rows[row]![`c${i}`] === 'true' : rows[row]![`c${i}`];
-        expectCell(types[i]!, data[key], raw, cell, changes.some((c) => c.field === key && c.change === 'NULLED'), `${s.name} line ${l.n} ${key}`);
+        expectCell(
+          types[i]!,
+          data[key],
+          raw,
+          cell,
+          changes.some((c) => c.field === key && c.change === 'NULLED'),
+          `${s.name} line ${l.n} ${key}`,
+        );
       });
       for (const [key, to] of props.map(([k], i) => [k, columns[i]!]).filter(([k, c]) => k !== c))
         expect(changes, `line ${l.n}: rename of ${key}`).toContainEqual(expect.objectContaining({ field: key, change: 'RENAMED', column: to }));
@@ -180,13 +209,24 @@ async function pathB(messages: string, catalog: string): Promise<void> {
   const dir = tempDir();
   const minimal = join(dir, 'minimal.json');
   const streams = streamsOf(catalog);
-  writeFileSync(minimal, JSON.stringify({ streams: streams.map((s) => ({ stream: { name: s.name, ...(s.namespace ? { namespace: s.namespace } : {}) }, destination_sync_mode: 'append' })) }));
+  writeFileSync(
+    minimal,
+    JSON.stringify({
+      streams: streams.map((s) => ({ stream: { name: s.name, ...(s.namespace ? { namespace: s.namespace } : {}) }, destination_sync_mode: 'append' })),
+    }),
+  );
   const input = linesOf(messages);
   const { r, db, rejected } = writeDestination(dir, messages, minimal);
   checkStates(input, r.stdout, rejected);
   for (const s of streams) {
     const rows = await query(db, `SELECT _airbyte_data::VARCHAR AS d FROM ${tableOf(s)} ORDER BY rowid`);
-    const sent = input.filter((l) => !rejected.includes(l.n) && l.msg?.type === 'RECORD' && l.msg.record!.stream === s.name && (l.msg.record!.namespace ?? undefined) === (s.namespace ?? undefined));
+    const sent = input.filter(
+      (l) =>
+        !rejected.includes(l.n) &&
+        l.msg?.type === 'RECORD' &&
+        l.msg.record!.stream === s.name &&
+        (l.msg.record!.namespace ?? undefined) === (s.namespace ?? undefined),
+    );
     expect(rows.length, s.name).toBe(sent.length);
     sent.forEach((l, row) => {
       const d = rows[row]!.d as string;
@@ -200,7 +240,9 @@ async function pathB(messages: string, catalog: string): Promise<void> {
 function pathC(messages: string, catalog: string): void {
   const dir = tempDir();
   const streams = streamsOf(catalog);
-  const ports = streams.map((s) => (streams.filter((t) => t.name === s.name).length > 1 && s.namespace ? `${s.namespace}_${s.name}` : s.name).replace(/[^A-Za-z0-9_-]/g, '_')).map((p) => (/^[A-Za-z_]/.test(p) ? p : `_${p}`));
+  const ports = streams
+    .map((s) => (streams.filter((t) => t.name === s.name).length > 1 && s.namespace ? `${s.namespace}_${s.name}` : s.name).replace(/[^A-Za-z0-9_-]/g, '_'))
+    .map((p) => (/^[A-Za-z_]/.test(p) ? p : `_${p}`));
   // One sink for every stream, as a pass-through between a source and a destination is.
   const plan = join(dir, 'plan.yaml');
   const names = streams.map((s) => JSON.stringify(s.namespace ? { name: s.name, namespace: s.namespace } : s.name));
@@ -214,7 +256,8 @@ function pathC(messages: string, catalog: string): void {
   const input = linesOf(messages);
   const out = readFileSync(`${dir}/out.jsonl`, 'utf8').split('\n').filter(Boolean);
   const outRecords = new Set(out.filter((l) => l.includes('"RECORD"')));
-  for (const l of input.filter((x) => x.msg?.type === 'RECORD' && !rejected.includes(x.n))) expect(outRecords.has(l.text), `line ${l.n} passes through byte for byte:\n${l.text}`).toBe(true);
+  for (const l of input.filter((x) => x.msg?.type === 'RECORD' && !rejected.includes(x.n)))
+    expect(outRecords.has(l.text), `line ${l.n} passes through byte for byte:\n${l.text}`).toBe(true);
   expect(outRecords.size).toBe(input.filter((x) => x.msg?.type === 'RECORD' && !rejected.includes(x.n)).length);
   // Every STATE, in order; byte-identical where no record of its interval was rejected (else sourceStats says how
   // many were delivered). Records, states and statuses in the input's order.
@@ -223,7 +266,9 @@ function pathC(messages: string, catalog: string): void {
   const got = out.filter((l) => l.includes('"STATE"'));
   if (rejected.length) expect(got.map(noStats)).toEqual(states.map(noStats));
   else expect(got).toEqual(states);
-  const sequence = input.filter((l) => !rejected.includes(l.n) && (l.msg?.type === 'RECORD' || l.msg?.type === 'STATE' || l.text.includes('STREAM_STATUS'))).map((l) => l.text);
+  const sequence = input
+    .filter((l) => !rejected.includes(l.n) && (l.msg?.type === 'RECORD' || l.msg?.type === 'STATE' || l.text.includes('STREAM_STATUS')))
+    .map((l) => l.text);
   expect(out.map(noStats)).toEqual(sequence.map(noStats));
 }
 

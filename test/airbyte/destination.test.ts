@@ -11,7 +11,6 @@ import { abflow, HAS_SHARED, ROOT, tempDir } from '../kit/cli.js';
 import { query } from '../kit/duckdb.js';
 import { AIRBYTE_FIXTURES, CDK, DEV_NULL, STD } from './recordings.js';
 
-
 interface Stream {
   name: string;
   namespace?: string;
@@ -52,7 +51,10 @@ function writeSync(messages: string, catalog: string, dir: string) {
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ destination_path: db }));
   const input = readFileSync(messages, 'utf8');
   const r = abflow(['airbyte', 'write', '--config', join(dir, 'config.json'), '--catalog', catalog], { input });
-  const out = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { type: string; state?: { destinationStats?: { recordCount: number } } });
+  const out = r.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { type: string; state?: { destinationStats?: { recordCount: number } } });
   return { r, db, input, out };
 }
 
@@ -65,7 +67,12 @@ describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => 
       const lines = input.split('\n');
       const states = out.filter((m) => m.type === 'STATE');
       const deadFile = `${db}.dead_letters.jsonl`;
-      const dead = existsSync(deadFile) ? readFileSync(deadFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { position: number }).position) : [];
+      const dead = existsSync(deadFile)
+        ? readFileSync(deadFile, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => (JSON.parse(l) as { position: number }).position)
+        : [];
       const expected = expectedStates(lines, dead);
       expect(states.length).toBe(expected.length);
       states.forEach((s, i) => {
@@ -74,13 +81,15 @@ describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => 
         expect(destinationStats).toEqual({ recordCount: expected[i]!.count, ...(expected[i]!.rejected ? { rejectedRecordCount: expected[i]!.rejected } : {}) });
       });
       // Each stream's table holds its valid records, typed; malformed lines are dead letters, never lost.
-      const records = lines.filter((l) => l.includes('"RECORD"')).map((l) => {
-        try {
-          return JSON.parse(l) as { record: { stream: string; namespace?: string } };
-        } catch {
-          return null;
-        }
-      });
+      const records = lines
+        .filter((l) => l.includes('"RECORD"'))
+        .map((l) => {
+          try {
+            return JSON.parse(l) as { record: { stream: string; namespace?: string } };
+          } catch {
+            return null;
+          }
+        });
       const malformed = records.filter((x) => x === null).length;
       for (const s of streamsOf(catalog)) {
         const table = s.namespace ? `"${s.namespace}"."${s.name.replace(/"/g, '""')}"` : `"${s.name.replace(/"/g, '""')}"`;
@@ -127,24 +136,31 @@ describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => 
     expect(JSON.parse(users[2]!.meta as string).changes).toEqual([{ field: 'name', change: 'TRUNCATED', reason: 'SOURCE_FIELD_SIZE_LIMITATION' }]);
   });
 
-  it.skipIf(!HAS_SHARED)('a refresh (minimum_generation_id = generation_id) keeps only the new generation; overwrite without generations replaces', async () => {
-    const dir = tempDir();
-    const catalog = join(dir, 'catalog.json');
-    const messages = `${DEV_NULL}/test-data.jsonl`;
-    const base = JSON.parse(readFileSync(`${DEV_NULL}/test-catalog.json`, 'utf8')) as { streams: Record<string, unknown>[] };
-    const withGen = (gen: number, min: number, mode = 'append') => writeFileSync(catalog, JSON.stringify({ streams: [{ ...base.streams[0], destination_sync_mode: mode, generation_id: gen, minimum_generation_id: min }] }));
-    withGen(1, 0);
-    expect(writeSync(messages, catalog, dir).r.code).toBe(0);
-    withGen(2, 0); // append: generations accumulate
-    const second = writeSync(messages, catalog, dir);
-    expect(await query(second.db, 'SELECT _airbyte_generation_id AS g, count(*)::INT AS n FROM johnny.users GROUP BY 1 ORDER BY 1')).toEqual([
-      { g: '1', n: 3 },
-      { g: '2', n: 3 },
-    ]);
-    withGen(3, 3); // refresh: older generations go once the sync succeeds
-    const third = writeSync(messages, catalog, dir);
-    expect(await query(third.db, 'SELECT _airbyte_generation_id AS g, count(*)::INT AS n FROM johnny.users GROUP BY 1')).toEqual([{ g: '3', n: 3 }]);
-  });
+  it.skipIf(!HAS_SHARED)(
+    'a refresh (minimum_generation_id = generation_id) keeps only the new generation; overwrite without generations replaces',
+    async () => {
+      const dir = tempDir();
+      const catalog = join(dir, 'catalog.json');
+      const messages = `${DEV_NULL}/test-data.jsonl`;
+      const base = JSON.parse(readFileSync(`${DEV_NULL}/test-catalog.json`, 'utf8')) as { streams: Record<string, unknown>[] };
+      const withGen = (gen: number, min: number, mode = 'append') =>
+        writeFileSync(
+          catalog,
+          JSON.stringify({ streams: [{ ...base.streams[0], destination_sync_mode: mode, generation_id: gen, minimum_generation_id: min }] }),
+        );
+      withGen(1, 0);
+      expect(writeSync(messages, catalog, dir).r.code).toBe(0);
+      withGen(2, 0); // append: generations accumulate
+      const second = writeSync(messages, catalog, dir);
+      expect(await query(second.db, 'SELECT _airbyte_generation_id AS g, count(*)::INT AS n FROM johnny.users GROUP BY 1 ORDER BY 1')).toEqual([
+        { g: '1', n: 3 },
+        { g: '2', n: 3 },
+      ]);
+      withGen(3, 3); // refresh: older generations go once the sync succeeds
+      const third = writeSync(messages, catalog, dir);
+      expect(await query(third.db, 'SELECT _airbyte_generation_id AS g, count(*)::INT AS n FROM johnny.users GROUP BY 1')).toEqual([{ g: '3', n: 3 }]);
+    },
+  );
 
   it('spec and check speak the protocol', () => {
     const spec = JSON.parse(abflow(['airbyte', 'spec']).stdout) as { type: string; spec: { connectionSpecification: { properties: Record<string, unknown> } } };
@@ -162,7 +178,10 @@ describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => 
   it('bad input becomes dead letters with reasons and TRACE errors; the sync goes on and the counts reconcile', async () => {
     const dir = tempDir();
     const catalog = join(dir, 'catalog.json');
-    writeFileSync(catalog, JSON.stringify({ streams: [{ stream: { name: 'users', json_schema: { properties: { id: { type: 'integer' } } } }, destination_sync_mode: 'append' }] }));
+    writeFileSync(
+      catalog,
+      JSON.stringify({ streams: [{ stream: { name: 'users', json_schema: { properties: { id: { type: 'integer' } } } }, destination_sync_mode: 'append' }] }),
+    );
     const rec = (data: string, stream = 'users') => `{"type":"RECORD","record":{"stream":"${stream}","data":${data},"emitted_at":1}}`;
     const lines = [
       rec('{"id":1}'),
@@ -183,7 +202,10 @@ describe('abflow airbyte write (Airbyte destination acceptance, strict)', () => 
     const traces = out.filter((m) => m.type === 'TRACE').map((m) => (m as unknown as { trace: { error: { message: string } } }).trace.error.message);
     expect(traces.map((t) => Number(/^line (\d+) was rejected/.exec(t)?.[1]))).toEqual([2, 3, 4, 5, 6]);
     expect(await query(db, 'SELECT id FROM users ORDER BY id NULLS LAST')).toEqual([{ id: '1' }, { id: null }]);
-    const dead = readFileSync(`${db}.dead_letters.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { position: number; reason: string });
+    const dead = readFileSync(`${db}.dead_letters.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { position: number; reason: string });
     expect(dead.map((d) => d.position)).toEqual([2, 3, 4, 5, 6]);
     const reasons = dead.map((d) => d.reason);
     expect(reasons[0]).toMatch(/^invalid JSON: /);
@@ -211,12 +233,17 @@ sinks:
     const input = readFileSync(`${CDK}/v0/exchange_rate_messages.txt`, 'utf8');
     const r = abflow(['airbyte', 'write', '--config', join(dir, 'config.json'), '--catalog', `${STD}/exchange_rate_catalog.json`], { input });
     expect(r.code, r.stderr).toBe(0);
-    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; state: { destinationStats: unknown } });
+    const out = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; state: { destinationStats: unknown } });
     expect(out.map((m) => m.state.destinationStats)).toEqual([{ recordCount: 1 }, { recordCount: 1 }, { recordCount: 3 }]);
     expect(await query(db, 'SELECT count(*)::INT AS n, min(hkd_per_nzd) AS lo FROM rates')).toEqual([{ n: 5, lo: 6.272 }]);
 
     writeFileSync(join(dir, 'stdout.json'), JSON.stringify({ plan: join(ROOT, 'plans/airbyte/enrich-passthrough.yaml') }));
-    const refused = abflow(['airbyte', 'write', '--config', join(dir, 'stdout.json'), '--catalog', join(ROOT, 'plans/airbyte/orders.catalog.json')], { input: '' });
+    const refused = abflow(['airbyte', 'write', '--config', join(dir, 'stdout.json'), '--catalog', join(ROOT, 'plans/airbyte/orders.catalog.json')], {
+      input: '',
+    });
     expect(refused.code).toBe(1);
     const trace = JSON.parse(refused.stdout) as { trace: { error: { message: string; failure_type: string } } };
     expect(trace.trace.error.failure_type).toBe('config_error');

@@ -11,12 +11,21 @@ import { query } from '../kit/duckdb.js';
 import { PG_URL } from '../kit/postgres.js';
 
 const FAKE_SOURCE = join(ROOT, 'test/airbyte/fixtures/fake-source.mjs');
-const FAKE_DEST = join(ROOT, 'test/airbyte/fixtures/fake-destination.mjs');
 
-const rec = (stream: string, data: string, emittedAt = 1_700_000_000_000) => `{"type":"RECORD","record":{"stream":"${stream}","data":${data},"emitted_at":${emittedAt}}}`;
+const rec = (stream: string, data: string, emittedAt = 1_700_000_000_000) =>
+  `{"type":"RECORD","record":{"stream":"${stream}","data":${data},"emitted_at":${emittedAt}}}`;
 const catalogOf = (dir: string, streams: Record<string, Record<string, unknown>>) => {
   const file = join(dir, 'catalog.json');
-  writeFileSync(file, JSON.stringify({ streams: Object.entries(streams).map(([name, properties]) => ({ name, json_schema: { type: 'object', properties }, supported_sync_modes: ['full_refresh'] })) }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      streams: Object.entries(streams).map(([name, properties]) => ({
+        name,
+        json_schema: { type: 'object', properties },
+        supported_sync_modes: ['full_refresh'],
+      })),
+    }),
+  );
   return file;
 };
 
@@ -29,10 +38,21 @@ describe('timestamps (1)', () => {
   it('keeps years 1-99, nulls impossible dates with a NULLED change, in the jsonl source and in expressions alike', async () => {
     const dir = tempDir();
     const catalog = catalogOf(dir, { e: { at: { type: 'string', format: 'date-time' }, day: { type: 'string', format: 'date' } } });
-    const r = write(dir, [rec('e', '{"at":"0001-01-01T00:00:00Z","day":"0050-06-15"}'), rec('e', '{"at":"2026-02-30T00:00:00Z","day":"2026-02-30"}'), rec('e', '{"at":"2023-06-22T10:11:12.1687451Z"}')], catalog);
+    const r = write(
+      dir,
+      [
+        rec('e', '{"at":"0001-01-01T00:00:00Z","day":"0050-06-15"}'),
+        rec('e', '{"at":"2026-02-30T00:00:00Z","day":"2026-02-30"}'),
+        rec('e', '{"at":"2023-06-22T10:11:12.1687451Z"}'),
+      ],
+      catalog,
+    );
     expect(r.code, r.stderr).toBe(0);
     // Instants as epoch µs: DuckDB prints TIMESTAMPTZ in the session's zone.
-    const rows = await query(join(dir, 'out.duckdb'), 'SELECT epoch_us("at")::VARCHAR AS "at", "day"::VARCHAR AS "day", _airbyte_meta::VARCHAR AS meta FROM e ORDER BY rowid');
+    const rows = await query(
+      join(dir, 'out.duckdb'),
+      'SELECT epoch_us("at")::VARCHAR AS "at", "day"::VARCHAR AS "day", _airbyte_meta::VARCHAR AS meta FROM e ORDER BY rowid',
+    );
     expect(rows[0]).toMatchObject({ at: '-62135596800000000', day: '0050-06-15' });
     expect(rows[1]).toMatchObject({ at: null, day: null });
     expect(rows[2]).toMatchObject({ at: String(Date.parse('2023-06-22T10:11:12.168Z') * 1000 + 745) }); // to the µs
@@ -42,7 +62,10 @@ describe('timestamps (1)', () => {
     ]);
 
     const input = join(dir, 'in.jsonl');
-    writeFileSync(input, '{"id":1,"at":"0001-01-01T00:00:00Z","s":"0050-06-15T00:00:00Z"}\n{"id":2,"at":"2026-02-30T00:00:00Z","s":null}\n{"id":3,"at":"2020-01-01T00:00:00Z","s":"2026-02-30"}\n');
+    writeFileSync(
+      input,
+      '{"id":1,"at":"0001-01-01T00:00:00Z","s":"0050-06-15T00:00:00Z"}\n{"id":2,"at":"2026-02-30T00:00:00Z","s":null}\n{"id":3,"at":"2020-01-01T00:00:00Z","s":"2026-02-30"}\n',
+    );
     const plan = join(dir, 'plan.yaml');
     writeFileSync(
       plan,
@@ -50,9 +73,15 @@ describe('timestamps (1)', () => {
     );
     const j = abflow(['run', plan, '-q']);
     expect(j.code, j.stderr).toBe(0);
-    const out = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const out = readFileSync(join(dir, 'out.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out.map((o) => [o.id, o.year, o.y2])).toEqual([[1, 1, 50]]);
-    const dead = readFileSync(join(dir, 'dead.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { position: number; reason: string });
+    const dead = readFileSync(join(dir, 'dead.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { position: number; reason: string });
     expect(dead.map((d) => d.position).sort()).toEqual([2, 3]);
     expect(dead.find((d) => d.position === 3)!.reason).toContain('2026-02-30');
   });
@@ -61,7 +90,9 @@ describe('timestamps (1)', () => {
 describe('pass-through (2)', () => {
   it('a plan that changes one field changes only that field: key order, nulls, number and timestamp text stay', () => {
     const dir = tempDir();
-    const catalog = catalogOf(dir, { s: { id: { type: 'integer' }, amount: { type: 'number' }, at: { type: 'string', format: 'date-time' }, note: { type: ['null', 'string'] } } });
+    const catalog = catalogOf(dir, {
+      s: { id: { type: 'integer' }, amount: { type: 'number' }, at: { type: 'string', format: 'date-time' }, note: { type: ['null', 'string'] } },
+    });
     const line = rec('s', '{"note":null,"at":"2023-06-22T10:11:12.1687451Z","amount":1.50,"id":7,"undeclared":{"x":[1,2]}}');
     const input = join(dir, 'in.jsonl');
     writeFileSync(input, `${line}\n{"type":"STATE","state":{"type":"LEGACY","data":{"n":1}}}\n`);
@@ -73,7 +104,17 @@ describe('pass-through (2)', () => {
     const r = abflow(['run', plan, '-q']);
     expect(r.code, r.stderr).toBe(0);
     // The original text travels for airbyte_destination only: other sinks never see it.
-    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'copy.jsonl'), 'utf8')) as object)).toEqual(['id', 'amount', 'at', 'note', '_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_meta', '_airbyte_generation_id', 'tag']);
+    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'copy.jsonl'), 'utf8')) as object)).toEqual([
+      'id',
+      'amount',
+      'at',
+      'note',
+      '_airbyte_raw_id',
+      '_airbyte_extracted_at',
+      '_airbyte_meta',
+      '_airbyte_generation_id',
+      'tag',
+    ]);
     const [record, state] = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n');
     expect(record).toBe(rec('s', '{"note":null,"at":"2023-06-22T10:11:12.1687451Z","amount":3,"id":7,"undeclared":{"x":[1,2]},"tag":"new"}'));
     expect(state).toBe('{"type":"STATE","state":{"type":"LEGACY","data":{"n":1}}}');
@@ -81,7 +122,10 @@ describe('pass-through (2)', () => {
     // A repeated key is read as JSON.parse reads it (the last one wins) and passes through as it came.
     const twice = rec('s', '{"id":1,"id":2,"amount":1}');
     writeFileSync(input, `${twice}\n`);
-    writeFileSync(plan, `name: pt2\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog} } }\nsinks:\n  - { id: out, kind: airbyte_destination, inputs: [src.s], config: { streams: [s], path: ${dir}/twice.jsonl } }\n`);
+    writeFileSync(
+      plan,
+      `name: pt2\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog} } }\nsinks:\n  - { id: out, kind: airbyte_destination, inputs: [src.s], config: { streams: [s], path: ${dir}/twice.jsonl } }\n`,
+    );
     expect(abflow(['run', plan, '-q']).code).toBe(0);
     expect(readFileSync(join(dir, 'twice.jsonl'), 'utf8')).toBe(`${twice}\n`);
   });
@@ -97,7 +141,13 @@ describe('catalogs (6, 11)', () => {
     expect(await query(join(dir, 'out.duckdb'), 'SELECT _airbyte_data::VARCHAR AS d FROM x')).toEqual([{ d: '{"b":1, "a":[true]}' }]);
 
     const message = join(dir, 'message.json');
-    writeFileSync(message, JSON.stringify({ type: 'CATALOG', catalog: { streams: [{ name: 'y', json_schema: { properties: { n: { type: 'integer' } } }, supported_sync_modes: ['full_refresh'] }] } }));
+    writeFileSync(
+      message,
+      JSON.stringify({
+        type: 'CATALOG',
+        catalog: { streams: [{ name: 'y', json_schema: { properties: { n: { type: 'integer' } } }, supported_sync_modes: ['full_refresh'] }] },
+      }),
+    );
     const m = write(tempDir(), [rec('y', '{"n":5}')], message);
     expect(m.code, m.stderr).toBe(0);
 
@@ -113,7 +163,13 @@ describe('catalogs (6, 11)', () => {
     const dir = tempDir();
     const src = join(dir, 'src.mjs');
     const streams = [
-      { name: 'inc', json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'], default_cursor_field: ['updated_at'], source_defined_primary_key: [['id']] },
+      {
+        name: 'inc',
+        json_schema: {},
+        supported_sync_modes: ['full_refresh', 'incremental'],
+        default_cursor_field: ['updated_at'],
+        source_defined_primary_key: [['id']],
+      },
       { name: 'full', json_schema: {}, supported_sync_modes: ['full_refresh'] },
     ];
     writeFileSync(src, `process.stdout.write(JSON.stringify({type:'CATALOG',catalog:{streams:${JSON.stringify(streams)}}})+'\\n')`);
@@ -131,7 +187,10 @@ describe('catalogs (6, 11)', () => {
 describe('a failing destination connector (7)', () => {
   for (const [how, script] of [
     ['dies at once (broken pipe)', `process.stderr.write('cannot reach warehouse\\n'); process.exit(3)`],
-    ['reads, then reports a TRACE error and exits non-zero', `process.stdin.once('data', () => { process.stdout.write(JSON.stringify({type:'TRACE',trace:{type:'ERROR',emitted_at:1,error:{message:'quota exceeded'}}})+'\\n'); process.exit(1) })`],
+    [
+      'reads, then reports a TRACE error and exits non-zero',
+      `process.stdin.once('data', () => { process.stdout.write(JSON.stringify({type:'TRACE',trace:{type:'ERROR',emitted_at:1,error:{message:'quota exceeded'}}})+'\\n'); process.exit(1) })`,
+    ],
     ['reads a little, then exits 0 with messages unread', `process.stdin.once('data', () => process.exit(0))`],
   ] as const) {
     it(`${how}: abflow exits 1 with the destination's own message`, () => {
@@ -140,15 +199,23 @@ describe('a failing destination connector (7)', () => {
       writeFileSync(dest, script);
       const input = join(dir, 'in.jsonl');
       const big = `"${'x'.repeat(2000)}"`;
-      writeFileSync(input, Array.from({ length: 3000 }, (_, i) => rec('s', `{"id":${i},"pad":${big}}`)).join('\n') + '\n{"type":"STATE","state":{"type":"LEGACY","data":{}}}\n');
+      writeFileSync(
+        input,
+        Array.from({ length: 3000 }, (_, i) => rec('s', `{"id":${i},"pad":${big}}`)).join('\n') + '\n{"type":"STATE","state":{"type":"LEGACY","data":{}}}\n',
+      );
       const catalog = catalogOf(dir, { s: { id: { type: 'integer' }, pad: { type: 'string' } } });
       const plan = join(dir, 'plan.yaml');
-      writeFileSync(plan, `name: dest_fails\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog} } }\nsinks:\n  - { id: out, kind: airbyte_destination, inputs: [src.s], config: { streams: [s], command: [${process.execPath}, ${dest}], config: {}, catalog: ${catalog} } }\n`);
+      writeFileSync(
+        plan,
+        `name: dest_fails\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog} } }\nsinks:\n  - { id: out, kind: airbyte_destination, inputs: [src.s], config: { streams: [s], command: [${process.execPath}, ${dest}], config: {}, catalog: ${catalog} } }\n`,
+      );
       const r = abflow(['run', plan, '-q']);
       expect(r.code).toBe(1);
       expect(r.stderr).not.toMatch(/Unhandled|EPIPE|please report this/);
       const why = { dies: /failed: it exited \(exit code 3\); stderr ends: cannot reach warehouse/, reads: /failed: quota exceeded \(exit code 1\)/ };
-      expect(r.stderr).toMatch(how.startsWith('dies') ? why.dies : how.includes('TRACE') ? why.reads : /failed: it exited before reading every message \(exit code 0\)/);
+      expect(r.stderr).toMatch(
+        how.startsWith('dies') ? why.dies : how.includes('TRACE') ? why.reads : /failed: it exited before reading every message \(exit code 0\)/,
+      );
     });
   }
 });
@@ -164,7 +231,7 @@ describe('incremental syncs (8, 11)', () => {
   }
   const count = async (dir: string) => Number((await query(join(dir, 'out.duckdb'), 'SELECT count(*)::INT AS n FROM items'))[0]!.n);
 
-  it('a second run gets the first run\'s final state and reads only newer records; --from-scratch reads all; a changed command keeps the state', async () => {
+  it("a second run gets the first run's final state and reads only newer records; --from-scratch reads all; a changed command keeps the state", async () => {
     const dir = tempDir();
     const first = abflow(['run', plan(dir, 'total: 50, every: 7')]);
     expect(first.code, first.stderr).toBe(0);
@@ -187,10 +254,13 @@ describe('incremental syncs (8, 11)', () => {
     expect(await count(dir)).toBe(160);
   });
 
-  it('keeps connection state without engine.checkpoint, in the plan\'s default state store', async () => {
+  it("keeps connection state without engine.checkpoint, in the plan's default state store", async () => {
     const dir = tempDir();
     const file = join(dir, 'plan.yaml');
-    writeFileSync(file, `name: nocp\nsources:\n  - { id: src, kind: airbyte_source, config: { command: [${process.execPath}, ${FAKE_SOURCE}], config: { total: 10, every: 3 } } }\nsinks:\n  - { id: out, kind: duckdb, inputs: [src.items], config: { path: ${dir}/out.duckdb, table: items, mode: append } }\n`);
+    writeFileSync(
+      file,
+      `name: nocp\nsources:\n  - { id: src, kind: airbyte_source, config: { command: [${process.execPath}, ${FAKE_SOURCE}], config: { total: 10, every: 3 } } }\nsinks:\n  - { id: out, kind: duckdb, inputs: [src.items], config: { path: ${dir}/out.duckdb, table: items, mode: append } }\n`,
+    );
     expect(abflow(['run', file], { cwd: dir }).code).toBe(0);
     const again = abflow(['run', file], { cwd: dir });
     expect(again.code, again.stderr).toBe(0);
@@ -255,12 +325,18 @@ describe('check (9)', () => {
       writeFileSync(join(dir, 'c.json'), JSON.stringify(cfg));
       return JSON.parse(abflow(['airbyte', 'check', '--config', join(dir, 'c.json')]).stdout).connectionStatus as { status: string; message?: string };
     };
-    expect(status({ warehouse: 'postgres', postgres_url: 'postgres://postgres@127.0.0.1:1/test' })).toMatchObject({ status: 'FAILED', message: expect.stringMatching(/ECONNREFUSED/) });
+    expect(status({ warehouse: 'postgres', postgres_url: 'postgres://postgres@127.0.0.1:1/test' })).toMatchObject({
+      status: 'FAILED',
+      message: expect.stringMatching(/ECONNREFUSED/),
+    });
     expect(status({ warehouse: 'postgres', postgres_url: PG_URL })).toEqual({ status: 'SUCCEEDED' });
     const nested = join(dir, 'not', 'yet', 'there.duckdb');
     expect(status({ destination_path: nested })).toEqual({ status: 'SUCCEEDED' });
     expect(existsSync(join(dir, 'not'))).toBe(false);
-    expect(status({ destination_path: '/proc/abflow/x.duckdb' })).toMatchObject({ status: 'FAILED', message: expect.stringContaining('cannot create /proc/abflow/x.duckdb') });
+    expect(status({ destination_path: '/proc/abflow/x.duckdb' })).toMatchObject({
+      status: 'FAILED',
+      message: expect.stringContaining('cannot create /proc/abflow/x.duckdb'),
+    });
     writeFileSync(join(dir, 'not-a-db.duckdb'), 'hello');
     expect(status({ destination_path: join(dir, 'not-a-db.duckdb') }).status).toBe('FAILED');
     expect(readdirSync(dir).filter((n) => n.startsWith('.abflow-check'))).toEqual([]);
@@ -272,10 +348,14 @@ describe('STATE density (10)', () => {
     const dir = tempDir();
     const catalog = catalogOf(dir, { s: { id: { type: 'integer' } } });
     const lines: string[] = [];
-    for (let i = 1; i <= 300; i++) lines.push(rec('s', `{"id":${i}}`), `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s"},"stream_state":{"c":${i}}}}}`);
+    for (let i = 1; i <= 300; i++)
+      lines.push(rec('s', `{"id":${i}}`), `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s"},"stream_state":{"c":${i}}}}}`);
     const r = write(dir, lines, catalog);
     expect(r.code, r.stderr).toBe(0);
-    const states = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { state: { stream: { stream_state: { c: number } }; destinationStats: unknown } });
+    const states = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { state: { stream: { stream_state: { c: number } }; destinationStats: unknown } });
     expect(states.map((s) => s.state.stream.stream_state.c)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     expect(states.every((s) => JSON.stringify(s.state.destinationStats) === '{"recordCount":1}')).toBe(true);
 
@@ -283,7 +363,10 @@ describe('STATE density (10)', () => {
     const input = join(dir, 'in.jsonl');
     writeFileSync(input, lines.join('\n') + '\n');
     const plan = join(dir, 'plan.yaml');
-    writeFileSync(plan, `name: dense\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog}, commitInterval: 1h } }\nsinks:\n  - { id: out, kind: duckdb, inputs: [src.s], config: { path: ${dir}/dense.duckdb, table: s } }\n`);
+    writeFileSync(
+      plan,
+      `name: dense\nsources:\n  - { id: src, kind: airbyte_file, config: { path: ${input}, catalog: ${catalog}, commitInterval: 1h } }\nsinks:\n  - { id: out, kind: duckdb, inputs: [src.s], config: { path: ${dir}/dense.duckdb, table: s } }\n`,
+    );
     const run = abflow(['run', plan]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain('checkpoints: 1 taken');

@@ -48,7 +48,11 @@ describe.skipIf(!HAS_SHARED)('airbyte_destination', () => {
       const data = (l: string) => (JSON.parse(l) as { record: { stream: string; data: unknown; emitted_at: number } }).record;
       expect(out.filter(isRecord).map(data)).toEqual(input.filter(isRecord).map(data));
       // Order: the same sequence of records and states (logs are not forwarded).
-      const shape = (lines: string[]) => lines.filter((l) => isState(l) || isRecord(l)).map((l) => (isState(l) ? 'S' : 'R')).join('');
+      const shape = (lines: string[]) =>
+        lines
+          .filter((l) => isState(l) || isRecord(l))
+          .map((l) => (isState(l) ? 'S' : 'R'))
+          .join('');
       expect(shape(out)).toBe(shape(input));
     });
   }
@@ -86,7 +90,10 @@ sinks:
     );
     const r = abflow(['run', file, '-q']);
     expect(r.code, r.stderr).toBe(0);
-    const got = readFileSync(join(dir, 'received.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+    const got = readFileSync(join(dir, 'received.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { type: string }).type);
     expect(got.join(',')).toBe('RECORD,STATE,RECORD,STATE,RECORD,RECORD,RECORD,STATE,TRACE');
   });
 });

@@ -34,7 +34,8 @@ export interface Recording {
 
 const rec = (stream: string, data: string, emittedAt = 1_700_000_000_000, extra = '') =>
   `{"type":"RECORD","record":{"stream":"${stream}","data":${data},"emitted_at":${emittedAt}${extra}}}`;
-const streamState = (stream: string, n: number) => `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"${stream}"},"stream_state":{"cursor":${n}}}}}`;
+const streamState = (stream: string, n: number) =>
+  `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"${stream}"},"stream_state":{"cursor":${n}}}}}`;
 const globalState = (n: number) => `{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"lsn":${n}},"stream_states":[]}}}`;
 
 const CLASSES: Record<string, { lines: string[]; streams: Record<string, Record<string, unknown>> }> = {
@@ -59,7 +60,16 @@ const CLASSES: Record<string, { lines: string[]; streams: Record<string, Record<
   },
   // Key order, explicit nulls and missing keys, number and string spellings, keys the catalog does not declare.
   spelling: {
-    streams: { items: { id: { type: 'integer' }, price: { type: 'number' }, label: { type: 'string' }, tags: { type: 'array' }, big: { type: 'integer' }, note: { type: ['null', 'string'] } } },
+    streams: {
+      items: {
+        id: { type: 'integer' },
+        price: { type: 'number' },
+        label: { type: 'string' },
+        tags: { type: 'array' },
+        big: { type: 'integer' },
+        note: { type: ['null', 'string'] },
+      },
+    },
     lines: [
       rec('items', '{"label":"b\\u00e9ta \\"quoted\\"","id":1,"price":1.50,"note":null,"tags":[1, "x"],"big":12345678901234567}'),
       rec('items', '{"id":2,"price":1e2,"extra":{"kept":true},"big":-9007199254740993}'),
@@ -82,15 +92,25 @@ const CLASSES: Record<string, { lines: string[]; streams: Record<string, Record<
       },
     },
     lines: [
-      rec('raw_users', '{"_airbyte_ab_id":"a1","_airbyte_data":{"name":"Ann"},"_airbyte_emitted_at":"2024-01-01T00:00:00Z","_airbyte_raw_id":"r1","_airbyte_meta":{"changes":[]},"id":1}'),
-      rec('raw_users', '{"_airbyte_ab_id":"a2","_airbyte_data":{"name":"Bo"},"_airbyte_emitted_at":"2024-01-02T00:00:00Z","_airbyte_raw_id":"r2","_airbyte_meta":null,"id":2}'),
+      rec(
+        'raw_users',
+        '{"_airbyte_ab_id":"a1","_airbyte_data":{"name":"Ann"},"_airbyte_emitted_at":"2024-01-01T00:00:00Z","_airbyte_raw_id":"r1","_airbyte_meta":{"changes":[]},"id":1}',
+      ),
+      rec(
+        'raw_users',
+        '{"_airbyte_ab_id":"a2","_airbyte_data":{"name":"Bo"},"_airbyte_emitted_at":"2024-01-02T00:00:00Z","_airbyte_raw_id":"r2","_airbyte_meta":null,"id":2}',
+      ),
       globalState(2),
     ],
   },
   // Field names that differ only in case (a spreadsheet export with both spellings).
   case_collision: {
     streams: { staff: { Termination_Date: { type: 'string' }, Termination_date: { type: 'string' }, ID: { type: 'integer' }, id: { type: 'integer' } } },
-    lines: [rec('staff', '{"Termination_Date":"2024-01-31","Termination_date":"31/01/2024","ID":7,"id":8}'), rec('staff', '{"Termination_date":"x","id":9}'), streamState('staff', 2)],
+    lines: [
+      rec('staff', '{"Termination_Date":"2024-01-31","Termination_date":"31/01/2024","ID":7,"id":8}'),
+      rec('staff', '{"Termination_date":"x","id":9}'),
+      streamState('staff', 2),
+    ],
   },
   // Messages a destination must reject, each with a TRACE error, counted in rejectedRecordCount.
   rejects: {
@@ -109,7 +129,9 @@ const CLASSES: Record<string, { lines: string[]; streams: Record<string, Record<
   // Odd spellings connectors write: escaped keys, exponents, a number beyond float64, integers beyond 2^53, nanosecond
   // fractions with an offset, unknown record members, `type` last, `": "` separators, a namespace.
   oddities: {
-    streams: { s: { a: { type: 'integer' }, 'b"q': { type: 'string' }, f: { type: 'number' }, t: { type: 'string', format: 'date-time' }, o: { type: 'object' } } },
+    streams: {
+      s: { a: { type: 'integer' }, 'b"q': { type: 'string' }, f: { type: 'number' }, t: { type: 'string', format: 'date-time' }, o: { type: 'object' } },
+    },
     lines: [
       '{"type":"RECORD","record":{"stream":"s","data":{"a":2,"b\\"q":"x\\u00e9\\n","f":1E5,"t":"2024-01-01T00:00:00.123456789+02:00","o":{"k":[1,{"z":null}]},"extra":[1e400]},"emitted_at":1,"meta":{"changes":[]},"unknown":{"x":1}}}',
       '{"type": "RECORD", "record": {"stream": "s", "data": {"f": 1e400, "a": "7", "t": "not a time"}, "emitted_at": 2}}',
@@ -139,7 +161,11 @@ export function writeRecordings(dir: string): Recording[] {
     const messages = join(dir, `${name}.jsonl`);
     const catalog = join(dir, `${name}.catalog.json`);
     writeFileSync(messages, c.lines.join('\n') + '\n');
-    const streams = Object.entries(c.streams).map(([stream, properties]) => ({ name: stream, json_schema: { type: 'object', properties }, supported_sync_modes: ['full_refresh'] }));
+    const streams = Object.entries(c.streams).map(([stream, properties]) => ({
+      name: stream,
+      json_schema: { type: 'object', properties },
+      supported_sync_modes: ['full_refresh'],
+    }));
     writeFileSync(catalog, JSON.stringify({ streams }));
     return { name, messages, catalog };
   });

@@ -79,12 +79,14 @@ describe('airbyte_source', () => {
     expect(r).toEqual({ n: 1000, d: 1000 });
   });
 
-  it('runs a connector\'s spec, check and discover from the CLI', () => {
+  it("runs a connector's spec, check and discover from the CLI", () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'config.json'), '{"total": 3}');
     const command = `${process.execPath} ${FAKE}`;
     expect(JSON.parse(abflow(['airbyte', 'source', 'spec', '--command', command]).stdout).type).toBe('SPEC');
-    expect(JSON.parse(abflow(['airbyte', 'source', 'check', '--command', command, '--config', join(dir, 'config.json')]).stdout).connectionStatus.status).toBe('SUCCEEDED');
+    expect(JSON.parse(abflow(['airbyte', 'source', 'check', '--command', command, '--config', join(dir, 'config.json')]).stdout).connectionStatus.status).toBe(
+      'SUCCEEDED',
+    );
     const catalog = JSON.parse(abflow(['airbyte', 'source', 'discover', '--command', command, '--config', join(dir, 'config.json')]).stdout);
     expect(catalog.catalog.streams[0].name).toBe('items');
     const bad = abflow(['airbyte', 'source', 'discover', '--command', command]);
@@ -99,7 +101,10 @@ describe('airbyte_source', () => {
     expect(explained.code, explained.stderr).toBe(0);
     expect(explained.stdout).toContain('id: int64');
     const missing = join(dir, 'missing.yaml');
-    writeFileSync(missing, `name: m\nsources:\n  - id: src\n    kind: airbyte_source\n    config: { command: [/nonexistent/connector], config: {} }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src.items] }\n`);
+    writeFileSync(
+      missing,
+      `name: m\nsources:\n  - id: src\n    kind: airbyte_source\n    config: { command: [/nonexistent/connector], config: {} }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src.items] }\n`,
+    );
     const r = abflow(['validate', missing]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot run connector `\/nonexistent\/connector`.*ENOENT/);

@@ -12,7 +12,9 @@ import { abflow, tempDir } from '../kit/cli.js';
 
 const HERE = import.meta.dirname;
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
-const cases = readdirSync(HERE, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(HERE, d.name, 'plan.yaml'))).map((d) => d.name);
+const cases = readdirSync(HERE, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(join(HERE, d.name, 'plan.yaml')))
+  .map((d) => d.name);
 
 const sortedLines = (text: string) =>
   text
@@ -24,7 +26,9 @@ const sortedLines = (text: string) =>
 /** Every file under `dir`, relative. */
 function filesUnder(dir: string, prefix = ''): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? filesUnder(join(dir, d.name), join(prefix, d.name)) : [join(prefix, d.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? filesUnder(join(dir, d.name), join(prefix, d.name)) : [join(prefix, d.name)],
+  );
 }
 
 describe('golden plans', () => {
@@ -37,7 +41,11 @@ describe('golden plans', () => {
       const r = abflow(['run', 'plan.yaml', '-q'], { cwd: dir });
       expect(r.code, r.stderr).toBe(0);
       // A jsonl sink's commit record (`*.abflow.json`) is bookkeeping, not output.
-      const actual = new Map(filesUnder(join(dir, 'out')).filter((f) => !f.endsWith('.abflow.json')).map((f) => [join('out', f), sortedLines(readFileSync(join(dir, 'out', f), 'utf8'))]));
+      const actual = new Map(
+        filesUnder(join(dir, 'out'))
+          .filter((f) => !f.endsWith('.abflow.json'))
+          .map((f) => [join('out', f), sortedLines(readFileSync(join(dir, 'out', f), 'utf8'))]),
+      );
       actual.set('stdout.jsonl', sortedLines(r.stdout));
       const expectedDir = join(HERE, name, 'expected');
       if (UPDATE) {

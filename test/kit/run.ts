@@ -35,7 +35,11 @@ export async function compileText(text: string, extra: readonly AnySpec[] = []):
 }
 
 /** `rows` may be passed in to watch the collected rows while the job runs. */
-export async function runText(text: string, extra: readonly AnySpec[] = [], rows = new Map<string, Rows>()): Promise<{ result: JobResult; rows: Map<string, Rows>; plan: CompiledPlan }> {
+export async function runText(
+  text: string,
+  extra: readonly AnySpec[] = [],
+  rows = new Map<string, Rows>(),
+): Promise<{ result: JobResult; rows: Map<string, Rows>; plan: CompiledPlan }> {
   const { modules } = await loadComponents();
   const plan = await compileText(text, [collectSink(rows), ...extra]);
   const result = await new Job(plan, { modules }).run();

@@ -10,7 +10,10 @@ import { CLI, ROOT } from './cli.js';
 
 export interface AbflowClient extends grpc.Client {
   Subscribe(req: { job: string; sink: string }, md: grpc.Metadata): grpc.ClientReadableStream<{ arrow_ipc: Uint8Array }>;
-  Ingest(md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: { records: number; batches: number }) => void): grpc.ClientWritableStream<{ job: string; source: string; arrow_ipc: Uint8Array }>;
+  Ingest(
+    md: grpc.Metadata,
+    cb: (e: grpc.ServiceError | null, r: { records: number; batches: number }) => void,
+  ): grpc.ClientWritableStream<{ job: string; source: string; arrow_ipc: Uint8Array }>;
 }
 
 export interface Served {
@@ -30,7 +33,11 @@ export interface Served {
 export async function startServe(token: string, args: readonly string[] = []): Promise<Served> {
   const dataDir = mkdtempSync(join(tmpdir(), 'abflow-serve-'));
   cpSync(join(ROOT, 'models'), join(dataDir, 'models'), { recursive: true });
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--token-env', 'TEST_ABFLOW_TOKEN', ...args], { cwd: dataDir, env: { ...process.env, TEST_ABFLOW_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--token-env', 'TEST_ABFLOW_TOKEN', ...args], {
+    cwd: dataDir,
+    env: { ...process.env, TEST_ABFLOW_TOKEN: token },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   const [base, grpcPort] = await new Promise<[string, number]>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -48,7 +55,9 @@ export async function startServe(token: string, args: readonly string[] = []): P
     stderr: () => stderr,
     client() {
       const def = protoLoader.loadSync(join(ROOT, 'proto/abflow/v1/abflow.proto'), { longs: Number, defaults: true, keepCase: true });
-      const pkg = grpc.loadPackageDefinition(def) as unknown as { abflow: { v1: { Abflow: new (addr: string, creds: grpc.ChannelCredentials) => AbflowClient } } };
+      const pkg = grpc.loadPackageDefinition(def) as unknown as {
+        abflow: { v1: { Abflow: new (addr: string, creds: grpc.ChannelCredentials) => AbflowClient } };
+      };
       return new pkg.abflow.v1.Abflow(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
     },
   };

@@ -21,9 +21,11 @@ async function run(plan: string, cwd: string, parallelism: number): Promise<void
 /** Runs jobs two at a time (the machine has two cores). */
 async function all(jobs: (() => Promise<void>)[]): Promise<void> {
   const queue = [...jobs];
-  await Promise.all([0, 1].map(async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) await job();
-  }));
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) await job();
+    }),
+  );
 }
 
 /** Rows in one table and not the other, both ways (multiset difference), plus both counts. */
@@ -69,7 +71,10 @@ describe('Nexmark against the DuckDB oracle', () => {
   for (const p of [1, 2])
     it.each(QUERIES)(`%s at parallelism ${p} equals DuckDB SQL`, async (q) => {
       const o = ORACLE[q]!;
-      const r = await compare(`SELECT ${o.columns} FROM res.${q}`, o.sql, { ev: join(events, 'out/nexmark-events.duckdb'), res: join(out[`${q}@${p}`]!, 'out/nexmark.duckdb') });
+      const r = await compare(`SELECT ${o.columns} FROM res.${q}`, o.sql, {
+        ev: join(events, 'out/nexmark-events.duckdb'),
+        res: join(out[`${q}@${p}`]!, 'out/nexmark.duckdb'),
+      });
       expect(r.na).toBeGreaterThan(0);
       expect(r).toEqual({ na: r.nb, nb: r.nb, only_a: 0, only_b: 0 });
     });

@@ -20,7 +20,11 @@ function run(lines: string | Buffer, opts: { schema?: string; engine?: string } 
   const r = abflow(['run', plan, '-q']);
   const read = (f: string) => {
     try {
-      return readFileSync(join(dir, f), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return readFileSync(join(dir, f), 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     } catch {
       return [];
     }

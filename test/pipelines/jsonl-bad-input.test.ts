@@ -36,7 +36,7 @@ function buildInput(): { bytes: Buffer; good: Map<number, number>; bad: BadLine[
       parts.push(Buffer.from(JSON.stringify({ id, amount: 1, customer: 'x'.repeat(5 << 20) })));
       bad.push({ line, reason: /exceeds maxLineBytes/ });
     } else if (line % 100 === 37) {
-      const [reason, make] = kinds[(line / 100) % kinds.length | 0]!;
+      const [reason, make] = kinds[((line / 100) % kinds.length) | 0]!;
       parts.push(make(id));
       bad.push({ line, reason });
     } else if (line % 997 === 0) {
@@ -45,7 +45,17 @@ function buildInput(): { bytes: Buffer; good: Map<number, number>; bad: BadLine[
     } else {
       const amount = (line * 7) % 50;
       good.set(id, amount);
-      parts.push(Buffer.from(JSON.stringify({ id, amount, customer: `c${line % 13}`, created_at: new Date(Date.UTC(2024, 0, 1) + line * 1000).toISOString(), extra: { ignored: true } }) + (line % 2 ? '\r' : '')));
+      parts.push(
+        Buffer.from(
+          JSON.stringify({
+            id,
+            amount,
+            customer: `c${line % 13}`,
+            created_at: new Date(Date.UTC(2024, 0, 1) + line * 1000).toISOString(),
+            extra: { ignored: true },
+          }) + (line % 2 ? '\r' : ''),
+        ),
+      );
     }
     parts.push(Buffer.from('\n'));
   }
@@ -80,11 +90,17 @@ describe('JSONL with malformed lines', () => {
     const r = abflow(['run', 'plan.yaml', '--summary-json', 'summary.json'], { cwd });
     expect(r.code, r.stderr).toBe(0);
 
-    const rows = readFileSync(join(cwd, 'out/good.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number; amount: number });
+    const rows = readFileSync(join(cwd, 'out/good.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; amount: number });
     const expected = [...input.good].filter(([, amount]) => amount >= 10).map(([id]) => id);
     expect(rows.map((r) => r.id)).toEqual(expected); // all of them, in input order
 
-    const dead = readFileSync(join(cwd, 'out/dead.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { position: number; reason: string; node: string; source: string; raw: string });
+    const dead = readFileSync(join(cwd, 'out/dead.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { position: number; reason: string; node: string; source: string; raw: string });
     expect(dead.map((d) => d.position)).toEqual(input.bad.map((b) => b.line));
     dead.forEach((d, k) => {
       expect(d.reason).toMatch(input.bad[k]!.reason);

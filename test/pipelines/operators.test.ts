@@ -17,12 +17,14 @@ ${body}`;
 
 describe('operators', () => {
   it('select, rename and drop shape columns', async () => {
-    const { rows } = await runText(plan(`
+    const { rows } = await runText(
+      plan(`
 operators:
   - { id: s, kind: select, inputs: [p], config: { columns: [status, amount, payment_id] } }
   - { id: r, kind: rename, inputs: [s], config: { columns: { amount: amt } } }
   - { id: d, kind: drop, inputs: [r], config: { columns: [status] } }
-sinks: [{ id: out, kind: collect, inputs: [d] }]`));
+sinks: [{ id: out, kind: collect, inputs: [d] }]`),
+    );
     const out = rows.get('out')!;
     expect(out).toHaveLength(2000);
     expect(Object.keys(out[0]!)).toEqual(['amt', 'payment_id']);
@@ -30,7 +32,8 @@ sinks: [{ id: out, kind: collect, inputs: [d] }]`));
   });
 
   it('cast dead-letters values that do not convert, or nulls them', async () => {
-    const { rows, result } = await runText(plan(`
+    const { rows, result } = await runText(
+      plan(`
 operators:
   - { id: d, kind: derive, inputs: [p], config: { columns: { code: "CASE WHEN payment_id % 10 = 0 THEN 'x' ELSE string(payment_id) END" } } }
   - { id: strict, kind: cast, inputs: [d], config: { columns: { code: int64 } } }
@@ -38,7 +41,8 @@ operators:
 sinks:
   - { id: ok, kind: collect, inputs: [strict] }
   - { id: dead, kind: collect, inputs: [strict.dead_letter] }
-  - { id: nulls, kind: collect, inputs: [lenient] }`));
+  - { id: nulls, kind: collect, inputs: [lenient] }`),
+    );
     expect(rows.get('ok')).toHaveLength(1800);
     expect(rows.get('ok')!.every((r) => typeof r.code === 'number')).toBe(true);
     const dead = rows.get('dead')!;
@@ -49,7 +53,8 @@ sinks:
   });
 
   it('route sends every row to exactly one output, first match wins', async () => {
-    const { rows, result } = await runText(plan(`
+    const { rows, result } = await runText(
+      plan(`
 operators:
   - id: r
     kind: route
@@ -60,7 +65,8 @@ operators:
 sinks:
   - { id: failed, kind: collect, inputs: [r.failed] }
   - { id: eur, kind: collect, inputs: [r.eur] }
-  - { id: rest, kind: collect, inputs: [r.rest] }`));
+  - { id: rest, kind: collect, inputs: [r.rest] }`),
+    );
     const f = rows.get('failed')!;
     const e = rows.get('eur')!;
     const rest = rows.get('rest')!;
@@ -90,10 +96,12 @@ sinks: [{ id: out, kind: collect, inputs: [all] }]`);
   });
 
   it('counts rows on unconnected outputs as discarded and warns at compile time', async () => {
-    const { result, plan: compiled } = await runText(plan(`
+    const { result, plan: compiled } = await runText(
+      plan(`
 operators:
   - { id: r, kind: route, inputs: [p], config: { routes: { failed: "status = 'failed'" } } }
-sinks: [{ id: out, kind: collect, inputs: [r.failed] }]`));
+sinks: [{ id: out, kind: collect, inputs: [r.failed] }]`),
+    );
     expect(compiled.warnings).toEqual(['output `r.default` is not connected: its rows are counted as discarded']);
     const r = result.nodes.find((n) => n.id === 'r')!;
     expect(r.discarded + result.nodes.find((n) => n.id === 'out')!.rowsIn).toBe(2000);
@@ -101,11 +109,14 @@ sinks: [{ id: out, kind: collect, inputs: [r.failed] }]`));
 
   it('reads JSON lines from stdin', () => {
     const cwd = tempDir();
-    writeFileSync(join(cwd, 'plan.yaml'), `
+    writeFileSync(
+      join(cwd, 'plan.yaml'),
+      `
 name: stdin
 sources: [{ id: in, kind: jsonl, config: { path: "-", schema: { id: int64, name: string } } }]
 sinks: [{ id: out, kind: jsonl, inputs: [in], config: { path: out.jsonl } }]
-`);
+`,
+    );
     const r = abflow(['run', 'plan.yaml', '-q'], { cwd, input: '{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\nnot json\n' });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(cwd, 'out.jsonl'), 'utf8')).toBe('{"id":1,"name":"a"}\n{"id":2,"name":"b"}\n');

@@ -16,7 +16,12 @@ const TABLES = ['failed_payments', 'large_payments', 'payments'];
 
 function expectedStatuses(): string[] {
   const b = paymentsBatch(42, Date.parse('2024-01-01T00:00:00Z'), 0, COUNT, paymentsOptions.parse({}));
-  return stringsOf(columnData(b, b.schema.fields.findIndex((f) => f.name === 'status'))) as string[];
+  return stringsOf(
+    columnData(
+      b,
+      b.schema.fields.findIndex((f) => f.name === 'status'),
+    ),
+  ) as string[];
 }
 
 describe('plans/payments.yaml', () => {
@@ -39,9 +44,15 @@ describe('plans/payments.yaml', () => {
     const byTable = Object.fromEntries(counts.map((r) => [r.t, Number(r.n)]));
     expect(byTable.failed_payments).toBe(failed);
     expect(TABLES.reduce((n, t) => n + byTable[t]!, 0)).toBe(COUNT - pending);
-    const all = await query(db, `SELECT count(DISTINCT payment_id) AS d, min(payment_id) AS lo, max(payment_id) AS hi FROM (${TABLES.map((t) => `SELECT payment_id FROM ${t}`).join(' UNION ALL ')})`);
+    const all = await query(
+      db,
+      `SELECT count(DISTINCT payment_id) AS d, min(payment_id) AS lo, max(payment_id) AS hi FROM (${TABLES.map((t) => `SELECT payment_id FROM ${t}`).join(' UNION ALL ')})`,
+    );
     expect(Number(all[0]!.d)).toBe(COUNT - pending);
-    const wrongStatus = await query(db, `SELECT count(*) AS n FROM (${TABLES.map((t) => `SELECT status FROM ${t}`).join(' UNION ALL ')}) WHERE status = 'pending'`);
+    const wrongStatus = await query(
+      db,
+      `SELECT count(*) AS n FROM (${TABLES.map((t) => `SELECT status FROM ${t}`).join(' UNION ALL ')}) WHERE status = 'pending'`,
+    );
     expect(Number(wrongStatus[0]!.n)).toBe(0);
   });
 
@@ -52,7 +63,10 @@ describe('plans/payments.yaml', () => {
   it('computes per-customer windowed features: each payment counted in its 5-minute window and 12 hops of 60 minutes', async () => {
     const db = join(runs[2]!, 'out/payments.duckdb');
     const [late] = await query(db, 'SELECT count(*) AS n FROM late_payments');
-    const [f5] = await query(db, 'SELECT sum(tx_count_5m) AS n, count(*) AS w, count(DISTINCT (customer_id, window_start)) AS d, min(epoch_ms(window_end) - epoch_ms(window_start)) AS size FROM customer_features_5m');
+    const [f5] = await query(
+      db,
+      'SELECT sum(tx_count_5m) AS n, count(*) AS w, count(DISTINCT (customer_id, window_start)) AS d, min(epoch_ms(window_end) - epoch_ms(window_start)) AS size FROM customer_features_5m',
+    );
     const [f60] = await query(db, 'SELECT sum(tx_count_60m) AS n, min(epoch_ms(window_end) - epoch_ms(window_start)) AS size FROM customer_features_60m');
     const lateRows = Number(late!.n);
     expect(Number(f5!.w)).toBe(Number(f5!.d)); // one result per key and window

@@ -12,7 +12,10 @@ import { collectSink, compileText, type Rows, runText } from '../kit/run.js';
 const N = 3000;
 const payments = () => {
   const b = paymentsBatch(5, Date.parse('2024-01-01T00:00:00Z'), 0, N, paymentsOptions.parse({}));
-  return Array.from({ length: N }, (_, i) => rowObject(b, i) as { payment_id: number; event_time: string; customer_id: string; amount: number; currency: string; status: string });
+  return Array.from(
+    { length: N },
+    (_, i) => rowObject(b, i) as { payment_id: number; event_time: string; customer_id: string; amount: number; currency: string; status: string },
+  );
 };
 
 const source = `
@@ -68,7 +71,10 @@ sinks: [{ id: out, kind: collect, inputs: [w] }]`);
       const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
       const distinct = new Set(g.map((r) => r.customer_id)).size;
       expect(o.n).toBe(g.length);
-      expect(o.total).toBeCloseTo(amounts.reduce((a, b) => a + b, 0), 6);
+      expect(o.total).toBeCloseTo(
+        amounts.reduce((a, b) => a + b, 0),
+        6,
+      );
       expect(o.mean).toBeCloseTo(mean, 9);
       expect(o.lo).toBe(sorted[0]);
       expect(o.hi).toBe(sorted[sorted.length - 1]);
@@ -152,7 +158,8 @@ sinks:
       }),
     });
     const rows = new Map<string, Rows>();
-    const plan = await compileText(`
+    const plan = await compileText(
+      `
 name: idle
 engine: { parallelism: 1, batchSize: 200, linger: 20ms }
 sources:
@@ -165,7 +172,9 @@ operators:
   - { id: quiet_wm, kind: watermark, inputs: [quiet], config: { column: ts, idleTimeout: 300ms } }
   - { id: both, kind: union, inputs: [busy_wm, quiet_wm] }
   - { id: w, kind: window_aggregate, inputs: [both], config: { timeColumn: ts, window: { type: tumbling, size: 1m }, aggregates: { n: count() } } }
-sinks: [{ id: out, kind: collect, inputs: [w] }]`, [silent, collectSink(rows)]);
+sinks: [{ id: out, kind: collect, inputs: [w] }]`,
+      [silent, collectSink(rows)],
+    );
     const { modules } = await loadComponents();
     const job = new Job(plan, { modules });
     const done = job.run();

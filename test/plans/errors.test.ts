@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { abflow, ROOT } from '../kit/cli.js';
 
 const dir = join(ROOT, 'test/plans/errors');
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 function header(text: string, key: string): string | undefined {
   return new RegExp(`^# ${key}: (.*)$`, 'm').exec(text)?.[1];

@@ -49,7 +49,7 @@ async function diff(a: string, b: string): Promise<Record<string, { rows: number
 
 function seeded(seed: number): () => number {
   let s = seed;
-  return () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  return () => (s = (s * 16807) % 2147483647) / 2147483647;
 }
 
 describe('exactly-once recovery', () => {
@@ -97,11 +97,13 @@ describe('exactly-once recovery', () => {
     const db = await DuckDBInstance.create(storePath);
     const c = await db.connect();
     for (const [id, damage] of [
-      [latest!.id + 1, "data[1:octet_length(data) // 2]"],
+      [latest!.id + 1, 'data[1:octet_length(data) // 2]'],
       [latest!.id + 2, "CASE WHEN vertex LIKE 'customer%' THEN 'garbage'::BLOB ELSE data END"],
     ] as const) {
       await c.run(`INSERT INTO checkpoints SELECT ${id}, now(), duration_ms, bytes, parallelism, false FROM checkpoints WHERE id = ${latest!.id}`);
-      await c.run(`INSERT INTO checkpoint_state SELECT ${id}, vertex, part, fingerprint, sha256, CASE WHEN vertex LIKE 'customer%' THEN ${damage} ELSE data END FROM checkpoint_state WHERE checkpoint_id = ${latest!.id}`);
+      await c.run(
+        `INSERT INTO checkpoint_state SELECT ${id}, vertex, part, fingerprint, sha256, CASE WHEN vertex LIKE 'customer%' THEN ${damage} ELSE data END FROM checkpoint_state WHERE checkpoint_id = ${latest!.id}`,
+      );
     }
     c.closeSync();
     db.closeSync();
@@ -129,7 +131,9 @@ describe('exactly-once recovery', () => {
     writeFileSync(changed, readFileSync(PLAN, 'utf8').replace('window: { type: tumbling, size: 5m }', 'window: { type: tumbling, size: 10m }'));
     const r = await run(cwd, [], undefined, changed);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/checkpoint \d+ does not fit this plan:\n {2}`customer_5m` changed \(kind, config or input schema\): its saved state cannot be read safely/);
+    expect(r.stderr).toMatch(
+      /checkpoint \d+ does not fit this plan:\n {2}`customer_5m` changed \(kind, config or input schema\): its saved state cannot be read safely/,
+    );
     expect(r.stderr).toContain('hint: run with --from-scratch to discard the saved state');
     const fresh = await run(cwd, ['--from-scratch', '-q'], undefined, changed);
     expect(fresh.code, fresh.stderr).toBe(0);

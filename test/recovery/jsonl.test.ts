@@ -27,7 +27,10 @@ it('writes every row exactly once, in order, across SIGKILLs', async () => {
   let resumes = 0;
   for (let i = 0; kills < 5 && i < 20; i++) {
     // Alternate kills at a moment in the run with kills shortly after a checkpoint completed.
-    const r = i % 2 ? await runCli(['run', 'plan.yaml'], { cwd, killAfterOutput: /checkpoint \d+ complete: .*bytes\n/, killAfter: 100 * i }) : await run(cwd, 900 + i * 400);
+    const r =
+      i % 2
+        ? await runCli(['run', 'plan.yaml'], { cwd, killAfterOutput: /checkpoint \d+ complete: .*bytes\n/, killAfter: 100 * i })
+        : await run(cwd, 900 + i * 400);
     if (r.signal === 'SIGKILL') kills++;
     if (/resumed from checkpoint/.test(r.stderr)) resumes++;
   }
@@ -36,7 +39,10 @@ it('writes every row exactly once, in order, across SIGKILLs', async () => {
   if (/resumed from checkpoint/.test(last.stderr)) resumes++;
   expect(kills).toBe(5);
   expect(resumes).toBeGreaterThan(0);
-  const ids = readFileSync(join(cwd, 'out/payments.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { payment_id: number }).payment_id);
+  const ids = readFileSync(join(cwd, 'out/payments.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { payment_id: number }).payment_id);
   expect(ids.length).toBe(COUNT);
   expect(ids.every((id, i) => id === i + 1)).toBe(true);
 }, 300_000);

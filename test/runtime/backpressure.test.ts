@@ -23,7 +23,12 @@ function harness() {
       async *read() {
         for (let i = 0; i < cfg.batches; i++) {
           state.produced++;
-          yield { batch: batchFromRows(schema, Array.from({ length: 100 }, (_, k) => ({ x: i * 100 + k }))) };
+          yield {
+            batch: batchFromRows(
+              schema,
+              Array.from({ length: 100 }, (_, k) => ({ x: i * 100 + k })),
+            ),
+          };
         }
       },
     }),

@@ -34,11 +34,13 @@ export const abflowComponents = [defineOperator({
 
 afterAll(() => served.child.kill('SIGKILL'));
 
-const api = (path: string, init: RequestInit = {}) => fetch(served.base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers ?? {}) } });
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(served.base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers ?? {}) } });
 
 describe('abflow serve compiles off its event loop', () => {
   it('answers health checks and the job list while a slow plan compiles, then runs it', async () => {
-    const plan = 'name: slow\nplugins: [slow.mjs]\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 10 } }\noperators:\n  - { id: s, kind: slow_to_compile, inputs: [src] }\nsinks:\n  - { id: out, kind: blackhole, inputs: [s] }\n';
+    const plan =
+      'name: slow\nplugins: [slow.mjs]\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 10 } }\noperators:\n  - { id: s, kind: slow_to_compile, inputs: [src] }\nsinks:\n  - { id: out, kind: blackhole, inputs: [s] }\n';
     const order: string[] = [];
     const submitted = api('/jobs', { method: 'POST', body: plan }).then(async (r) => (order.push('submitted'), r));
     await new Promise((r) => setTimeout(r, BUSY_MS / 4));

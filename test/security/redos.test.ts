@@ -11,7 +11,16 @@ import { describe, expect, it } from 'vitest';
 import { abflow, tempDir } from '../kit/cli.js';
 
 const HOSTILE = ['a'.repeat(40) + '!', 'a'.repeat(5000) + '!', `${'ab'.repeat(3000)}c`, `${'x'.repeat(30)}@${'a.'.repeat(2000)}`];
-const CORPUS = ['^(a+)+$', '(a|a)+$', '(a|aa)+$', '^(a|a?)+$', '(.*a){20}', '^(ab|a)*c?$', '^(\\w+\\s?)*$', '^([a-zA-Z0-9])(([\\-.]|[_]+)?([a-zA-Z0-9]+))*(@){1}[a-z0-9]+[.]{1}(([a-z]{2,3})|([a-z]{2,3}[.]{1}[a-z]{2,3}))$'];
+const CORPUS = [
+  '^(a+)+$',
+  '(a|a)+$',
+  '(a|aa)+$',
+  '^(a|a?)+$',
+  '(.*a){20}',
+  '^(ab|a)*c?$',
+  '^(\\w+\\s?)*$',
+  '^([a-zA-Z0-9])(([\\-.]|[_]+)?([a-zA-Z0-9]+))*(@){1}[a-z0-9]+[.]{1}(([a-z]{2,3})|([a-z]{2,3}[.]{1}[a-z]{2,3}))$',
+];
 
 describe('regular expressions in plans', () => {
   it('run in linear time in filter and quality_gate over hostile input', () => {
@@ -57,13 +66,26 @@ sinks:
     // run once from each position (50 kB of digits took 4 s; the 400 kB here would have taken minutes).
     const dir = tempDir();
     const input = join(dir, 'in.jsonl');
-    const rows = ['a'.repeat(400_000) + '@', '1'.repeat(400_000), 'a.'.repeat(200_000) + '@x', '12-'.repeat(130_000), `${'1 '.repeat(200_000)}x`, 'jane.doe@example.com and +44 20 7946 0958'];
+    const rows = [
+      'a'.repeat(400_000) + '@',
+      '1'.repeat(400_000),
+      'a.'.repeat(200_000) + '@x',
+      '12-'.repeat(130_000),
+      `${'1 '.repeat(200_000)}x`,
+      'jane.doe@example.com and +44 20 7946 0958',
+    ];
     writeFileSync(input, rows.map((s, i) => JSON.stringify({ id: i, s })).join('\n') + '\n');
     const plan = join(dir, 'plan.yaml');
-    writeFileSync(plan, `name: pii_redos\nsources:\n  - { id: src, kind: jsonl, config: { path: ${input}, maxLineBytes: 2000000, schema: { id: int64, s: string } } }\noperators:\n  - { id: mask, kind: pii_mask, inputs: [src], config: { columns: [s] } }\nsinks:\n  - { id: out, kind: jsonl, inputs: [mask], config: { path: ${dir}/out.jsonl } }\n`);
+    writeFileSync(
+      plan,
+      `name: pii_redos\nsources:\n  - { id: src, kind: jsonl, config: { path: ${input}, maxLineBytes: 2000000, schema: { id: int64, s: string } } }\noperators:\n  - { id: mask, kind: pii_mask, inputs: [src], config: { columns: [s] } }\nsinks:\n  - { id: out, kind: jsonl, inputs: [mask], config: { path: ${dir}/out.jsonl } }\n`,
+    );
     const r = abflow(['run', plan, '-q']);
     expect(r.code, r.stderr).toBe(0);
-    const out = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { s: string });
+    const out = readFileSync(join(dir, 'out.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { s: string });
     expect(out).toHaveLength(rows.length);
     expect(out[5]!.s).toBe('[EMAIL] and [PHONE]');
   });

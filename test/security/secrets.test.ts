@@ -53,7 +53,10 @@ describe('credentials in plans', () => {
     expect(leaks(outputs.map((o) => o.stdout + o.stderr).join('\n') + filesText(dir))).toEqual([]);
     // A connector's inline config goes to the connector only (in a private temp file), never to abflow's output.
     const src = join(dir, 'connector.yaml');
-    writeFileSync(src, `name: conn\nsources:\n  - { id: a, kind: airbyte_source, config: { command: [/nonexistent/connector], config: { password: "${SECRETS[5]}" } } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [a.x] }\n`);
+    writeFileSync(
+      src,
+      `name: conn\nsources:\n  - { id: a, kind: airbyte_source, config: { command: [/nonexistent/connector], config: { password: "${SECRETS[5]}" } } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [a.x] }\n`,
+    );
     const c = [abflow(['explain', src], { cwd: dir }), abflow(['run', src], { cwd: dir })];
     expect(c[1]!.code).not.toBe(0);
     expect(leaks(c.map((o) => o.stdout + o.stderr).join('\n') + filesText(dir))).toEqual([]);
@@ -80,7 +83,13 @@ describe('credentials in plans', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(answer).toMatch(/"state": "failed"/);
-    const all = [answer, await (await api('/jobs')).text(), await (await api('/metrics')).text(), await (await api(`/jobs/${job.id}/checkpoints`)).text(), served.stderr()].join('\n');
+    const all = [
+      answer,
+      await (await api('/jobs')).text(),
+      await (await api('/metrics')).text(),
+      await (await api(`/jobs/${job.id}/checkpoints`)).text(),
+      served.stderr(),
+    ].join('\n');
     expect(leaks(all)).toEqual([]);
   });
 });

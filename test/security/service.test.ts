@@ -20,7 +20,8 @@ beforeAll(async () => {
 
 afterAll(() => served.child.kill('SIGKILL'));
 
-const api = (path: string, init: RequestInit = {}) => fetch(served.base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers ?? {}) } });
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(served.base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers ?? {}) } });
 
 /** The status a Subscribe call ends with. */
 function subscribeStatus(md: grpc.Metadata, job: string): Promise<grpc.status> {
@@ -52,7 +53,8 @@ describe('abflow serve refusals', () => {
   });
 
   it('a second job of a running name is 409', async () => {
-    const plan = 'name: endless\nsources:\n  - { id: src, kind: generate, config: { generator: payments, rowsPerSecond: 50 } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src] }\n';
+    const plan =
+      'name: endless\nsources:\n  - { id: src, kind: generate, config: { generator: payments, rowsPerSecond: 50 } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src] }\n';
     const first = await api('/jobs', { method: 'POST', body: plan });
     expect(first.status).toBe(201);
     const second = await api('/jobs', { method: 'POST', body: plan });
@@ -70,7 +72,8 @@ describe('abflow serve refusals', () => {
   });
 
   it('a finished job lets go of its DuckDB file: another process can open it while the service runs', async () => {
-    const plan = 'name: small\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 100 } }\nsinks:\n  - { id: out, kind: duckdb, inputs: [src], config: { path: out/small.duckdb, table: p } }\n';
+    const plan =
+      'name: small\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 100 } }\nsinks:\n  - { id: out, kind: duckdb, inputs: [src], config: { path: out/small.duckdb, table: p } }\n';
     const { id } = (await (await api('/jobs', { method: 'POST', body: plan })).json()) as { id: string };
     let state = 'running';
     for (let i = 0; i < 100 && state === 'running'; i++) {

@@ -25,7 +25,8 @@ export const abflowComponents = [
   }),
 ];
 `;
-const PLAN = 'name: stuck\nplugins: [./spin.mjs]\nsources:\n  - { id: src, kind: generate, config: { generator: payments, rowsPerSecond: 1000 } }\noperators:\n  - { id: spinner, kind: spin, inputs: [src] }\nsinks:\n  - { id: out, kind: duckdb, inputs: [spinner], config: { path: out/stuck.duckdb, table: t } }\n';
+const PLAN =
+  'name: stuck\nplugins: [./spin.mjs]\nsources:\n  - { id: src, kind: generate, config: { generator: payments, rowsPerSecond: 1000 } }\noperators:\n  - { id: spinner, kind: spin, inputs: [src] }\nsinks:\n  - { id: out, kind: duckdb, inputs: [spinner], config: { path: out/stuck.duckdb, table: t } }\n';
 
 describe('a stop that does not drain', () => {
   it('abflow run: terminated after --stop-timeout, exit 1 naming the stuck operator, nothing committed', async () => {
@@ -41,7 +42,8 @@ describe('a stop that does not drain', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, stderr).toBe(1);
     expect(stderr).toMatch(/operator 'spinner': job stuck was terminated: it did not drain within 2 s of the stop; still running: .*chain spinner/);
-    if (existsSync(join(dir, 'out/stuck.duckdb'))) expect(await query(join(dir, 'out/stuck.duckdb'), "SELECT count(*)::INT AS n FROM information_schema.tables WHERE table_name = 't'")).toEqual([{ n: 0 }]);
+    if (existsSync(join(dir, 'out/stuck.duckdb')))
+      expect(await query(join(dir, 'out/stuck.duckdb'), "SELECT count(*)::INT AS n FROM information_schema.tables WHERE table_name = 't'")).toEqual([{ n: 0 }]);
   });
 
   it('serve: DELETE answers at once, the job fails within the grace period, and one SIGTERM ends the service', async () => {

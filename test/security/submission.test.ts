@@ -26,13 +26,18 @@ let served: Served;
 beforeAll(async () => {
   served = await startServe(TOKEN, ['--allow-command', CONNECTOR]);
   symlinkSync(outside, join(served.dataDir, 'escape'));
-  writeFileSync(join(served.dataDir, 'evil.mjs'), `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(MARKER)}, 'plugin'); export const abflowComponents = [];`);
+  writeFileSync(
+    join(served.dataDir, 'evil.mjs'),
+    `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(MARKER)}, 'plugin'); export const abflowComponents = [];`,
+  );
 }, 30_000);
 afterAll(() => served.child.kill('SIGKILL'));
 
 const submit = (plan: string) => fetch(`${served.base}/jobs`, { method: 'POST', body: plan, headers: { authorization: `Bearer ${TOKEN}` } });
-const source = (config: string) => `name: p${Math.random().toString(36).slice(2, 8)}\nsources:\n  - { id: src, kind: airbyte_source, config: ${config} }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src.items] }\n`;
-const sink = (path: string) => `name: s${Math.random().toString(36).slice(2, 8)}\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 5 } }\nsinks:\n  - { id: out, kind: jsonl, inputs: [src], config: { path: ${JSON.stringify(path)} } }\n`;
+const source = (config: string) =>
+  `name: p${Math.random().toString(36).slice(2, 8)}\nsources:\n  - { id: src, kind: airbyte_source, config: ${config} }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src.items] }\n`;
+const sink = (path: string) =>
+  `name: s${Math.random().toString(36).slice(2, 8)}\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 5 } }\nsinks:\n  - { id: out, kind: jsonl, inputs: [src], config: { path: ${JSON.stringify(path)} } }\n`;
 
 async function refused(plan: string, reason: RegExp): Promise<void> {
   const r = await submit(plan);
@@ -49,9 +54,16 @@ describe('abflow serve: the security model', () => {
       expect(r.status, host).toBe(2);
       expect(r.stderr).toMatch(/holds no API token/);
     }
-    const wide = spawnSync(process.execPath, [CLI, 'serve', '--host', '0.0.0.0', '--insecure-no-auth', '--port', '0', '--grpc-port', '0'], { env, encoding: 'utf8', timeout: 20_000 });
+    const wide = spawnSync(process.execPath, [CLI, 'serve', '--host', '0.0.0.0', '--insecure-no-auth', '--port', '0', '--grpc-port', '0'], {
+      env,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(wide.status).toBe(2);
-    const local = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--insecure-no-auth', '--port', '0', '--grpc-port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const local = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--insecure-no-auth', '--port', '0', '--grpc-port', '0'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
     await new Promise<void>((resolve, reject) => {
       local.stderr.on('data', (d: Buffer) => /"msg":"listening"/.test((log += d.toString())) && resolve());
@@ -76,17 +88,27 @@ describe('abflow serve: the security model', () => {
     await refused(sink(join(outside, 'abs.jsonl')), /paths must be relative to the service's data directory/);
     await refused(sink('../up.jsonl'), /without `\.\.`/);
     await refused(sink('escape/through-link.jsonl'), /leads outside the service's data directory/);
-    await refused(`name: dl\nengine: { deadLetters: /tmp/dl.jsonl }\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 1 } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src] }\n`, /engine\.deadLetters/);
-    await refused(`name: rd\nsources:\n  - { id: src, kind: jsonl, config: { path: /etc/passwd } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src] }\n`, /reading `\/etc\/passwd` is not allowed/);
+    await refused(
+      `name: dl\nengine: { deadLetters: /tmp/dl.jsonl }\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 1 } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src] }\n`,
+      /engine\.deadLetters/,
+    );
+    await refused(
+      `name: rd\nsources:\n  - { id: src, kind: jsonl, config: { path: /etc/passwd } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src] }\n`,
+      /reading `\/etc\/passwd` is not allowed/,
+    );
     expect(existsSync(join(outside, 'abs.jsonl')) || existsSync(join(outside, 'through-link.jsonl'))).toBe(false);
     const ok = await submit(sink('out/inside.jsonl'));
     expect(ok.status).toBe(201);
   });
 
   it('loads no plugin a submitted plan names unless allowed; gRPC refuses alike', async () => {
-    await refused(`name: pl\nplugins: [./evil.mjs]\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 1 } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src] }\n`, /--allow-plugins/);
+    await refused(
+      `name: pl\nplugins: [./evil.mjs]\nsources:\n  - { id: src, kind: generate, config: { generator: payments, count: 1 } }\nsinks:\n  - { id: out, kind: blackhole, inputs: [src] }\n`,
+      /--allow-plugins/,
+    );
     expect(existsSync(MARKER)).toBe(false);
-    const client = served.client() as unknown as grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void>;
+    const client = served.client() as unknown as grpc.Client &
+      Record<string, (req: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void>;
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${TOKEN}`);
     const code = await new Promise<number | undefined>((resolve) => client.SubmitJob!({ plan_yaml: sink('/tmp/x.jsonl') }, md, (e) => resolve(e?.code)));

@@ -17,7 +17,10 @@ describe('custom operators', () => {
     const cwd = tempDir('abflow-example-op-');
     const r = abflow(['run', join(ROOT, 'examples/plans/payment-deltas.yaml'), '-q'], { cwd });
     expect(r.code, r.stderr).toBe(0);
-    const [s] = await query(join(cwd, 'out/payment-deltas.duckdb'), 'SELECT count(*)::INT AS n, count(amount_delta)::INT AS with_delta, count(DISTINCT customer_id)::INT AS customers FROM deltas');
+    const [s] = await query(
+      join(cwd, 'out/payment-deltas.duckdb'),
+      'SELECT count(*)::INT AS n, count(amount_delta)::INT AS with_delta, count(DISTINCT customer_id)::INT AS customers FROM deltas',
+    );
     expect(s!.n).toBe(20_000);
     // Every customer's first payment has no previous one; every later one has a delta.
     expect(s!.with_delta).toBe(20_000 - Number(s!.customers));
@@ -37,7 +40,10 @@ describe('custom operators', () => {
     const out = execFileSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--root', dir], { cwd: dir, encoding: 'utf8' });
     expect(out).toMatch(/2 passed/);
     writeFileSync(join(dir, 'in.jsonl'), '{"id":1,"price":2.5}\n{"id":2,"price":4}\n');
-    writeFileSync(join(dir, 'plan.yaml'), `name: scaled\nplugins: [price_scale.mjs]\nsources:\n  - { id: in, kind: jsonl, config: { path: in.jsonl, schema: { id: int64, price: float64 } } }\noperators:\n  - { id: tripled, kind: price_scale, inputs: [in], config: { column: price, factor: 3 } }\nsinks:\n  - { id: out, kind: jsonl, inputs: [tripled], config: { path: out.jsonl } }\n`);
+    writeFileSync(
+      join(dir, 'plan.yaml'),
+      `name: scaled\nplugins: [price_scale.mjs]\nsources:\n  - { id: in, kind: jsonl, config: { path: in.jsonl, schema: { id: int64, price: float64 } } }\noperators:\n  - { id: tripled, kind: price_scale, inputs: [in], config: { column: price, factor: 3 } }\nsinks:\n  - { id: out, kind: jsonl, inputs: [tripled], config: { path: out.jsonl } }\n`,
+    );
     const r = abflow(['run', 'plan.yaml', '-q'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'out.jsonl'), 'utf8')).toBe('{"id":1,"price":7.5}\n{"id":2,"price":12}\n');
@@ -61,7 +67,10 @@ export const abflowComponents = [defineOperator({
 })];
 `,
     );
-    for (const [failIn, message] of [['open', 'cannot open its state'], ['batch', 'cannot take this batch']]) {
+    for (const [failIn, message] of [
+      ['open', 'cannot open its state'],
+      ['batch', 'cannot take this batch'],
+    ]) {
       writeFileSync(
         join(dir, 'plan.yaml'),
         `name: fragile
@@ -84,7 +93,10 @@ sinks:
 
   it('a plan plugin that cannot be loaded is a clear error', () => {
     const dir = tempDir('abflow-bad-plugin-');
-    writeFileSync(join(dir, 'plan.yaml'), 'name: p\nplugins: [missing.mjs]\nsources:\n  - { id: g, kind: generate, config: { generator: payments, count: 1 } }\nsinks:\n  - { id: s, kind: blackhole, inputs: [g] }\n');
+    writeFileSync(
+      join(dir, 'plan.yaml'),
+      'name: p\nplugins: [missing.mjs]\nsources:\n  - { id: g, kind: generate, config: { generator: payments, count: 1 } }\nsinks:\n  - { id: s, kind: blackhole, inputs: [g] }\n',
+    );
     const r = abflow(['validate', 'plan.yaml'], { cwd: dir });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/cannot load plugin .*missing\.mjs/);

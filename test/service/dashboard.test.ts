@@ -16,7 +16,11 @@ afterAll(() => child?.kill('SIGKILL'));
 describe.skipIf(!existsSync(CHROMIUM))('dashboard', () => {
   it('shows each running job’s DAG with live per-node numbers', async () => {
     const token = 'dash-token';
-    child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--token-env', 'DASH_TOKEN'], { cwd: tempDir('abflow-dash-'), env: { ...process.env, DASH_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--token-env', 'DASH_TOKEN'], {
+      cwd: tempDir('abflow-dash-'),
+      env: { ...process.env, DASH_TOKEN: token },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
     const base = await new Promise<string>((resolve) =>
       child!.stderr!.on('data', (d: Buffer) => {
@@ -25,7 +29,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard', () => {
         if (m) resolve(`http://127.0.0.1:${m[1]}`);
       }),
     );
-    const plan = 'name: clicks\nsources:\n  - { id: clicks, kind: generate, config: { generator: clickstream, rowsPerSecond: 5000 } }\noperators:\n  - { id: views, kind: filter, inputs: [clicks], config: { where: "action = \'view\'" } }\nsinks:\n  - { id: sink, kind: blackhole, inputs: [views] }\n';
+    const plan =
+      'name: clicks\nsources:\n  - { id: clicks, kind: generate, config: { generator: clickstream, rowsPerSecond: 5000 } }\noperators:\n  - { id: views, kind: filter, inputs: [clicks], config: { where: "action = \'view\'" } }\nsinks:\n  - { id: sink, kind: blackhole, inputs: [views] }\n';
     const r = await fetch(`${base}/jobs`, { method: 'POST', body: plan, headers: { authorization: `Bearer ${token}` } });
     expect(r.status).toBe(201);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -38,7 +43,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard', () => {
       expect(await job.locator('path.edge').count()).toBe(2);
       // Live: after a few polls the source shows a non-zero rate and the sink a growing total.
       // (Expressions as text: they run in the page, not in Node.)
-      await page.waitForFunction(`/^[1-9][\\d.]*k?\\/s/.test(document.querySelector('g.node[data-node="clicks"] text.rate')?.textContent ?? '')`, undefined, { timeout: 15_000 });
+      await page.waitForFunction(`/^[1-9][\\d.]*k?\\/s/.test(document.querySelector('g.node[data-node="clicks"] text.rate')?.textContent ?? '')`, undefined, {
+        timeout: 15_000,
+      });
       const first = await job.locator('g.node[data-node="sink"] text.rate').textContent();
       await page.waitForTimeout(1500);
       const later = await job.locator('g.node[data-node="sink"] text.rate').textContent();

@@ -38,7 +38,11 @@ it('the Dockerfile’s production install runs `abflow run plans/payments.yaml`,
   const refused = spawnSync(exe!, args, { cwd: app, encoding: 'utf8', env: { ...env, NODE_ENV: 'production' }, timeout: 30_000 });
   expect(refused.status).toBe(2);
   expect(refused.stderr).toContain('holds no API token');
-  const serve = spawn(exe!, args, { cwd: app, env: { ...env, NODE_ENV: 'production', ABFLOW_API_TOKEN: 'container-token' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const serve = spawn(exe!, args, {
+    cwd: app,
+    env: { ...env, NODE_ENV: 'production', ABFLOW_API_TOKEN: 'container-token' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   try {
     let log = '';
     await new Promise<void>((resolve, reject) => {

@@ -53,15 +53,30 @@ describe('abflow serve', () => {
     expect(r.status).toBe(201);
     const job = (await r.json()) as { id: string; name: string; state: string };
     expect(job).toMatchObject({ name: 'payments', state: 'running' });
-    type Status = { state: string; rowsIn: number; deadLetters: number; checkpoints: unknown[]; nodes: { id: string; rowsIn: number; rowsOut: number; dead: number }[]; edges: { from: string; to: string }[] };
-    const done = await until(async () => (await (await api(`/jobs/${job.id}`)).json()) as Status, (s) => s.state !== 'running');
+    type Status = {
+      state: string;
+      rowsIn: number;
+      deadLetters: number;
+      checkpoints: unknown[];
+      nodes: { id: string; rowsIn: number; rowsOut: number; dead: number }[];
+      edges: { from: string; to: string }[];
+    };
+    const done = await until(
+      async () => (await (await api(`/jobs/${job.id}`)).json()) as Status,
+      (s) => s.state !== 'running',
+    );
     expect(done.state).toBe('finished');
     expect(done.rowsIn).toBe(200_000);
     expect(done.edges).toContainEqual({ from: 'enrich', port: 'out', to: 'scored' });
     const text = await (await api('/metrics')).text();
     const metric = (name: string, node: string) => Number(new RegExp(`^${name}\\{job="payments",node="${node}",[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
     for (const n of done.nodes) {
-      expect({ node: n.id, in: metric('abflow_records_in_total', n.id), out: metric('abflow_records_out_total', n.id), dead: metric('abflow_dead_letters_total', n.id) }).toEqual({ node: n.id, in: n.rowsIn, out: n.rowsOut, dead: n.dead });
+      expect({
+        node: n.id,
+        in: metric('abflow_records_in_total', n.id),
+        out: metric('abflow_records_out_total', n.id),
+        dead: metric('abflow_dead_letters_total', n.id),
+      }).toEqual({ node: n.id, in: n.rowsIn, out: n.rowsOut, dead: n.dead });
     }
     expect(Number(/^abflow_checkpoints_total\{job="payments"\} (\d+)$/m.exec(text)?.[1])).toBe(done.checkpoints.length);
     expect(text).toMatch(/^abflow_checkpoint_duration_seconds\{job="payments"\} [\d.]+$/m);
@@ -73,19 +88,29 @@ describe('abflow serve', () => {
   }, 120_000);
 
   it('stops a running job gracefully over the API', async () => {
-    const plan = 'name: endless\nsources:\n  - { id: g, kind: generate, config: { generator: clickstream, rowsPerSecond: 2000 } }\nsinks:\n  - { id: s, kind: blackhole, inputs: [g] }\n';
+    const plan =
+      'name: endless\nsources:\n  - { id: g, kind: generate, config: { generator: clickstream, rowsPerSecond: 2000 } }\nsinks:\n  - { id: s, kind: blackhole, inputs: [g] }\n';
     const job = (await (await api('/jobs', { method: 'POST', body: plan })).json()) as { id: string };
-    await until(async () => (await (await api(`/jobs/${job.id}`)).json()) as { rowsIn: number }, (s) => s.rowsIn > 0);
+    await until(
+      async () => (await (await api(`/jobs/${job.id}`)).json()) as { rowsIn: number },
+      (s) => s.rowsIn > 0,
+    );
     // DELETE answers at once; the job drains and reaches `stopped`.
     const asked = (await (await api(`/jobs/${job.id}`, { method: 'DELETE' })).json()) as { state: string };
     expect(['stopping', 'stopped']).toContain(asked.state);
-    const stopped = await until(async () => (await (await api(`/jobs/${job.id}`)).json()) as { state: string; rowsIn: number }, (s) => s.state !== 'stopping');
+    const stopped = await until(
+      async () => (await (await api(`/jobs/${job.id}`)).json()) as { state: string; rowsIn: number },
+      (s) => s.state !== 'stopping',
+    );
     expect(stopped.state).toBe('stopped');
     expect(stopped.rowsIn).toBeGreaterThan(0);
   });
 
   it('an invalid plan is refused with each problem at its file:line:column', async () => {
-    const r = await api('/jobs?file=bad.yaml', { method: 'POST', body: 'name: bad\nsources:\n  - { id: g, kind: generat }\nsinks:\n  - { id: s, kind: blackhole, inputs: [g] }\n' });
+    const r = await api('/jobs?file=bad.yaml', {
+      method: 'POST',
+      body: 'name: bad\nsources:\n  - { id: g, kind: generat }\nsinks:\n  - { id: s, kind: blackhole, inputs: [g] }\n',
+    });
     expect(r.status).toBe(400);
     const body = (await r.json()) as { problems: string[] };
     expect(body.problems[0]).toMatch(/^bad\.yaml:3:\d+: sources\[0\]\.kind: unknown source kind `generat`\n  hint: did you mean `generate`\?/);
@@ -97,15 +122,24 @@ describe('abflow serve', () => {
       new Promise<T>((resolve, reject) => {
         const md = new grpc.Metadata();
         if (token) md.set('authorization', `Bearer ${token}`);
-        (client as unknown as Record<string, (r: unknown, m: grpc.Metadata, cb: (e: Error | null, v: T) => void) => void>)[method]!(req, md, (e, v) => (e ? reject(e) : resolve(v)));
+        (client as unknown as Record<string, (r: unknown, m: grpc.Metadata, cb: (e: Error | null, v: T) => void) => void>)[method]!(req, md, (e, v) =>
+          e ? reject(e) : resolve(v),
+        );
       });
     await expect(call('ListJobs', {}, '')).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
-    const submitted = await call<{ id: string; state: string }>('SubmitJob', { plan_yaml: readFileSync(join(ROOT, 'plans/payments.yaml'), 'utf8'), file: 'plans/payments.yaml' });
+    const submitted = await call<{ id: string; state: string }>('SubmitJob', {
+      plan_yaml: readFileSync(join(ROOT, 'plans/payments.yaml'), 'utf8'),
+      file: 'plans/payments.yaml',
+    });
     expect(submitted.state).toBe('running');
-    const finished = await until(() => call<{ state: string; rows_in: number }>('GetJob', { id: submitted.id }), (j) => j.state !== 'running');
+    const finished = await until(
+      () => call<{ state: string; rows_in: number }>('GetJob', { id: submitted.id }),
+      (j) => j.state !== 'running',
+    );
     expect(finished).toMatchObject({ state: 'finished', rows_in: 200_000 });
     // Sidecar ingest: a plan with a grpc source and a grpc sink; subscribe, then stream 100 k records in.
-    const plan = 'name: sidecar\nsources:\n  - { id: events, kind: grpc, config: { schema: { id: int64, v: float64 }, endAfterIngest: true } }\noperators:\n  - { id: doubled, kind: derive, inputs: [events], config: { columns: { v2: v * 2 } } }\nsinks:\n  - { id: live, kind: grpc, inputs: [doubled] }\n';
+    const plan =
+      'name: sidecar\nsources:\n  - { id: events, kind: grpc, config: { schema: { id: int64, v: float64 }, endAfterIngest: true } }\noperators:\n  - { id: doubled, kind: derive, inputs: [events], config: { columns: { v2: v * 2 } } }\nsinks:\n  - { id: live, kind: grpc, inputs: [doubled] }\n';
     const job = await call<{ id: string }>('SubmitJob', { plan_yaml: plan });
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${TOKEN}`);
@@ -138,7 +172,10 @@ describe('abflow serve', () => {
       stream.end();
     });
     expect(ingest).toEqual({ records: 100_000, batches: 10 });
-    const done = await until(async () => (await (await api(`/jobs/${job.id}`)).json()) as { state: string; rowsIn: number }, (s) => s.state !== 'running');
+    const done = await until(
+      async () => (await (await api(`/jobs/${job.id}`)).json()) as { state: string; rowsIn: number },
+      (s) => s.state !== 'running',
+    );
     expect(done).toMatchObject({ state: 'finished', rowsIn: 100_000 });
     await ended;
     expect(subscribed).toBe(100_000);

@@ -20,9 +20,46 @@ function httpsGet(url: string, ca: Buffer, token?: string): Promise<{ status: nu
 
 it('serves HTTPS and gRPC over TLS; the token comes from a file', async () => {
   const dir = tempDir('abflow-tls-');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'pipe' },
+  );
   writeFileSync(join(dir, 'token'), 'file-token\n');
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--token-file', join(dir, 'token'), '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--token-file',
+      join(dir, 'token'),
+      '--tls-cert',
+      join(dir, 'cert.pem'),
+      '--tls-key',
+      join(dir, 'key.pem'),
+    ],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   try {
     let log = '';
     const [port, grpcPort] = await new Promise<[number, number]>((resolve, reject) => {
@@ -36,7 +73,18 @@ it('serves HTTPS and gRPC over TLS; the token comes from a file', async () => {
     expect((await httpsGet(`https://127.0.0.1:${port}/jobs`, ca)).status).toBe(401);
     expect(await httpsGet(`https://127.0.0.1:${port}/jobs`, ca, 'file-token')).toEqual({ status: 200, body: '[]\n' });
     const def = protoLoader.loadSync(join(ROOT, 'proto/abflow/v1/abflow.proto'), { keepCase: true, longs: Number, defaults: true });
-    const Abflow = (grpc.loadPackageDefinition(def) as unknown as { abflow: { v1: { Abflow: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { ListJobs: (r: unknown, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, v: { jobs: unknown[] }) => void) => void } } } }).abflow.v1.Abflow;
+    const Abflow = (
+      grpc.loadPackageDefinition(def) as unknown as {
+        abflow: {
+          v1: {
+            Abflow: new (
+              a: string,
+              c: grpc.ChannelCredentials,
+            ) => grpc.Client & { ListJobs: (r: unknown, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, v: { jobs: unknown[] }) => void) => void };
+          };
+        };
+      }
+    ).abflow.v1.Abflow;
     const client = new Abflow(`127.0.0.1:${grpcPort}`, grpc.credentials.createSsl(ca));
     const md = new grpc.Metadata();
     md.set('authorization', 'Bearer file-token');

@@ -64,27 +64,38 @@ async function syncs(wh: Warehouse, runs: Sync[]): Promise<Record<string, unknow
   const schema = uniqueName('abflow_dedup');
   if (wh === 'postgres') schemas.push(schema);
   const config = join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify(wh === 'duckdb' ? { destination_path: join(dir, 'out.duckdb') } : { warehouse: 'postgres', postgres_url: PG_URL, postgres_schema: schema }));
+  writeFileSync(
+    config,
+    JSON.stringify(wh === 'duckdb' ? { destination_path: join(dir, 'out.duckdb') } : { warehouse: 'postgres', postgres_url: PG_URL, postgres_schema: schema }),
+  );
   for (const [i, run] of runs.entries()) {
     const catalog = join(dir, `catalog${i}.json`);
     const stream = { name: 'users', json_schema: { type: 'object', ...run.schema }, supported_sync_modes: ['incremental'] };
-    writeFileSync(catalog, JSON.stringify({ streams: [{ stream, sync_mode: 'incremental', destination_sync_mode: 'append_dedup', primary_key: [['id1'], ['id2']], cursor_field: [run.cursor] }] }));
+    writeFileSync(
+      catalog,
+      JSON.stringify({
+        streams: [{ stream, sync_mode: 'incremental', destination_sync_mode: 'append_dedup', primary_key: [['id1'], ['id2']], cursor_field: [run.cursor] }],
+      }),
+    );
     const r = abflow(['airbyte', 'write', '--config', config, '--catalog', catalog], { cwd: dir, input: run.messages });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout, r.stderr).toContain('"STATE"');
   }
   const sql = 'SELECT * FROM %T ORDER BY id1, id2';
-  const rows =
-    wh === 'duckdb'
-      ? await query(join(dir, 'out.duckdb'), sql.replace('%T', 'users'))
-      : await pgQuery(sql.replace('%T', `"${schema}"."users"`));
+  const rows = wh === 'duckdb' ? await query(join(dir, 'out.duckdb'), sql.replace('%T', 'users')) : await pgQuery(sql.replace('%T', `"${schema}"."users"`));
   // Integer columns as numbers (BIGINT reads back as text), JSON as values, timestamps as ISO text.
   const INTEGERS = new Set(['id1', 'id2', 'old_cursor', 'integer', 'age']);
   return rows.map((r) =>
     Object.fromEntries(
       Object.entries(r).map(([k, v]) => [
         k,
-        v instanceof Date ? v.toISOString() : INTEGERS.has(k) && v !== null ? Number(v) : ['address', 'struct', '_airbyte_meta'].includes(k) && typeof v === 'string' ? JSON.parse(v) : v,
+        v instanceof Date
+          ? v.toISOString()
+          : INTEGERS.has(k) && v !== null
+            ? Number(v)
+            : ['address', 'struct', '_airbyte_meta'].includes(k) && typeof v === 'string'
+              ? JSON.parse(v)
+              : v,
       ]),
     ),
   );
@@ -107,7 +118,11 @@ describe.skipIf(!HAS_SHARED).each<Warehouse>(['duckdb', 'postgres'])('append_ded
     expect(time(rows[0]!.updated_at)).toBe('2000-01-01T00:01:00.000Z');
     expect(rows[2]!.age).toBeNull();
     expect(rows[2]!.registration_date).toBeNull();
-    expect(metaOf(rows[2]!._airbyte_meta).changes.map((c) => [c.field, c.change]).sort()).toEqual([
+    expect(
+      metaOf(rows[2]!._airbyte_meta)
+        .changes.map((c) => [c.field, c.change])
+        .sort(),
+    ).toEqual([
       ['age', 'NULLED'],
       ['registration_date', 'NULLED'],
     ]);
@@ -134,7 +149,9 @@ describe.skipIf(!HAS_SHARED).each<Warehouse>(['duckdb', 'postgres'])('append_ded
 
   it('dat: the cursor changes between syncs and the table keeps the old cursor column', async () => {
     const withOldCursor = { properties: { ...SCHEMA.properties, old_cursor: { type: 'integer' } } };
-    const first = await syncs(wh, [{ messages: asMessages(lines('dat/sync1_cursorchange_messages.jsonl'), 'users'), cursor: 'old_cursor', schema: withOldCursor }]);
+    const first = await syncs(wh, [
+      { messages: asMessages(lines('dat/sync1_cursorchange_messages.jsonl'), 'users'), cursor: 'old_cursor', schema: withOldCursor },
+    ]);
     expect(pick(first, 'id1', 'id2', 'old_cursor', 'name')).toEqual([
       { id1: 1, id2: 200, old_cursor: 1, name: 'Alice' },
       { id1: 1, id2: 201, old_cursor: 2, name: 'Bob' },
@@ -181,7 +198,9 @@ describe.skipIf(!HAS_SHARED).each<Warehouse>(['duckdb', 'postgres'])('append_ded
   });
 
   it('sqlgenerator incrementaldedup: the later cursor of a key wins within one sync', async () => {
-    const rows = await syncs(wh, [{ messages: asMessages(lines('sqlgenerator/incrementaldedup_inputrecords.jsonl'), 'users'), cursor: 'updated_at', schema: CDC_SCHEMA }]);
+    const rows = await syncs(wh, [
+      { messages: asMessages(lines('sqlgenerator/incrementaldedup_inputrecords.jsonl'), 'users'), cursor: 'updated_at', schema: CDC_SCHEMA },
+    ]);
     const expected = JSON.parse(lines('sqlgenerator/incrementaldedup_expectedrecords_final.jsonl')[0]!) as Record<string, unknown>;
     expect(pick(rows, 'id1', 'id2', 'string', 'integer')).toEqual([
       { id1: expected.id1, id2: expected.id2, string: expected.string, integer: expected.integer },

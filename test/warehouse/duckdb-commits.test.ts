@@ -12,14 +12,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { batchFromRows, type RecordBatch, schemaOf } from '../../engine/api.js';
 import type { Sink } from '../../engine/operator.js';
 import { duckdb } from '../../connectors/duckdb/sink.js';
-import { duckdbConnect } from '../../connectors/duckdb/instance.js';
+import { duckdbConnect } from '../../engine/duckdb.js';
 import { EpochTransactions, type TransactionLoader } from '../../connectors/warehouse/direct.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'abflow-duckdb-commits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const schema = schemaOf({ id: 'int64', note: 'string' });
-const batch = (from: number, to: number) => batchFromRows(schema, Array.from({ length: to - from + 1 }, (_, k) => ({ id: BigInt(from + k), note: `row ${from + k}` })));
+const batch = (from: number, to: number) =>
+  batchFromRows(
+    schema,
+    Array.from({ length: to - from + 1 }, (_, k) => ({ id: BigInt(from + k), note: `row ${from + k}` })),
+  );
 
 /** Staging tables of the sink's database (a durable stage, or the transient one in the attached in-memory catalog). */
 async function stages(path: string): Promise<number> {

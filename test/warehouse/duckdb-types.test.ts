@@ -37,18 +37,7 @@ function row(k: number): Record<string, unknown> {
   };
 }
 
-const expected = (r: Record<string, unknown>) => [
-  r.i,
-  r.n32,
-  r.f,
-  r.b,
-  r.s,
-  r.j,
-  r.ts === null ? null : BigInt(r.ts as number) * 1000n,
-  r.d,
-  r.c,
-  r.cj,
-];
+const expected = (r: Record<string, unknown>) => [r.i, r.n32, r.f, r.b, r.s, r.j, r.ts === null ? null : BigInt(r.ts as number) * 1000n, r.d, r.c, r.cj];
 
 describe('duckdb sink column encoding', () => {
   it('reads back every type exactly, through sliced batches and several chunks', async () => {

@@ -11,7 +11,9 @@ import { query } from '../kit/duckdb.js';
 import { dropSchema, PG_URL, pgQuery, uniqueName } from '../kit/postgres.js';
 
 const STD = join(SHARED, 'fixtures/airbyte/airbytehq-airbyte/airbyte-integrations/bases/standard-destination-test/src/main/resources');
-const catalog = (HAS_SHARED ? JSON.parse(readFileSync(join(STD, 'edge_case_catalog.json'), 'utf8')) : { streams: [] }) as { streams: { name: string; json_schema: { properties?: Record<string, unknown> } }[] };
+const catalog = (HAS_SHARED ? JSON.parse(readFileSync(join(STD, 'edge_case_catalog.json'), 'utf8')) : { streams: [] }) as {
+  streams: { name: string; json_schema: { properties?: Record<string, unknown> } }[];
+};
 const messages = HAS_SHARED ? readFileSync(join(STD, 'edge_case_messages.txt'), 'utf8') : '';
 
 /** Records per stream in the fixture. */
@@ -45,19 +47,35 @@ describe.skipIf(!HAS_SHARED).each(['duckdb', 'postgres'] as const)('edge-case na
       }),
     };
     writeFileSync(join(dir, 'catalog.json'), JSON.stringify(configured));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(wh === 'duckdb' ? { destination_path: join(dir, 'out.duckdb') } : { warehouse: 'postgres', postgres_url: PG_URL, postgres_schema: schema }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify(
+        wh === 'duckdb' ? { destination_path: join(dir, 'out.duckdb') } : { warehouse: 'postgres', postgres_url: PG_URL, postgres_schema: schema },
+      ),
+    );
     const r = abflow(['airbyte', 'write', '--config', 'config.json', '--catalog', 'catalog.json'], { cwd: dir, input: messages });
     expect(r.code, r.stderr).toBe(0);
 
     for (const s of catalog.streams) {
       const columns =
         wh === 'duckdb'
-          ? await query(join(dir, 'out.duckdb'), `SELECT column_name FROM information_schema.columns WHERE table_name = '${s.name.replace(/'/g, "''")}' AND table_schema = 'main' ORDER BY ordinal_position`)
-          : await pgQuery('SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [schema, s.name]);
+          ? await query(
+              join(dir, 'out.duckdb'),
+              `SELECT column_name FROM information_schema.columns WHERE table_name = '${s.name.replace(/'/g, "''")}' AND table_schema = 'main' ORDER BY ordinal_position`,
+            )
+          : await pgQuery('SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [
+              schema,
+              s.name,
+            ]);
       const names = columns.map((c) => c.column_name);
-      expect(names, s.name).toEqual(expect.arrayContaining([...Object.keys(s.json_schema.properties ?? {}), '_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_meta']));
+      expect(names, s.name).toEqual(
+        expect.arrayContaining([...Object.keys(s.json_schema.properties ?? {}), '_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_meta']),
+      );
       const table = `"${s.name.replace(/"/g, '""')}"`;
-      const rows = wh === 'duckdb' ? await query(join(dir, 'out.duckdb'), `SELECT count(*)::INT AS n FROM ${table}`) : await pgQuery(`SELECT count(*)::int AS n FROM "${schema}".${table}`);
+      const rows =
+        wh === 'duckdb'
+          ? await query(join(dir, 'out.duckdb'), `SELECT count(*)::INT AS n FROM ${table}`)
+          : await pgQuery(`SELECT count(*)::int AS n FROM "${schema}".${table}`);
       // Dedup keeps one row per key; the edge-case streams have distinct first fields except where noted by Airbyte.
       const n = Number(rows[0]!.n);
       if (mode === 'append_dedup') expect(n, s.name).toBeLessThanOrEqual(expectedCounts.get(s.name) ?? 0);

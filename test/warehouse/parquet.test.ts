@@ -31,7 +31,10 @@ sinks:
 
 async function published(dir: string) {
   const files = readdirSync(join(dir, 'out/lake')).filter((f) => f.endsWith('.parquet'));
-  const [r] = await query(':memory:', `SELECT count(*)::INT AS n, count(DISTINCT payment_id)::INT AS ids, min(payment_id)::INT AS lo, max(payment_id)::INT AS hi FROM read_parquet('${join(dir, 'out/lake')}/*.parquet')`);
+  const [r] = await query(
+    ':memory:',
+    `SELECT count(*)::INT AS n, count(DISTINCT payment_id)::INT AS ids, min(payment_id)::INT AS lo, max(payment_id)::INT AS hi FROM read_parquet('${join(dir, 'out/lake')}/*.parquet')`,
+  );
   return { files, ...(r as { n: number; ids: number; lo: number; hi: number }) };
 }
 

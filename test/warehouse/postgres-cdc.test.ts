@@ -20,13 +20,13 @@ const INITIAL = 5_000;
 /** A deterministic mix of changes applied in transactions; returns once all are committed. */
 async function applyChanges(table: string, seed: number): Promise<void> {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const live: number[] = Array.from({ length: INITIAL }, (_, i) => i + 1);
   let nextId = INITIAL + 1;
   const c = new pg.Client({ connectionString: PG_URL });
   await c.connect();
   try {
-    for (let done = 0; done < OPS; ) {
+    for (let done = 0; done < OPS;) {
       const stmts: string[] = [];
       for (let k = 0; k < PER_TX && done < OPS; k++, done++) {
         if (done === OPS / 2) {
@@ -60,7 +60,14 @@ async function applyChanges(table: string, seed: number): Promise<void> {
 
 const COLS = 'id, name, amount, qty, meta::text AS meta, updated_at';
 const rowKey = (r: Record<string, unknown>) =>
-  [r.id, r.name, Number(r.amount).toFixed(2), r.qty, JSON.stringify(typeof r.meta === 'string' ? JSON.parse(r.meta) : r.meta), new Date(String(r.updated_at instanceof Date ? r.updated_at.toISOString() : r.updated_at)).getTime()].join('|');
+  [
+    r.id,
+    r.name,
+    Number(r.amount).toFixed(2),
+    r.qty,
+    JSON.stringify(typeof r.meta === 'string' ? JSON.parse(r.meta) : r.meta),
+    new Date(String(r.updated_at instanceof Date ? r.updated_at.toISOString() : r.updated_at)).getTime(),
+  ].join('|');
 
 describe('postgres_cdc → append_dedup into PostgreSQL and DuckDB', () => {
   const source = uniqueName('abflow_cdc_src');
@@ -74,8 +81,12 @@ describe('postgres_cdc → append_dedup into PostgreSQL and DuckDB', () => {
   });
 
   it('mirrors 100 k changes exactly, across a SIGKILL and restart', { timeout: 300_000 }, async () => {
-    await pgQuery(`CREATE TABLE public.${source} (id bigint PRIMARY KEY, name text, amount numeric(12,2), qty int, meta jsonb, updated_at timestamptz DEFAULT clock_timestamp())`);
-    await pgQuery(`INSERT INTO public.${source} (id, name, amount, qty, meta) SELECT g, 'n' || g, g % 1000 + 0.25, g % 7, jsonb_build_object('v', g) FROM generate_series(1, ${INITIAL}) g`);
+    await pgQuery(
+      `CREATE TABLE public.${source} (id bigint PRIMARY KEY, name text, amount numeric(12,2), qty int, meta jsonb, updated_at timestamptz DEFAULT clock_timestamp())`,
+    );
+    await pgQuery(
+      `INSERT INTO public.${source} (id, name, amount, qty, meta) SELECT g, 'n' || g, g % 1000 + 0.25, g % 7, jsonb_build_object('v', g) FROM generate_series(1, ${INITIAL}) g`,
+    );
     const dir = tempDir();
     const sinkCfg = `mode: append_dedup, primaryKey: [id], cursor: _ab_cdc_lsn`;
     writeFileSync(

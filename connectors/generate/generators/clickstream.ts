@@ -23,7 +23,13 @@ const ACTIONS = ['view', 'view', 'view', 'view', 'click', 'click', 'add_to_cart'
 const REFERRERS = ['direct', 'google', 'newsletter', 'ads', 'social'];
 const ROTATION_MS = 20 * 60_000;
 
-export function clickstreamBatch(seed: number, startMs: number, first: number, count: number, o: ClickstreamOptions): { port: string; batch: RecordBatch; positions: Float64Array }[] {
+export function clickstreamBatch(
+  seed: number,
+  startMs: number,
+  first: number,
+  count: number,
+  o: ClickstreamOptions,
+): { port: string; batch: RecordBatch; positions: Float64Array }[] {
   const b = fieldsOf(clickstreamSchema).map((f) => new ColumnBuilder(f.type, count));
   const positions = new Float64Array(count);
   for (let k = 0; k < count; k++) {
@@ -40,5 +46,15 @@ export function clickstreamBatch(seed: number, startMs: number, first: number, c
     b[5]!.appendString(r.pick(REFERRERS));
     positions[k] = n + 1;
   }
-  return [{ port: 'out', batch: makeBatch(clickstreamSchema, b.map((x) => x.finish()), count), positions }];
+  return [
+    {
+      port: 'out',
+      batch: makeBatch(
+        clickstreamSchema,
+        b.map((x) => x.finish()),
+        count,
+      ),
+      positions,
+    },
+  ];
 }

@@ -10,8 +10,28 @@ import { ColumnBuilder, fieldsOf, makeBatch, type RecordBatch, schemaOf, z } fro
 import { EventRandom } from '../random.js';
 
 export const nexmarkSchemas = {
-  person: schemaOf({ id: 'int64', name: 'string', emailAddress: 'string', creditCard: 'string', city: 'string', state: 'string', dateTime: 'timestamp', extra: 'string' }),
-  auction: schemaOf({ id: 'int64', itemName: 'string', description: 'string', initialBid: 'int64', reserve: 'int64', dateTime: 'timestamp', expires: 'timestamp', seller: 'int64', category: 'int64', extra: 'string' }),
+  person: schemaOf({
+    id: 'int64',
+    name: 'string',
+    emailAddress: 'string',
+    creditCard: 'string',
+    city: 'string',
+    state: 'string',
+    dateTime: 'timestamp',
+    extra: 'string',
+  }),
+  auction: schemaOf({
+    id: 'int64',
+    itemName: 'string',
+    description: 'string',
+    initialBid: 'int64',
+    reserve: 'int64',
+    dateTime: 'timestamp',
+    expires: 'timestamp',
+    seller: 'int64',
+    category: 'int64',
+    extra: 'string',
+  }),
   bid: schemaOf({ auction: 'int64', bidder: 'int64', price: 'int64', channel: 'string', url: 'string', dateTime: 'timestamp', extra: 'string' }),
 };
 
@@ -130,7 +150,7 @@ function reverseBits32(i: number): number {
   x = ((x >>> 2) & 0x33333333) | ((x & 0x33333333) << 2);
   x = ((x >>> 4) & 0x0f0f0f0f) | ((x & 0x0f0f0f0f) << 4);
   x = ((x >>> 8) & 0x00ff00ff) | ((x & 0x00ff00ff) << 8);
-  return ((x >>> 16) | (x << 16)) | 0;
+  return (x >>> 16) | (x << 16) | 0;
 }
 
 function builders(schema: (typeof nexmarkSchemas)[keyof typeof nexmarkSchemas], n: number): ColumnBuilder[] {
@@ -149,7 +169,11 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
   const timestampOf = (n: number) => baseTimeMs + Math.floor((n * delayUs) / 1000);
   const G = o.outOfOrderGroupSize;
   const { extra, channelNames, channelUrls } = generatorPools();
-  const cols = { person: builders(nexmarkSchemas.person, count >> 4), auction: builders(nexmarkSchemas.auction, count >> 3), bid: builders(nexmarkSchemas.bid, count) };
+  const cols = {
+    person: builders(nexmarkSchemas.person, count >> 4),
+    auction: builders(nexmarkSchemas.auction, count >> 3),
+    bid: builders(nexmarkSchemas.bid, count),
+  };
   const pos = { person: [] as number[], auction: [] as number[], bid: [] as number[] };
   for (let k = 0; k < count; k++) {
     const n = first + k;
@@ -222,5 +246,13 @@ export function nexmarkBatch(seed: number, baseTimeMs: number, first: number, co
   }
   return (['person', 'auction', 'bid'] as const)
     .filter((p) => pos[p].length)
-    .map((p) => ({ port: p, batch: makeBatch(nexmarkSchemas[p], cols[p].map((b) => b.finish()), pos[p].length), positions: Float64Array.from(pos[p]) }));
+    .map((p) => ({
+      port: p,
+      batch: makeBatch(
+        nexmarkSchemas[p],
+        cols[p].map((b) => b.finish()),
+        pos[p].length,
+      ),
+      positions: Float64Array.from(pos[p]),
+    }));
 }

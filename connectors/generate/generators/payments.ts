@@ -69,7 +69,7 @@ export function paymentsBatch(seed: number, startMs: number, first: number, coun
     const inHour = sinceStart - hourIndex * HOUR;
     if (merchant === 7 && hourIndex % 3 === 2 && inHour >= HOUR / 2) merchant = 8; // m0007 goes silent
     // A customer's usual spend is log-normal around a per-customer level.
-    const level = 20 + (new EventRandom(seed, -1 - customer).next() * 180);
+    const level = 20 + new EventRandom(seed, -1 - customer).next() * 180;
     let amount = Math.max(0.5, level * Math.exp(0.6 * r.normal()));
     let status = r.next() < 0.03 ? 'failed' : r.next() < 0.02 ? 'refunded' : r.next() < 0.02 ? 'pending' : 'settled';
     let injected: string | null = null;
@@ -94,5 +94,9 @@ export function paymentsBatch(seed: number, startMs: number, first: number, coun
     if (injected) cols.injected.appendString(injected);
     else cols.injected.appendNull();
   }
-  return makeBatch(paymentsSchema, Object.values(cols).map((c) => c.finish()), count);
+  return makeBatch(
+    paymentsSchema,
+    Object.values(cols).map((c) => c.finish()),
+    count,
+  );
 }

@@ -6,7 +6,15 @@
 import { ColumnBuilder, fieldsOf, makeBatch, type RecordBatch, schemaOf, z } from '../../../engine/api.js';
 import { EventRandom } from '../random.js';
 
-export const ticketsSchema = schemaOf({ ticket_id: 'int64', created_at: 'timestamp', channel: 'string', customer_email: 'string', product: 'string', subject: 'string', body: 'string' });
+export const ticketsSchema = schemaOf({
+  ticket_id: 'int64',
+  created_at: 'timestamp',
+  channel: 'string',
+  customer_email: 'string',
+  product: 'string',
+  subject: 'string',
+  body: 'string',
+});
 
 export const ticketsOptions = z.object({ ticketsPerHour: z.number().positive().default(120).describe('Event-time density.') }).strict();
 export type TicketsOptions = z.output<typeof ticketsOptions>;
@@ -29,7 +37,13 @@ const ISSUES: readonly (readonly [subject: string, body: string])[] = [
   ['App crashes on start', 'The mobile app crashes right after the splash screen since the last update.'],
 ];
 
-export function ticketsBatch(seed: number, startMs: number, first: number, count: number, o: TicketsOptions): { port: string; batch: RecordBatch; positions: Float64Array }[] {
+export function ticketsBatch(
+  seed: number,
+  startMs: number,
+  first: number,
+  count: number,
+  o: TicketsOptions,
+): { port: string; batch: RecordBatch; positions: Float64Array }[] {
   const b = fieldsOf(ticketsSchema).map((f) => new ColumnBuilder(f.type, count));
   const positions = new Float64Array(count);
   for (let k = 0; k < count; k++) {
@@ -46,8 +60,20 @@ export function ticketsBatch(seed: number, startMs: number, first: number, count
     b[3]!.appendString(email);
     b[4]!.appendString(r.pick(PRODUCTS));
     b[5]!.appendString(subject);
-    b[6]!.appendString(body.replace('{card}', r.pick(CARDS)).replace('{email}', email).replace('{phone}', phone).replace('{iban}', r.pick(IBANS)).replace('{ip}', ip));
+    b[6]!.appendString(
+      body.replace('{card}', r.pick(CARDS)).replace('{email}', email).replace('{phone}', phone).replace('{iban}', r.pick(IBANS)).replace('{ip}', ip),
+    );
     positions[k] = n + 1;
   }
-  return [{ port: 'out', batch: makeBatch(ticketsSchema, b.map((x) => x.finish()), count), positions }];
+  return [
+    {
+      port: 'out',
+      batch: makeBatch(
+        ticketsSchema,
+        b.map((x) => x.finish()),
+        count,
+      ),
+      positions,
+    },
+  ];
 }

@@ -20,7 +20,9 @@ import { TICK_MS, type VertexRuntime } from './runtime.js';
 type ChainVertex = Extract<Vertex, { type: 'chain' }>;
 
 /** A chain task's result: from the pool as IPC bytes per exit, or from an inline chain as batches per port. */
-type ChainDone = (ChainResult | { readonly batches: readonly ChainOutput[]; readonly counters: NodeCounters[]; readonly watermark?: number }) & { origin?: string };
+type ChainDone = (ChainResult | { readonly batches: readonly ChainOutput[]; readonly counters: NodeCounters[]; readonly watermark?: number }) & {
+  origin?: string;
+};
 
 class ChainDriver {
   /** In-flight tasks in input order; its capacity bounds the batches inside the pool. */
@@ -39,7 +41,13 @@ class ChainDriver {
     this.fifo = new Channel<Promise<ChainDone | Element>>(`${v.id} in flight`, v.parallelism * DEFAULTS.inFlightPerWorker);
     rt.wiring.track(this.fifo as unknown as Channel);
     const specs = v.members.map((m) => rt.plan.nodes.find((n) => n.id === m.nodeId)!.spec as AnySpec);
-    this.here = v.inline ? new ChainExecutor(v.members, rt.wiring.exitsOf(v.id).map((e) => e.port), new Registry(specs, { override: true })) : null;
+    this.here = v.inline
+      ? new ChainExecutor(
+          v.members,
+          rt.wiring.exitsOf(v.id).map((e) => e.port),
+          new Registry(specs, { override: true }),
+        )
+      : null;
     this.generated = (rt.stateOf(v.id)[0]?.value as { generated: number } | undefined)?.generated ?? MIN_WATERMARK;
   }
 
@@ -86,11 +94,20 @@ class ChainDriver {
       }
       idleness?.activity(performance.now());
       let task: Promise<ChainDone>;
-      if (this.here) task = this.here.run(el.batch, el.positions, el.origin).then(({ outputs, counters, watermark }) => ({ batches: outputs, counters, ...(watermark > -Infinity ? { watermark } : {}) }));
+      if (this.here)
+        task = this.here
+          .run(el.batch, el.positions, el.origin)
+          .then(({ outputs, counters, watermark }) => ({ batches: outputs, counters, ...(watermark > -Infinity ? { watermark } : {}) }));
       else {
         const ipc = toIPC(el.batch);
         await rt.warmed;
-        task = rt.pool!.run({ type: 'process', chain: v.id, ipc, ...(el.positions ? { positions: el.positions.slice() } : {}), ...(el.origin ? { origin: el.origin } : {}) });
+        task = rt.pool!.run({
+          type: 'process',
+          chain: v.id,
+          ipc,
+          ...(el.positions ? { positions: el.positions.slice() } : {}),
+          ...(el.origin ? { origin: el.origin } : {}),
+        });
       }
       const origin = el.origin;
       const tagged = task.then((r) => (origin ? { ...r, origin } : r));
@@ -103,7 +120,7 @@ class ChainDriver {
   private async emit(): Promise<void> {
     const { v, rt } = this;
     for (;;) {
-      const r = await (await this.fifo.pull());
+      const r = await await this.fifo.pull();
       if (!('t' in r)) {
         rt.count(r.counters);
         await this.serial(() => this.emitResult(r));
@@ -113,7 +130,9 @@ class ChainDriver {
       if (r.t === 'watermark' && v.generatesWatermarks && r.ms < MAX_WATERMARK) continue;
       if (r.t === 'barrier') {
         const id = r.id;
-        await this.serial(async () => rt.coordinator?.ack(v.id, id, [{ vertex: v.id, part: 0, fingerprint: fingerprint(v), value: { generated: this.generated } }]));
+        await this.serial(async () =>
+          rt.coordinator?.ack(v.id, id, [{ vertex: v.id, part: 0, fingerprint: fingerprint(v), value: { generated: this.generated } }]),
+        );
       }
       if (r.t !== 'batch') await this.serial(() => rt.wiring.broadcast(v.id, r));
       if (r.t === 'end') return;

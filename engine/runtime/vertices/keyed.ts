@@ -56,17 +56,24 @@ class KeyedDriver {
     await Promise.all(this.partitions.map((p) => p.thread.ready));
     await this.open();
     const processingTime = (v.node.spec as OperatorSpec).processingTime?.(v.node.config as never);
-    const ticker = processingTime ? setInterval(() => this.partitions.forEach((_, k) => void this.send(k, { type: 'tick', now: Date.now() }).catch(() => undefined)), TICK_MS) : undefined;
+    const ticker = processingTime
+      ? setInterval(() => this.partitions.forEach((_, k) => void this.send(k, { type: 'tick', now: Date.now() }).catch(() => undefined)), TICK_MS)
+      : undefined;
     try {
       await readAligned(
         rt.wiring.inputs(v.id),
         async (el, input) => {
           if (el.t === 'batch') {
             // Producers split rows by key before they reach a keyed vertex (emit, or toExits in worker threads).
-            if (el.partition === undefined && this.partitions.length > 1) throw new AbflowError('internal', `unpartitioned batch reached keyed operator '${v.node.id}'`, { domain: 'internal' });
+            if (el.partition === undefined && this.partitions.length > 1)
+              throw new AbflowError('internal', `unpartitioned batch reached keyed operator '${v.node.id}'`, { domain: 'internal' });
             const ipc = toIPC(el.batch);
             const positions = el.positions?.slice();
-            await this.send(el.partition ?? 0, { type: 'batch', input, ipc, ...(positions ? { positions } : {}), ...(el.origin ? { origin: el.origin } : {}) }, [ipc.buffer as ArrayBuffer, ...(positions ? [positions.buffer as ArrayBuffer] : [])]);
+            await this.send(
+              el.partition ?? 0,
+              { type: 'batch', input, ipc, ...(positions ? { positions } : {}), ...(el.origin ? { origin: el.origin } : {}) },
+              [ipc.buffer as ArrayBuffer, ...(positions ? [positions.buffer as ArrayBuffer] : [])],
+            );
           } else if (el.t === 'watermark') {
             for (let k = 0; k < this.partitions.length; k++) await this.send(k, { type: 'watermark', input, ms: el.ms, idle: el.idle === true });
           } else {
@@ -96,7 +103,9 @@ class KeyedDriver {
     };
     const saved = rt.stateOf(v.id).map((b) => b.value as KeyedState);
     const restoreFor = (k: number): KeyedState | undefined =>
-      saved.length ? { entries: saved.flatMap((st) => st.entries.filter(([key]) => partitionOfKeyGroup(keyGroupOf(key), v.parallelism) === k)), shared: saved[0]!.shared } : undefined;
+      saved.length
+        ? { entries: saved.flatMap((st) => st.entries.filter(([key]) => partitionOfKeyGroup(keyGroupOf(key), v.parallelism) === k)), shared: saved[0]!.shared }
+        : undefined;
     const opened = await Promise.all(
       this.partitions.map((_, k) => {
         const restore = restoreFor(k);
@@ -112,7 +121,11 @@ class KeyedDriver {
     const sent = await Promise.all(this.partitions.map((_, k) => this.send(k, { type: 'snapshot' })));
     const replies = await Promise.all(sent.map((o) => o.done));
     const print = fingerprint(v);
-    rt.coordinator?.ack(v.id, id, replies.map((r, k) => ({ vertex: v.id, part: k, fingerprint: print, value: r.state ?? { entries: [] } })));
+    rt.coordinator?.ack(
+      v.id,
+      id,
+      replies.map((r, k) => ({ vertex: v.id, part: k, fingerprint: print, value: r.state ?? { entries: [] } })),
+    );
     await rt.wiring.broadcast(v.id, { t: 'barrier', id });
   }
 

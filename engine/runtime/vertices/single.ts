@@ -26,7 +26,13 @@ export async function runSingle(v: Extract<Vertex, { type: 'single' }>, rt: Vert
     rt.count([counters]);
     const extra = op.metrics();
     if (extra) m.extra = extra;
-    for (const e of col.emitted) await rt.wiring.emit(v.id, `${n.id}.${e.port}`, { t: 'batch', batch: e.batch, ...(e.positions ? { positions: e.positions } : {}), ...(origin ? { origin } : {}) });
+    for (const e of col.emitted)
+      await rt.wiring.emit(v.id, `${n.id}.${e.port}`, {
+        t: 'batch',
+        batch: e.batch,
+        ...(e.positions ? { positions: e.positions } : {}),
+        ...(origin ? { origin } : {}),
+      });
   };
   await readAligned(
     inputs,

@@ -16,7 +16,7 @@ import { TICK_MS, type VertexRuntime } from './runtime.js';
 function upstreamSources(rt: VertexRuntime, vertex: string): string[] {
   const found = new Set<string>();
   const visit = (id: string) => {
-    for (const e of rt.plan.physical.edges) if (e.to === id && !found.has(e.from)) found.add(e.from), visit(e.from);
+    for (const e of rt.plan.physical.edges) if (e.to === id && !found.has(e.from)) (found.add(e.from), visit(e.from));
   };
   visit(vertex);
   return rt.plan.physical.vertices.filter((x) => x.type === 'source' && found.has(x.id)).map((x) => x.id);
@@ -29,7 +29,16 @@ export async function runSink(v: Extract<Vertex, { type: 'sink' }>, rt: VertexRu
   const edges = rt.plan.physical.edges.filter((e) => e.to === v.id).sort((a, b) => a.input - b.input);
   const kept = spec.readsSourceText ? [] : edges.map((e) => withoutSourceText(e.schema).kept);
   const { coordinator } = rt;
-  const sink = new ObservedSink(n.id, n.kind, spec.create(n.config, { nodeId: n.id, job: rt.plan.name, inputs: n.inputSchemas, ...(coordinator ? { checkpointing: { resumeFrom: rt.resumeFrom, durable: coordinator.durable } } : {}) }));
+  const sink = new ObservedSink(
+    n.id,
+    n.kind,
+    spec.create(n.config, {
+      nodeId: n.id,
+      job: rt.plan.name,
+      inputs: n.inputSchemas,
+      ...(coordinator ? { checkpointing: { resumeFrom: rt.resumeFrom, durable: coordinator.durable } } : {}),
+    }),
+  );
   let metricsReadAt = 0;
   // Writes, stagings and commits of one sink happen one at a time, in order; commits run beside the others when the
   // sink allows it (they are still in order among themselves: the coordinator completes one checkpoint at a time).
@@ -37,7 +46,9 @@ export async function runSink(v: Extract<Vertex, { type: 'sink' }>, rt: VertexRu
   const serially = (f: () => Promise<void>) => (ops = ops.then(f));
   const sources = upstreamSources(rt, v.id);
   const commit = async (id: number) => sink.sink.commit?.(id, coordinator!.markersOf(id, sources));
-  coordinator?.whenComplete((id) => (sink.sink.concurrentCommits ? commit(id) : serially(() => commit(id))).catch((e: unknown) => Promise.reject(sink.named(e))));
+  coordinator?.whenComplete((id) =>
+    (sink.sink.concurrentCommits ? commit(id) : serially(() => commit(id))).catch((e: unknown) => Promise.reject(sink.named(e))),
+  );
   // On failure: a commit under way finishes before the sink lets go of its resources, and no other starts.
   const abandon = async () => {
     await coordinator?.halt();

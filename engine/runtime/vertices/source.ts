@@ -37,7 +37,14 @@ class SourceDriver {
     this.spec = n.spec as SourceSpec;
     this.coordinator = rt.coordinator;
     const e = rt.plan.engine;
-    this.source = this.spec.create(n.config, { nodeId: this.origin, job: rt.plan.name, batchSize: e.batchSize, lingerMs: e.lingerMs, outputs: n.outputs, checkpointing: this.coordinator !== null });
+    this.source = this.spec.create(n.config, {
+      nodeId: this.origin,
+      job: rt.plan.name,
+      batchSize: e.batchSize,
+      lingerMs: e.lingerMs,
+      outputs: n.outputs,
+      checkpointing: this.coordinator !== null,
+    });
     this.resumeAfter = rt.stateOf(v.id)[0]?.value ?? null;
     this.injected = this.coordinator?.beforeFirst ?? 0;
     this.listen();
@@ -49,7 +56,11 @@ class SourceDriver {
       const rejected = source.rejected.bind(source);
       this.rt.wiring.onRejected(`${this.origin}.${DEAD_LETTER_PORT}`, (batch) => {
         const positions = numbersOf(columnData(batch, DEAD_LETTER_COLUMNS.position));
-        rejected([...positions], stringsOf(columnData(batch, DEAD_LETTER_COLUMNS.reason)) as string[], stringsOf(columnData(batch, DEAD_LETTER_COLUMNS.raw)) as string[]);
+        rejected(
+          [...positions],
+          stringsOf(columnData(batch, DEAD_LETTER_COLUMNS.reason)) as string[],
+          stringsOf(columnData(batch, DEAD_LETTER_COLUMNS.raw)) as string[],
+        );
       });
     }
     this.coordinator?.whenCommitted(async (id) => {

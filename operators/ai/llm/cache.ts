@@ -6,7 +6,7 @@
  * keeping even if the records it belongs to are replayed.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { duckdbConnect } from '../../../connectors/duckdb/instance.js';
+import { duckdbConnect } from '../../../engine/api.js';
 
 interface Entry {
   readonly key: string;
@@ -23,7 +23,9 @@ export class ResponseCache {
 
   static async open(path: string): Promise<ResponseCache> {
     const conn = await duckdbConnect(path);
-    await conn.run('CREATE TABLE IF NOT EXISTS abflow_llm_cache (key VARCHAR PRIMARY KEY, model VARCHAR, prompt_version VARCHAR, response VARCHAR, created_at TIMESTAMPTZ DEFAULT now())');
+    await conn.run(
+      'CREATE TABLE IF NOT EXISTS abflow_llm_cache (key VARCHAR PRIMARY KEY, model VARCHAR, prompt_version VARCHAR, response VARCHAR, created_at TIMESTAMPTZ DEFAULT now())',
+    );
     return new ResponseCache(conn);
   }
 
@@ -48,7 +50,9 @@ export class ResponseCache {
     try {
       while (this.pending.length) {
         const group = this.pending.splice(0, 500);
-        const stmt = await this.conn.prepare(`INSERT OR IGNORE INTO abflow_llm_cache (key, model, prompt_version, response) VALUES ${group.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`).join(', ')}`);
+        const stmt = await this.conn.prepare(
+          `INSERT OR IGNORE INTO abflow_llm_cache (key, model, prompt_version, response) VALUES ${group.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`).join(', ')}`,
+        );
         group.forEach((e, i) => {
           stmt.bindVarchar(4 * i + 1, e.key);
           stmt.bindVarchar(4 * i + 2, e.model);

@@ -26,7 +26,10 @@ export function outputColumns(schema: JsonSchema, path: (string | number)[]): Ou
 }
 
 /** Validates model output against the plan's schema (zod's JSON-schema reader), with a readable first problem. */
-export function outputValidator(schema: JsonSchema, path: (string | number)[]): (v: unknown) => { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
+export function outputValidator(
+  schema: JsonSchema,
+  path: (string | number)[],
+): (v: unknown) => { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
   let zs: z.ZodType;
   try {
     zs = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
@@ -43,7 +46,14 @@ export function outputValidator(schema: JsonSchema, path: (string | number)[]): 
 
 /** The schema sent for `n` records per request. */
 export function batchSchema(schema: JsonSchema, n: number): JsonSchema {
-  return n === 1 ? schema : { type: 'object', properties: { results: { type: 'array', items: schema, minItems: n, maxItems: n } }, required: ['results'], additionalProperties: false };
+  return n === 1
+    ? schema
+    : {
+        type: 'object',
+        properties: { results: { type: 'array', items: schema, minItems: n, maxItems: n } },
+        required: ['results'],
+        additionalProperties: false,
+      };
 }
 
 /** The user message for several records: numbered, with the answer shape spelled out (JSON mode needs the word). */

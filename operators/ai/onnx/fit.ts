@@ -15,10 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import { statSync, writeFileSync } from 'node:fs';
-import { AbflowError, lazyRequire } from '../../../engine/api.js';
+import { AbflowError, duckdbPrivate } from '../../../engine/api.js';
 import { buildModel, floats, floatTensor, type GraphSpec, int64Tensor, node } from './model.js';
-
-const duckdbApi = lazyRequire<typeof import('@duckdb/node-api')>(import.meta.url, '@duckdb/node-api');
 
 export type ModelKind = 'isolation_forest' | 'mahalanobis';
 
@@ -141,7 +139,15 @@ export function isolationScore(forest: { trees: Tree[]; psi: number }, x: Float6
 }
 
 function isolationGraph(forest: { trees: Tree[]; psi: number }, F: number, metadata: Record<string, string>): Uint8Array {
-  const a = { treeids: [] as number[], nodeids: [] as number[], featureids: [] as number[], values: [] as number[], modes: [] as string[], trueids: [] as number[], falseids: [] as number[] };
+  const a = {
+    treeids: [] as number[],
+    nodeids: [] as number[],
+    featureids: [] as number[],
+    values: [] as number[],
+    modes: [] as string[],
+    trueids: [] as number[],
+    falseids: [] as number[],
+  };
   const leaves = { treeids: [] as number[], nodeids: [] as number[], ids: [] as number[], weights: [] as number[] };
   forest.trees.forEach((t, ti) => {
     for (let n = 0; n < t.feature.length; n++) {
@@ -206,7 +212,8 @@ export function robustGaussian(z: readonly Float64Array[], keep = 0.9, steps = 5
     const mean = new Array<number>(F).fill(0);
     for (const r of subset) for (let f = 0; f < F; f++) mean[f]! += r[f]! / subset.length;
     const cov = Array.from({ length: F }, () => new Array<number>(F).fill(0));
-    for (const r of subset) for (let i = 0; i < F; i++) for (let j = 0; j < F; j++) cov[i]![j]! += ((r[i]! - mean[i]!) * (r[j]! - mean[j]!)) / Math.max(1, subset.length - 1);
+    for (const r of subset)
+      for (let i = 0; i < F; i++) for (let j = 0; j < F; j++) cov[i]![j]! += ((r[i]! - mean[i]!) * (r[j]! - mean[j]!)) / Math.max(1, subset.length - 1);
     for (let i = 0; i < F; i++) cov[i]![i]! += 1e-6; // ridge: a constant feature must not make Σ singular
     precision = invert(cov);
     const d = z.map((r) => mahalanobis2(precision, r));
@@ -270,11 +277,11 @@ export function rocAuc(scores: readonly number[], labels: readonly boolean[]): n
   const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
   let rankSum = 0;
   let pos = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j < order.length && order[j]![0] === order[i]![0]) j++;
     const rank = (i + j + 1) / 2;
-    for (let k = i; k < j; k++) if (labels[order[k]![1]]) (rankSum += rank), pos++;
+    for (let k = i; k < j; k++) if (labels[order[k]![1]]) ((rankSum += rank), pos++);
     i = j;
   }
   const neg = scores.length - pos;
@@ -284,16 +291,19 @@ export function rocAuc(scores: readonly number[], labels: readonly boolean[]): n
 const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 async function readTable(o: FitOptions): Promise<{ x: Float64Array[]; labels?: boolean[] }> {
-  const db = await duckdbApi().DuckDBInstance.create(':memory:');
-  const c = await db.connect();
+  const c = await duckdbPrivate();
   try {
     const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
     let from: string;
     if (/\.duckdb$|\.db$/.test(o.input)) {
       if (!o.table) throw new AbflowError('config', `--table is needed to read from the DuckDB database ${o.input}`);
       await c.run(`ATTACH ${q(o.input)} AS src (READ_ONLY)`);
-      from = `src.${o.table.split('.').map((p) => `"${p.replaceAll('"', '""')}"`).join('.')}`;
-    } else if (statSync(o.input, { throwIfNoEntry: false })?.isDirectory()) from = `read_parquet(${q(o.input + '/*.parquet')})`; // a parquet sink's folder
+      from = `src.${o.table
+        .split('.')
+        .map((p) => `"${p.replaceAll('"', '""')}"`)
+        .join('.')}`;
+    } else if (statSync(o.input, { throwIfNoEntry: false })?.isDirectory())
+      from = `read_parquet(${q(o.input + '/*.parquet')})`; // a parquet sink's folder
     else if (/\.parquet$/.test(o.input)) from = `read_parquet(${q(o.input)})`;
     else if (/\.jsonl?$|\.ndjson$/.test(o.input)) from = `read_json_auto(${q(o.input)}, format = 'newline_delimited')`;
     else if (/\.csv$/.test(o.input)) from = `read_csv_auto(${q(o.input)})`;
@@ -301,14 +311,15 @@ async function readTable(o: FitOptions): Promise<{ x: Float64Array[]; labels?: b
     const cols = o.features.map((f) => `CAST("${f.replaceAll('"', '""')}" AS DOUBLE)`).join(', ');
     const label = o.label ? `, CAST("${o.label.replaceAll('"', '""')}" AS BOOLEAN)` : '';
     const notNull = o.features.map((f) => `"${f.replaceAll('"', '""')}" IS NOT NULL`).join(' AND ');
-    const rows = (await c.runAndReadAll(`SELECT ${cols}${label} FROM ${from} WHERE ${notNull}`).catch((e: Error) => {
-      throw new AbflowError('config', `reading ${o.input}: ${e.message}`);
-    })).getRows();
+    const rows = (
+      await c.runAndReadAll(`SELECT ${cols}${label} FROM ${from} WHERE ${notNull}`).catch((e: Error) => {
+        throw new AbflowError('config', `reading ${o.input}: ${e.message}`);
+      })
+    ).getRows();
     const F = o.features.length;
     return { x: rows.map((r) => Float64Array.from(r.slice(0, F) as number[])), ...(o.label ? { labels: rows.map((r) => r[F] === true) } : {}) };
   } finally {
     c.closeSync();
-    db.closeSync();
   }
 }
 
@@ -334,7 +345,12 @@ export async function fitModel(o: FitOptions): Promise<FitReport> {
   let score: (r: Float64Array) => number;
   let bytes: (meta: Record<string, string>) => Uint8Array;
   if (o.kind === 'isolation_forest') {
-    const forest = isolationForest(train.map((i) => x[i]!), o.trees ?? 100, o.sampleSize ?? 256, random);
+    const forest = isolationForest(
+      train.map((i) => x[i]!),
+      o.trees ?? 100,
+      o.sampleSize ?? 256,
+      random,
+    );
     score = (r) => isolationScore(forest, r);
     bytes = (meta) => isolationGraph(forest, F, meta);
   } else {
@@ -358,7 +374,16 @@ export async function fitModel(o: FitOptions): Promise<FitReport> {
   metadata['abflow.version'] = version;
   const model = bytes(metadata);
   writeFileSync(o.out, model);
-  const report: FitReport = { kind: o.kind, rows: x.length, trainRows: train.length, holdoutRows: holdout.length, threshold, quantiles, sha256: createHash('sha256').update(model).digest('hex'), version };
+  const report: FitReport = {
+    kind: o.kind,
+    rows: x.length,
+    trainRows: train.length,
+    holdoutRows: holdout.length,
+    threshold,
+    quantiles,
+    sha256: createHash('sha256').update(model).digest('hex'),
+    version,
+  };
   if (!labels) return report;
   const y = holdout.map((i) => labels[i]!);
   const flagged = hold.map((s) => s > threshold);

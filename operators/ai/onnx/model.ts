@@ -48,7 +48,10 @@ export function readModel(path: string, sha256: string | undefined): ModelInfo {
   }
   const digest = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== undefined && sha256.toLowerCase() !== digest)
-    throw new AbflowError('config', `model ${path} has sha256 ${digest}, but the plan expects ${sha256}`, { path: ['sha256'], hint: 'the file changed since the plan was written: check it, then update `sha256`' });
+    throw new AbflowError('config', `model ${path} has sha256 ${digest}, but the plan expects ${sha256}`, {
+      path: ['sha256'],
+      hint: 'the file changed since the plan was written: check it, then update `sha256`',
+    });
   let m: InstanceType<typeof onnx.ModelProto>;
   try {
     m = pb().ModelProto.decode(bytes);
@@ -58,7 +61,9 @@ export function readModel(path: string, sha256: string | undefined): ModelInfo {
   const info = (v: onnx.IValueInfoProto): TensorInfo => ({
     name: v.name ?? '',
     elemType: v.type?.tensorType?.elemType ?? 0,
-    dims: (v.type?.tensorType?.shape?.dim ?? []).map((d: onnx.TensorShapeProto.IDimension) => (d.dimValue !== null && d.dimValue !== undefined && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1)),
+    dims: (v.type?.tensorType?.shape?.dim ?? []).map((d: onnx.TensorShapeProto.IDimension) =>
+      d.dimValue !== null && d.dimValue !== undefined && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1,
+    ),
   });
   const initializers = new Set((m.graph?.initializer ?? []).map((t) => t.name));
   const metadata = Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key, p.value]));
@@ -81,8 +86,10 @@ type Attr = number | string | readonly number[] | readonly string[];
 function attribute(name: string, v: Attr): InstanceType<typeof onnx.AttributeProto> {
   const T = pb().AttributeProto.AttributeType;
   if (typeof v === 'string') return pb().AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v) });
-  if (typeof v === 'number') return Number.isInteger(v) ? pb().AttributeProto.create({ name, type: T.INT, i: v }) : pb().AttributeProto.create({ name, type: T.FLOAT, f: v });
-  if (v.length && typeof v[0] === 'string') return pb().AttributeProto.create({ name, type: T.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) });
+  if (typeof v === 'number')
+    return Number.isInteger(v) ? pb().AttributeProto.create({ name, type: T.INT, i: v }) : pb().AttributeProto.create({ name, type: T.FLOAT, f: v });
+  if (v.length && typeof v[0] === 'string')
+    return pb().AttributeProto.create({ name, type: T.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) });
   return pb().AttributeProto.create({ name, type: T.INTS, ints: [...(v as number[])] });
 }
 
@@ -91,7 +98,13 @@ export function floats(name: string, v: readonly number[]): InstanceType<typeof 
   return pb().AttributeProto.create({ name, type: pb().AttributeProto.AttributeType.FLOATS, floats: [...v] });
 }
 
-export function node(op: string, inputs: string[], outputs: string[], attrs: Record<string, Attr | InstanceType<typeof onnx.AttributeProto>> = {}, domain = ''): InstanceType<typeof onnx.NodeProto> {
+export function node(
+  op: string,
+  inputs: string[],
+  outputs: string[],
+  attrs: Record<string, Attr | InstanceType<typeof onnx.AttributeProto>> = {},
+  domain = '',
+): InstanceType<typeof onnx.NodeProto> {
   return pb().NodeProto.create({
     opType: op,
     input: inputs,

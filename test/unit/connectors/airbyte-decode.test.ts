@@ -14,7 +14,15 @@ const DATA: [string, 'int64' | 'int32' | 'string' | 'float64' | 'bool' | 'timest
   ['ok', 'bool', 'ok'],
   ['at', 'timestamp', 'at'],
 ];
-const stream = (name: string, namespace: string | null, port: string) => ({ name, namespace, port, data: DATA, wholeRecord: false, generationId: 3, syncId: 9 });
+const stream = (name: string, namespace: string | null, port: string) => ({
+  name,
+  namespace,
+  port,
+  data: DATA,
+  wholeRecord: false,
+  generationId: 3,
+  syncId: 9,
+});
 const config = { maxLineBytes: 1 << 20, streams: [stream('users', null, 'users'), stream('users', 'crm', 'crm_users')] };
 
 async function decode(lines: string[]) {
@@ -72,12 +80,32 @@ describe('airbyte_decode fast path', () => {
   });
 
   it('reads the common shapes itself and leaves the rest to JSON.parse', () => {
-    const scanner = new RecordScanner(config.streams.map((s) => ({ name: s.name, namespace: s.namespace, fields: s.data.map(([, type, key]) => [key, type] as const), stream: s.port })));
+    const scanner = new RecordScanner(
+      config.streams.map((s) => ({ name: s.name, namespace: s.namespace, fields: s.data.map(([, type, key]) => [key, type] as const), stream: s.port })),
+    );
     const scans = (line: string) => {
       const bytes = Buffer.from(line);
       return scanner.scan(bytes, 0, bytes.length) ? scanner.stream : null;
     };
-    expect(LINES.map(scans)).toEqual(['users', 'users', null, null, 'users', 'users', null, null, 'users', 'users', 'users', null, 'users', null, null, 'users', 'users']);
+    expect(LINES.map(scans)).toEqual([
+      'users',
+      'users',
+      null,
+      null,
+      'users',
+      'users',
+      null,
+      null,
+      'users',
+      'users',
+      'users',
+      null,
+      'users',
+      null,
+      null,
+      'users',
+      'users',
+    ]);
     expect(LINES.map((l) => scans(slow(l)))).toEqual(LINES.map(() => null));
   });
 });

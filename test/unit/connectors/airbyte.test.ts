@@ -51,7 +51,9 @@ describe('protocol messages', () => {
   it('validates payloads, keeps unknown keys and names the bad field', () => {
     const m = parseMessage('{"type":"STATE","state":{"type":"LEGACY","data":{"x":1}},"sourceIdentity":{"k":1}}');
     expect(m).toMatchObject({ type: 'STATE', sourceIdentity: { k: 1 } });
-    expect((parseMessage('{"type":"RECORD","record":{"stream":"s","data":[],"emitted_at":1}}') as InvalidMessage).reason).toBe('RECORD message: record.data: expected an object');
+    expect((parseMessage('{"type":"RECORD","record":{"stream":"s","data":[],"emitted_at":1}}') as InvalidMessage).reason).toBe(
+      'RECORD message: record.data: expected an object',
+    );
     expect((parseMessage('{"type":"TRACE","trace":{"type":"NOPE","emitted_at":1}}') as InvalidMessage).reason).toMatch(/^TRACE message: trace.type/);
     expect(parseMessage('{"type":"HELLO"}')).toBeInstanceOf(InvalidMessage);
   });
@@ -71,7 +73,15 @@ describe('catalog typing', () => {
   });
 
   it('gives a schemaless stream one _airbyte_data column, and ports to namespaced twins', () => {
-    const streams = parseCatalog(JSON.stringify({ streams: [{ name: 's', namespace: 'a', json_schema: {} }, { name: 's', namespace: 'b', json_schema: { properties: { x: { type: 'boolean' } } } }] }), 'test');
+    const streams = parseCatalog(
+      JSON.stringify({
+        streams: [
+          { name: 's', namespace: 'a', json_schema: {} },
+          { name: 's', namespace: 'b', json_schema: { properties: { x: { type: 'boolean' } } } },
+        ],
+      }),
+      'test',
+    );
     expect(streams.map((s) => s.port)).toEqual(['a_s', 'b_s']);
     expect(Object.keys(streams[0]!.columns)[0]).toBe('_airbyte_data');
     expect(streams[1]!.columns.x).toBe('bool');
@@ -83,14 +93,16 @@ describe('STATE bookkeeping', () => {
     const r = new MessageReader({}, true, { records: 1, intervalMs: 0, now: () => 0 });
     const feed = (s: string) => r.inspect(line(s), 0, Buffer.byteLength(s), 1);
     const rec = (stream: string) => feed(`{"type":"RECORD","record":{"stream":"${stream}","data":{},"emitted_at":1}}`);
-    rec('a'), rec('b'), rec('a');
+    (rec('a'), rec('b'), rec('a'));
     const sa = feed('{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n": 1.50}}}}');
     expect((sa!.marker as StateMarker).recordCount).toBe(2);
     rec('b');
     const g = feed('{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"lsn":99999999999999999999},"stream_states":[]}}}');
     expect((g!.marker as StateMarker).recordCount).toBe(2);
     expect(stateFileText(r.resumeState!)).toBe('[{"type":"GLOBAL","global":{"shared_state":{"lsn":99999999999999999999},"stream_states":[]}}]');
-    expect(withStats(sa!.marker as StateMarker, 'destinationStats', { recordCount: 2 })).toBe('{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n": 1.50}},"destinationStats":{"recordCount":2.0}}}');
+    expect(withStats(sa!.marker as StateMarker, 'destinationStats', { recordCount: 2 })).toBe(
+      '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n": 1.50}},"destinationStats":{"recordCount":2.0}}}',
+    );
   });
 
   it('groups commits: a STATE commits once enough records or time came since the last commit, the rest ride along', () => {
@@ -104,9 +116,11 @@ describe('STATE bookkeeping', () => {
     expect(s1!.marker).toBeDefined();
     expect(s1!.commit).toBeUndefined(); // 1 record, no time passed
     expect(r.uncommitted).toBe(1);
-    rec(), rec();
+    (rec(), rec());
     const s2 = state(2); // 3 records since the last commit
-    expect(s2!.commit).toEqual({ resumeAfter: { type: 'STREAM', states: [['a', '{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n":2}}}']] } });
+    expect(s2!.commit).toEqual({
+      resumeAfter: { type: 'STREAM', states: [['a', '{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"n":2}}}']] },
+    });
     expect(r.uncommitted).toBe(0);
     rec();
     expect(state(3)!.commit).toBeUndefined();
@@ -130,10 +144,13 @@ describe('STATE bookkeeping', () => {
   });
 
   it('reads an initial --state file without re-encoding it', () => {
-    const file = '[{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":1.50}}}, {"type":"STREAM","stream":{"stream_descriptor":{"name":"b","namespace":"n"},"stream_state":{}}}]';
+    const file =
+      '[{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":1.50}}}, {"type":"STREAM","stream":{"stream_descriptor":{"name":"b","namespace":"n"},"stream_state":{}}}]';
     const r = resumeStateOf(file);
     expect(r.states.map(([k]) => k)).toEqual(['a', 'n\u0000b']);
-    expect(stateFileText(r)).toBe('[{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":1.50}}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"b","namespace":"n"},"stream_state":{}}}]');
+    expect(stateFileText(r)).toBe(
+      '[{"type":"STREAM","stream":{"stream_descriptor":{"name":"a"},"stream_state":{"c":1.50}}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"b","namespace":"n"},"stream_state":{}}}]',
+    );
     expect(stateFileText(resumeStateOf('{"cutoff": 10.0}\n'))).toBe('{"cutoff": 10.0}');
   });
 });

@@ -25,7 +25,7 @@ function scan(text: string) {
 describe('FlatJsonScanner', () => {
   it('reads numbers exactly as JSON.parse does', () => {
     let seed = 1;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     for (let i = 0; i < 50_000; i++) {
       const v = [rnd() * 1000, Math.round(rnd() * 1e6) / 100, -rnd(), rnd() * 1e-7, i, -i * 1.25, rnd() * 1e20, 123456789012345][i % 8]!;
       const text = JSON.stringify({ x: v });
@@ -36,14 +36,34 @@ describe('FlatJsonScanner', () => {
   });
 
   it('reads strings, booleans, nulls and skips unwanted nested values', () => {
-    expect(scan('{"s": "héllo wörld", "b": true, "x": null, "other": {"a": [1, {"b": "c"}], "d": []}}')).toEqual({ ok: true, x: null, s: 'héllo wörld', b: true });
+    expect(scan('{"s": "héllo wörld", "b": true, "x": null, "other": {"a": [1, {"b": "c"}], "d": []}}')).toEqual({
+      ok: true,
+      x: null,
+      s: 'héllo wörld',
+      b: true,
+    });
     expect(scan('  { }  ')).toMatchObject({ ok: true, x: undefined });
     expect(scan('{"x": 1, "x": 2}')).toMatchObject({ ok: true, x: 2 }); // last duplicate wins, as in JSON.parse
   });
 
   it.each([
-    '{"x": 01}', '{"x": 1.}', '{"x": +1}', '{"x": .5}', '{"x": 1e}', '{"x": 1,}', '{"x": 1', '{"x": 1} x', '{"x" 1}',
-    '{"y": [1,,2], "x": 1}', '{"y": {"a":}, "x": 1}', '{"y": [1 2]}', '{"s": "a\tb"}', '{"y": nul}', '[1]', '', 'null',
+    '{"x": 01}',
+    '{"x": 1.}',
+    '{"x": +1}',
+    '{"x": .5}',
+    '{"x": 1e}',
+    '{"x": 1,}',
+    '{"x": 1',
+    '{"x": 1} x',
+    '{"x" 1}',
+    '{"y": [1,,2], "x": 1}',
+    '{"y": {"a":}, "x": 1}',
+    '{"y": [1 2]}',
+    '{"s": "a\tb"}',
+    '{"y": nul}',
+    '[1]',
+    '',
+    'null',
   ])('refuses what JSON.parse refuses or what it leaves to JSON.parse: %s', (text) => {
     let valid = true;
     try {

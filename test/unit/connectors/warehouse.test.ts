@@ -62,9 +62,11 @@ describe('commitStatements', () => {
     ],
     dedup: { primaryKey: ['id'], cursor: 'u', deletedAt: '_ab_cdc_deleted_at' },
   });
-  it('append inserts the epoch\'s staged rows, casting to the table type', () => {
+  it("append inserts the epoch's staged rows, casting to the table type", () => {
     const [s] = commitStatements({ ...shape(), dedup: undefined } as never, { after: 1, upTo: 3 }, false);
-    expect(s).toBe('INSERT INTO "t" ("id", "u", "_ab_cdc_deleted_at") SELECT CAST("id" AS BIGINT) AS "id", "u", "_ab_cdc_deleted_at" FROM "s" WHERE _abflow_epoch > 1 AND _abflow_epoch <= 3');
+    expect(s).toBe(
+      'INSERT INTO "t" ("id", "u", "_ab_cdc_deleted_at") SELECT CAST("id" AS BIGINT) AS "id", "u", "_ab_cdc_deleted_at" FROM "s" WHERE _abflow_epoch > 1 AND _abflow_epoch <= 3',
+    );
   });
   it('dedup keeps the latest per key, checks the table and tombstones, and matches keys null-safely only when asked', () => {
     const safe = commitStatements(shape(), { after: -1, upTo: 2 }, true).join('\n');

@@ -31,8 +31,14 @@ describe('sliced batches', () => {
     const big = schemaOf({ i: 'int64', ts: 'timestamp' });
     const values = [null, 0n, -7n, 2n ** 53n + 1n, -(2n ** 60n), 9_007_199_254_740_991n];
     const t0 = Date.UTC(2024, 0, 1);
-    const b = batchFromRows(big, values.map((i, k) => ({ i, ts: k === 1 ? null : t0 + Math.floor(k / 2) * 60_000 })));
-    const expected = (batch: typeof b, c: number, r: number) => { const v = cellValue(columnData(batch, c), r); return v === null ? '\u0000' : String(v); };
+    const b = batchFromRows(
+      big,
+      values.map((i, k) => ({ i, ts: k === 1 ? null : t0 + Math.floor(k / 2) * 60_000 })),
+    );
+    const expected = (batch: typeof b, c: number, r: number) => {
+      const v = cellValue(columnData(batch, c), r);
+      return v === null ? '\u0000' : String(v);
+    };
     for (const batch of [b, b.slice(1, 5)]) {
       for (const c of [0, 1]) {
         const key = keyReader([columnData(batch, c)]);

@@ -8,7 +8,16 @@ describe('checkpoint coordinator', () => {
   it('lets the newest fully acknowledged checkpoint subsume the older ones while a commit runs, markers in order', async () => {
     const failures: unknown[] = [];
     const reported: number[] = [];
-    const c = new Coordinator({ store: null, participants: ['src', 'sink'], sources: ['src'], parallelism: 1, keep: 1, firstId: 1, fail: (e) => failures.push(e), onCheckpoint: (cp) => reported.push(cp.id) });
+    const c = new Coordinator({
+      store: null,
+      participants: ['src', 'sink'],
+      sources: ['src'],
+      parallelism: 1,
+      keep: 1,
+      firstId: 1,
+      fail: (e) => failures.push(e),
+      onCheckpoint: (cp) => reported.push(cp.id),
+    });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const commits: { id: number; markers: unknown[] }[] = [];
@@ -48,7 +57,15 @@ describe('checkpoint coordinator', () => {
   it('lets sinks commit a checkpoint only once it is durable in the store, then the sources hear of it', async () => {
     const store = await CheckpointStore.open(join(tempDir('abflow-coordinator-'), 'cp.duckdb'));
     const failures: unknown[] = [];
-    const c = new Coordinator({ store, participants: ['src', 'keyed', 'sink'], sources: ['src'], parallelism: 1, keep: 2, firstId: 1, fail: (e) => failures.push(e) });
+    const c = new Coordinator({
+      store,
+      participants: ['src', 'keyed', 'sink'],
+      sources: ['src'],
+      parallelism: 1,
+      keep: 2,
+      firstId: 1,
+      fail: (e) => failures.push(e),
+    });
     const seen: string[] = [];
     c.whenComplete(async (id) => void seen.push(`sink commits ${id}; stored: ${(await store.list()).map((m) => m.id).join(',')}`));
     const told = new Promise<void>((resolve) => c.whenCommitted(async (id) => (seen.push(`source told ${id}`), resolve())));

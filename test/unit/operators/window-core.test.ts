@@ -78,7 +78,12 @@ describe('KeyedWindows (Flink WindowOperator)', () => {
   it('sliding windows fire in order of their end, each window with its keys in the order they opened it', () => {
     const w = new KeyedWindows({ type: 'sliding', sizeMs: 4_000, slideMs: 2_000, offsetMs: 0 }, 0, count);
     const out: Fired<number>[] = [];
-    for (const [key, ts] of [['b', 3_000], ['a', 1_000], ['a', 4_500]] as const) w.add(key, ts, 0, out);
+    for (const [key, ts] of [
+      ['b', 3_000],
+      ['a', 1_000],
+      ['a', 4_500],
+    ] as const)
+      w.add(key, ts, 0, out);
     expect(w.keyCount).toBe(6); // b: [0,4000) [2000,6000); a: [-2000,2000) [0,4000) [2000,6000) [4000,8000)
     w.advance(5_999, out);
     expect(out.map(({ key, start, acc }) => [key, start, acc])).toEqual([

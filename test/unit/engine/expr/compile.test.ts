@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { batchFromRows } from '../../../../engine/arrow/columns.js';
 import { compileExpression, compilePredicate, evalContext } from '../../../../engine/expr/compile.js';
-import { valueAt } from '../../../../engine/expr/vec.js';
+import { isNullAt, type Vec } from '../../../../engine/expr/vec.js';
+
+/** A JS value for row i. */
+const valueAt = (x: Vec, i: number): unknown => (isNullAt(x, i) ? null : x.kind === 'bool' ? x.v[i] === 1 : x.v[i]);
 import { schemaOf } from '../../../../engine/types.js';
 
 const schema = schemaOf({ a: 'int64', b: 'float64', s: 'string', f: 'bool', ts: 'timestamp', n: 'int64' });
@@ -56,7 +59,7 @@ describe('expressions', () => {
     expect(run('lower(s)').values).toEqual(['paid', null, 'failed']);
     expect(run("concat(s, '-', a)").values).toEqual(['Paid-1', '--7', 'failed-10']);
     expect(run('length(s)').values).toEqual([4, null, 6]);
-    expect(run("substr(s, 2, 2)").values).toEqual(['ai', null, 'ai']);
+    expect(run('substr(s, 2, 2)').values).toEqual(['ai', null, 'ai']);
     expect(run("regexp_matches(s, '^f')").values).toEqual([false, null, true]);
     expect(run("coalesce(s, 'none')").values).toEqual(['Paid', 'none', 'failed']);
   });
@@ -81,7 +84,7 @@ describe('expressions', () => {
   });
 
   it('reports values that cannot be cast as row errors; try_cast gives null', () => {
-    const r = run("int(s)");
+    const r = run('int(s)');
     expect(r.values).toEqual([null, null, null]);
     expect(r.errors.map(([i]) => i)).toEqual([0, 2]);
     expect(r.errors[0]![1]).toContain('cannot cast "Paid"');
@@ -90,7 +93,7 @@ describe('expressions', () => {
   });
 
   it('type-checks at compile time', () => {
-    expect(() => compileExpression("s + 1", schema)).toThrow(/cannot combine string and int64/);
+    expect(() => compileExpression('s + 1', schema)).toThrow(/cannot combine string and int64/);
     expect(() => compileExpression('missing > 1', schema)).toThrow(/unknown column `missing`/);
     expect(() => compilePredicate('a + 1', schema)).toThrow(/must be boolean/);
     expect(() => compileExpression("date_trunc('fortnight', ts)", schema)).toThrow(/unknown unit/);

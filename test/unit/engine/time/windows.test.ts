@@ -38,7 +38,13 @@ describe('window assignment', () => {
   });
 
   it('merges touching sessions (§7.10 vector 4)', () => {
-    expect(mergeSessions([{ start: 0, end: 10_000 }, { start: 10_000, end: 20_000 }, { start: 25_000, end: 35_000 }])).toEqual([
+    expect(
+      mergeSessions([
+        { start: 0, end: 10_000 },
+        { start: 10_000, end: 20_000 },
+        { start: 25_000, end: 35_000 },
+      ]),
+    ).toEqual([
       { start: 0, end: 20_000 },
       { start: 25_000, end: 35_000 },
     ]);
@@ -66,9 +72,24 @@ describe('watermarks', () => {
   });
 
   it('§7.10 vector 6: the minimum over non-idle inputs; all idle does not advance', () => {
-    expect(combineWatermarks([{ ms: 5_000, idle: true }, { ms: 1_000, idle: false }])).toEqual({ ms: 1_000, idle: false });
-    expect(combineWatermarks([{ ms: 5_000, idle: false }, { ms: 1_000, idle: false }])).toEqual({ ms: 1_000, idle: false });
-    expect(combineWatermarks([{ ms: 5_000, idle: true }, { ms: 1_000, idle: true }]).idle).toBe(true);
+    expect(
+      combineWatermarks([
+        { ms: 5_000, idle: true },
+        { ms: 1_000, idle: false },
+      ]),
+    ).toEqual({ ms: 1_000, idle: false });
+    expect(
+      combineWatermarks([
+        { ms: 5_000, idle: false },
+        { ms: 1_000, idle: false },
+      ]),
+    ).toEqual({ ms: 1_000, idle: false });
+    expect(
+      combineWatermarks([
+        { ms: 5_000, idle: true },
+        { ms: 1_000, idle: true },
+      ]).idle,
+    ).toBe(true);
   });
 
   it('marks an input idle only after more than the timeout without events, checked periodically', () => {

@@ -1,4 +1,5 @@
 /**
+ * @module cli/airbyte-destination
  * abflow as an Airbyte destination: `abflow airbyte spec | check --config C | write --config C --catalog CAT`.
  * `write` reads the sync's AirbyteMessages on stdin and runs a plan on them; every STATE is printed back on stdout,
  * in order, once the records before it are committed, with `destinationStats.recordCount`.
@@ -15,22 +16,25 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { AbflowError, nearestExisting, z } from '../../engine/api.js';
-import { compilePlan, type CompiledPlan } from '../../engine/compile/compile.js';
-import { type LoadedPlan, loadPlanFile, loadPlanText } from '../../engine/plan/load.js';
-import type { Registry } from '../../engine/registry.js';
-import { type CatalogStream, readCatalog } from './catalog.js';
-import { traceErrorLine } from './protocol.js';
-import { duckdbApi } from '../duckdb/instance.js';
-import { clientConfig, describePgError, describeTarget, pgLib } from '../postgres/connection.js';
-import { quoteIdent } from '../warehouse/sql.js';
+import { type CatalogStream, readCatalog } from '../../connectors/airbyte/catalog.js';
+import { traceErrorLine } from '../../connectors/airbyte/protocol.js';
+import { clientConfig, describePgError, describeTarget, pgLib } from '../../connectors/postgres/connection.js';
+import { quoteIdent } from '../../connectors/warehouse/sql.js';
+import { AbflowError, duckdbPrivate, nearestExisting, z } from '../api.js';
+import { compilePlan, type CompiledPlan } from '../compile/compile.js';
+import { type LoadedPlan, loadPlanFile, loadPlanText } from '../plan/load.js';
+import type { Registry } from '../registry.js';
 
 const destinationConfig = z
   .object({
     plan: z.string().min(1).optional().describe('Plan YAML file whose `airbyte_file` source with path "-" receives the sync.'),
     plan_yaml: z.string().min(1).optional().describe('The plan inline (YAML), instead of `plan`.'),
     warehouse: z.enum(['duckdb', 'postgres']).default('duckdb').describe('Without a plan: where the streams are written.'),
-    destination_path: z.string().min(1).default('/local/abflow.duckdb').describe('Without a plan, warehouse duckdb: the DuckDB database file the streams are written to.'),
+    destination_path: z
+      .string()
+      .min(1)
+      .default('/local/abflow.duckdb')
+      .describe('Without a plan, warehouse duckdb: the DuckDB database file the streams are written to.'),
     postgres_url: z.string().min(1).optional().describe('Without a plan, warehouse postgres: the connection URL (default: the PG* environment variables).'),
     postgres_schema: z.string().min(1).optional().describe('Without a plan, warehouse postgres: the schema for streams without a namespace (default public).'),
     parallelism: z.number().int().min(1).max(256).optional().describe('Worker threads (default: available cores).'),
@@ -133,15 +137,27 @@ export function destinationPlan(cfg: DestinationConfig, catalogPath: string): Lo
   const plan = loaded.value as { sources?: { kind?: string; config?: Record<string, unknown> }[] };
   const inputs = (plan.sources ?? []).filter((s) => s.kind === 'airbyte_file' && s.config?.path === '-');
   if (inputs.length !== 1)
-    throw new AbflowError('config', `plan ${loaded.file} needs exactly one \`airbyte_file\` source with \`path: "-"\` to receive the sync, found ${inputs.length}`);
+    throw new AbflowError(
+      'config',
+      `plan ${loaded.file} needs exactly one \`airbyte_file\` source with \`path: "-"\` to receive the sync, found ${inputs.length}`,
+    );
   inputs[0]!.config = { ...inputs[0]!.config, catalog: catalogPath, echoStates: true };
   // In destination mode stdout carries the protocol answer (STATEs, TRACEs): no sink may write there.
   const sinks = (loaded.value as { sinks?: { id?: string; kind?: string; config?: { path?: string } }[] }).sinks ?? [];
-  const toStdout = sinks.find((s) => ['airbyte_destination', 'jsonl', 'console'].includes(s.kind ?? '') && (s.config?.path ?? '-') === '-' && !(s.config as { command?: unknown } | undefined)?.command);
+  const toStdout = sinks.find(
+    (s) =>
+      ['airbyte_destination', 'jsonl', 'console'].includes(s.kind ?? '') &&
+      (s.config?.path ?? '-') === '-' &&
+      !(s.config as { command?: unknown } | undefined)?.command,
+  );
   if (toStdout)
-    throw new AbflowError('config', `sink \`${toStdout.id}\` (${toStdout.kind}) writes to stdout, which carries the destination's STATE messages in \`abflow airbyte write\``, {
-      hint: 'give it a file `path`, or run the plan with `abflow run` in a pipe instead',
-    });
+    throw new AbflowError(
+      'config',
+      `sink \`${toStdout.id}\` (${toStdout.kind}) writes to stdout, which carries the destination's STATE messages in \`abflow airbyte write\``,
+      {
+        hint: 'give it a file `path`, or run the plan with `abflow run` in a pipe instead',
+      },
+    );
   return loaded;
 }
 
@@ -154,9 +170,7 @@ export async function compileDestination(configPath: string, catalogPath: string
  * running sync), and a new one could be created where its folders would be. Nothing is created. */
 async function checkDuckdb(path: string): Promise<void> {
   if (existsSync(path)) {
-    const db = await duckdbApi().DuckDBInstance.create(path);
-    (await db.connect()).closeSync();
-    db.closeSync();
+    (await duckdbPrivate(path)).closeSync();
     return;
   }
   const dir = nearestExisting(dirname(resolve(path)));
@@ -213,5 +227,9 @@ export async function checkMessage(configPath: string): Promise<string> {
 
 export function failureTrace(e: unknown): string {
   const message = (e as Error).message;
-  return traceErrorLine(`abflow destination failed: ${message}`, e instanceof AbflowError && e.domain === 'user' ? 'config_error' : 'system_error', (e as Error).stack);
+  return traceErrorLine(
+    `abflow destination failed: ${message}`,
+    e instanceof AbflowError && e.domain === 'user' ? 'config_error' : 'system_error',
+    (e as Error).stack,
+  );
 }

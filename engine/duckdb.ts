@@ -1,7 +1,13 @@
+/**
+ * @module duckdb
+ * The one way into DuckDB for the whole code base: the checkpoint store, the `duckdb` sink, approval queues, the LLM
+ * answer cache, `model fit` and the Airbyte destination's check all open databases here. It lives in engine/ (not
+ * connectors/duckdb/) because the checkpoint store, engine core, uses it and the core imports no component.
+ */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { lazyRequire } from '../../engine/api.js';
+import { lazyRequire } from './lazy.js';
 
 export const duckdbApi = lazyRequire<typeof import('@duckdb/node-api')>(import.meta.url, '@duckdb/node-api');
 
@@ -48,5 +54,21 @@ export async function duckdbConnect(path: string): Promise<DuckDBConnection> {
 function release(path: string, shared: { readonly db: Promise<DuckDBInstance>; users: number }): void {
   if (--shared.users > 0 || instances.get(path) !== shared) return;
   instances.delete(path);
-  void shared.db.then((db) => db.closeSync(), () => undefined);
+  void shared.db.then(
+    (db) => db.closeSync(),
+    () => undefined,
+  );
+}
+
+/** A connection to an instance of its own (closed with the connection): for in-memory work, and to probe that a file
+ * opens — is not locked by another process — without sharing this process's instance of it. */
+export async function duckdbPrivate(path = ':memory:'): Promise<DuckDBConnection> {
+  const db = await duckdbApi().DuckDBInstance.create(path);
+  const conn = await db.connect();
+  const close = conn.closeSync.bind(conn);
+  conn.closeSync = () => {
+    close();
+    db.closeSync();
+  };
+  return conn;
 }
