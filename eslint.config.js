@@ -57,6 +57,17 @@ export default tseslint.config(
     },
   },
   {
+    // Processing time comes from a Clock (engine/time/clock.ts), so tests drive it instead of sleeping.
+    files: ['engine/**/*.ts', 'operators/**/*.ts', 'connectors/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'read processing time from a Clock (ctx.clock in components, systemClock elsewhere)' },
+        { object: 'performance', property: 'now', message: 'read monotonic time from a Clock (ctx.clock.monotonic() in components, systemClock elsewhere)' },
+      ],
+    },
+  },
+  {
     files: ['engine/runtime/**/*.ts'],
     rules: {
       'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],

@@ -119,6 +119,7 @@ export { backoffMs, type BreakerState, CircuitBreaker, parseRetryAfter, RateLimi
 export { compileJsonTemplate, compileTemplate, type JsonTemplate, render, type Template } from './template.js';
 export * from './time/windows.js';
 export * from './time/watermark.js';
+export { type Clock, ManualClock, systemClock } from './time/clock.js';
 export { keyHash, keyReader, MAX_PARALLELISM } from './runtime/partition.js';
 export { type Data, Field, type RecordBatch, Schema } from 'apache-arrow';
 

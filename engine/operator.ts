@@ -8,6 +8,7 @@
  * `processBatch` is called for every batch, in order per input. Operators never see channels, threads or metrics: the
  * runtime counts rows, times calls and attaches the node id to errors around every call.
  */
+import type { Clock } from './time/clock.js';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { z } from 'zod';
 import type { Resource } from './policy.js';
@@ -27,6 +28,8 @@ export interface OperatorContext {
   readonly nodeId: string;
   readonly inputs: readonly Schema[];
   readonly outputs: Readonly<Record<string, Schema>>;
+  /** Processing time (read it here, never from `Date.now()`: tests drive it). */
+  readonly clock: Clock;
 }
 
 export interface Operator {
@@ -132,6 +135,8 @@ export interface SourceContext {
   readonly outputs: Readonly<Record<string, Schema>>;
   /** The job takes checkpoints: `committed` will be called for outputs carrying `resumeAfter`. */
   readonly checkpointing: boolean;
+  /** Processing time (read it here, never from `Date.now()`: tests drive it). */
+  readonly clock: Clock;
 }
 
 export interface Source {
@@ -186,6 +191,8 @@ export interface SinkContext {
   /** The plan's name. */
   readonly job: string;
   readonly inputs: readonly Schema[];
+  /** Processing time (read it here, never from `Date.now()`: tests drive it). */
+  readonly clock: Clock;
   /** Set when the job takes checkpoints: the sink must then write exactly once with two-phase commit. */
   readonly checkpointing?: {
     /** The newest complete checkpoint the job resumes from (null: a fresh start). On open, the sink commits what it

@@ -3,6 +3,7 @@
  * Retry timing, Retry-After parsing and a circuit breaker for calls to external services (models, webhooks, HTTP
  * write-backs): pure logic over an injected clock, so the rules are unit-tested without waiting.
  */
+import { type Clock, systemClock } from './time/clock.js';
 
 export interface RetryPolicy {
   readonly maxAttempts: number;
@@ -20,7 +21,7 @@ export function backoffMs(attempt: number, p: RetryPolicy, retryAfterMs?: number
 }
 
 /** `Retry-After` (seconds or an HTTP date) or OpenAI's `retry-after-ms`, in ms from `now`. */
-export function parseRetryAfter(headers: { get(name: string): string | null } | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(headers: { get(name: string): string | null } | undefined, now = systemClock.now()): number | undefined {
   const ms = Number(headers?.get('retry-after-ms') ?? NaN);
   if (Number.isFinite(ms) && ms >= 0) return ms;
   const v = headers?.get('retry-after');
@@ -49,8 +50,12 @@ export class CircuitBreaker {
   constructor(
     private readonly threshold: number,
     private readonly cooldownMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
+
+  private now(): number {
+    return this.clock.monotonic();
+  }
 
   /** Whether a call may be made now. */
   allow(): boolean {
@@ -90,24 +95,24 @@ export class RateLimiter {
   constructor(
     private readonly perSecond: number,
     private readonly burst = Math.max(1, Math.ceil(perSecond)),
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
     this.tokens = this.burst;
-    this.last = now();
+    this.last = clock.monotonic();
   }
 
   take(): Promise<void> {
     // Serialised, so waiters are served in arrival order.
     this.queue = this.queue.then(async () => {
       for (;;) {
-        const t = this.now();
+        const t = this.clock.monotonic();
         this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.perSecond) / 1000);
         this.last = t;
         if (this.tokens >= 1) {
           this.tokens -= 1;
           return;
         }
-        await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) * 1000) / this.perSecond)));
+        await this.clock.sleep(Math.ceil(((1 - this.tokens) * 1000) / this.perSecond));
       }
     });
     return this.queue;

@@ -15,9 +15,10 @@
 import type { Schema } from 'apache-arrow';
 import { batchFromRows, rowObject } from './arrow/columns.js';
 import { AbflowError } from './errors.js';
-import type { KeyedState, Operator, OperatorSpec } from './operator.js';
-import { BatchCollector } from './runtime/collector.js';
-import { zeroCounters } from './runtime/protocol.js';
+import type { KeyedState, OperatorSpec } from './operator.js';
+import type { BatchCollector } from './runtime/collector.js';
+import { ObservedOperator } from './runtime/observed.js';
+import type { Clock } from './time/clock.js';
 import { MAX_WATERMARK } from './time/watermark.js';
 import { schemaOf, type SchemaSpec } from './types.js';
 
@@ -45,8 +46,15 @@ export interface OperatorHarness {
   restored(state: KeyedState): OperatorHarness;
 }
 
-/** Builds a harness around `spec` with `config` (validated as in a plan) and the input schema(s). */
-export function operatorHarness<C>(spec: OperatorSpec<C>, config: unknown, inputs: Schema | SchemaSpec | readonly (Schema | SchemaSpec)[]): OperatorHarness {
+/** Builds a harness around `spec` with `config` (validated as in a plan) and the input schema(s). The operator runs
+ * inside the runtime's own wrapper (`observed`), with `clock` as its processing time: a `ManualClock` lets a test
+ * move time by hand. */
+export function operatorHarness<C>(
+  spec: OperatorSpec<C>,
+  config: unknown,
+  inputs: Schema | SchemaSpec | readonly (Schema | SchemaSpec)[],
+  opts: { readonly clock?: Clock } = {},
+): OperatorHarness {
   const list = (Array.isArray(inputs) ? inputs : [inputs]) as (Schema | SchemaSpec)[];
   const schemas = list.map((s) => ('fields' in s && Array.isArray((s as Schema).fields) ? (s as Schema) : schemaOf(s as SchemaSpec)));
   const parsed = spec.config.safeParse(config);
@@ -55,17 +63,13 @@ export function operatorHarness<C>(spec: OperatorSpec<C>, config: unknown, input
       'plan_schema',
       `invalid ${spec.kind} config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ')}`,
     );
-  const cfg = parsed.data;
-  const outputs = spec.outputSchemas(cfg, schemas);
-  const build = (op: Operator): OperatorHarness => {
+  const outputs = spec.outputSchemas(parsed.data, schemas);
+  const create = () => ObservedOperator.create(spec as OperatorSpec, 'test', config, schemas, { ...outputs }, opts.clock);
+  const build = (op: ObservedOperator): OperatorHarness => {
     const emitted = new Map<string, Record<string, unknown>[]>();
     const deadLetters: DeadLetter[] = [];
-    const counters = zeroCounters('test');
-    const empty = batchFromRows(schemas[0]!, []);
-    const collect = async (f: (c: BatchCollector) => void | Promise<void>, input = empty) => {
-      const c = new BatchCollector('test', input, undefined, undefined, counters);
-      await f(c);
-      for (const e of c.emitted) {
+    const collect = async (run: Promise<BatchCollector>) => {
+      for (const e of (await run).emitted) {
         if (e.port === 'dead_letter') {
           for (let i = 0; i < e.batch.numRows; i++) {
             const d = rowObject(e.batch, i);
@@ -83,23 +87,22 @@ export function operatorHarness<C>(spec: OperatorSpec<C>, config: unknown, input
       async push(rows, input = 0) {
         const schema = schemas[input];
         if (!schema) throw new Error(`the operator has ${schemas.length} input(s); there is no input ${input}`);
-        const batch = batchFromRows(schema, rows);
-        await collect((c) => op.processBatch(batch, c, input), batch);
+        await collect(op.batch(batchFromRows(schema, rows), undefined, undefined, input));
       },
-      watermark: (ms) => collect((c) => op.onWatermark?.(ms, c)),
-      tick: (now) => collect((c) => op.onTick?.(now, c)),
+      watermark: (ms) => collect(op.watermark(ms)),
+      tick: (now) => collect(op.tick(now)),
       async close() {
-        await collect((c) => op.onWatermark?.(MAX_WATERMARK, c));
-        await collect((c) => op.close?.(c));
+        await collect(op.watermark(MAX_WATERMARK));
+        await collect(op.close());
       },
       rows: (port = 'out') => [...(emitted.get(port) ?? [])],
-      snapshot: () => op.snapshot?.(),
+      snapshot: () => op.snapshot(),
       restored(state) {
-        const fresh = spec.create(cfg, { nodeId: 'test', inputs: schemas, outputs });
-        fresh.restore?.(structuredClone(state));
+        const fresh = create();
+        fresh.restore(structuredClone(state));
         return build(fresh);
       },
     };
   };
-  return build(spec.create(cfg, { nodeId: 'test', inputs: schemas, outputs }));
+  return build(create());
 }

@@ -15,6 +15,7 @@ import { Job } from '../engine/runtime/job.js';
 import { CheckpointStore } from '../engine/state/store.js';
 import { windowAggregate } from '../operators/windowed/window-aggregate.js';
 import type { Row } from './report.js';
+import { systemClock } from '../engine/time/clock.js';
 
 const schema = schemaOf({ key: 'string', ts: 'timestamp', amount: 'float64' });
 const collector: Collector = { emit() {}, deadLetter() {}, emitWatermark() {} };
@@ -26,7 +27,7 @@ async function snapshotCost(keys: number, dir: string): Promise<Row> {
     window: { type: 'tumbling', size: '1h' },
     aggregates: { n: 'count()', total: 'sum(amount)' },
   });
-  const op = windowAggregate.create(cfg, { nodeId: 'w', inputs: [schema], outputs: windowAggregate.outputSchemas(cfg, [schema]) });
+  const op = windowAggregate.create(cfg, { nodeId: 'w', inputs: [schema], outputs: windowAggregate.outputSchemas(cfg, [schema]), clock: systemClock });
   for (let first = 0; first < keys; first += 8192) {
     const n = Math.min(8192, keys - first);
     await op.processBatch(

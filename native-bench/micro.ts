@@ -26,6 +26,7 @@ import { compileExpression, evalContext } from '../engine/expr/compile.js';
 import type { Collector, Operator, OperatorSpec } from '../engine/operator.js';
 import { fieldsOf } from '../engine/types.js';
 import { REPO_ROOT, type Row } from './report.js';
+import { systemClock } from '../engine/time/clock.js';
 
 const MODEL = join(REPO_ROOT, 'models/payments-iforest.onnx');
 
@@ -38,7 +39,7 @@ const sinkCollector: Collector = { emit() {}, deadLetter() {}, emitWatermark() {
 /** An operator built as the runtime builds it (config parsed, output schemas computed). */
 function build<C>(spec: OperatorSpec<C>, config: unknown, input: Schema): Operator {
   const cfg = spec.config.parse(config);
-  return spec.create(cfg, { nodeId: spec.kind, inputs: [input], outputs: spec.outputSchemas(cfg, [input]) });
+  return spec.create(cfg, { nodeId: spec.kind, inputs: [input], outputs: spec.outputSchemas(cfg, [input]), clock: systemClock });
 }
 
 /** The batch an operator emits on `out` when given `batch`. */
@@ -68,7 +69,12 @@ export async function microBench(): Promise<Row[]> {
   }
   const lineBatch = makeBatch(LINES_SCHEMA, [lineCol.finish(), lenCol.finish()], N);
   const decodeCfg = jsonDecode.config.parse({ schema: Object.fromEntries(fieldsOf(batch.schema).map((f) => [f.name, f.type])), maxLineBytes: 1 << 20 });
-  const decoder = jsonDecode.create(decodeCfg, { nodeId: 'd', inputs: [LINES_SCHEMA], outputs: jsonDecode.outputSchemas(decodeCfg, [LINES_SCHEMA]) });
+  const decoder = jsonDecode.create(decodeCfg, {
+    nodeId: 'd',
+    inputs: [LINES_SCHEMA],
+    outputs: jsonDecode.outputSchemas(decodeCfg, [LINES_SCHEMA]),
+    clock: systemClock,
+  });
   const lineBytes = lines.reduce((n, l) => n + l.length + 1, 0);
 
   // Window assignment + aggregation: a 5-minute tumbling count and sum per customer, the feature-store shape.
@@ -116,6 +122,7 @@ export async function microBench(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'abflow-micro-'));
   const duckSink = duckdb.create(duckdb.config.parse({ path: join(dir, 'sink.duckdb'), table: 'payments' }), {
     nodeId: 'duck',
+    clock: systemClock,
     job: 'micro',
     inputs: [batch.schema],
     checkpointing: { resumeFrom: null, durable: false },

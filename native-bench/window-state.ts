@@ -6,6 +6,7 @@ import { batchFromRows, schemaOf } from '../engine/api.js';
 import type { Collector } from '../engine/operator.js';
 import { windowAggregate } from '../operators/windowed/window-aggregate.js';
 import type { Row } from './report.js';
+import { systemClock } from '../engine/time/clock.js';
 
 const schema = schemaOf({ key: 'string', ts: 'timestamp', amount: 'float64' });
 const collector: Collector = { emit() {}, deadLetter() {}, emitWatermark() {} };
@@ -24,7 +25,7 @@ export async function windowStateBench(keys: number): Promise<Row[]> {
     const cfg = windowAggregate.config.parse({ keyBy: ['key'], timeColumn: 'ts', window: { type: 'tumbling', size: '1h' }, aggregates });
     const outputs = windowAggregate.outputSchemas(cfg, [schema]);
     const before = heap();
-    const op = windowAggregate.create(cfg, { nodeId: 'w', inputs: [schema], outputs });
+    const op = windowAggregate.create(cfg, { nodeId: 'w', inputs: [schema], outputs, clock: systemClock });
     const t0 = performance.now();
     for (let first = 0; first < keys; first += 8192) {
       const n = Math.min(8192, keys - first);

@@ -170,7 +170,7 @@ export const airbyteDestination = defineSink({
         }
       },
       async write(batch: RecordBatch, input: number, positions?: Float64Array) {
-        const lines = writers[input]!.lines(batch, Date.now());
+        const lines = writers[input]!.lines(batch, ctx.clock.now());
         if (!ctx.checkpointing) {
           delivered.set(keys[input]!, (delivered.get(keys[input]!) ?? 0) + lines.length);
           return write(lines.join(''));

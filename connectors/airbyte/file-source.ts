@@ -54,7 +54,7 @@ export const airbyteFile = defineSource({
     // Lines the decoder rejected, with the stream each was counted for (null: not a record of any stream), until
     // the STATE that covers them is echoed.
     let rejects: { line: number; stream: string | null }[] = [];
-    const reader = new MessageReader({ log: connectorLog(ctx.nodeId) }, false, groupCommit(cfg));
+    const reader = new MessageReader({ log: connectorLog(ctx.nodeId) }, false, groupCommit(cfg, ctx.clock));
     const inspect: typeof reader.inspect = (buf, start, end, line) => {
       const control = reader.inspect(buf, start, end, line);
       const marker = control?.marker as Marker | undefined;
@@ -76,13 +76,17 @@ export const airbyteFile = defineSource({
     return {
       describePosition: (line) => `${cfg.path}:${line}`,
       read: (from) =>
-        readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes, inspect }, from as LinePosition | undefined),
+        readLines(
+          cfg.path,
+          { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, clock: ctx.clock, maxLineBytes: cfg.maxLineBytes, inspect },
+          from as LinePosition | undefined,
+        ),
       rejected(positions, reasons, raw) {
         if (!cfg.echoStates) return;
         let text = '';
         positions.forEach((line, i) => {
           rejects.push({ line, stream: recordStreamOf(raw[i]!) });
-          text += traceErrorLine(`line ${line} was rejected (${reasons[i]}); it went to the dead-letter output`, 'system_error') + '\n';
+          text += traceErrorLine(`line ${line} was rejected (${reasons[i]}); it went to the dead-letter output`, 'system_error', ctx.clock.now()) + '\n';
         });
         process.stdout.write(text);
       },

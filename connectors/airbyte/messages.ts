@@ -10,7 +10,7 @@
  * Classifying must not parse every record on this thread: the usual RECORD line shapes are recognised from their
  * first or last bytes (see `recordStream`), anything else is parsed.
  */
-import { duration, z } from '../../engine/api.js';
+import { type Clock, duration, z } from '../../engine/api.js';
 import { InvalidMessage, parseMessage, type StateMessage, streamKey } from './protocol.js';
 import { elements, members, setMember } from './raw-json.js';
 import { equalBytes } from '../jsonl/flat-scanner.js';
@@ -93,8 +93,8 @@ export const groupCommitOptions = {
     .describe('... or once this much time passed (default 1s); the STATEs in between are passed on with that commit, in order.'),
 };
 
-export function groupCommit(cfg: { commitRecords: number; commitInterval: number }): GroupCommit {
-  return { records: cfg.commitRecords, intervalMs: cfg.commitInterval, now: () => performance.now() };
+export function groupCommit(cfg: { commitRecords: number; commitInterval: number }, clock: Clock): GroupCommit {
+  return { records: cfg.commitRecords, intervalMs: cfg.commitInterval, now: () => clock.monotonic() };
 }
 
 export interface MessageEvents {

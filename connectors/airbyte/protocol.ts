@@ -196,9 +196,14 @@ export function streamKey(name: string, namespace?: string | null): string {
 }
 
 /** A TRACE error line, as connectors report failures. */
-export function traceErrorLine(message: string, failureType: 'system_error' | 'config_error' | 'transient_error', internal?: string): string {
+export function traceErrorLine(
+  message: string,
+  failureType: 'system_error' | 'config_error' | 'transient_error',
+  emittedAt: number,
+  internal?: string,
+): string {
   return JSON.stringify({
     type: 'TRACE',
-    trace: { type: 'ERROR', emitted_at: Date.now(), error: { message, failure_type: failureType, ...(internal ? { internal_message: internal } : {}) } },
+    trace: { type: 'ERROR', emitted_at: emittedAt, error: { message, failure_type: failureType, ...(internal ? { internal_message: internal } : {}) } },
   });
 }

@@ -193,13 +193,14 @@ export const airbyteSource = defineSource({
         const reader = new MessageReader(
           { log, invalid: (line, reason) => log('WARN', `message ${line} is not a valid AirbyteMessage: ${reason}`) },
           true,
-          groupCommit(cfg),
+          groupCommit(cfg, ctx.clock),
           resume,
         );
         try {
           yield* readLines(c.stdout!, {
             batchSize: ctx.batchSize,
             lingerMs: ctx.lingerMs,
+            clock: ctx.clock,
             maxLineBytes: cfg.maxLineBytes,
             inspect: reader.inspect,
             resumeAnywhere: false,

@@ -73,7 +73,7 @@ export const blackhole = defineSink({
     let measureFrom = Infinity;
     return {
       write(batch, input) {
-        const now = performance.timeOrigin + performance.now();
+        const now = ctx.clock.now();
         if (measureFrom === Infinity) measureFrom = now + cfg.latencyWarmup;
         if (now < measureFrom) return;
         const data = columnData(batch, columns[input]!);

@@ -102,8 +102,8 @@ export const generate = defineSource({
       // batch per port; the start time is kept so that `now` means the first run's clock after a restart too).
       async *read(from?: unknown) {
         const [start, skip, savedStart] = Array.isArray(from) ? (from as [number, number, number?]) : [0, 0];
-        const startMs = savedStart ?? (cfg.start === 'now' ? Date.now() : parseTimestamp(cfg.start)!);
-        const t0 = performance.now() - (start / (cfg.rowsPerSecond ?? Infinity)) * 1000;
+        const startMs = savedStart ?? (cfg.start === 'now' ? ctx.clock.now() : parseTimestamp(cfg.start)!);
+        const t0 = ctx.clock.monotonic() - (start / (cfg.rowsPerSecond ?? Infinity)) * 1000;
         // Paced streams emit small batches (one linger period's worth) so latency stays at the linger bound.
         const size = cfg.rowsPerSecond ? Math.max(1, Math.min(ctx.batchSize, Math.ceil((cfg.rowsPerSecond * ctx.lingerMs) / 1000))) : ctx.batchSize;
         for (let first = start; cfg.count === undefined || first < cfg.count; first += size) {
@@ -111,7 +111,7 @@ export const generate = defineSource({
           if (cfg.rowsPerSecond) {
             // A batch leaves when its last row is due, as a real source can only ship rows that have happened.
             const due = t0 + ((first + n) / cfg.rowsPerSecond) * 1000;
-            const wait = due - performance.now();
+            const wait = due - ctx.clock.monotonic();
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           }
           const pieces = gen.batches(cfg.seed, startMs, first, n, options as never);

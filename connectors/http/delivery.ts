@@ -9,6 +9,8 @@
 import { createHash } from 'node:crypto';
 import {
   AbflowError,
+  type Clock,
+  systemClock,
   backoffMs,
   compileJsonTemplate,
   compileTemplate,
@@ -126,8 +128,9 @@ export class HttpDelivery {
   constructor(
     private readonly cfg: DeliveryConfig,
     private readonly name: string,
+    private readonly clock: Clock = systemClock,
   ) {
-    this.limiter = cfg.rateLimit ? new RateLimiter(cfg.rateLimit.perSecond, cfg.rateLimit.burst) : undefined;
+    this.limiter = cfg.rateLimit ? new RateLimiter(cfg.rateLimit.perSecond, cfg.rateLimit.burst, clock) : undefined;
   }
 
   /** Sends every request (concurrency-limited); throws, naming the request, if one fails after its retries. */
@@ -166,7 +169,7 @@ export class HttpDelivery {
       }
       if (attempt >= policy.maxAttempts)
         throw new AbflowError('sink_io', `${this.name}: ${r.method} ${redact(r.url)} failed after ${attempt} attempts: ${problem}`, { domain: 'external' });
-      await new Promise((res) => setTimeout(res, backoffMs(attempt, policy, retryAfter)));
+      await this.clock.sleep(backoffMs(attempt, policy, retryAfter));
     }
   }
 }

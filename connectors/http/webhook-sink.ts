@@ -58,10 +58,10 @@ export const webhookSink = defineSink({
     template.checkEnv(ctx.nodeId);
     const suppressKey = cfg.suppress ? compileTemplate(cfg.suppress.key, input, ['suppress', 'key']) : undefined;
     const lastAlert = new Map<string, number>();
-    const delivery = new HttpDelivery(cfg, `webhook '${ctx.nodeId}'`);
+    const delivery = new HttpDelivery(cfg, `webhook '${ctx.nodeId}'`, ctx.clock);
     return {
       async write(batch) {
-        const now = Date.now();
+        const now = ctx.clock.now();
         const reqs = [];
         for (let i = 0; i < batch.numRows; i++) {
           const row = rowObject(batch, i);

@@ -41,7 +41,7 @@ export function signatureProblem(
   secret: string,
   headers: IncomingMessage['headers'],
   body: Buffer,
-  nowMs = Date.now(),
+  nowMs: number,
 ): string | null {
   const equal = (hex: string, expected: Buffer) => {
     const got = Buffer.from(hex, 'hex');
@@ -118,7 +118,7 @@ export const webhookSource = defineSource({
     let seq = 0;
     let acked = 0;
     let wake: (() => void) | undefined;
-    let lastRequest = Date.now();
+    let lastRequest = ctx.clock.now();
     const answer = (res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
       if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
     };
@@ -127,11 +127,11 @@ export const webhookSource = defineSource({
       while (waiting.length && waiting[0]!.last <= upTo) {
         const w = waiting.shift()!;
         answer(w.res, 200, { accepted: w.count });
-        lastRequest = Date.now(); // idleness counts from the last exchange
+        lastRequest = ctx.clock.now(); // idleness counts from the last exchange
       }
     };
     const handle = (req: IncomingMessage, res: ServerResponse) => {
-      lastRequest = Date.now();
+      lastRequest = ctx.clock.now();
       if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== cfg.path)
         return answer(res, req.method === 'POST' ? 404 : 405, { error: `POST ${cfg.path}` });
       const chunks: Buffer[] = [];
@@ -144,7 +144,7 @@ export const webhookSource = defineSource({
         if (size > cfg.maxBodyBytes) return answer(res, 413, { error: `body over ${cfg.maxBodyBytes} bytes` });
         const body = Buffer.concat(chunks);
         if (secret) {
-          const problem = signatureProblem(cfg, secret, req.headers, body);
+          const problem = signatureProblem(cfg, secret, req.headers, body, ctx.clock.now());
           if (problem) return answer(res, 401, { error: problem });
         }
         const records = recordsOf(body.toString('utf8'));
@@ -169,7 +169,7 @@ export const webhookSource = defineSource({
         try {
           for (;;) {
             if (!queue.length) {
-              if (cfg.idleExit !== undefined && Date.now() - lastRequest >= cfg.idleExit && !waiting.length) return;
+              if (cfg.idleExit !== undefined && ctx.clock.now() - lastRequest >= cfg.idleExit && !waiting.length) return;
               await new Promise<void>((r) => {
                 wake = r;
                 setTimeout(r, Math.min(ctx.lingerMs, 200));

@@ -32,7 +32,7 @@ export const httpWritebackSink = defineSink({
   create(cfg, ctx) {
     const template = new RequestTemplate(cfg.url, cfg.method, cfg.body, cfg, ctx.inputs[0]!);
     template.checkEnv(ctx.nodeId);
-    const delivery = new HttpDelivery(cfg, `http_writeback '${ctx.nodeId}'`);
+    const delivery = new HttpDelivery(cfg, `http_writeback '${ctx.nodeId}'`, ctx.clock);
     return {
       write: (batch) => delivery.sendAll(template.requests(batch, ctx.nodeId)),
       async close() {},

@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { ColumnBuilder, makeBatch, type RecordBatch, schemaOf, type SourceOutput } from '../../engine/api.js';
+import { type Clock, ColumnBuilder, makeBatch, type RecordBatch, schemaOf, type SourceOutput } from '../../engine/api.js';
 
 export const LINES_SCHEMA = schemaOf({ line: 'string', bytes: 'int64' });
 
@@ -32,6 +32,8 @@ export interface LinePosition {
 export interface LineReaderOptions {
   readonly batchSize: number;
   readonly lingerMs: number;
+  /** Times the linger. */
+  readonly clock: Clock;
   readonly maxLineBytes: number;
   /** Looks at each line first: a control line is kept out of the batch, and may end it at a commit point. A line
    * over `maxLineBytes` is always data (its decoder dead-letters it); `inspect` sees its first KiB. */
@@ -58,8 +60,8 @@ class LineBatch {
     this.bytes = new ColumnBuilder('int64', capacity);
   }
 
-  add(src: Uint8Array, start: number, end: number, length: number, lineNo: number): void {
-    if (!this.positions.length) this.startedAt = performance.now();
+  add(src: Uint8Array, start: number, end: number, length: number, lineNo: number, now: () => number): void {
+    if (!this.positions.length) this.startedAt = now();
     this.line.appendUtf8(src, start, end);
     this.bytes.appendNumber(length);
     this.positions.push(lineNo);
@@ -97,6 +99,7 @@ export async function* readLines(path: string | Readable, opts: LineReaderOption
   const batch = new LineBatch(Math.min(opts.batchSize, 65536));
   let carry: Buffer | null = null;
   let lineNo = from?.line ?? 0;
+  const now = () => opts.clock.monotonic();
   // Absolute offset of the next byte the stream will deliver.
   let streamOffset = startOffset;
   // While skipping an oversized line: its prefix and the bytes seen so far.
@@ -107,10 +110,10 @@ export async function* readLines(path: string | Readable, opts: LineReaderOption
       pending ??= it.next();
       let r: IteratorResult<Buffer> | 'linger';
       if (batch.positions.length) {
-        const wait = Math.max(0, opts.lingerMs - (performance.now() - batch.startedAt));
-        let timer: NodeJS.Timeout | undefined;
-        r = await Promise.race([pending, new Promise<'linger'>((res) => (timer = setTimeout(() => res('linger'), wait)))]);
-        clearTimeout(timer);
+        const wait = Math.max(0, opts.lingerMs - (opts.clock.monotonic() - batch.startedAt));
+        const lingered = new AbortController();
+        r = await Promise.race([pending, opts.clock.sleep(wait, lingered.signal).then(() => 'linger' as const)]);
+        lingered.abort();
       } else r = await pending;
       if (r === 'linger') {
         yield batch.take(resumable);
@@ -133,7 +136,7 @@ export async function* readLines(path: string | Readable, opts: LineReaderOption
           if (nl < 0) break;
           lineNo++;
           inspect?.(oversize.prefix, 0, oversize.prefix.length, lineNo);
-          batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, lineNo);
+          batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, lineNo, now);
           batch.end = { offset: chunkStart + nl + 1, line: lineNo };
           oversize = null;
           pos = nl + 1;
@@ -147,8 +150,8 @@ export async function* readLines(path: string | Readable, opts: LineReaderOption
           const len = nl - pos;
           const control = len <= opts.maxLineBytes ? inspect?.(chunk, pos, nl, lineNo) : void inspect?.(chunk, pos, pos + PREFIX_BYTES, lineNo);
           if (!control) {
-            if (len > opts.maxLineBytes) batch.add(chunk, pos, pos + PREFIX_BYTES, len, lineNo);
-            else batch.add(chunk, pos, nl, len, lineNo);
+            if (len > opts.maxLineBytes) batch.add(chunk, pos, pos + PREFIX_BYTES, len, lineNo, now);
+            else batch.add(chunk, pos, nl, len, lineNo, now);
           }
           batch.end = { offset: chunkStart + nl + 1, line: lineNo };
           pos = nl + 1;
@@ -165,11 +168,11 @@ export async function* readLines(path: string | Readable, opts: LineReaderOption
     let control: Control | undefined;
     if (oversize) {
       inspect?.(oversize.prefix, 0, oversize.prefix.length, ++lineNo);
-      batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, lineNo);
+      batch.add(oversize.prefix, 0, oversize.prefix.length, oversize.length, lineNo, now);
     } else if (carry && carry.length) {
       control = inspect?.(carry, 0, carry.length, ++lineNo);
       if (!inspect) lineNo++;
-      if (!control) batch.add(carry, 0, carry.length, carry.length, lineNo);
+      if (!control) batch.add(carry, 0, carry.length, carry.length, lineNo, now);
       else if (control.marker !== undefined) batch.markers.push(control.marker);
     }
     batch.end = { offset: streamOffset, line: lineNo };

@@ -91,7 +91,11 @@ export const jsonl = defineSource({
     return {
       describePosition: (line) => `${cfg.path}:${line}`,
       read: (from) =>
-        readLines(cfg.path, { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, maxLineBytes: cfg.maxLineBytes }, from as LinePosition | undefined),
+        readLines(
+          cfg.path,
+          { batchSize: ctx.batchSize, lingerMs: ctx.lingerMs, clock: ctx.clock, maxLineBytes: cfg.maxLineBytes },
+          from as LinePosition | undefined,
+        ),
     };
   },
 });

@@ -101,7 +101,7 @@ export const natsSource = defineSource({
               });
             });
           const consumer = await jetstream(nc).consumers.get(cfg.stream, cfg.consumer);
-          let lastMessage = Date.now();
+          let lastMessage = ctx.clock.now();
           for (;;) {
             const texts: string[] = [];
             const lengths: number[] = [];
@@ -115,8 +115,8 @@ export const natsSource = defineSource({
               pending.push(m);
               delivered++;
             }
-            if (positions.length) lastMessage = Date.now();
-            else if (cfg.idleExit !== undefined && Date.now() - lastMessage >= cfg.idleExit) return;
+            if (positions.length) lastMessage = ctx.clock.now();
+            else if (cfg.idleExit !== undefined && ctx.clock.now() - lastMessage >= cfg.idleExit) return;
             // Also when idle: the position is yielded anyway, so checkpoints — and the acknowledgements — keep coming.
             yield { batch: messagesBatch(texts, lengths), positions: Float64Array.from(positions), resumeAfter: { delivered } satisfies Position };
           }

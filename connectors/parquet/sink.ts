@@ -68,7 +68,7 @@ export const parquet = defineSink({
   create(cfg, ctx) {
     const prefix = cfg.prefix ?? ctx.nodeId;
     const staging = join(cfg.path, '.staging');
-    const run = Date.now().toString(36);
+    const run = ctx.clock.now().toString(36);
     const resumeFrom = ctx.checkpointing ? ctx.checkpointing.resumeFrom : null;
     let epoch = (resumeFrom ?? 0) + 1;
     let files = 0;
@@ -110,10 +110,10 @@ export const parquet = defineSink({
       },
       write(batch) {
         if (!batch.numRows) return;
-        if (!buffered.length) firstRowAt = Date.now();
+        if (!buffered.length) firstRowAt = ctx.clock.now();
         buffered.push(batch);
         bytes += batch.data.byteLength;
-        if (bytes >= cfg.rollBytes || (cfg.rollInterval !== undefined && Date.now() - firstRowAt >= cfg.rollInterval)) roll();
+        if (bytes >= cfg.rollBytes || (cfg.rollInterval !== undefined && ctx.clock.now() - firstRowAt >= cfg.rollInterval)) roll();
       },
       async preCommit(id) {
         roll();

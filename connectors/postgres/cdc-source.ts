@@ -380,7 +380,7 @@ export const postgresCdc = defineSource({
               // The exported snapshot lives only while its creating connection is idle and open: now it can go.
               await creator.end();
               const lsn = lsnToBigInt(consistent_point);
-              const now = Date.now();
+              const now = ctx.clock.now();
               for (const t of tables) {
                 const p = pending.get(t.port)!;
                 await snapshotReader.query(`DECLARE abflow_snapshot NO SCROLL CURSOR FOR SELECT * FROM ${qualified(t)}`);
@@ -452,11 +452,11 @@ export const postgresCdc = defineSource({
         /** The last position emitted (an idle source repeats it). */
         let emitted: Position = { lsn: startLsn };
         let rowsSinceBoundary = 0;
-        let lastEmit = performance.now();
+        let lastEmit = ctx.clock.monotonic();
         try {
           for (;;) {
             const ev = await queue.next(ctx.lingerMs);
-            const lingered = performance.now() - lastEmit >= ctx.lingerMs;
+            const lingered = ctx.clock.monotonic() - lastEmit >= ctx.lingerMs;
             if (ev && 'error' in ev)
               throw new AbflowError('source_io', `postgres_cdc replication from slot ${slot} failed: ${describePgError(ev.error)}`, {
                 nodeId: ctx.nodeId,
@@ -511,7 +511,7 @@ export const postgresCdc = defineSource({
               emitted = boundary;
               boundary = null;
               rowsSinceBoundary = 0;
-              lastEmit = performance.now();
+              lastEmit = ctx.clock.monotonic();
             } else if (!atBoundary && rowsSinceBoundary >= ctx.batchSize) {
               // A large transaction: emit its rows as they come; the checkpoint waits for its commit.
               yield* flush();
@@ -519,7 +519,7 @@ export const postgresCdc = defineSource({
             } else if (lingered && atBoundary) {
               // Idle: repeat the last position so a requested checkpoint can be taken without waiting for a change.
               yield* flush(emitted);
-              lastEmit = performance.now();
+              lastEmit = ctx.clock.monotonic();
             }
             if (caughtUp) return;
           }

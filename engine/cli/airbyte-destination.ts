@@ -22,6 +22,7 @@ import { clientConfig, describePgError, describeTarget, pgLib } from '../../conn
 import { quoteIdent } from '../../connectors/warehouse/sql.js';
 import { AbflowError, duckdbPrivate, nearestExisting, z } from '../api.js';
 import { compilePlan, type CompiledPlan } from '../compile/compile.js';
+import { systemClock } from '../time/clock.js';
 import { type LoadedPlan, loadPlanFile, loadPlanText } from '../plan/load.js';
 import type { Registry } from '../registry.js';
 
@@ -230,6 +231,7 @@ export function failureTrace(e: unknown): string {
   return traceErrorLine(
     `abflow destination failed: ${message}`,
     e instanceof AbflowError && e.domain === 'user' ? 'config_error' : 'system_error',
+    systemClock.now(),
     (e as Error).stack,
   );
 }

@@ -9,6 +9,7 @@ import { type EvalContext, type ExprType, type Node, rowError, unify } from './n
 import { daysFromCivil, parseTimestamp } from '../time/timestamps.js';
 import { PlanRegex } from './regex.js';
 import { isNullAt, type Vec } from './vec.js';
+import { systemClock } from '../time/clock.js';
 
 export type FnArg = Node;
 type Fail = (message: string) => never;
@@ -498,7 +499,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     minArgs: 0,
     maxArgs: 0,
     signature: 'now() → timestamp: wall-clock time when the row is processed (ingestion time)',
-    build: () => rowwise('timestamp', [], () => Date.now()),
+    build: () => rowwise('timestamp', [], () => systemClock.now()),
   },
   interval: {
     minArgs: 1,

@@ -12,6 +12,7 @@
  */
 import type { CompiledPlan, Vertex } from '../compile/compile.js';
 import { AbflowError, isAbflowError } from '../errors.js';
+import { type Clock, systemClock } from '../time/clock.js';
 import { ChannelClosed } from './channel.js';
 import { KeyedPool } from './keyed-pool.js';
 import { Latch } from './latch.js';
@@ -59,7 +60,8 @@ export interface RunOptions {
   readonly modules: readonly string[];
   readonly onProgress?: (p: Progress) => void;
   readonly progressIntervalMs?: number;
-  readonly clock?: () => number;
+  /** Processing time (default: the system's); see VertexRuntime.clock. */
+  readonly clock?: Clock;
   /** Ignore saved checkpoints and start the job afresh. */
   readonly fromScratch?: boolean;
   /** Messages a user should see (a damaged checkpoint skipped, a finished run restarted). */
@@ -86,6 +88,7 @@ const STUCK_RANK = { chain: 0, keyed: 0, single: 0, sink: 1, dead_letters: 1, so
 export class Job implements VertexRuntime {
   readonly wiring: Wiring;
   readonly metrics: JobMetrics;
+  readonly clock: Clock;
   readonly keyed: KeyedPool;
   readonly stopped = new Latch<'stop'>();
   readonly failed = new Latch<null>();
@@ -105,10 +108,11 @@ export class Job implements VertexRuntime {
     readonly plan: CompiledPlan,
     private readonly opts: RunOptions,
   ) {
+    this.clock = opts.clock ?? systemClock;
     this.metrics = new JobMetrics(plan);
     this.wiring = new Wiring(plan, (vertex, ms) => this.metrics.watermark(vertex, ms));
     this.keyed = new KeyedPool(opts.modules, (e, starter) => this.fail(e, this.vertex(starter)));
-    this.recovery = new Recovery(plan, opts, (e) => this.fail(e, plan.physical.vertices[0]!));
+    this.recovery = new Recovery(plan, { ...opts, clock: this.clock }, (e) => this.fail(e, plan.physical.vertices[0]!));
   }
 
   get coordinator() {
@@ -163,12 +167,11 @@ export class Job implements VertexRuntime {
   }
 
   async run(): Promise<JobResult> {
-    const clock = this.opts.clock ?? (() => performance.now());
-    const t0 = clock();
+    const t0 = this.clock.monotonic();
     const store = await this.recovery.open();
     this.pool = this.startPool();
     const timer = this.opts.onProgress
-      ? setInterval(() => this.opts.onProgress!({ elapsedMs: clock() - t0, ...this.metrics.totals() }), this.opts.progressIntervalMs ?? 250)
+      ? setInterval(() => this.opts.onProgress!({ elapsedMs: this.clock.monotonic() - t0, ...this.metrics.totals() }), this.opts.progressIntervalMs ?? 250)
       : null;
     try {
       // Workers load the component modules and create their operators while the sources start; chains send their
@@ -194,7 +197,7 @@ export class Job implements VertexRuntime {
       store?.close();
     }
     if (this.failure) throw this.failure;
-    const result = { ...this.status(), durationMs: clock() - t0 };
+    const result = { ...this.status(), durationMs: this.clock.monotonic() - t0 };
     const tooMany = this.deadLetterExcess(result.rowsIn, result.deadLetters, 1);
     if (tooMany) throw new AbflowError('dead_letters', `${tooMany} (checked at the end of the run: its output was committed)`, { domain: 'user' });
     return result;

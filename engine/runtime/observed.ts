@@ -6,6 +6,7 @@
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { AbflowError, isAbflowError } from '../errors.js';
+import { type Clock, systemClock } from '../time/clock.js';
 import type { KeyedState, Operator, OperatorSpec, Sink } from '../operator.js';
 import { BatchCollector } from './collector.js';
 import { type NodeCounters, zeroCounters } from './protocol.js';
@@ -34,9 +35,16 @@ export class ObservedOperator {
   }
 
   /** Creates the operator from its spec and raw config (parsed again here, so every thread applies the same defaults). */
-  static create(spec: OperatorSpec, nodeId: string, rawConfig: unknown, inputs: Schema[], outputs: Record<string, Schema>): ObservedOperator {
+  static create(
+    spec: OperatorSpec,
+    nodeId: string,
+    rawConfig: unknown,
+    inputs: Schema[],
+    outputs: Record<string, Schema>,
+    clock: Clock = systemClock,
+  ): ObservedOperator {
     try {
-      return new ObservedOperator(nodeId, spec.kind, spec.create(spec.config.parse(rawConfig), { nodeId, inputs, outputs }));
+      return new ObservedOperator(nodeId, spec.kind, spec.create(spec.config.parse(rawConfig), { nodeId, inputs, outputs, clock }));
     } catch (e) {
       throw operatorFailure(nodeId, spec.kind, e);
     }
@@ -97,13 +105,13 @@ export class ObservedOperator {
     f: (col: BatchCollector) => unknown,
   ): Promise<BatchCollector> {
     const col = new BatchCollector(this.nodeId, batch, positions, origin, this.counters);
-    const t0 = performance.now();
+    const t0 = systemClock.monotonic();
     try {
       await f(col);
     } catch (e) {
       throw operatorFailure(this.nodeId, this.kind, e);
     }
-    this.counters.busyMs += performance.now() - t0;
+    this.counters.busyMs += systemClock.monotonic() - t0;
     return col;
   }
 }
@@ -150,12 +158,12 @@ export class ObservedSink {
   }
 
   private async call(f: () => unknown): Promise<void> {
-    const t0 = performance.now();
+    const t0 = systemClock.monotonic();
     try {
       await f();
     } catch (e) {
       throw this.named(e);
     }
-    this.counters.busyMs += performance.now() - t0;
+    this.counters.busyMs += systemClock.monotonic() - t0;
   }
 }

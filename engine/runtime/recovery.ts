@@ -10,9 +10,11 @@ import { schemaToJson } from '../compile/schema-json.js';
 import { AbflowError } from '../errors.js';
 import type { SourceSpec } from '../operator.js';
 import { Coordinator } from '../state/coordinator.js';
+import type { Clock } from '../time/clock.js';
 import { type Checkpoint, CheckpointStore, type StateBlob } from '../state/store.js';
 
 export interface RecoveryOptions {
+  readonly clock: Clock;
   readonly fromScratch?: boolean | undefined;
   readonly onWarning?: ((message: string) => void) | undefined;
   readonly onCheckpoint?: ((c: { id: number; ms: number; bytes: number; finished: boolean }) => void) | undefined;
@@ -71,6 +73,7 @@ export class Recovery {
       parallelism: this.plan.engine.parallelism,
       fail: this.fail,
       onCheckpoint: this.opts.onCheckpoint,
+      clock: this.opts.clock,
     };
     if (!cp) {
       // Sources with their own commit points (Airbyte STATE) still get checkpoints, for the commits only.

@@ -12,6 +12,7 @@ import { fromIPC, toIPC } from '../arrow/ipc.js';
 import type { SubmissionPolicy } from '../policy.js';
 import { siblingUrl, startThread } from '../runtime/loader.js';
 import { type HostMessage, type JobHostData, type JobStatus, type LogicalEdge, schemaFromIPC, type ServiceMessage } from './job-host.js';
+import { systemClock } from '../time/clock.js';
 
 export type JobState = 'running' | 'stopping' | 'finished' | 'failed' | 'stopped';
 
@@ -186,7 +187,7 @@ export class JobManager {
       id: randomUUID(),
       name: first.name,
       edges: first.edges,
-      submittedAt: Date.now(),
+      submittedAt: systemClock.now(),
       state: 'running',
       status: first.status,
       done: exited.then(() => {

@@ -9,6 +9,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { BATCH_MS_BUCKETS } from '../runtime/job.js';
 import type { JobManager } from './jobs.js';
+import { systemClock } from '../time/clock.js';
 
 export function jobMetrics(jobs: JobManager): Registry {
   const registry = new Registry();
@@ -86,7 +87,7 @@ export function jobMetrics(jobs: JobManager): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      const now = Date.now();
+      const now = systemClock.now();
       for (const { j, s } of statuses())
         for (const n of s.nodes) if (n.watermarkMs !== undefined) this.set({ job: j.name, node: n.id }, (now - n.watermarkMs) / 1000);
     },

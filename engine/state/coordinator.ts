@@ -12,6 +12,7 @@
  */
 import type { StateBlob } from './store.js';
 import type { CheckpointStore } from './store.js';
+import { type Clock, systemClock } from '../time/clock.js';
 
 interface InFlight {
   readonly id: number;
@@ -36,6 +37,8 @@ export interface CoordinatorOptions {
   /** Fails the job (a checkpoint or a commit failed). */
   readonly fail: (e: unknown) => void;
   readonly onCheckpoint?: ((c: { id: number; ms: number; bytes: number; finished: boolean }) => void) | undefined;
+  /** Times checkpoints (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** Checkpoints a source may have in flight at once at its own commit points (Airbyte STATEs). */
@@ -74,6 +77,7 @@ export class Coordinator {
   private readonly keep: number;
   private readonly fail: (e: unknown) => void;
   private readonly onCheckpoint: ((c: { id: number; ms: number; bytes: number; finished: boolean }) => void) | undefined;
+  private readonly clock: Clock;
 
   constructor(o: CoordinatorOptions) {
     ({
@@ -85,6 +89,7 @@ export class Coordinator {
       fail: this.fail,
       onCheckpoint: this.onCheckpoint,
     } = o);
+    this.clock = o.clock ?? systemClock;
     const firstId = o.firstId;
     this.next = firstId;
     this.requested = firstId - 1;
@@ -147,7 +152,7 @@ export class Coordinator {
   private trigger(final: boolean, finished: boolean, limit = 1): number | null {
     if (this.inFlight.length >= limit) return null;
     const id = this.next++;
-    this.inFlight.push({ id, started: performance.now(), final, finished, acks: new Map() });
+    this.inFlight.push({ id, started: this.clock.monotonic(), final, finished, acks: new Map() });
     this.requested = id;
     for (const w of this.requestWaiters.splice(0)) w();
     return id;
@@ -208,10 +213,10 @@ export class Coordinator {
       for (const bySource of held) for (const [source, markers] of bySource ?? []) this.addMarkers(last.id, source, markers);
     }
     const states = [...last.acks.values()].flat();
-    const ms = performance.now() - cp.started;
+    const ms = this.clock.monotonic() - cp.started;
     const bytes = (await this.store?.write({ id: last.id, durationMs: ms, parallelism: this.parallelism, finished: last.finished, states }, this.keep)) ?? 0;
     for (const c of done) {
-      const entry = { id: c.id, ms: performance.now() - c.started, bytes: c === last ? bytes : 0 };
+      const entry = { id: c.id, ms: this.clock.monotonic() - c.started, bytes: c === last ? bytes : 0 };
       this.completed.push(entry);
       this.onCheckpoint?.({ ...entry, finished: c.finished });
     }

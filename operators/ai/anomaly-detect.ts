@@ -107,7 +107,7 @@ export const anomalyDetect = defineOperator({
     const auditKey = cfg.recordKey ?? cfg.keyBy;
     return {
       processBatch(batch, out) {
-        const t0 = performance.now();
+        const t0 = ctx.clock.monotonic();
         const values = columnData(batch, valueIdx);
         const x = numbersOf(values);
         const keyOf = keyIdx.length ? keyReader(keyIdx.map((i) => columnData(batch, i))) : (_i: number) => '';
@@ -127,11 +127,11 @@ export const anomalyDetect = defineOperator({
             : makeBatch(scored, [...batch.data.children, vecToData({ kind: 'num', v: scores, valid }, 'float64', batch.numRows)], batch.numRows),
         );
         if (!audits(cfg)) return;
-        const latencyMs = (performance.now() - t0) / Math.max(1, batch.numRows);
+        const latencyMs = (ctx.clock.monotonic() - t0) / Math.max(1, batch.numRows);
         const decisions: Decision[] = [];
         for (let i = 0; i < batch.numRows; i++) decisions.push({ row: i, output: { [cfg.output]: valid[i] ? scores[i] : null }, latencyMs });
         out.emit(
-          auditBatch(ctx.nodeId, cfg.detector.kind, version, batch, input, auditKey, decisions),
+          auditBatch(ctx.nodeId, cfg.detector.kind, version, batch, input, auditKey, decisions, ctx.clock.now()),
           'audit',
           Int32Array.from(decisions, (d) => d.row),
         );

@@ -163,8 +163,6 @@ function classify(e: unknown): Failure {
 
 class InvalidOutput extends Error {}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export const llmEnrich = defineOperator({
   kind: 'llm_enrich',
   summary: 'Enriches records with structured answers from an OpenAI-compatible model, with retries, a circuit breaker, a cache and a failure policy.',
@@ -203,7 +201,7 @@ export const llmEnrich = defineOperator({
       maxDelayMs: cfg.retry.maxDelay,
       multiplier: cfg.retry.multiplier,
     };
-    const breaker = new CircuitBreaker(cfg.circuitBreaker.failures, cfg.circuitBreaker.cooldown);
+    const breaker = new CircuitBreaker(cfg.circuitBreaker.failures, cfg.circuitBreaker.cooldown, ctx.clock);
     const responseFormat = (n: number) => ({
       type: 'json_schema' as const,
       json_schema: { name: 'output', strict: true, schema: batchSchema(cfg.output as never, n) as Record<string, unknown> },
@@ -225,7 +223,7 @@ export const llmEnrich = defineOperator({
     /** One request for `prompts` (1..recordsPerRequest records): their answers, or the failure. */
     async function ask(prompts: readonly string[], systemText: string | undefined): Promise<{ answers: Record<string, unknown>[] } | { failure: Failure }> {
       metrics.requests++;
-      const deadline = Date.now() + cfg.timeout;
+      const deadline = ctx.clock.now() + cfg.timeout;
       for (let attempt = 1; ; attempt++) {
         if (!breaker.allow())
           return {
@@ -243,7 +241,7 @@ export const llmEnrich = defineOperator({
               ...(cfg.seed !== undefined ? { seed: cfg.seed } : {}),
               ...(cfg.maxTokens !== undefined ? { max_tokens: cfg.maxTokens } : {}),
             },
-            { timeout: Math.max(1, Math.min(cfg.attemptTimeout, deadline - Date.now())) },
+            { timeout: Math.max(1, Math.min(cfg.attemptTimeout, deadline - ctx.clock.now())) },
           );
           breaker.success(); // the endpoint answered; whether the answer is usable is a separate question
           metrics.tokens_in += res.usage?.prompt_tokens ?? 0;
@@ -262,7 +260,7 @@ export const llmEnrich = defineOperator({
         failure.attempts = attempt;
         if (!failure.retryable || attempt >= policy.maxAttempts) return { failure };
         const wait = backoffMs(attempt, policy, failure.retryAfterMs);
-        if (Date.now() + wait >= deadline)
+        if (ctx.clock.now() + wait >= deadline)
           return {
             failure: {
               ...failure,
@@ -271,7 +269,7 @@ export const llmEnrich = defineOperator({
             },
           };
         metrics.retries++;
-        await sleep(wait);
+        await ctx.clock.sleep(wait);
       }
     }
 
@@ -293,7 +291,7 @@ export const llmEnrich = defineOperator({
 
     return {
       async processBatch(batch, out) {
-        const started = performance.now();
+        const started = ctx.clock.monotonic();
         cache ??= cfg.cache ? ResponseCache.open(cfg.cache.path) : undefined;
         const store = await cache;
         const n = batch.numRows;
@@ -369,10 +367,10 @@ export const llmEnrich = defineOperator({
           });
         }
         if (audits(cfg)) {
-          const latencyMs = (performance.now() - started) / Math.max(1, n);
+          const latencyMs = (ctx.clock.monotonic() - started) / Math.max(1, n);
           const decisions: Decision[] = Array.from({ length: n }, (_, i) => ({ row: i, output: answers[i] ?? { error: reason(failures[i]!) }, latencyMs }));
           out.emit(
-            auditBatch(ctx.nodeId, cfg.model, c.version, batch, input, cfg.recordKey ?? [], decisions),
+            auditBatch(ctx.nodeId, cfg.model, c.version, batch, input, cfg.recordKey ?? [], decisions, ctx.clock.now()),
             'audit',
             Int32Array.from(decisions, (d) => d.row),
           );

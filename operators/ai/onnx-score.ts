@@ -163,7 +163,7 @@ export const onnxScore = defineOperator({
     const F = c.featureIdx.length;
     return {
       async processBatch(batch, out) {
-        const t0 = performance.now();
+        const t0 = ctx.clock.monotonic();
         const n = batch.numRows;
         const cols = c.featureIdx.map((i) => columnData(batch, i));
         const values = cols.map(numbersOf);
@@ -243,7 +243,7 @@ export const onnxScore = defineOperator({
         if (cfg.onError === 'null_with_error') children.push(vecToData({ kind: 'str', v: reasons.map((r) => r ?? null) }, 'string', n));
         const scored: RecordBatch = makeBatch(c.scored, children, n);
         if (audits(cfg)) {
-          const latencyMs = (performance.now() - t0) / Math.max(1, n);
+          const latencyMs = (ctx.clock.monotonic() - t0) / Math.max(1, n);
           const added = c.outputs.flatMap((o) => o.columns);
           const base = input.fields.length;
           const decisions: Decision[] = Array.from({ length: n }, (_, i) => ({
@@ -252,7 +252,7 @@ export const onnxScore = defineOperator({
             latencyMs,
           }));
           out.emit(
-            auditBatch(ctx.nodeId, c.model.name, c.model.version, batch, input, cfg.recordKey ?? [], decisions),
+            auditBatch(ctx.nodeId, c.model.name, c.model.version, batch, input, cfg.recordKey ?? [], decisions, ctx.clock.now()),
             'audit',
             Int32Array.from(decisions, (d) => d.row),
           );

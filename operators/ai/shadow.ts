@@ -53,6 +53,7 @@ export function auditBatch(
   input: Schema,
   keyColumns: readonly string[],
   decisions: readonly Decision[],
+  decidedAt: number,
 ): RecordBatch {
   const key = keyColumns.length
     ? keyReader(
@@ -64,9 +65,16 @@ export function auditBatch(
         ),
       )
     : (i: number) => String(i);
-  const now = Date.now();
   return batchFromRows(
     AUDIT_SCHEMA,
-    decisions.map((d) => ({ operator, record_key: key(d.row), output: JSON.stringify(d.output), model, version, latency_ms: d.latencyMs, decided_at: now })),
+    decisions.map((d) => ({
+      operator,
+      record_key: key(d.row),
+      output: JSON.stringify(d.output),
+      model,
+      version,
+      latency_ms: d.latencyMs,
+      decided_at: decidedAt,
+    })),
   );
 }

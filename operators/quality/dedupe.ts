@@ -61,7 +61,7 @@ export const dedupe = defineOperator({
         const keyOf = keyReader(keyIdx.map((i) => columnData(batch, i)));
         const times = timeIdx >= 0 ? numbersOf(columnData(batch, timeIdx)) : null;
         const tcol = timeIdx >= 0 ? columnData(batch, timeIdx) : null;
-        const now = Date.now();
+        const now = ctx.clock.now();
         const keep: number[] = [];
         const repeat: number[] = [];
         for (let i = 0; i < batch.numRows; i++) {

@@ -176,7 +176,7 @@ export const qualityGate = defineOperator({
     const pendingEvents: Record<string, unknown>[] = [];
     const event = (code: string, column: string | null, message: string, details: unknown = null, window?: { start: number; end: number }) =>
       pendingEvents.push({
-        at: Date.now(),
+        at: ctx.clock.now(),
         code,
         column,
         message,
@@ -237,7 +237,7 @@ export const qualityGate = defineOperator({
     };
     return {
       processBatch(batch, out) {
-        const now = Date.now();
+        const now = ctx.clock.now();
         if (!started) {
           started = true;
           for (const v of p.startupDrift) driftOnce(v);

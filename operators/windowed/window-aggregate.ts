@@ -192,7 +192,7 @@ export const windowAggregate = defineOperator({
         batchNow = batch;
         keyVecs = null;
         const times = plan.timeIdx === null ? null : vecFromData(columnData(batch, plan.timeIdx), 'timestamp');
-        const now = Date.now();
+        const now = ctx.clock.now();
         const fired: Fired<Acc>[] = [];
         const late: number[] = [];
         const errors = ectx.errors;

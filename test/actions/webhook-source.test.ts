@@ -14,19 +14,22 @@ const sign = (body: string, t = Math.floor(Date.now() / 1000)) => `t=${t},v1=${c
 
 describe('signatures and bodies', () => {
   const cfg = { signature: 'stripe' as const, tolerance: 300_000 };
-  it('Stripe: valid, wrong secret, tampered body, replayed timestamp, missing', () => {
+  it('Stripe: valid, wrong secret, tampered body, replayed timestamp (at the tolerance edge), missing', () => {
     const body = Buffer.from('{"id":"evt_1"}');
-    expect(signatureProblem(cfg, SECRET, { 'stripe-signature': sign(body.toString()) }, body)).toBeNull();
-    expect(signatureProblem(cfg, 'other', { 'stripe-signature': sign(body.toString()) }, body)).toMatch(/does not match/);
-    expect(signatureProblem(cfg, SECRET, { 'stripe-signature': sign(body.toString()) }, Buffer.from('{"id":"evt_2"}'))).toMatch(/does not match/);
-    expect(signatureProblem(cfg, SECRET, { 'stripe-signature': sign(body.toString(), Math.floor(Date.now() / 1000) - 3600) }, body)).toMatch(/tolerance/);
-    expect(signatureProblem(cfg, SECRET, {}, body)).toMatch(/missing/);
+    const now = 1_700_000_000_000; // the receiving side's processing time, injected
+    const t = now / 1000;
+    expect(signatureProblem(cfg, SECRET, { 'stripe-signature': sign(body.toString(), t) }, body, now)).toBeNull();
+    expect(signatureProblem(cfg, 'other', { 'stripe-signature': sign(body.toString(), t) }, body, now)).toMatch(/does not match/);
+    expect(signatureProblem(cfg, SECRET, { 'stripe-signature': sign(body.toString(), t) }, Buffer.from('{"id":"evt_2"}'), now)).toMatch(/does not match/);
+    expect(signatureProblem(cfg, SECRET, { 'stripe-signature': sign(body.toString(), t - 300) }, body, now)).toBeNull();
+    expect(signatureProblem(cfg, SECRET, { 'stripe-signature': sign(body.toString(), t - 301) }, body, now)).toMatch(/tolerance/);
+    expect(signatureProblem(cfg, SECRET, {}, body, now)).toMatch(/missing/);
   });
   it('GitHub: X-Hub-Signature-256', () => {
     const body = Buffer.from('{"zen":"x"}');
     const h = 'sha256=' + createHmac('sha256', SECRET).update(body).digest('hex');
-    expect(signatureProblem({ signature: 'github', tolerance: 0 }, SECRET, { 'x-hub-signature-256': h }, body)).toBeNull();
-    expect(signatureProblem({ signature: 'github', tolerance: 0 }, SECRET, { 'x-hub-signature-256': 'sha256=00' }, body)).toMatch(/does not match/);
+    expect(signatureProblem({ signature: 'github', tolerance: 0 }, SECRET, { 'x-hub-signature-256': h }, body, 0)).toBeNull();
+    expect(signatureProblem({ signature: 'github', tolerance: 0 }, SECRET, { 'x-hub-signature-256': 'sha256=00' }, body, 0)).toMatch(/does not match/);
   });
   it('bodies: an object, an array of objects, JSON lines; anything else is refused', () => {
     expect(recordsOf('{"a":1}')).toEqual(['{"a":1}']);

@@ -14,6 +14,7 @@ import type { Sink } from '../../engine/operator.js';
 import { duckdb } from '../../connectors/duckdb/sink.js';
 import { duckdbConnect } from '../../engine/duckdb.js';
 import { EpochTransactions, type TransactionLoader } from '../../connectors/warehouse/direct.js';
+import { systemClock } from '../../engine/time/clock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'abflow-duckdb-commits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,6 +52,7 @@ function sink(path: string, config: Record<string, unknown>, durable: boolean | 
   return duckdb.create(duckdb.config.parse({ path, table: 't', ...config }), {
     nodeId: 'out',
     job: 'commits',
+    clock: systemClock,
     inputs: [schema],
     ...(durable === null ? {} : { checkpointing: { resumeFrom: null, durable } }),
   });

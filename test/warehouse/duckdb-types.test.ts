@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { batchFromRows, schemaOf } from '../../engine/api.js';
 import { duckdb } from '../../connectors/duckdb/sink.js';
 import { rows } from '../kit/duckdb.js';
+import { systemClock } from '../../engine/time/clock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'abflow-duckdb-types-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,7 +45,7 @@ describe('duckdb sink column encoding', () => {
     const all = Array.from({ length: 5000 }, (_, k) => row(k + 1));
     const whole = batchFromRows(schema, all);
     const path = join(dir, 'types.duckdb');
-    const sink = duckdb.create(duckdb.config.parse({ path, table: 't' }), { nodeId: 't', job: 'types', inputs: [schema] });
+    const sink = duckdb.create(duckdb.config.parse({ path, table: 't' }), { nodeId: 't', job: 'types', inputs: [schema], clock: systemClock });
     await sink.open?.();
     // Slices at odd offsets: Arrow data offsets that are not byte-aligned in the validity bitmaps.
     await sink.write(whole.slice(0, 3), 0);

@@ -57,7 +57,7 @@ class ChainDriver {
   }
 
   async run(): Promise<void> {
-    const idleness = this.v.idleTimeoutMs !== undefined ? new IdlenessTimer(this.v.idleTimeoutMs, performance.now()) : null;
+    const idleness = this.v.idleTimeoutMs !== undefined ? new IdlenessTimer(this.v.idleTimeoutMs, this.rt.clock.monotonic()) : null;
     const idleCheck = idleness ? setInterval(() => this.checkIdle(idleness), TICK_MS) : undefined;
     // A failing emitter must fail the job at once: the dispatcher may be waiting on the full in-flight queue.
     const emitter = this.emit().catch((e: unknown) => {
@@ -74,7 +74,7 @@ class ChainDriver {
   }
 
   private checkIdle(idleness: IdlenessTimer): void {
-    if (this.idle || !idleness.checkIfIdle(performance.now())) return;
+    if (this.idle || !idleness.checkIfIdle(this.rt.clock.monotonic())) return;
     this.serial(async () => {
       this.idle = true;
       await this.rt.wiring.broadcast(this.v.id, { t: 'watermark', ms: this.generated, idle: true });
@@ -92,7 +92,7 @@ class ChainDriver {
         if (el.t === 'end') return;
         continue;
       }
-      idleness?.activity(performance.now());
+      idleness?.activity(this.rt.clock.monotonic());
       let task: Promise<ChainDone>;
       if (this.here)
         task = this.here

@@ -57,7 +57,7 @@ class KeyedDriver {
     await this.open();
     const processingTime = (v.node.spec as OperatorSpec).processingTime?.(v.node.config as never);
     const ticker = processingTime
-      ? setInterval(() => this.partitions.forEach((_, k) => void this.send(k, { type: 'tick', now: Date.now() }).catch(() => undefined)), TICK_MS)
+      ? setInterval(() => this.partitions.forEach((_, k) => void this.send(k, { type: 'tick', now: rt.clock.now() }).catch(() => undefined)), TICK_MS)
       : undefined;
     try {
       await readAligned(

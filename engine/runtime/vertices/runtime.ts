@@ -6,6 +6,7 @@
 import type { CompiledPlan, Vertex } from '../../compile/compile.js';
 import type { Coordinator } from '../../state/coordinator.js';
 import type { StateBlob } from '../../state/store.js';
+import type { Clock } from '../../time/clock.js';
 import type { KeyedPool } from '../keyed-pool.js';
 import type { Latch } from '../latch.js';
 import type { JobMetrics } from '../metrics.js';
@@ -18,6 +19,9 @@ export const TICK_MS = 200;
 
 export interface VertexRuntime {
   readonly plan: CompiledPlan;
+  /** Processing time of the drivers and of what runs on this thread (sources, sinks, single operators). Pool
+   * workers and keyed threads read the system clock: a clock object cannot cross threads. */
+  readonly clock: Clock;
   readonly wiring: Wiring;
   readonly metrics: JobMetrics;
   readonly coordinator: Coordinator | null;

@@ -14,7 +14,7 @@ import type { VertexRuntime } from './runtime.js';
 export async function runSingle(v: Extract<Vertex, { type: 'single' }>, rt: VertexRuntime): Promise<void> {
   const n = v.node;
   const m = rt.metrics.node(n.id);
-  const op = ObservedOperator.create(n.spec as OperatorSpec, n.id, n.rawConfig, [...n.inputSchemas], { ...n.outputs });
+  const op = ObservedOperator.create(n.spec as OperatorSpec, n.id, n.rawConfig, [...n.inputSchemas], { ...n.outputs }, rt.clock);
   const inputs = rt.wiring.inputs(v.id);
   const eventTime = new EventTime(inputs.length);
   const flush = async (col: BatchCollector, origin?: string) => {

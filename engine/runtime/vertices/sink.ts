@@ -36,6 +36,7 @@ export async function runSink(v: Extract<Vertex, { type: 'sink' }>, rt: VertexRu
       nodeId: n.id,
       job: rt.plan.name,
       inputs: n.inputSchemas,
+      clock: rt.clock,
       ...(coordinator ? { checkpointing: { resumeFrom: rt.resumeFrom, durable: coordinator.durable } } : {}),
     }),
   );
@@ -69,9 +70,9 @@ export async function runSink(v: Extract<Vertex, { type: 'sink' }>, rt: VertexRu
         await serially(async () => {
           await sink.write(kept[i] ? el.batch.selectAt(kept[i]!) : el.batch, i, el.positions);
           // Sink counters may be costly to compute (percentiles): read them at the metrics tick, not per batch.
-          if (performance.now() - metricsReadAt >= TICK_MS) {
+          if (rt.clock.monotonic() - metricsReadAt >= TICK_MS) {
             report();
-            metricsReadAt = performance.now();
+            metricsReadAt = rt.clock.monotonic();
           } else rt.count([sink.take()]);
         });
       },

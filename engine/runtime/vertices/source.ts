@@ -44,6 +44,7 @@ class SourceDriver {
       lingerMs: e.lingerMs,
       outputs: n.outputs,
       checkpointing: this.coordinator !== null,
+      clock: rt.clock,
     });
     this.resumeAfter = rt.stateOf(v.id)[0]?.value ?? null;
     this.injected = this.coordinator?.beforeFirst ?? 0;

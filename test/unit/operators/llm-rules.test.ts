@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { backoffMs, CircuitBreaker, parseRetryAfter } from '../../../engine/retry.js';
 import { batchMessage, batchSchema } from '../../../operators/ai/llm/prompt.js';
 import { recordsOf } from '../../../native-bench/llm-server.js';
-import { compileTemplate, render, schemaOf } from '../../../engine/api.js';
+import { compileTemplate, ManualClock, render, schemaOf } from '../../../engine/api.js';
 
 const policy = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 };
 const headers = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? null });
@@ -26,9 +26,9 @@ describe('retry timing', () => {
 });
 
 describe('circuit breaker', () => {
-  it('opens after N consecutive failures, lets one trial through after the cool-down, closes on success', () => {
-    let now = 0;
-    const b = new CircuitBreaker(3, 1000, () => now);
+  it('opens after N consecutive failures, lets one trial through after the cool-down, closes on success', async () => {
+    const clock = new ManualClock();
+    const b = new CircuitBreaker(3, 1000, clock);
     b.failure();
     b.failure();
     b.success(); // a success resets the count
@@ -37,23 +37,23 @@ describe('circuit breaker', () => {
     expect(b.allow()).toBe(true);
     b.failure();
     expect([b.state, b.opened, b.allow()]).toEqual(['open', 1, false]);
-    now = 999;
+    await clock.advance(999);
     expect(b.allow()).toBe(false);
-    now = 1000;
+    await clock.advance(1);
     expect(b.allow()).toBe(true); // the trial
     expect(b.allow()).toBe(false); // only one
     b.success();
     expect([b.state, b.allow()]).toEqual(['closed', true]);
   });
-  it('a failed trial re-opens for another cool-down', () => {
-    let now = 0;
-    const b = new CircuitBreaker(1, 500, () => now);
+  it('a failed trial re-opens for another cool-down', async () => {
+    const clock = new ManualClock();
+    const b = new CircuitBreaker(1, 500, clock);
     b.failure();
-    now = 500;
+    await clock.advance(500);
     expect(b.allow()).toBe(true);
     b.failure();
     expect([b.state, b.opened, b.allow()]).toEqual(['open', 2, false]);
-    now = 1000;
+    await clock.advance(500);
     expect(b.allow()).toBe(true);
   });
 });
