@@ -123,7 +123,7 @@ export function register(program: Command): void {
             process.stderr.write(
               `${result.stopped ? 'stopped' : 'done'}: ${result.rowsIn} rows in, ${result.rowsOut} rows to sinks, ${result.deadLetters} dead-lettered in ${(result.durationMs / 1000).toFixed(2)}s (${fmtRate(result.rowsIn, result.durationMs)})\n`,
             );
-            if (result.deadLetters && plan.physical.vertices.some((v) => v.type === 'dead_letters'))
+            if (result.deadLetters && plan.physical.vertices.some((v) => v.type === 'sink' && v.deadLetters))
               process.stderr.write(`dead letters without a sink: ${plan.engine.deadLetters}\n`);
           }
           if (opts.summaryJson) writeFileSync(opts.summaryJson, JSON.stringify(result, null, 2));

@@ -5,6 +5,7 @@
  * then fuse stateless operators into chains that run data-parallel in the worker pool. All problems found are
  * reported together, each with `file:line:column`.
  */
+import { DEAD_LETTERS_NODE, deadLetterFile } from '../deadletter-file.js';
 import { availableParallelism } from 'node:os';
 import type { Schema } from 'apache-arrow';
 import { DEFAULTS } from '../config/defaults.js';
@@ -78,8 +79,8 @@ export type Vertex =
       readonly keys: readonly (readonly string[])[];
     }
   | { readonly type: 'single'; readonly id: string; readonly node: LogicalNode }
-  | { readonly type: 'sink'; readonly id: string; readonly node: LogicalNode }
-  | { readonly type: 'dead_letters'; readonly id: string; readonly path: string };
+  /** `deadLetters`: the job's dead-letter file, for dead letters no sink of the plan takes (deadletter-file.ts). */
+  | { readonly type: 'sink'; readonly id: string; readonly node: LogicalNode; readonly deadLetters?: true };
 
 export interface Edge {
   readonly from: string;
@@ -522,20 +523,44 @@ function toPhysical(logical: readonly LogicalNode[], engine: ResolvedEngine): { 
   // Dead letters nobody consumes go to the job's dead-letter file: counted and kept, never dropped.
   const warnings: string[] = [];
   const unconsumed: string[] = [];
-  let dlInputs = 0;
+  const lettered: InputRef[] = [];
   for (const n of logical) {
     for (const port of Object.keys(n.outputs)) {
       const key = `${n.id}.${port}`;
       if (consumed.has(key)) continue;
       if (port === DEAD_LETTER_PORT) {
-        if (!dlInputs) vertices.push({ type: 'dead_letters', id: 'dead_letters', path: engine.deadLetters });
-        edges.push({ from: vertexOf.get(n.id)!, port: key, to: 'dead_letters', input: dlInputs++, partitioning: 'forward', schema: DEAD_LETTER_SCHEMA });
+        edges.push({
+          from: vertexOf.get(n.id)!,
+          port: key,
+          to: DEAD_LETTERS_NODE,
+          input: lettered.length,
+          partitioning: 'forward',
+          schema: DEAD_LETTER_SCHEMA,
+        });
+        lettered.push({ node: n.id, port });
       } else {
         unconsumed.push(key);
         warnings.push(`output \`${key}\` is not connected: its rows are counted as discarded`);
       }
     }
   }
+  if (lettered.length) {
+    const cfg = { path: engine.deadLetters };
+    const node: LogicalNode = {
+      id: DEAD_LETTERS_NODE,
+      role: 'sink',
+      kind: deadLetterFile.kind,
+      spec: deadLetterFile,
+      config: cfg,
+      rawConfig: cfg,
+      inputs: lettered,
+      inputSchemas: lettered.map(() => DEAD_LETTER_SCHEMA),
+      outputs: {},
+      path: null,
+    };
+    vertices.push({ type: 'sink', id: DEAD_LETTERS_NODE, node, deadLetters: true });
+  }
+
   const specOf = new Map(logical.map((n) => [n.id, n.spec as OperatorSpec]));
   for (const v of vertices) {
     if (v.type !== 'chain') continue;

@@ -62,10 +62,11 @@ export function renderText(plan: CompiledPlan): string {
         out.push(...ports(v.node.id, v.node.outputs));
         break;
       case 'sink':
-        out.push(`sink ${v.node.id} [${v.node.kind}]${facts(v.node)}`);
-        break;
-      case 'dead_letters':
-        out.push(`dead_letters → ${v.path} (dead letters no sink receives)`);
+        out.push(
+          v.deadLetters
+            ? `dead_letters → ${(v.node.config as { path: string }).path} (dead letters no sink receives)`
+            : `sink ${v.node.id} [${v.node.kind}]${facts(v.node)}`,
+        );
         break;
     }
   }
@@ -85,7 +86,8 @@ function mid(id: string): string {
 
 export function renderMermaid(plan: CompiledPlan): string {
   const out = ['flowchart LR'];
-  const vertexLabel = (v: Vertex) => (v.type === 'dead_letters' ? 'dead letters file' : v.type === 'chain' ? v.id : `${label(v.node)}<br/>${v.node.kind}`);
+  const vertexLabel = (v: Vertex) =>
+    v.type === 'sink' && v.deadLetters ? 'dead letters file' : v.type === 'chain' ? v.id : `${label(v.node)}<br/>${v.node.kind}`;
   for (const v of plan.physical.vertices) {
     if (v.type === 'chain') {
       out.push(`  subgraph ${mid(v.id)}["${v.id} ${v.inline ? 'on the coordinating thread' : `×${v.parallelism}`} (fused)"]`);
@@ -95,7 +97,7 @@ export function renderMermaid(plan: CompiledPlan): string {
       });
       out.push('  end');
     } else {
-      const shape = v.type === 'source' ? ['([', '])'] : v.type === 'sink' || v.type === 'dead_letters' ? ['[(', ')]'] : ['[', ']'];
+      const shape = v.type === 'source' ? ['([', '])'] : v.type === 'sink' ? ['[(', ')]'] : ['[', ']'];
       out.push(`  ${mid(v.id)}${shape[0]}"${vertexLabel(v)}"${shape[1]}`);
     }
   }

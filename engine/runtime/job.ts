@@ -22,7 +22,6 @@ import { WorkerPool } from './pool.js';
 import type { NodeCounters } from './protocol.js';
 import { Recovery } from './recovery.js';
 import { runChain } from './vertices/chain.js';
-import { runDeadLetters } from './vertices/dead-letters.js';
 import { runKeyed } from './vertices/keyed.js';
 import type { VertexRuntime } from './vertices/runtime.js';
 import { runSingle } from './vertices/single.js';
@@ -79,11 +78,10 @@ const DRIVERS: { [T in Vertex['type']]: (v: Extract<Vertex, { type: T }>, rt: Ve
   keyed: runKeyed,
   single: runSingle,
   sink: runSink,
-  dead_letters: runDeadLetters,
 };
 
 /** Named first when a job is terminated: an operator still running (what does work), else a sink, else a source. */
-const STUCK_RANK = { chain: 0, keyed: 0, single: 0, sink: 1, dead_letters: 1, source: 2 } as const;
+const STUCK_RANK = { chain: 0, keyed: 0, single: 0, sink: 1, source: 2 } as const;
 
 export class Job implements VertexRuntime {
   readonly wiring: Wiring;
@@ -260,7 +258,7 @@ export class Job implements VertexRuntime {
   fail(e: unknown, v: Vertex): void {
     if (e instanceof ChannelClosed || (this.failure && e === this.failure)) return;
     if (!this.failure) {
-      const nodeId = v.type === 'chain' ? undefined : v.type === 'dead_letters' ? 'dead_letters' : (v.node.decodedBy ?? v.node.id);
+      const nodeId = v.type === 'chain' ? undefined : (v.node.decodedBy ?? v.node.id);
       this.failure = isAbflowError(e) ? e : operatorFailure(nodeId ?? v.id, v.type, e);
       if (isAbflowError(this.failure) && !this.failure.nodeId && nodeId) this.failure.nodeId = nodeId;
       this.failed.fire(null);

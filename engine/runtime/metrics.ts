@@ -32,7 +32,6 @@ export const BATCH_MS_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1
 /** The plan node ids a vertex runs (a chain runs several; a raw source is counted under its plan id). */
 export function nodesOfVertex(v: Vertex): string[] {
   if (v.type === 'chain') return v.members.map((m) => m.nodeId);
-  if (v.type === 'dead_letters') return ['dead_letters'];
   return [v.node.decodedBy ?? v.node.id];
 }
 
@@ -51,8 +50,9 @@ export class JobMetrics {
         src ? { id: n.id, kind: src.kind, role: 'source', decoded: true, ...zero } : { id: n.id, kind: n.kind, role: n.role, decoded: false, ...zero },
       );
     }
-    if (plan.physical.vertices.some((v) => v.type === 'dead_letters'))
-      this.nodes.set('dead_letters', { id: 'dead_letters', kind: 'file', role: 'dead_letters', decoded: false, ...zero });
+    // The job's dead-letter file, a sink the compiler added, is shown apart from the plan's sinks.
+    for (const v of plan.physical.vertices)
+      if (v.type === 'sink' && v.deadLetters) this.nodes.set(v.id, { id: v.id, kind: 'file', role: 'dead_letters', decoded: false, ...zero });
     for (const v of plan.physical.vertices)
       this.vertexNodes.set(
         v.id,

@@ -28,9 +28,7 @@ export function fingerprint(v: Vertex): string {
       ? ['connection', v.type === 'source' && v.node.kind, connection]
       : v.type === 'chain'
         ? v.members.map((m) => [m.kind, m.rawConfig, m.inputSchema])
-        : v.type === 'dead_letters'
-          ? v.path
-          : [v.node.kind, v.node.rawConfig, v.node.inputSchemas.map(schemaToJson)];
+        : [v.node.kind, v.node.rawConfig, v.node.inputSchemas.map(schemaToJson)];
   return createHash('sha1').update(JSON.stringify(shape)).digest('hex');
 }
 

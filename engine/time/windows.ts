@@ -56,7 +56,12 @@ export function isElementLate(ts: number, allowedLatenessMs: number, watermark: 
   return ts + allowedLatenessMs <= watermark;
 }
 
+/** A window's max timestamp, `end − 1`: the event time at which it fires (its event-time timer). */
+export function fireTime(end: number): number {
+  return end - 1;
+}
+
 /** EventTimeTrigger: a window fires once the watermark reaches its max timestamp. */
 export function shouldFire(end: number, watermark: number): boolean {
-  return end - 1 <= watermark;
+  return fireTime(end) <= watermark;
 }

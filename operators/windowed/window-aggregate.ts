@@ -21,6 +21,7 @@ import {
   duration,
   evalContext,
   Field,
+  fireTime,
   makeBatch,
   requireColumn,
   keyReader,
@@ -171,7 +172,7 @@ export const windowAggregate = defineOperator({
         for (const v of f.acc[0] as unknown[]) appendValue(b[c++]!, v);
         b[c++]!.appendNumber(f.start);
         b[c++]!.appendNumber(f.end);
-        b[c++]!.appendNumber(f.end - 1);
+        b[c++]!.appendNumber(fireTime(f.end));
         plan.aggs.forEach((a, j) => appendValue(b[c++]!, a.fn.result(f.acc[j + 1])));
         if (cfg.allowedLateness > 0) b[c]!.appendString(f.firing);
       }

@@ -7,7 +7,17 @@
  * window that already fired (allowed lateness) fires it again at once with the accumulated contents, marked `late`.
  * Contents stay until cleanup (`end - 1 + allowedLateness <= watermark`).
  */
-import { isElementLate, isWindowLate, mergeSessions, sessionsOverlap, type Interval, windowStart } from '../../engine/api.js';
+import {
+  cleanupTime,
+  fireTime,
+  isElementLate,
+  isWindowLate,
+  mergeSessions,
+  sessionsOverlap,
+  shouldFire,
+  type Interval,
+  windowStart,
+} from '../../engine/api.js';
 
 export type WindowSpec =
   | { readonly type: 'tumbling'; readonly sizeMs: number; readonly offsetMs: number }
@@ -138,7 +148,7 @@ export class KeyedWindows<A> {
       let slot = keys.get(key);
       if (!slot) keys.set(key, (slot = { key, start, end, acc: this.agg.create(), fired: false }));
       slot.acc = this.agg.add(slot.acc, row);
-      if (end - 1 <= this.watermark) {
+      if (shouldFire(end, this.watermark)) {
         slot.fired = true;
         fired.push({ key, start, end, acc: slot.acc, firing: 'late' });
       }
@@ -175,7 +185,7 @@ export class KeyedWindows<A> {
       [...sessions.filter((s) => !touching.includes(s)), slot].sort((a, b) => a.start - b.start),
     );
     this.registerTimers(key, slot.start, slot.end);
-    if (merged.end - 1 <= this.watermark) {
+    if (shouldFire(merged.end, this.watermark)) {
       slot.fired = true;
       fired.push({ key, start: slot.start, end: slot.end, acc: slot.acc, firing: 'late' });
     }
@@ -183,8 +193,8 @@ export class KeyedWindows<A> {
   }
 
   private registerTimers(key: string, start: number, end: number): void {
-    this.fireTimers.push(end - 1, key, start);
-    if (this.allowedLatenessMs > 0) this.cleanupTimers.push(end - 1 + this.allowedLatenessMs, key, start);
+    this.fireTimers.push(fireTime(end), key, start);
+    if (this.allowedLatenessMs > 0) this.cleanupTimers.push(cleanupTime(end, this.allowedLatenessMs), key, start);
   }
 
   /** The slots timer `t` is for: every key's at an aligned window's start; for sessions, the key's session at that
@@ -192,7 +202,7 @@ export class KeyedWindows<A> {
   private slotsOf(t: { time: number; key: string; start: number }, delay: number): Iterable<Slot<A>> {
     if (this.spec.type !== 'session') return this.byStart.get(t.start)?.values() ?? [];
     const s = this.sessions.get(t.key)?.find((x) => x.start === t.start);
-    return s && s.end - 1 + delay === t.time ? [s] : [];
+    return s && (delay === 0 ? fireTime(s.end) : cleanupTime(s.end, delay)) === t.time ? [s] : [];
   }
 
   private remove(key: string, start: number): void {

@@ -17,6 +17,8 @@ import {
   requireColumn,
   keyReader,
   Schema,
+  fireTime,
+  shouldFire,
   slidingWindowStarts,
   toArrowType,
   vecFromData,
@@ -139,13 +141,13 @@ export const windowTopN = defineOperator({
             : [[ts, ts + 1] as const];
           let taken = false;
           for (const [start, end] of windows) {
-            if (end - 1 <= watermark) continue;
+            if (shouldFire(end, watermark)) continue;
             taken = true;
             const gk = `${base}\u0002${start}`;
             let g = groups.get(gk);
             if (!g) {
               groups.set(gk, (g = { key: gk, base, start, end, rows: [] }));
-              timers.push(end - 1, gk, start);
+              timers.push(fireTime(end), gk, start);
             }
             const n = g.rows.length;
             if (n >= cfg.limit) {
@@ -182,7 +184,7 @@ export const windowTopN = defineOperator({
         for (const [, v] of state.entries) {
           const g = v as Group;
           groups.set(g.key, g);
-          timers.push(g.end - 1, g.key, g.start);
+          timers.push(fireTime(g.end), g.key, g.start);
         }
       },
     };
