@@ -9,7 +9,7 @@
 import { defineSource, z } from '../../engine/api.js';
 import { type LinePosition, readLines } from '../jsonl/lines.js';
 import { decoderFor, readCatalog, schemasOf } from './catalog.js';
-import { groupCommit, groupCommitOptions, type Marker, MessageReader, recordStreamOf, type StateMarker, withStats } from './messages.js';
+import { groupCommit, groupCommitOptions, maxLineBytesOption, type Marker, MessageReader, recordStreamOf, type StateMarker, withStats } from './messages.js';
 import { traceErrorLine } from './protocol.js';
 import { connectorLog } from './log.js';
 
@@ -17,12 +17,7 @@ const config = z
   .object({
     path: z.string().min(1).describe('File of AirbyteMessages, one per line, or "-" for stdin.'),
     catalog: z.string().min(1).describe('Catalog or configured catalog JSON giving the streams and their schemas.'),
-    maxLineBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(16 << 20)
-      .describe('Longer lines are dead-lettered (default 16 MiB).'),
+    ...maxLineBytesOption,
     echoStates: z
       .boolean()
       .default(false)

@@ -80,6 +80,16 @@ export interface GroupCommit {
   readonly now: () => number;
 }
 
+/** The longest Airbyte message line kept (`airbyte_file`, `airbyte_source`). */
+export const maxLineBytesOption = {
+  maxLineBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 << 20)
+    .describe('Longer lines are dead-lettered (default 16 MiB).'),
+};
+
 /** The config options of Airbyte sources that set their `GroupCommit`. */
 export const groupCommitOptions = {
   commitRecords: z

@@ -14,7 +14,7 @@ import { AbflowError, defineSource, emptyBatch, z } from '../../engine/api.js';
 import { LINES_SCHEMA, readLines } from '../jsonl/lines.js';
 import { type CatalogStream, configuredCatalogText, decoderFor, parseCatalog, schemasOf } from './catalog.js';
 import { connectorLog } from './log.js';
-import { groupCommit, groupCommitOptions, MessageReader, type ResumeState, resumeStateOf, stateFileText } from './messages.js';
+import { groupCommit, groupCommitOptions, maxLineBytesOption, MessageReader, type ResumeState, resumeStateOf, stateFileText } from './messages.js';
 import { InvalidMessage, parseMessage } from './protocol.js';
 import { workDir } from './workdir.js';
 
@@ -29,12 +29,7 @@ const config = z
         'Catalog JSON: a configured catalog, a catalog or a `discover` CATALOG message (streams configured as `abflow airbyte source discover --configured` does); without it, `discover` runs and its catalog is configured that way.',
       ),
     state: z.string().optional().describe('Initial state file for the first run (later runs resume from the checkpoint).'),
-    maxLineBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(16 << 20)
-      .describe('Longer lines are dead-lettered (default 16 MiB).'),
+    ...maxLineBytesOption,
     ...groupCommitOptions,
   })
   .strict();

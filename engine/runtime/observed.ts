@@ -23,15 +23,49 @@ export function operatorFailure(nodeId: string, kind: string, e: unknown): Abflo
 
 const NO_ROWS = { numRows: 0 } as RecordBatch;
 
-export class ObservedOperator {
-  private counters: NodeCounters;
+/** What both wrappers share: the node's counters since the last `take`, and timed calls that name the node in errors. */
+abstract class Observed {
+  protected counters: NodeCounters;
 
-  private constructor(
+  constructor(
     readonly nodeId: string,
     readonly kind: string,
-    private readonly op: Operator,
   ) {
     this.counters = zeroCounters(nodeId);
+  }
+
+  /** An error of the component as the job reports it: with the node. */
+  abstract named(e: unknown): AbflowError;
+
+  /** The counters since the last call. */
+  take(): NodeCounters {
+    const c = this.counters;
+    this.counters = zeroCounters(this.nodeId);
+    return c;
+  }
+
+  protected async timed(f: () => unknown): Promise<void> {
+    const t0 = systemClock.monotonic();
+    try {
+      await f();
+    } catch (e) {
+      throw this.named(e);
+    }
+    this.counters.busyMs += systemClock.monotonic() - t0;
+  }
+}
+
+export class ObservedOperator extends Observed {
+  private constructor(
+    nodeId: string,
+    kind: string,
+    private readonly op: Operator,
+  ) {
+    super(nodeId, kind);
+  }
+
+  named(e: unknown): AbflowError {
+    return operatorFailure(this.nodeId, this.kind, e);
   }
 
   /** Creates the operator from its spec and raw config (parsed again here, so every thread applies the same defaults). */
@@ -91,13 +125,6 @@ export class ObservedOperator {
     return this.op.metrics ? { ...this.op.metrics() } : undefined;
   }
 
-  /** The counters since the last call. */
-  take(): NodeCounters {
-    const c = this.counters;
-    this.counters = zeroCounters(this.nodeId);
-    return c;
-  }
-
   private async call(
     batch: RecordBatch,
     positions: Float64Array | undefined,
@@ -105,27 +132,19 @@ export class ObservedOperator {
     f: (col: BatchCollector) => unknown,
   ): Promise<BatchCollector> {
     const col = new BatchCollector(this.nodeId, batch, positions, origin, this.counters);
-    const t0 = systemClock.monotonic();
-    try {
-      await f(col);
-    } catch (e) {
-      throw operatorFailure(this.nodeId, this.kind, e);
-    }
-    this.counters.busyMs += systemClock.monotonic() - t0;
+    await this.timed(() => f(col));
     return col;
   }
 }
 
 /** A sink inside the same wrapper: writes counted and timed, failures named `sink_io` with the node. */
-export class ObservedSink {
-  private counters: NodeCounters;
-
+export class ObservedSink extends Observed {
   constructor(
-    readonly nodeId: string,
-    readonly kind: string,
+    nodeId: string,
+    kind: string,
     readonly sink: Sink,
   ) {
-    this.counters = zeroCounters(nodeId);
+    super(nodeId, kind);
   }
 
   named(e: unknown): AbflowError {
@@ -140,30 +159,14 @@ export class ObservedSink {
 
   write(batch: RecordBatch, input: number, positions: Float64Array | undefined): Promise<void> {
     this.counters.rowsIn += batch.numRows;
-    return this.call(() => this.sink.write(batch, input, positions));
+    return this.timed(() => this.sink.write(batch, input, positions));
   }
 
   close(): Promise<void> {
-    return this.call(() => this.sink.close());
+    return this.timed(() => this.sink.close());
   }
 
   metrics(): Record<string, number> | undefined {
     return this.sink.metrics ? { ...this.sink.metrics() } : undefined;
-  }
-
-  take(): NodeCounters {
-    const c = this.counters;
-    this.counters = zeroCounters(this.nodeId);
-    return c;
-  }
-
-  private async call(f: () => unknown): Promise<void> {
-    const t0 = systemClock.monotonic();
-    try {
-      await f();
-    } catch (e) {
-      throw this.named(e);
-    }
-    this.counters.busyMs += systemClock.monotonic() - t0;
   }
 }
