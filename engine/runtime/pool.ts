@@ -26,7 +26,7 @@ export class WorkerPool {
       minThreads: opts.threads,
       maxThreads: opts.threads,
       idleTimeout: 60_000,
-      // No queue limit here: the scheduler bounds in-flight tasks per chain (parallelism × inFlightPerWorker).
+      // No queue limit here: the chain driver bounds in-flight tasks per chain (parallelism × inFlightPerWorker).
       workerData: opts.data,
       ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
     });
