@@ -10,7 +10,7 @@ const APPLICATION = ['engine/cli.ts', 'engine/cli/**', 'engine/service/**', 'eng
 const restrict = (...patterns) => ['error', { patterns }];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native-bench/results/**', '**/*.mjs', '**/*.js'] },
+  { ignores: ['dist/**', '.stryker-tmp/**', 'reports/**', 'node_modules/**', 'native-bench/results/**', '**/*.mjs', '**/*.js'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

@@ -15,6 +15,7 @@
 import type { Schema } from 'apache-arrow';
 import { batchFromRows, rowObject } from './arrow/columns.js';
 import { AbflowError } from './errors.js';
+import { zodErrors } from './plan/load.js';
 import type { KeyedState, OperatorSpec } from './operator.js';
 import type { BatchCollector } from './runtime/collector.js';
 import { ObservedOperator } from './runtime/observed.js';
@@ -41,6 +42,8 @@ export interface OperatorHarness {
   /** Rows emitted so far on `port` (default `out`), as plain objects. */
   rows(port?: string): Record<string, unknown>[];
   readonly deadLetters: DeadLetter[];
+  /** Watermark generators: the candidate each call emitted, in order (the runtime keeps their running maximum). */
+  readonly watermarks: number[];
   /** Keyed operators: the state a checkpoint would hold, and a fresh instance restored from it. */
   snapshot(): KeyedState | undefined;
   restored(state: KeyedState): OperatorHarness;
@@ -61,15 +64,20 @@ export function operatorHarness<C>(
   if (!parsed.success)
     throw new AbflowError(
       'plan_schema',
-      `invalid ${spec.kind} config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ')}`,
+      `invalid ${spec.kind} config: ${zodErrors(parsed.error, spec.config, [], config)
+        .map((e) => `${e.path?.join('.') || '(config)'}: ${e.message}`)
+        .join('; ')}`,
     );
   const outputs = spec.outputSchemas(parsed.data, schemas);
   const create = () => ObservedOperator.create(spec as OperatorSpec, 'test', config, schemas, { ...outputs }, opts.clock);
   const build = (op: ObservedOperator): OperatorHarness => {
     const emitted = new Map<string, Record<string, unknown>[]>();
     const deadLetters: DeadLetter[] = [];
+    const watermarks: number[] = [];
     const collect = async (run: Promise<BatchCollector>) => {
-      for (const e of (await run).emitted) {
+      const collector = await run;
+      if (collector.watermark > -Infinity) watermarks.push(collector.watermark);
+      for (const e of collector.emitted) {
         if (e.port === 'dead_letter') {
           for (let i = 0; i < e.batch.numRows; i++) {
             const d = rowObject(e.batch, i);
@@ -84,6 +92,7 @@ export function operatorHarness<C>(
     return {
       outputs,
       deadLetters,
+      watermarks,
       async push(rows, input = 0) {
         const schema = schemas[input];
         if (!schema) throw new Error(`the operator has ${schemas.length} input(s); there is no input ${input}`);

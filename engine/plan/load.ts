@@ -155,6 +155,13 @@ export function zodErrors(error: z.ZodError, schema: z.ZodType, prefix: readonly
           ...(hint ? { hint } : {}),
         });
       }
+      case 'invalid_key': {
+        // A record key (an output or column name) broke its rule: zod says only "Invalid key"; the rule is inside.
+        const inner = (issue as { issues?: readonly { message: string }[] }).issues ?? [];
+        return new AbflowError('plan_schema', `invalid name ${JSON.stringify(here.at(-1))}: ${inner.map((i) => i.message).join('; ') || issue.message}`, {
+          path,
+        });
+      }
       default:
         return new AbflowError('plan_schema', issue.message, { path });
     }

@@ -49,6 +49,7 @@ export const cast = defineOperator({
     const input = ctx.inputs[0]!;
     const outSchema = ctx.outputs.out!;
     const casts = Object.entries(cfg.columns).map(([col, type]) => ({
+      name: col,
       index: requireColumn(input, col, []),
       type,
       node: castNode(compileExpression(`col(${JSON.stringify(col)})`, input).root, type, cfg.onError === 'dead_letter'),
@@ -57,10 +58,16 @@ export const cast = defineOperator({
       processBatch(batch, out) {
         const ectx = evalContext(batch);
         const children = [...batch.data.children];
-        for (const c of casts) children[c.index] = c.node.column !== undefined ? children[c.index]! : vecToData(c.node.eval(ectx), c.type, batch.numRows);
+        // A row's reason names the first column that failed to convert, as derive's do.
+        let errors: Map<number, string> | null = null;
+        for (const c of casts) {
+          if (c.node.column !== undefined) continue;
+          children[c.index] = vecToData(c.node.eval(ectx), c.type, batch.numRows);
+          if (ectx.errors) for (const [i, r] of ectx.errors) if (!(errors ??= new Map()).has(i)) errors.set(i, `${c.name}: ${r}`);
+        }
         const result = makeBatch(outSchema, children, batch.numRows);
-        if (!ectx.errors) return out.emit(result);
-        const { rows, count, bad, reasons } = partitionRows(batch.numRows, ectx.errors);
+        if (!errors) return out.emit(result);
+        const { rows, count, bad, reasons } = partitionRows(batch.numRows, errors);
         out.deadLetter(bad, reasons);
         out.emit(takeBatch(result, rows, count), 'out', rows);
       },

@@ -71,13 +71,17 @@ function hllEstimate(r: Uint8Array): number {
   return Math.round(e <= 2.5 * HLL_M && zeros ? HLL_M * Math.log(HLL_M / zeros) : e);
 }
 
-/** A merging t-digest (Dunning), compression 100: approximate quantiles in bounded memory. */
+/** A merging t-digest (Dunning), compression 100: approximate quantiles in bounded memory. It keeps the exact
+ * minimum and maximum, as Dunning's MergingDigest does, so q = 0 and q = 1 are exact and the tails interpolate
+ * towards them instead of stopping at the outermost centroid. */
 export class TDigest {
   means: number[] = [];
   weights: number[] = [];
   private bufMeans: number[] = [];
   private bufWeights: number[] = [];
   total = 0;
+  min = Infinity;
+  max = -Infinity;
 
   /** A digest back from a checkpoint (structured clone keeps the fields, not the class). */
   static revive(s: TDigest): TDigest {
@@ -88,12 +92,16 @@ export class TDigest {
     this.bufMeans.push(x);
     this.bufWeights.push(w);
     this.total += w;
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
     if (this.bufMeans.length >= 500) this.compress();
   }
 
   merge(o: TDigest): TDigest {
     o.compress();
     for (let i = 0; i < o.means.length; i++) this.add(o.means[i]!, o.weights[i]!);
+    this.min = Math.min(this.min, o.min);
+    this.max = Math.max(this.max, o.max);
     return this;
   }
 
@@ -128,21 +136,21 @@ export class TDigest {
     this.compress();
     const n = this.means.length;
     if (!n) return null;
-    if (n === 1) return this.means[0]!;
+    if (q <= 0) return this.min;
+    if (q >= 1) return this.max;
+    // Each centroid's mass sits around its centre; the minimum is at rank 0 and the maximum at rank `total`.
     const target = q * this.total;
+    let prevCenter = 0;
+    let prevMean = this.min;
     let seen = 0;
     for (let i = 0; i < n; i++) {
-      const w = this.weights[i]!;
-      const center = seen + w / 2;
-      if (target <= center) {
-        if (i === 0) return this.means[0]!;
-        const prevCenter = seen - this.weights[i - 1]! / 2;
-        const t = (target - prevCenter) / (center - prevCenter);
-        return this.means[i - 1]! + t * (this.means[i]! - this.means[i - 1]!);
-      }
-      seen += w;
+      const center = seen + this.weights[i]! / 2;
+      if (target <= center) return prevMean + ((target - prevCenter) / (center - prevCenter)) * (this.means[i]! - prevMean);
+      prevCenter = center;
+      prevMean = this.means[i]!;
+      seen += this.weights[i]!;
     }
-    return this.means[n - 1]!;
+    return prevMean + ((target - prevCenter) / (this.total - prevCenter)) * (this.max - prevMean);
   }
 }
 

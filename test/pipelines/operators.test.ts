@@ -47,7 +47,7 @@ sinks:
     expect(rows.get('ok')!.every((r) => typeof r.code === 'number')).toBe(true);
     const dead = rows.get('dead')!;
     expect(dead).toHaveLength(200);
-    expect(dead[0]).toMatchObject({ node: 'strict', source: 'p', position: 10, reason: 'cannot cast "x" (string) to int64' });
+    expect(dead[0]).toMatchObject({ node: 'strict', source: 'p', position: 10, reason: 'code: cannot cast "x" (string) to int64' });
     expect(rows.get('nulls')!.filter((r) => r.code === null)).toHaveLength(200);
     expect(result.nodes.find((n) => n.id === 'strict')).toMatchObject({ rowsIn: 2000, rowsOut: 1800, dead: 200 });
   });

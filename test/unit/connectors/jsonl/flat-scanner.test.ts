@@ -3,7 +3,7 @@
  * JSON.parse refuses (the decoder then takes the JSON.parse path, which produces the error).
  */
 import { describe, expect, it } from 'vitest';
-import { FlatJsonScanner, Slot } from '../../../connectors/jsonl/flat-scanner.js';
+import { FlatJsonScanner, Slot } from '../../../../connectors/jsonl/flat-scanner.js';
 
 const scanner = new FlatJsonScanner([
   ['x', 'float64'],

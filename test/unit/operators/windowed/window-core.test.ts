@@ -3,8 +3,8 @@
  * accumulator. B = 4000 ms; the watermark is emitted after every element (W = maxTs − 4001).
  */
 import { describe, expect, it } from 'vitest';
-import { BoundedOutOfOrderness } from '../../../engine/time/watermark.js';
-import { type Fired, KeyedWindows, type WindowSpec } from '../../../operators/windowed/window-core.js';
+import { BoundedOutOfOrderness } from '../../../../engine/time/watermark.js';
+import { type Fired, KeyedWindows, type WindowSpec } from '../../../../operators/windowed/window-core.js';
 
 const count = { create: () => 0, add: (a: number) => a + 1, merge: (a: number, b: number) => a + b };
 

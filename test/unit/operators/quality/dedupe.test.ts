@@ -3,9 +3,9 @@
  * a repeat until exactly `ttl` after it was last kept, without a single sleep.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../engine/api.js';
-import { operatorHarness } from '../../../engine/testing.js';
-import { dedupe } from '../../../operators/quality/dedupe.js';
+import { ManualClock } from '../../../../engine/api.js';
+import { operatorHarness } from '../../../../engine/testing.js';
+import { dedupe } from '../../../../operators/quality/dedupe.js';
 
 describe('dedupe (processing time)', () => {
   it('sends a key seen within the TTL to duplicates, and lets it through once the TTL has passed', async () => {

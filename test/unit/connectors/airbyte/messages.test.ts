@@ -1,9 +1,9 @@
 /** The pure parts of the Airbyte connector: member splicing, RECORD shape recognition, catalog typing, stats. */
 import { describe, expect, it } from 'vitest';
-import { columnTypeForJsonSchema, parseCatalog } from '../../../connectors/airbyte/catalog.js';
-import { MessageReader, recordStream, resumeStateOf, type StateMarker, stateFileText, withStats } from '../../../connectors/airbyte/messages.js';
-import { InvalidMessage, parseMessage } from '../../../connectors/airbyte/protocol.js';
-import { members, setMember } from '../../../connectors/airbyte/raw-json.js';
+import { columnTypeForJsonSchema, parseCatalog } from '../../../../connectors/airbyte/catalog.js';
+import { MessageReader, recordStream, resumeStateOf, type StateMarker, stateFileText, withStats } from '../../../../connectors/airbyte/messages.js';
+import { InvalidMessage, parseMessage } from '../../../../connectors/airbyte/protocol.js';
+import { members, setMember } from '../../../../connectors/airbyte/raw-json.js';
 
 const line = (s: string) => Buffer.from(s);
 

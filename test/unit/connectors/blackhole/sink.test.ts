@@ -4,8 +4,8 @@
  * asserted (shared machines), only their consistency.
  */
 import { describe, expect, it } from 'vitest';
-import { LatencyHistogram } from '../../../connectors/blackhole/sink.js';
-import { compileText, runText } from '../../kit/run.js';
+import { LatencyHistogram } from '../../../../connectors/blackhole/sink.js';
+import { compileText, runText } from '../../../kit/run.js';
 
 describe('LatencyHistogram', () => {
   it('returns the upper edge of the bucket holding each quantile', () => {

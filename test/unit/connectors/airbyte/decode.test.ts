@@ -1,10 +1,10 @@
 // airbyte_decode's byte-scanner fast path must give exactly what the JSON.parse path gives. Oracle: the same line
 // with an escaped string in an unwanted `data` member, which the scanner never takes (and which changes no column).
 import { describe, expect, it } from 'vitest';
-import { airbyteDecode } from '../../../connectors/airbyte/decode.js';
-import { RecordScanner } from '../../../connectors/airbyte/record-scanner.js';
-import { LINES_SCHEMA } from '../../../connectors/jsonl/lines.js';
-import { operatorHarness } from '../../../engine/testing.js';
+import { airbyteDecode } from '../../../../connectors/airbyte/decode.js';
+import { RecordScanner } from '../../../../connectors/airbyte/record-scanner.js';
+import { LINES_SCHEMA } from '../../../../connectors/jsonl/lines.js';
+import { operatorHarness } from '../../../../engine/testing.js';
 
 const DATA: [string, 'int64' | 'int32' | 'string' | 'float64' | 'bool' | 'timestamp', string][] = [
   ['id', 'int64', 'id'],

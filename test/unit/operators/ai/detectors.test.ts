@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detect, type DetectorSettings, newDetectorState } from '../../../operators/ai/detectors.js';
+import { detect, type DetectorSettings, newDetectorState } from '../../../../operators/ai/detectors.js';
 
 const novelty: DetectorSettings = { kind: 'novelty', levels: 8, order: 3, calibration: [100, 800], deviationWeight: 0.4, alpha: 0.01, maxPatterns: 10_000 };
 const wave = (i: number) => Math.sin((2 * Math.PI * i) / 50) * 10 + 50;
