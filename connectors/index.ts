@@ -25,8 +25,10 @@ import { grpcSource } from './grpc/source.js';
 import { redisSink } from './redis/sink.js';
 import { natsSink } from './nats/sink.js';
 import { natsSource } from './nats/source.js';
+import { kafkaSource } from './kafka/source.js';
+import { kafkaSink } from './kafka/sink.js';
 
-export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource, postgresCdc, natsSource, webhookSource, grpcSource] as const;
+export const builtinSources = [generate, jsonl, airbyteFile, airbyteSource, postgresCdc, natsSource, kafkaSource, webhookSource, grpcSource] as const;
 export const builtinSinks = [
   duckdb,
   postgres,
@@ -39,6 +41,7 @@ export const builtinSinks = [
   httpWritebackSink,
   redisSink,
   natsSink,
+  kafkaSink,
   approvalQueueSink,
   grpcSink,
 ] as const;

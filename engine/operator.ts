@@ -150,6 +150,9 @@ export interface Source {
    * acknowledge upstream (echo an Airbyte STATE, ack queue messages, confirm a replication position). Called in
    * checkpoint order (Flink's notifyCheckpointComplete). */
   committed?(resumeAfter: unknown): void | Promise<void>;
+  /** The run is over: the last checkpoint's `committed` was called (or the job failed or had no checkpoints). Releases
+   * what `read` kept open for acknowledging after the input ended (a consumer group's connection). */
+  close?(): Promise<void>;
   /** Lines of this source its decoder rejected (dead letters: input positions and reasons), reported on the
    * coordinating thread before the checkpoint that covers them completes: a source that answers its upstream per
    * commit (an Airbyte destination's STATE stats, TRACE errors) tells it what was received but not accepted. */

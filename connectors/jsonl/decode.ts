@@ -2,12 +2,29 @@
  * `json_decode`: parses raw JSON lines into typed columns. The compiler places it right after a line-based source
  * and fuses it into the downstream chain, so parsing runs in parallel in the worker pool. Blank lines are skipped
  * (counted as filtered); every other line becomes a row or a dead letter with its line number and the reason:
- * invalid UTF-8, invalid JSON, not an object, a value that does not fit its declared type, or an oversized line.
+ * invalid UTF-8, invalid JSON, not an object, a value that does not fit its declared type, an oversized line, or a
+ * message without a value (a Kafka tombstone). Columns a source sends beside the text (`carry`: a message's topic,
+ * partition, offset, key …) are copied to the row; `locate` names the column that says where a message came from,
+ * for the reasons of its dead letters.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
-import { ColumnBuilder, columnData, columnTypeSchema, defineOperator, makeBatch, numbersOf, schemaOf, z } from '../../engine/api.js';
+import {
+  ColumnBuilder,
+  columnData,
+  columnTypeSchema,
+  defineOperator,
+  makeBatch,
+  numbersOf,
+  requireColumn,
+  Schema,
+  schemaOf,
+  stringsOf,
+  takeBatch,
+  z,
+} from '../../engine/api.js';
 import { FlatJsonScanner, Slot, utcTimestampAt } from './flat-scanner.js';
 import { appendConverted, convertJson, Misfit } from './json-values.js';
+import { NO_VALUE } from './lines.js';
 
 /** Column type codes for the fast path. */
 const STRING = 0;
@@ -20,6 +37,12 @@ const config = z
   .object({
     schema: z.record(z.string(), columnTypeSchema).describe('Columns to extract: name → type. Other keys are ignored.'),
     maxLineBytes: z.number().int().positive().describe('Lines longer than this are dead-lettered.'),
+    carry: z.array(z.string().min(1)).default([]).describe("Input columns besides the text copied to each row (a message's metadata)."),
+    locate: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("An input column naming each message's place (e.g. topic[partition]@offset), put in front of a dead letter's reason."),
   })
   .strict();
 
@@ -36,10 +59,14 @@ export const jsonDecode = defineOperator({
     },
   ],
   display: (cfg) => ({ columns: Object.keys(cfg.schema).join(', ') }),
-  outputSchemas: (cfg) => ({ out: schemaOf(cfg.schema) }),
+  outputSchemas: (cfg, [input]) => ({
+    out: new Schema([...schemaOf(cfg.schema).fields, ...cfg.carry.map((c, i) => input!.fields[requireColumn(input!, c, ['carry', i])]!)]),
+  }),
   create(cfg, ctx) {
     const fields = Object.entries(cfg.schema);
     const schema = ctx.outputs.out!;
+    const carried = cfg.carry.map((c) => requireColumn(ctx.inputs[0]!, c, []));
+    const locateIdx = cfg.locate === undefined ? -1 : requireColumn(ctx.inputs[0]!, cfg.locate, []);
     const scanner = new FlatJsonScanner(fields);
     const codes = Uint8Array.from(fields, ([, t]) =>
       t === 'string' ? STRING : t === 'float64' ? FLOAT : t === 'timestamp' ? TIMESTAMP : t === 'json' ? JSON_TEXT : OTHER,
@@ -73,9 +100,10 @@ export const jsonDecode = defineOperator({
         const reasons: string[] = [];
         const raw: string[] = [];
         const values = new Array<unknown>(fields.length);
+        const places = locateIdx < 0 ? null : stringsOf(columnData(batch, locateIdx));
         const reject = (i: number, reason: string, text: string) => {
           bad.push(i);
-          reasons.push(reason);
+          reasons.push(places ? `${places[i]}: ${reason}` : reason);
           raw.push(text);
         };
         for (let i = 0; i < n; i++) {
@@ -83,6 +111,10 @@ export const jsonDecode = defineOperator({
           let end = offsets[i + 1]!;
           if (end > start && bytes[end - 1] === 13) end--; // CRLF
           const length = lineLengths[i]!;
+          if (length === NO_VALUE) {
+            reject(i, 'message has no value (a tombstone)', '');
+            continue;
+          }
           if (length > cfg.maxLineBytes) {
             reject(i, `line of ${length} bytes exceeds maxLineBytes (${cfg.maxLineBytes})`, buf.toString('utf8', start, end) + '…');
             continue;
@@ -167,16 +199,10 @@ export const jsonDecode = defineOperator({
           rows[count++] = i;
         }
         out.deadLetter(bad, reasons, raw);
-        if (count)
-          out.emit(
-            makeBatch(
-              schema,
-              builders.map((b) => b.finish()),
-              count,
-            ),
-            'out',
-            rows.subarray(0, count),
-          );
+        if (!count) return;
+        const kept = rows.subarray(0, count);
+        const extra = carried.length ? takeBatch(batch, kept) : null;
+        out.emit(makeBatch(schema, [...builders.map((b) => b.finish()), ...carried.map((c) => extra!.data.children[c]!)], count), 'out', kept);
       },
     };
   },

@@ -6,22 +6,30 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { type Clock, ColumnBuilder, makeBatch, type RecordBatch, schemaOf, type SourceOutput } from '../../engine/api.js';
+import { type Clock, ColumnBuilder, type Data, makeBatch, type RecordBatch, schemaOf, type SourceOutput } from '../../engine/api.js';
 
 export const LINES_SCHEMA = schemaOf({ line: 'string', bytes: 'int64' });
 
 const PREFIX_BYTES = 1024;
 
+/** The byte length of a message that has no value at all (a Kafka tombstone): `json_decode` dead-letters it. */
+export const NO_VALUE = -1;
+
 /** Raw records for a `json_decode` decoder from messages a source received whole (queue payloads, HTTP bodies):
  * each message's text (possibly cut short) with its true byte length, so oversized ones are dead-lettered. */
 export function messagesBatch(texts: readonly string[], byteLengths: readonly number[]): RecordBatch {
+  return makeBatch(LINES_SCHEMA, messageColumns(texts, byteLengths), texts.length);
+}
+
+/** The two columns of `messagesBatch`, for sources that send more columns beside them (`json_decode`'s `carry`). */
+export function messageColumns(texts: readonly string[], byteLengths: readonly number[]): Data[] {
   const line = new ColumnBuilder('string', texts.length);
   const bytes = new ColumnBuilder('int64', texts.length);
   texts.forEach((t, i) => {
     line.appendString(t);
     bytes.appendNumber(byteLengths[i]!);
   });
-  return makeBatch(LINES_SCHEMA, [line.finish(), bytes.finish()], texts.length);
+  return [line.finish(), bytes.finish()];
 }
 
 export interface LinePosition {

@@ -91,12 +91,18 @@ class SourceDriver {
   }
 
   async run(): Promise<void> {
-    const exhausted = await this.read();
-    // The end-of-input watermark fires every window. A job stopped with checkpoints keeps its windows open instead:
-    // the last checkpoint holds them, and the next run continues them.
-    if (exhausted || !this.coordinator) await this.rt.wiring.broadcast(this.v.id, { t: 'watermark', ms: MAX_WATERMARK });
-    if (this.coordinator && !this.rt.failure) await this.lastCheckpoints(this.coordinator, exhausted);
-    await this.rt.wiring.broadcast(this.v.id, { t: 'end' });
+    try {
+      const exhausted = await this.read();
+      // The end-of-input watermark fires every window. A job stopped with checkpoints keeps its windows open instead:
+      // the last checkpoint holds them, and the next run continues them.
+      if (exhausted || !this.coordinator) await this.rt.wiring.broadcast(this.v.id, { t: 'watermark', ms: MAX_WATERMARK });
+      if (this.coordinator && !this.rt.failure) await this.lastCheckpoints(this.coordinator, exhausted);
+      await this.rt.wiring.broadcast(this.v.id, { t: 'end' });
+      // The source acknowledges the last checkpoint upstream before it lets go of its connection.
+      if (this.coordinator && this.source.close) await this.rt.failed.race(this.coordinator.finalDone);
+    } finally {
+      await this.source.close?.();
+    }
   }
 
   /** Reads until the source is exhausted (true) or the job stops. */

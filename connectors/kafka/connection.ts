@@ -1,0 +1,64 @@
+/** Kafka connection settings shared by the `kafka` source and sink, and the client library (@platformatic/kafka:
+ * pure JavaScript, maintained, transactions and consumer groups over Kafka's own protocol, no native build). */
+import { AbflowError, lazyRequire, z } from '../../engine/api.js';
+
+export const kafkaLib = lazyRequire<typeof import('@platformatic/kafka')>(import.meta.url, '@platformatic/kafka');
+
+export const connectionConfig = {
+  bootstrapServers: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .default('127.0.0.1:9092')
+    .describe('host:port of one or more brokers (a list, or comma-separated).'),
+  clientId: z.string().min(1).optional().describe('Client id the brokers see (default: abflow-<node id>).'),
+  tls: z.boolean().default(false).describe('Connect over TLS (system CAs).'),
+  sasl: z
+    .object({
+      mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']),
+      username: z.string().min(1),
+      passwordEnv: z.string().min(1).describe('Environment variable holding the password.'),
+    })
+    .strict()
+    .optional()
+    .describe('SASL authentication; the password is read from the environment, never from the plan.'),
+  retries: z.number().int().min(0).default(10).describe('Retries of a failed request (a broker restarting, a leader moving) before the job fails.'),
+  retryDelay: z.number().int().min(0).default(1000).describe('Milliseconds between retries.'),
+};
+
+export interface ConnectionConfig {
+  bootstrapServers: string | string[];
+  clientId?: string | undefined;
+  tls: boolean;
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; passwordEnv: string } | undefined;
+  retries: number;
+  retryDelay: number;
+}
+
+export function brokersOf(cfg: ConnectionConfig): string[] {
+  return (Array.isArray(cfg.bootstrapServers) ? cfg.bootstrapServers : cfg.bootstrapServers.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+/** The options every client of this node shares. */
+export function clientOptions(cfg: ConnectionConfig, nodeId: string) {
+  let sasl: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string } | undefined;
+  if (cfg.sasl) {
+    const password = process.env[cfg.sasl.passwordEnv];
+    if (password === undefined) throw new AbflowError('config', `'${nodeId}': environment variable ${cfg.sasl.passwordEnv} is not set`, { nodeId });
+    sasl = { mechanism: cfg.sasl.mechanism, username: cfg.sasl.username, password };
+  }
+  return {
+    clientId: cfg.clientId ?? `abflow-${nodeId}`,
+    bootstrapBrokers: brokersOf(cfg),
+    retries: cfg.retries,
+    retryDelay: cfg.retryDelay,
+    ...(cfg.tls ? { tls: {} } : {}),
+    ...(sasl ? { sasl } : {}),
+  };
+}
+
+/** A client error as the job reports it: external (the cluster), naming the node and the brokers. */
+export function kafkaError(e: unknown, code: 'source_io' | 'sink_io', nodeId: string, cfg: ConnectionConfig, what: string): AbflowError {
+  if (e instanceof AbflowError) return e;
+  const err = e as Error & { errors?: Error[] };
+  const detail = err.errors?.length ? `${err.message}: ${err.errors.map((x) => x.message).join('; ')}` : err.message;
+  return new AbflowError(code, `'${nodeId}': ${what} (Kafka at ${brokersOf(cfg).join(',')}): ${detail}`, { domain: 'external', nodeId, cause: e });
+}

@@ -1,0 +1,254 @@
+/**
+ * `kafka` sink: publishes each row as a JSON message (the row, or a template), keyed by an expression, to a topic
+ * (or a topic template), partitioned by the key's murmur2 hash as Java clients do (or by an explicit partition
+ * expression), with headers and compression.
+ *
+ * `deliveryGuarantee`:
+ * - `exactly_once`: Kafka transactions bound to abflow's checkpoints, as Flink's KafkaSink does with
+ *   DeliveryGuarantee.EXACTLY_ONCE. The rows between two barriers go into one transaction (transactional id
+ *   `<prefix>-<checkpoint id>`: stable across restarts); at the barrier it is flushed (pre-committed), and committed
+ *   once the checkpoint is durable. Readers with isolation.level=read_committed see each row once. On restart the
+ *   transaction of the checkpoint the job resumes from is committed if the crash came before its commit, and later
+ *   ones are aborted. Keep `transactionTimeout` above the checkpoint interval plus the longest outage to ride out:
+ *   the broker aborts older open transactions (and caps the timeout at its transaction.max.timeout.ms, 15 min).
+ * - `at_least_once` (default): an idempotent producer; every send is acknowledged by all in-sync replicas before the
+ *   checkpoint completes, so a restart may repeat rows, never lose them.
+ * - `none`: acknowledged by the leader only, not awaited at checkpoints: fastest, may lose rows on failure.
+ */
+import {
+  AbflowError,
+  cellValue,
+  type ColumnType,
+  compileExpression,
+  compileJsonTemplate,
+  compileTemplate,
+  defineSink,
+  duration,
+  evalContext,
+  type ExprNode,
+  type JsonTemplate,
+  type RecordBatch,
+  render,
+  rowObject,
+  vecToData,
+  z,
+} from '../../engine/api.js';
+import { clientOptions, connectionConfig, kafkaError, kafkaLib } from './connection.js';
+import { TransactionAdmin } from './transactions.js';
+
+const config = z
+  .object({
+    ...connectionConfig,
+    topic: z.string().min(1).describe('Topic, or a template such as "alerts.{{region}}".'),
+    key: z.string().min(1).optional().describe("Expression giving each message's key, e.g. `customer_id` (default: no key)."),
+    partition: z.string().min(1).optional().describe('Expression giving the partition (default: murmur2 hash of the key, round robin without one).'),
+    headers: z.record(z.string().min(1), z.string()).default({}).describe('Header name → template, e.g. `source: "abflow"`.'),
+    value: z.unknown().optional().describe('JSON message template (default: the row as a JSON object).'),
+    compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none').describe('Compression of message batches.'),
+    deliveryGuarantee: z
+      .enum(['exactly_once', 'at_least_once', 'none'])
+      .default('at_least_once')
+      .describe('exactly_once (transactions bound to checkpoints; needs engine.checkpoint), at_least_once, or none.'),
+    transactionalIdPrefix: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('exactly_once: prefix of the transactional ids, unique per sink and stable across restarts (default: abflow-<plan>-<node id>).'),
+    transactionTimeout: duration().default(900_000).describe('exactly_once: how long the broker keeps a transaction open before aborting it.'),
+  })
+  .strict();
+
+type Config = z.output<typeof config>;
+
+const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+
+interface Message {
+  topic: string;
+  key?: Buffer;
+  value: Buffer;
+  partition?: number;
+  headers?: Map<Buffer, Buffer>;
+}
+
+/** An expression whose type is a column type (a bare `null` has none). */
+function typed(node: ExprNode, path: string): ExprNode & { type: ColumnType } {
+  if (node.type === 'null') throw new AbflowError('expression_type', `${path} is always null`, { path: [path] });
+  return node as ExprNode & { type: ColumnType };
+}
+
+/** Closes a producer without waiting for streams (its sends were awaited or are abandoned). */
+const closeProducer = (p: { close(force: boolean, cb: (e?: Error | null) => void): void }) => new Promise<void>((resolve) => p.close(true, () => resolve()));
+
+function messageBuilder(cfg: Config, input: Parameters<typeof compileTemplate>[1]) {
+  const topic = compileTemplate(cfg.topic, input, ['topic']);
+  const key = cfg.key === undefined ? null : typed(compileExpression(cfg.key, input).root, 'key');
+  const partition = cfg.partition === undefined ? null : typed(compileExpression(cfg.partition, input).root, 'partition');
+  if (partition && !['int32', 'int64'].includes(partition.type))
+    throw new AbflowError('expression_type', `partition must be an integer, got ${partition.type}`, { path: ['partition'] });
+  const headers = Object.entries(cfg.headers).map(([name, t]) => [name, compileTemplate(t, input, ['headers', name])] as const);
+  const value: JsonTemplate = cfg.value === undefined ? (row) => row : compileJsonTemplate(cfg.value, input, ['value'], new Set());
+  return (batch: RecordBatch): Message[] => {
+    const n = batch.numRows;
+    const ectx = evalContext(batch);
+    const keys = key ? vecToData(key.eval(ectx), key.type, n) : null;
+    const parts = partition ? vecToData(partition.eval(ectx), partition.type, n) : null;
+    const out: Message[] = new Array<Message>(n);
+    for (let i = 0; i < n; i++) {
+      const row = rowObject(batch, i);
+      const m: Message = { topic: render(topic, row), value: Buffer.from(json(value(row))) };
+      const k = keys ? cellValue(keys, i) : null;
+      if (k !== null) m.key = Buffer.from(typeof k === 'string' ? k : json(k));
+      const p = parts ? cellValue(parts, i) : null;
+      if (p !== null) m.partition = Number(p);
+      // A Map: the client library mishandles plain-object headers in transactions (the send never completes).
+      if (headers.length) m.headers = new Map(headers.map(([h, t]) => [Buffer.from(h), Buffer.from(render(t, row))]));
+      out[i] = m;
+    }
+    return out;
+  };
+}
+
+export const kafkaSink = defineSink({
+  kind: 'kafka',
+  summary: 'Publishes rows as JSON messages to Kafka: exactly once with transactions bound to checkpoints, or at least once.',
+  config,
+  examples: [
+    {
+      title: 'Enriched orders back to Kafka, exactly once',
+      yaml: 'id: enriched_out\nkind: kafka\ninputs: [enriched]\nconfig:\n  bootstrapServers: broker1:9092\n  topic: orders.enriched\n  key: order_id\n  deliveryGuarantee: exactly_once\n  compression: zstd',
+    },
+  ],
+  display: (cfg) => ({ topic: cfg.topic, guarantee: cfg.deliveryGuarantee }),
+  check(cfg, [input]) {
+    messageBuilder(cfg, input!);
+  },
+  create(cfg, ctx) {
+    const { Producer, compatibilityPartitioner, ProduceAcks } = kafkaLib();
+    const build = messageBuilder(cfg, ctx.inputs[0]!);
+    const eos = cfg.deliveryGuarantee === 'exactly_once';
+    if (eos && !ctx.checkpointing?.durable)
+      throw new AbflowError('config', `'${ctx.nodeId}': deliveryGuarantee exactly_once binds transactions to checkpoints; set engine.checkpoint`, {
+        nodeId: ctx.nodeId,
+        path: ['deliveryGuarantee'],
+      });
+    const prefix = cfg.transactionalIdPrefix ?? `abflow-${ctx.job}-${ctx.nodeId}`;
+    const options = {
+      ...clientOptions(cfg, ctx.nodeId),
+      // A new producer for its transactional id (InitProducerId with -1/-1): it fences and aborts whatever an earlier
+      // holder of the id left open. The library's default (0/0) claims to be producer 0 and is itself fenced.
+      producerId: -1n,
+      producerEpoch: -1,
+      compression: cfg.compression,
+      // Java clients' partitioner (murmur2, sign bit cleared), so abflow and Java producers agree on a key's partition.
+      partitioner: compatibilityPartitioner,
+    };
+    const fail = (e: unknown, what: string) => kafkaError(e, 'sink_io', ctx.nodeId, cfg, what);
+    type KafkaProducer = InstanceType<typeof Producer>;
+    type Txn = Awaited<ReturnType<KafkaProducer['beginTransaction']>>;
+    /** exactly_once: the epoch being written (rows up to barrier `epoch`), its transaction, and pre-committed ones. */
+    let epoch = (ctx.checkpointing?.resumeFrom ?? 0) + 1;
+    let current: { producer: KafkaProducer; txn: Txn } | null = null;
+    const pending = new Map<number, { producer: KafkaProducer; txn: Txn }>();
+    let plain: KafkaProducer | null = null;
+
+    const begin = async () => {
+      const producer = new Producer({
+        ...options,
+        idempotent: true,
+        acks: ProduceAcks.ALL,
+        transactionalId: `${prefix}-${epoch}`,
+        timeout: cfg.transactionTimeout,
+      });
+      return { producer, txn: await producer.beginTransaction() };
+    };
+
+    /** After a restart: the transactions of epochs up to the resumed checkpoint that were pre-committed but not
+     * committed are committed; those of later epochs are aborted (a new producer with the id fences them). Epochs
+     * run ahead of the last complete checkpoint by at most the checkpoints in flight (16). */
+    const recover = async (resumeFrom: number | null) => {
+      const admin = new TransactionAdmin(cfg, ctx.nodeId, (ms) => ctx.clock.sleep(ms));
+      try {
+        const upTo = resumeFrom ?? 0;
+        for (let e = Math.max(1, upTo - 16); e <= upTo; e++) {
+          const s = await admin.describe(`${prefix}-${e}`);
+          if (s.state === 'Ongoing') await admin.commit(`${prefix}-${e}`, s);
+        }
+        for (let e = upTo + 1; e <= upTo + 17; e++) {
+          const s = await admin.describe(`${prefix}-${e}`);
+          if (s.state !== 'Ongoing') continue;
+          const p = new Producer({ ...options, idempotent: true, transactionalId: `${prefix}-${e}`, timeout: cfg.transactionTimeout });
+          await p.initIdempotentProducer({});
+          await p.close();
+        }
+      } finally {
+        await admin.close();
+      }
+    };
+
+    const closeAll = async (commit: boolean) => {
+      for (const t of [...pending.values(), ...(current ? [current] : [])]) {
+        if (commit) await t.txn.commit();
+        else await t.txn.abort().catch(() => undefined);
+        await closeProducer(t.producer);
+      }
+      pending.clear();
+      current = null;
+    };
+
+    return {
+      async open() {
+        try {
+          if (eos) await recover(ctx.checkpointing!.resumeFrom);
+          else
+            plain = new Producer({
+              ...options,
+              idempotent: cfg.deliveryGuarantee === 'at_least_once',
+              acks: cfg.deliveryGuarantee === 'none' ? ProduceAcks.LEADER : ProduceAcks.ALL,
+            });
+        } catch (e) {
+          throw fail(e, 'recovering transactions');
+        }
+      },
+      async write(batch) {
+        const messages = build(batch);
+        try {
+          if (!eos) {
+            await plain!.send({ messages });
+            return;
+          }
+          current ??= await begin();
+          await current.txn.send({ messages });
+        } catch (e) {
+          throw fail(e, `writing to ${cfg.topic}`);
+        }
+      },
+      async preCommit(id) {
+        // Every send of the epoch was acknowledged in `write`: the transaction is flushed, ready to commit.
+        if (eos && current) pending.set(id, current);
+        current = null;
+        epoch = id + 1;
+      },
+      async commit(id) {
+        for (const [e, t] of [...pending].sort((a, b) => a[0] - b[0])) {
+          if (e > id) break;
+          try {
+            await t.txn.commit();
+          } catch (err) {
+            throw fail(err, `committing transaction ${prefix}-${e}`);
+          }
+          pending.delete(e);
+          await closeProducer(t.producer);
+        }
+      },
+      async close() {
+        // With checkpoints the last one committed everything; a transaction begun after it holds no rows.
+        await closeAll(false);
+        if (plain) await closeProducer(plain);
+      },
+      async abort() {
+        await closeAll(false);
+        if (plain) await closeProducer(plain);
+      },
+    };
+  },
+});

@@ -1,0 +1,252 @@
+/**
+ * `kafka` source: reads topics (a list or a pattern) in a consumer group, partitions assigned by the group. Each
+ * message's value is JSON decoded in the worker pool (`json_decode`; a bad value, an oversized one or a tombstone is
+ * a dead letter whose position names topic, partition and offset) or kept raw (base64). Metadata (topic, partition,
+ * offset, key, timestamp, headers) can be added as `_kafka_*` columns.
+ *
+ * Offsets: the next offset of every partition read is part of abflow's checkpoint, and committed to the group in Kafka
+ * only once that checkpoint is complete (Flink's KafkaSource does the same), so the group's lag is truthful and other
+ * tools see progress. On restore the checkpoint wins: reading continues right after it, whatever the group says. A
+ * fresh start begins at the group's committed offsets (`committed`, falling back to `resetTo`), at the earliest or
+ * latest offsets, or at the first message at or after a timestamp. Transactional producers' aborted messages are never
+ * read (read_committed). `bounded: latest` ends the input at the offsets that were latest when the job started.
+ */
+import { AbflowError, ColumnBuilder, columnTypeSchema, defineSource, duration, makeBatch, Schema, schemaOf, type SourceOutput, z } from '../../engine/api.js';
+import { LINES_SCHEMA, messageColumns, NO_VALUE } from '../jsonl/lines.js';
+import { clientOptions, connectionConfig, kafkaError, kafkaLib } from './connection.js';
+
+const METADATA = { topic: 'string', partition: 'int32', offset: 'int64', key: 'string', timestamp: 'timestamp', headers: 'json' } as const;
+type MetadataField = keyof typeof METADATA;
+
+const config = z
+  .object({
+    ...connectionConfig,
+    topics: z.array(z.string().min(1)).min(1).optional().describe('Topics to read.'),
+    topicPattern: z.string().min(1).optional().describe('Or: a regular expression; every topic whose whole name matches it when the job starts.'),
+    groupId: z.string().min(1).describe('Consumer group: partitions are shared among its members, and offsets are committed to it.'),
+    startFrom: z
+      .union([z.enum(['committed', 'earliest', 'latest']), z.object({ timestamp: z.string().min(1) }).strict()])
+      .default('committed')
+      .describe('Where a fresh start begins: the group’s committed offsets, earliest, latest, or { timestamp: ISO time }.'),
+    resetTo: z.enum(['earliest', 'latest']).default('earliest').describe('Where `committed` begins on a partition the group has no offset for.'),
+    bounded: z.enum(['latest']).optional().describe('End the input at the offsets that were latest when the job started (a batch run over a topic).'),
+    format: z.enum(['json', 'raw']).default('json').describe('json: values are JSON objects, read into `schema`; raw: the value as base64 text in `value`.'),
+    schema: z.record(z.string(), columnTypeSchema).optional().describe('Columns to read from each JSON value: name → type (format json).'),
+    metadata: z
+      .array(z.enum(Object.keys(METADATA) as [MetadataField, ...MetadataField[]]))
+      .default([])
+      .describe('Message metadata to add as columns `_kafka_<name>`: topic, partition, offset, key, timestamp, headers.'),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1 << 20)
+      .describe('Larger values are dead-lettered (format json).'),
+    maxWait: duration().default(500).describe('How long a fetch waits for new messages on the broker.'),
+  })
+  .strict()
+  .refine((c) => (c.topics === undefined) !== (c.topicPattern === undefined), { message: 'give either `topics` or `topicPattern`', path: ['topics'] })
+  .refine((c) => c.format === 'raw' || c.schema, { message: 'format json needs a `schema` of the columns to read', path: ['schema'] });
+
+type Config = z.output<typeof config>;
+
+/** What a checkpoint holds: the next offset to read per `topic:partition` (decimal text: offsets are 64-bit). */
+interface Position {
+  readonly next: Readonly<Record<string, string>>;
+}
+
+/** The decoder's column naming each message's place, `topic[partition]@offset`, for its dead letters' reasons. */
+const PLACE = '_kafka_place';
+const metadataColumns = (cfg: Config) => Object.fromEntries(cfg.metadata.map((m) => [`_kafka_${m}`, METADATA[m]]));
+const OFFSET_BITS = 2 ** 40;
+
+export const kafkaSource = defineSource({
+  kind: 'kafka',
+  summary: 'Reads JSON (or raw) messages from Kafka topics in a consumer group; offsets committed after each checkpoint.',
+  config,
+  examples: [
+    {
+      title: 'Orders as JSON, with their partition and offset',
+      yaml: 'id: orders\nkind: kafka\nconfig:\n  bootstrapServers: broker1:9092,broker2:9092\n  topics: [orders]\n  groupId: abflow-orders\n  schema: { order_id: string, amount: float64, created_at: timestamp }\n  metadata: [partition, offset]',
+    },
+  ],
+  display: (cfg) => ({ topics: cfg.topics?.join(', ') ?? `/${cfg.topicPattern}/`, group: cfg.groupId }),
+  outputSchemas: (cfg) => ({ out: schemaOf({ ...(cfg.format === 'json' ? cfg.schema : { value: 'string' }), ...metadataColumns(cfg) }) }),
+  decoder: (cfg) =>
+    cfg.format === 'json'
+      ? {
+          kind: 'json_decode',
+          config: { schema: cfg.schema, maxLineBytes: cfg.maxMessageBytes, carry: Object.keys(metadataColumns(cfg)), locate: PLACE },
+          input: decoderInput(cfg),
+        }
+      : undefined,
+  create(cfg, ctx) {
+    const { Consumer, Admin, FetchIsolationLevels } = kafkaLib();
+    const options = clientOptions(cfg, ctx.nodeId);
+    /** Partitions by index: a row's position is index × 2^40 + offset, so a dead letter names its message. */
+    const partitions: string[] = [];
+    const indexOf = new Map<string, number>();
+    const next = new Map<string, bigint>();
+    let consumer: InstanceType<typeof Consumer> | undefined;
+    const partitionIndex = (tp: string) => {
+      let i = indexOf.get(tp);
+      if (i === undefined) indexOf.set(tp, (i = partitions.push(tp) - 1));
+      return i;
+    };
+
+    async function topicsToRead(): Promise<string[]> {
+      if (cfg.topics) return cfg.topics;
+      const admin = new Admin(options);
+      try {
+        const re = new RegExp(`^(?:${cfg.topicPattern!})$`);
+        const topics = (await admin.listTopics()).filter((t) => re.test(t));
+        if (!topics.length) throw new AbflowError('config', `'${ctx.nodeId}': no topic matches /${cfg.topicPattern}/`, { nodeId: ctx.nodeId });
+        return topics;
+      } finally {
+        await admin.close();
+      }
+    }
+
+    async function startOffsets(topics: string[], from: Position | undefined) {
+      if (from) {
+        const offsets = Object.entries(from.next).map(([tp, o]) => {
+          const cut = tp.lastIndexOf(':');
+          return { topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)), offset: BigInt(o) };
+        });
+        for (const o of offsets) next.set(`${o.topic}:${o.partition}`, o.offset);
+        // Partitions the checkpoint does not know were created since: they are read from the start.
+        return { mode: 'manual' as const, fallbackMode: 'earliest' as const, offsets };
+      }
+      if (typeof cfg.startFrom === 'object') {
+        const at = Date.parse(cfg.startFrom.timestamp);
+        if (Number.isNaN(at))
+          throw new AbflowError('config', `'${ctx.nodeId}': startFrom.timestamp ${cfg.startFrom.timestamp} is not a time`, { nodeId: ctx.nodeId });
+        const listed = await consumer!.listOffsets({ topics, timestamp: BigInt(at) });
+        const offsets = [...listed].flatMap(([topic, offs]) => offs.map((offset, partition) => ({ topic, partition, offset })));
+        return { mode: 'manual' as const, fallbackMode: 'latest' as const, offsets };
+      }
+      return { mode: cfg.startFrom, fallbackMode: cfg.resetTo };
+    }
+
+    return {
+      describePosition(p) {
+        const tp = partitions[Math.floor(p / OFFSET_BITS)] ?? '?:?';
+        const cut = tp.lastIndexOf(':');
+        return `${tp.slice(0, cut)}[${tp.slice(cut + 1)}]@${p % OFFSET_BITS}`;
+      },
+      async *read(from?: unknown): AsyncGenerator<SourceOutput> {
+        consumer = new Consumer({ ...options, groupId: cfg.groupId, autocommit: false, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
+        try {
+          const topics = await topicsToRead();
+          const start = await startOffsets(topics, from as Position | undefined);
+          const ends = cfg.bounded ? await consumer.listOffsets({ topics, isolationLevel: FetchIsolationLevels.READ_COMMITTED }) : undefined;
+          const unfinished = () => {
+            for (const [topic, offs] of ends!) for (let p = 0; p < offs.length; p++) if ((next.get(`${topic}:${p}`) ?? 0n) < offs[p]!) return true;
+            return false;
+          };
+          if (ends && !unfinished()) return;
+          const stream = await consumer.consume({
+            topics,
+            ...start,
+            autocommit: false,
+            maxWaitTime: cfg.maxWait,
+            maxBytes: Math.max(cfg.maxMessageBytes * 2, 16 << 20),
+          });
+          const failed = new Promise<never>((_, reject) => stream.once('error', (e: Error) => reject(kafkaError(e, 'source_io', ctx.nodeId, cfg, 'reading'))));
+          failed.catch(() => undefined);
+          let wake = () => {};
+          (stream as NodeJS.EventEmitter).on('readable', () => wake());
+          const meta = cfg.metadata;
+          for (;;) {
+            const started = ctx.clock.monotonic();
+            const messages: {
+              topic: string;
+              partition: number;
+              offset: bigint;
+              key: Buffer | null;
+              value: Buffer | null;
+              timestamp: bigint;
+              headers: Map<Buffer, Buffer>;
+            }[] = [];
+            while (messages.length < ctx.batchSize) {
+              const m = stream.read() as (typeof messages)[number] | null;
+              if (m) {
+                messages.push(m);
+                continue;
+              }
+              const left = (messages.length ? ctx.lingerMs : cfg.maxWait) - (ctx.clock.monotonic() - started);
+              if (left <= 0 || (ends && !unfinished() && !messages.length)) break;
+              const abort = new AbortController();
+              await Promise.race([new Promise<void>((r) => (wake = r)), ctx.clock.sleep(left, abort.signal), failed]).finally(() => abort.abort());
+            }
+            const n = messages.length;
+            const positions = new Float64Array(n);
+            const texts: string[] = [];
+            const lengths: number[] = [];
+            const metaBuilders = meta.map((m) => new ColumnBuilder(METADATA[m], n));
+            const places = new ColumnBuilder('string', n);
+            for (let i = 0; i < n; i++) {
+              const m = messages[i]!;
+              const tp = `${m.topic}:${m.partition}`;
+              positions[i] = partitionIndex(tp) * OFFSET_BITS + Number(m.offset);
+              next.set(tp, m.offset + 1n);
+              places.appendString(`${m.topic}[${m.partition}]@${m.offset}`);
+              const v = m.value;
+              if (cfg.format === 'json') {
+                // A value over the limit keeps only its start: the decoder dead-letters it by its true length.
+                texts.push(v ? v.toString('utf8', 0, Math.min(v.length, cfg.maxMessageBytes + 1)) : '');
+                lengths.push(v ? v.length : NO_VALUE);
+              } else texts.push(v ? v.toString('base64') : '\0');
+              meta.forEach((f, k) => {
+                const b = metaBuilders[k]!;
+                if (f === 'topic') b.appendString(m.topic);
+                else if (f === 'partition' || f === 'offset') b.appendNumber(f === 'partition' ? m.partition : Number(m.offset));
+                else if (f === 'timestamp') b.appendNumber(Number(m.timestamp));
+                else if (f === 'key') m.key ? b.appendString(m.key.toString('utf8')) : b.appendNull();
+                else b.appendString(JSON.stringify(Object.fromEntries([...m.headers].map(([hk, hv]) => [hk.toString(), hv.toString()]))));
+              });
+            }
+            const metaData = metaBuilders.map((b) => b.finish());
+            const resumeAfter: Position = { next: Object.fromEntries([...next].map(([tp, o]) => [tp, o.toString()])) };
+            if (cfg.format === 'json') {
+              const cols = [...messageColumns(texts, lengths), ...metaData, places.finish()];
+              yield { batch: makeBatch(decoderInput(cfg), cols, n), positions, resumeAfter };
+            } else {
+              const value = new ColumnBuilder('string', n);
+              for (const t of texts) t === '\0' ? value.appendNull() : value.appendString(t);
+              yield { batch: makeBatch(ctx.outputs.out!, [value.finish(), ...metaData], n), positions, resumeAfter };
+            }
+            if (ends && !unfinished()) return;
+          }
+        } catch (e) {
+          throw kafkaError(e, 'source_io', ctx.nodeId, cfg, 'reading');
+        }
+      },
+      async close() {
+        // The consumer outlives the read: the last checkpoint's offsets are committed through it.
+        if (consumer) await new Promise<void>((resolve) => consumer!.close(true, () => resolve()));
+      },
+      async committed(at) {
+        const position = at as Position | null;
+        if (!position || !consumer) return;
+        // Only partitions this member still owns: another member may have moved on from a revoked one.
+        const owned = new Set((consumer.assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
+        const offsets = Object.entries(position.next)
+          .filter(([tp]) => owned.has(tp))
+          .map(([tp, o]) => {
+            const cut = tp.lastIndexOf(':');
+            return { topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)), offset: BigInt(o), leaderEpoch: -1 };
+          });
+        if (offsets.length)
+          await (consumer.commit({ offsets }) as Promise<void>).catch((e: unknown) =>
+            Promise.reject(kafkaError(e, 'source_io', ctx.nodeId, cfg, 'committing offsets')),
+          );
+      },
+    };
+  },
+});
+
+/** The raw batches a json source sends its decoder: the text and byte length of each value, then the metadata. */
+function decoderInput(cfg: Config) {
+  return new Schema([...LINES_SCHEMA.fields, ...schemaOf({ ...metadataColumns(cfg), [PLACE]: 'string' }).fields]);
+}

@@ -1,0 +1,88 @@
+/**
+ * What the `kafka` sink needs of Kafka's transaction protocol beyond a producer: the state of a transactional id and
+ * committing a transaction another process pre-committed. After a crash, the transaction of the last complete
+ * checkpoint may still be open (flushed, not committed); it is committed with the producer id and epoch the
+ * transaction coordinator reports, as Flink's KafkaSink resumes its transactions. Requests go straight to the
+ * coordinator over the client library's protocol layer; everything else uses its producer.
+ */
+import type { Connection as KafkaConnection } from '@platformatic/kafka';
+import { brokersOf, type ConnectionConfig, clientOptions, kafkaLib } from './connection.js';
+
+/** FindCoordinator's key type for transactional ids. */
+const TRANSACTION_COORDINATOR = 1;
+
+export interface TransactionState {
+  /** Kafka's name: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, Dead; null: never used. */
+  readonly state: string | null;
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+}
+
+export class TransactionAdmin {
+  private readonly open: KafkaConnection[] = [];
+
+  constructor(
+    private readonly cfg: ConnectionConfig,
+    private readonly nodeId: string,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  /** Runs `f` again while the coordinator is loading or moving (a fresh cluster creates its transaction log first). */
+  private async retrying<T>(f: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await f();
+      } catch (e) {
+        const text = `${(e as Error).message} ${JSON.stringify((e as { errors?: unknown }).errors ?? '')}`;
+        if (attempt >= this.cfg.retries || !/not available|load in progress|not the coordinator|NOT_COORDINATOR|COORDINATOR/i.test(text)) throw e;
+        await this.close();
+        await this.sleep(this.cfg.retryDelay);
+      }
+    }
+  }
+
+  private async connect(host: string, port: number): Promise<KafkaConnection> {
+    const { Connection } = kafkaLib();
+    const { clientId, tls, sasl } = clientOptions(this.cfg, this.nodeId) as { clientId: string; tls?: object; sasl?: never };
+    const c = new Connection(clientId, { ...(tls ? { tls } : {}), ...(sasl ? { sasl } : {}) });
+    this.open.push(c);
+    await c.connect(host, port);
+    return c;
+  }
+
+  private async coordinator(transactionalId: string): Promise<KafkaConnection> {
+    const { findCoordinatorV4 } = kafkaLib();
+    const [host, port] = brokersOf(this.cfg)[0]!.split(':');
+    const bootstrap = await this.connect(host!, Number(port ?? 9092));
+    const { coordinators } = await findCoordinatorV4.api.async(bootstrap, TRANSACTION_COORDINATOR, [transactionalId]);
+    const c = coordinators[0]!;
+    return this.connect(c.host, c.port);
+  }
+
+  async describe(transactionalId: string): Promise<TransactionState> {
+    const { describeTransactionsV0 } = kafkaLib();
+    try {
+      const { transactionStates } = await this.retrying(async () =>
+        describeTransactionsV0.api.async(await this.coordinator(transactionalId), [transactionalId]),
+      );
+      const s = transactionStates[0]!;
+      return { state: s.transactionState, producerId: s.producerId, producerEpoch: s.producerEpoch };
+    } catch (e) {
+      // TRANSACTIONAL_ID_NOT_FOUND: the id was never used (or expired).
+      if (/not found|TRANSACTIONAL_ID_NOT_FOUND/i.test(String((e as Error).message) + JSON.stringify((e as { errors?: unknown }).errors ?? ''))) {
+        return { state: null, producerId: -1n, producerEpoch: -1 };
+      }
+      throw e;
+    }
+  }
+
+  /** Commits the open transaction of `transactionalId` as the producer that began it. */
+  async commit(transactionalId: string, at: TransactionState): Promise<void> {
+    const { endTxnV4 } = kafkaLib();
+    await this.retrying(async () => endTxnV4.api.async(await this.coordinator(transactionalId), transactionalId, at.producerId, at.producerEpoch, true));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.open.splice(0).map((c) => Promise.resolve(c.close()).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * A real Apache Kafka broker in tests: Apache's own jars (test/services/kafka.sh fetches them with Maven, once, into a
+ * cache), one KRaft node (broker and controller in one process) per test file, on free loopback ports, with a
+ * temporary log directory. Tests stop, kill and restart it to exercise failures; `close` removes everything.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Admin, Consumer, FetchIsolationLevels, stringDeserializers } from '@platformatic/kafka';
+import { ROOT, tempDir } from './cli.js';
+
+const SERVICES = join(ROOT, 'test/services');
+
+/** The directory of Kafka's jars (fetched on first use). */
+export function kafkaLibs(): string {
+  return execFileSync(join(SERVICES, 'kafka.sh'), ['fetch'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+export class KafkaBroker {
+  private process: ChildProcess | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly libs: string,
+  ) {}
+
+  get bootstrap(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<KafkaBroker> {
+    const libs = kafkaLibs();
+    const dir = tempDir('abflow-kafka-');
+    const [port, controller] = [await freePort(), await freePort()];
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(
+      join(dir, 'server.properties'),
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@127.0.0.1:${controller}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        'controller.listener.names=CONTROLLER',
+        `log.dirs=${join(dir, 'data')}`,
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=3',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'transaction.state.log.num.partitions=3',
+        'group.initial.rebalance.delay.ms=0',
+        // A 10 MB message must reach the source (which dead-letters it), not be refused by the broker.
+        'message.max.bytes=16777216',
+        'replica.fetch.max.bytes=16777216',
+      ].join('\n'),
+    );
+    execFileSync('java', ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', `abflow-test-${port}`, '-c', join(dir, 'server.properties')], {
+      stdio: 'ignore',
+    });
+    const broker = new KafkaBroker(dir, port, libs);
+    await broker.run();
+    return broker;
+  }
+
+  /** Starts the broker process (again, after `stop` or `kill`) and waits until it answers metadata requests. */
+  async run(): Promise<void> {
+    this.process = spawn(
+      'java',
+      [
+        '-Xmx512m',
+        `-Dkafka.logs.dir=${this.dir}`,
+        `-Dlog4j2.configurationFile=${join(SERVICES, 'kafka/log4j2.properties')}`,
+        '-cp',
+        `${this.libs}/*`,
+        'kafka.Kafka',
+        join(this.dir, 'server.properties'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const exited = once(this.process, 'exit').then(([code]) => {
+      throw new Error(`the Kafka broker exited with ${String(code)} while starting; see ${this.dir}/kafka.log`);
+    });
+    const ready = (async () => {
+      for (;;) {
+        const admin = new Admin({ clientId: 'abflow-test', bootstrapBrokers: [this.bootstrap], retries: 0 });
+        try {
+          await admin.metadata({ topics: [] });
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 300));
+        } finally {
+          await admin.close().catch(() => undefined);
+        }
+      }
+    })();
+    await Promise.race([ready, exited]);
+  }
+
+  async createTopic(topic: string, partitions: number): Promise<void> {
+    const admin = new Admin({ clientId: 'abflow-test', bootstrapBrokers: [this.bootstrap] });
+    try {
+      await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+    } finally {
+      await admin.close();
+    }
+  }
+
+  /** Stops the broker as an operator would (SIGTERM: a controlled shutdown), waiting for the process to end. */
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  private async signal(sig: NodeJS.Signals): Promise<void> {
+    const p = this.process;
+    this.process = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const done = once(p, 'exit');
+    p.kill(sig);
+    await done;
+  }
+
+  async close(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Every message of `topic` a read_committed consumer sees (aborted transactions' messages never appear), read from
+ * the earliest offsets until `count` arrived or nothing came for `idleMs`. */
+export async function readTopic(bootstrap: string, topic: string, opts: { count?: number; idleMs?: number } = {}): Promise<string[]> {
+  const consumer = new Consumer({
+    clientId: 'abflow-test',
+    groupId: `reader_${topic}_${Date.now()}`,
+    bootstrapBrokers: [bootstrap],
+    deserializers: stringDeserializers,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+  });
+  const values: string[] = [];
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', maxWaitTime: 200 });
+    let idle: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => void stream.close(), opts.idleMs ?? 3000);
+    };
+    arm();
+    for await (const m of stream) {
+      values.push(m.value);
+      if (opts.count !== undefined && values.length >= opts.count) break;
+      arm();
+    }
+    clearTimeout(idle);
+  } finally {
+    await consumer.close(true);
+  }
+  return values;
+}
