@@ -123,6 +123,9 @@ export interface SourceOutput {
   /** Messages that must reach the sinks after everything before them is durable (Airbyte STATE and stream status
    * messages): they travel with the next checkpoint and are handed to `Sink.commit` once it is complete. */
   readonly markers?: readonly unknown[];
+  /** Sources that track event time themselves (Kafka's per-partition watermarks): the watermark after this output.
+   * The runtime forwards it when it advances. */
+  readonly watermark?: number;
 }
 
 export interface SourceContext {

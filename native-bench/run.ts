@@ -5,13 +5,15 @@
  * run here (no PostgreSQL for `warehouse`, say) is reported and skipped; the others still run.
  * Environment: BENCH_ROWS (pipeline, airbyte, payments, warehouse and onnx rows; 1 M), BENCH_LLM_ROWS (llm records,
  * 5000), BENCH_CDC_RATE / BENCH_CDC_SECONDS (CDC lag), BENCH_EVENTS (Nexmark events, 10 M), BENCH_KEYS (window-state
- * keys, 1 M), BENCH_LATENCY_SECONDS (paced run, 10), BENCH_MEMORY_GB (long input, 10).
+ * keys, 1 M), BENCH_LATENCY_SECONDS (paced run, 10), BENCH_MEMORY_GB (long input, 10), BENCH_KAFKA (a broker's host:port
+ * for `kafka`; default: one started from Apache Kafka's jars).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { airbyteBench } from './airbyte.js';
+import { kafkaBench } from './kafka.js';
 import { checkpointBench } from './checkpoint.js';
 import { latencyBench } from './latency.js';
 import { memoryBench } from './memory.js';
@@ -44,6 +46,7 @@ export const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   onnx: () => onnxBench(env('BENCH_ROWS', 1_000_000)),
   llm: () => llmBench(env('BENCH_LLM_ROWS', 5000)),
   'plan-size': planSizeBench,
+  kafka: () => kafkaBench(env('BENCH_ROWS', 1_000_000)),
 };
 
 const SCENARIO_FLAG = '--scenario=';

@@ -20,7 +20,12 @@ export const connectionConfig = {
     .strict()
     .optional()
     .describe('SASL authentication; the password is read from the environment, never from the plan.'),
-  retries: z.number().int().min(0).default(10).describe('Retries of a failed request (a broker restarting, a leader moving) before the job fails.'),
+  retries: z
+    .number()
+    .int()
+    .min(0)
+    .default(60)
+    .describe('Retries of a failed request (a broker restarting, a leader moving) before the job fails: with retryDelay, the outage ridden out.'),
   retryDelay: z.number().int().min(0).default(1000).describe('Milliseconds between retries.'),
 };
 

@@ -33,6 +33,7 @@ import {
   vecToData,
   z,
 } from '../../engine/api.js';
+import zlib from 'node:zlib';
 import { clientOptions, connectionConfig, kafkaError, kafkaLib } from './connection.js';
 import { TransactionAdmin } from './transactions.js';
 
@@ -44,7 +45,7 @@ const config = z
     partition: z.string().min(1).optional().describe('Expression giving the partition (default: murmur2 hash of the key, round robin without one).'),
     headers: z.record(z.string().min(1), z.string()).default({}).describe('Header name → template, e.g. `source: "abflow"`.'),
     value: z.unknown().optional().describe('JSON message template (default: the row as a JSON object).'),
-    compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none').describe('Compression of message batches.'),
+    compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none').describe('Compression of message batches (zstd needs Node.js 22.15+).'),
     deliveryGuarantee: z
       .enum(['exactly_once', 'at_least_once', 'none'])
       .default('at_least_once')
@@ -115,12 +116,17 @@ export const kafkaSink = defineSink({
   examples: [
     {
       title: 'Enriched orders back to Kafka, exactly once',
-      yaml: 'id: enriched_out\nkind: kafka\ninputs: [enriched]\nconfig:\n  bootstrapServers: broker1:9092\n  topic: orders.enriched\n  key: order_id\n  deliveryGuarantee: exactly_once\n  compression: zstd',
+      yaml: 'id: enriched_out\nkind: kafka\ninputs: [enriched]\nconfig:\n  bootstrapServers: broker1:9092\n  topic: orders.enriched\n  key: order_id\n  deliveryGuarantee: exactly_once\n  compression: lz4',
     },
   ],
   display: (cfg) => ({ topic: cfg.topic, guarantee: cfg.deliveryGuarantee }),
   check(cfg, [input]) {
     messageBuilder(cfg, input!);
+    // zstd comes from node:zlib, which has it from Node 22.15 on.
+    if (cfg.compression === 'zstd' && typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync !== 'function')
+      throw new AbflowError('config', `zstd compression needs Node.js 22.15 or later (this is ${process.version}); use lz4, snappy or gzip`, {
+        path: ['compression'],
+      });
   },
   create(cfg, ctx) {
     const { Producer, compatibilityPartitioner, ProduceAcks } = kafkaLib();

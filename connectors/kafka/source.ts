@@ -11,7 +11,19 @@
  * latest offsets, or at the first message at or after a timestamp. Transactional producers' aborted messages are never
  * read (read_committed). `bounded: latest` ends the input at the offsets that were latest when the job started.
  */
-import { AbflowError, ColumnBuilder, columnTypeSchema, defineSource, duration, makeBatch, Schema, schemaOf, type SourceOutput, z } from '../../engine/api.js';
+import {
+  AbflowError,
+  boundedWatermark,
+  ColumnBuilder,
+  columnTypeSchema,
+  defineSource,
+  duration,
+  makeBatch,
+  Schema,
+  schemaOf,
+  type SourceOutput,
+  z,
+} from '../../engine/api.js';
 import { LINES_SCHEMA, messageColumns, NO_VALUE } from '../jsonl/lines.js';
 import { clientOptions, connectionConfig, kafkaError, kafkaLib } from './connection.js';
 
@@ -24,6 +36,13 @@ const config = z
     topics: z.array(z.string().min(1)).min(1).optional().describe('Topics to read.'),
     topicPattern: z.string().min(1).optional().describe('Or: a regular expression; every topic whose whole name matches it when the job starts.'),
     groupId: z.string().min(1).describe('Consumer group: partitions are shared among its members, and offsets are committed to it.'),
+    groupInstanceId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Static group membership (KIP-345): a restarted job takes its partitions back at once instead of waiting out its killed predecessor's session. Default: abflow-<plan>-<node id>; give each instance of a plan run several times over its own.",
+      ),
     startFrom: z
       .union([z.enum(['committed', 'earliest', 'latest']), z.object({ timestamp: z.string().min(1) }).strict()])
       .default('committed')
@@ -43,6 +62,16 @@ const config = z
       .default(1 << 20)
       .describe('Larger values are dead-lettered (format json).'),
     maxWait: duration().default(500).describe('How long a fetch waits for new messages on the broker.'),
+    watermark: z
+      .object({
+        maxOutOfOrderness: duration().default(0).describe('How far behind the newest timestamp of a partition its messages may arrive.'),
+        idleTimeout: duration().optional().describe('A partition without messages for this long stops holding event time back.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "Event time from the messages' timestamps (`_kafka_timestamp`), tracked per partition as Flink's KafkaSource does: the watermark is the smallest over this member's partitions of (newest timestamp − maxOutOfOrderness − 1).",
+      ),
   })
   .strict()
   .refine((c) => (c.topics === undefined) !== (c.topicPattern === undefined), { message: 'give either `topics` or `topicPattern`', path: ['topics'] })
@@ -57,7 +86,10 @@ interface Position {
 
 /** The decoder's column naming each message's place, `topic[partition]@offset`, for its dead letters' reasons. */
 const PLACE = '_kafka_place';
-const metadataColumns = (cfg: Config) => Object.fromEntries(cfg.metadata.map((m) => [`_kafka_${m}`, METADATA[m]]));
+/** The metadata columns; `watermark` needs the timestamp, the windows' time column. */
+const metadataFields = (cfg: Config): MetadataField[] => (cfg.watermark && !cfg.metadata.includes('timestamp') ? [...cfg.metadata, 'timestamp'] : cfg.metadata);
+const metadataColumns = (cfg: Config) => Object.fromEntries(metadataFields(cfg).map((m) => [`_kafka_${m}`, METADATA[m]]));
+/** Positions are numbers (doubles): a partition index above 2^40 offsets keeps them exact up to partition 8 191. */
 const OFFSET_BITS = 2 ** 40;
 
 export const kafkaSource = defineSource({
@@ -88,6 +120,8 @@ export const kafkaSource = defineSource({
     const indexOf = new Map<string, number>();
     const next = new Map<string, bigint>();
     let consumer: InstanceType<typeof Consumer> | undefined;
+    /** `topic:partition` of the partitions the group gave this member. */
+    const owned = () => new Set((consumer?.assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
     const partitionIndex = (tp: string) => {
       let i = indexOf.get(tp);
       if (i === undefined) indexOf.set(tp, (i = partitions.push(tp) - 1));
@@ -135,16 +169,17 @@ export const kafkaSource = defineSource({
         return `${tp.slice(0, cut)}[${tp.slice(cut + 1)}]@${p % OFFSET_BITS}`;
       },
       async *read(from?: unknown): AsyncGenerator<SourceOutput> {
-        consumer = new Consumer({ ...options, groupId: cfg.groupId, autocommit: false, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
+        consumer = new Consumer({
+          ...options,
+          groupId: cfg.groupId,
+          groupInstanceId: cfg.groupInstanceId ?? `abflow-${ctx.job}-${ctx.nodeId}`,
+          autocommit: false,
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        });
         try {
           const topics = await topicsToRead();
           const start = await startOffsets(topics, from as Position | undefined);
           const ends = cfg.bounded ? await consumer.listOffsets({ topics, isolationLevel: FetchIsolationLevels.READ_COMMITTED }) : undefined;
-          const unfinished = () => {
-            for (const [topic, offs] of ends!) for (let p = 0; p < offs.length; p++) if ((next.get(`${topic}:${p}`) ?? 0n) < offs[p]!) return true;
-            return false;
-          };
-          if (ends && !unfinished()) return;
           const stream = await consumer.consume({
             topics,
             ...start,
@@ -152,11 +187,32 @@ export const kafkaSource = defineSource({
             maxWaitTime: cfg.maxWait,
             maxBytes: Math.max(cfg.maxMessageBytes * 2, 16 << 20),
           });
+          /** Bounded reads: whether a partition this member owns is short of its end. Transaction markers, aborted
+           * transactions' messages and offsets deleted by retention are never delivered, so a partition whose tail is
+           * one of those never reaches its end offset: once nothing at all has arrived for three fetch waits, what is
+           * left is only such gaps (a bounded read's topic is not being written to). */
+          let lastMessageAt: number | undefined;
+          const startedAt = ctx.clock.monotonic();
+          const unfinished = () => {
+            const mine = owned();
+            if (!mine.size) return true; // the group has not assigned partitions yet
+            // Joining the group and the first fetch take a while: twenty fetch waits before the first message.
+            const quiet =
+              lastMessageAt === undefined ? ctx.clock.monotonic() - startedAt >= 20 * cfg.maxWait : ctx.clock.monotonic() - lastMessageAt >= 3 * cfg.maxWait;
+            if (quiet && stream.readableLength === 0) return false;
+            for (const [topic, offs] of ends!)
+              for (let p = 0; p < offs.length; p++) {
+                const tp = `${topic}:${p}`;
+                if (mine.has(tp) && (next.get(tp) ?? -1n) < offs[p]!) return true;
+              }
+            return false;
+          };
           const failed = new Promise<never>((_, reject) => stream.once('error', (e: Error) => reject(kafkaError(e, 'source_io', ctx.nodeId, cfg, 'reading'))));
           failed.catch(() => undefined);
           let wake = () => {};
           (stream as NodeJS.EventEmitter).on('readable', () => wake());
-          const meta = cfg.metadata;
+          const meta = metadataFields(cfg);
+          const eventTime = cfg.watermark ? new PartitionWatermarks(cfg.watermark.maxOutOfOrderness, cfg.watermark.idleTimeout, ctx.clock.monotonic()) : null;
           for (;;) {
             const started = ctx.clock.monotonic();
             const messages: {
@@ -172,6 +228,7 @@ export const kafkaSource = defineSource({
               const m = stream.read() as (typeof messages)[number] | null;
               if (m) {
                 messages.push(m);
+                lastMessageAt = ctx.clock.monotonic();
                 continue;
               }
               const left = (messages.length ? ctx.lingerMs : cfg.maxWait) - (ctx.clock.monotonic() - started);
@@ -191,6 +248,7 @@ export const kafkaSource = defineSource({
               positions[i] = partitionIndex(tp) * OFFSET_BITS + Number(m.offset);
               next.set(tp, m.offset + 1n);
               places.appendString(`${m.topic}[${m.partition}]@${m.offset}`);
+              eventTime?.saw(tp, Number(m.timestamp), ctx.clock.monotonic());
               const v = m.value;
               if (cfg.format === 'json') {
                 // A value over the limit keeps only its start: the decoder dead-letters it by its true length.
@@ -208,13 +266,15 @@ export const kafkaSource = defineSource({
             }
             const metaData = metaBuilders.map((b) => b.finish());
             const resumeAfter: Position = { next: Object.fromEntries([...next].map(([tp, o]) => [tp, o.toString()])) };
+            const watermark = eventTime?.current(owned(), ctx.clock.monotonic());
+            const time = watermark === undefined ? {} : { watermark };
             if (cfg.format === 'json') {
               const cols = [...messageColumns(texts, lengths), ...metaData, places.finish()];
-              yield { batch: makeBatch(decoderInput(cfg), cols, n), positions, resumeAfter };
+              yield { batch: makeBatch(decoderInput(cfg), cols, n), positions, resumeAfter, ...time };
             } else {
               const value = new ColumnBuilder('string', n);
               for (const t of texts) t === '\0' ? value.appendNull() : value.appendString(t);
-              yield { batch: makeBatch(ctx.outputs.out!, [value.finish(), ...metaData], n), positions, resumeAfter };
+              yield { batch: makeBatch(ctx.outputs.out!, [value.finish(), ...metaData], n), positions, resumeAfter, ...time };
             }
             if (ends && !unfinished()) return;
           }
@@ -230,9 +290,9 @@ export const kafkaSource = defineSource({
         const position = at as Position | null;
         if (!position || !consumer) return;
         // Only partitions this member still owns: another member may have moved on from a revoked one.
-        const owned = new Set((consumer.assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
+        const mine = owned();
         const offsets = Object.entries(position.next)
-          .filter(([tp]) => owned.has(tp))
+          .filter(([tp]) => mine.has(tp))
           .map(([tp, o]) => {
             const cut = tp.lastIndexOf(':');
             return { topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)), offset: BigInt(o), leaderEpoch: -1 };
@@ -245,6 +305,38 @@ export const kafkaSource = defineSource({
     };
   },
 });
+
+/** Per-partition event time (Flink's per-split watermarks): each partition's newest timestamp bounds its own
+ * watermark, and the source's is the smallest over the partitions it owns that are not idle, so a partition that lags
+ * behind holds event time back instead of having its messages dropped as late. A partition that has sent nothing yet
+ * counts from the start of the read. */
+export class PartitionWatermarks {
+  private readonly newest = new Map<string, number>();
+  private readonly lastSeen = new Map<string, number>();
+
+  constructor(
+    private readonly maxOutOfOrderness: number,
+    private readonly idleTimeout: number | undefined,
+    private readonly startedAt: number,
+  ) {}
+
+  saw(partition: string, timestamp: number, now: number): void {
+    if (timestamp > (this.newest.get(partition) ?? -Infinity)) this.newest.set(partition, timestamp);
+    this.lastSeen.set(partition, now);
+  }
+
+  /** The watermark over `partitions` now; undefined while one of them has none yet, or all are idle. */
+  current(partitions: ReadonlySet<string>, now: number): number | undefined {
+    let min = Infinity;
+    for (const p of partitions) {
+      if (this.idleTimeout !== undefined && now - (this.lastSeen.get(p) ?? this.startedAt) >= this.idleTimeout) continue;
+      const newest = this.newest.get(p);
+      if (newest === undefined) return undefined;
+      min = Math.min(min, boundedWatermark(newest, this.maxOutOfOrderness));
+    }
+    return min === Infinity ? undefined : min;
+  }
+}
 
 /** The raw batches a json source sends its decoder: the text and byte length of each value, then the metadata. */
 function decoderInput(cfg: Config) {

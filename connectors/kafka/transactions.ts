@@ -27,14 +27,19 @@ export class TransactionAdmin {
     private readonly sleep: (ms: number) => Promise<void>,
   ) {}
 
-  /** Runs `f` again while the coordinator is loading or moving (a fresh cluster creates its transaction log first). */
+  /** Runs `f` again while the coordinator is loading or moving (a fresh cluster creates its transaction log first) or
+   * the broker cannot be reached (restarting). */
   private async retrying<T>(f: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await f();
       } catch (e) {
         const text = `${(e as Error).message} ${JSON.stringify((e as { errors?: unknown }).errors ?? '')}`;
-        if (attempt >= this.cfg.retries || !/not available|load in progress|not the coordinator|NOT_COORDINATOR|COORDINATOR/i.test(text)) throw e;
+        if (
+          attempt >= this.cfg.retries ||
+          !/not available|load in progress|not the coordinator|COORDINATOR|connection|ECONNREFUSED|ECONNRESET|timed out/i.test(text)
+        )
+          throw e;
         await this.close();
         await this.sleep(this.cfg.retryDelay);
       }

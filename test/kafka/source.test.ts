@@ -8,16 +8,16 @@ import { join } from 'node:path';
 import { Producer, stringSerializers } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abflow, tempDir } from '../kit/cli.js';
-import { KafkaBroker } from '../kit/kafka.js';
+import { HAS_KAFKA, KafkaBroker } from '../kit/kafka.js';
 
 let broker: KafkaBroker;
 beforeAll(async () => {
-  broker = await KafkaBroker.start();
+  if (HAS_KAFKA) broker = await KafkaBroker.start();
 }, 120_000);
 afterAll(async () => broker?.close());
 
 async function produce(topic: string, messages: { key: string; value: string | null; partition: number }[]) {
-  const p = new Producer({ clientId: 'test', bootstrapBrokers: [broker.bootstrap], serializers: stringSerializers, maxRequestSize: 32 << 20 } as never);
+  const p = new Producer({ clientId: 'test', bootstrapBrokers: [broker.bootstrap], serializers: stringSerializers });
   try {
     for (let i = 0; i < messages.length; i += 500)
       await p.send({ messages: messages.slice(i, i + 500).map((m) => ({ topic, key: m.key, value: m.value as string, partition: m.partition })) });
@@ -50,11 +50,15 @@ sinks:
   - { id: dlq, kind: jsonl, inputs: [orders.dead_letter], config: { path: out/dead.jsonl } }
 `;
 
-describe('kafka source', () => {
+describe.skipIf(!HAS_KAFKA)('kafka source', () => {
   it('reads every partition to its end, dead-letters bad values with their place, and commits offsets after checkpoints', async () => {
     const topic = `orders_${Date.now()}`;
     await broker.createTopic(topic, 3);
-    const messages = Array.from({ length: 3000 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ id: i, amount: i / 2 }), partition: i % 3 }));
+    const messages: { key: string; value: string | null; partition: number }[] = Array.from({ length: 3000 }, (_, i) => ({
+      key: `k${i}`,
+      value: JSON.stringify({ id: i, amount: i / 2 }),
+      partition: i % 3,
+    }));
     messages[100] = { key: 'bad', value: 'not json', partition: 1 };
     messages[200] = { key: 'gone', value: null, partition: 2 };
     messages[301] = { key: 'big', value: JSON.stringify({ id: 301, amount: 1, pad: 'x'.repeat(10 << 20) }), partition: 1 };

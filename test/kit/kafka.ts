@@ -3,7 +3,7 @@
  * cache), one KRaft node (broker and controller in one process) per test file, on free loopback ports, with a
  * temporary log directory. Tests stop, kill and restart it to exercise failures; `close` removes everything.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -12,6 +12,11 @@ import { Admin, Consumer, FetchIsolationLevels, stringDeserializers } from '@pla
 import { ROOT, tempDir } from './cli.js';
 
 const SERVICES = join(ROOT, 'test/services');
+
+/** The broker needs Java and Maven (to fetch Kafka's jars once). Without them Kafka tests are skipped, unless
+ * ABFLOW_REQUIRE_KAFKA is set (`.ci/run` sets it), so a machine that lost Java fails CI instead of passing quietly. */
+export const HAS_KAFKA = ['java', 'mvn'].every((tool) => spawnSync(tool, ['-version'], { stdio: 'ignore' }).status === 0);
+if (!HAS_KAFKA && process.env.ABFLOW_REQUIRE_KAFKA) throw new Error('ABFLOW_REQUIRE_KAFKA is set, but java or mvn is missing');
 
 /** The directory of Kafka's jars (fetched on first use). */
 export function kafkaLibs(): string {
@@ -60,6 +65,8 @@ export class KafkaBroker {
         'transaction.state.log.min.isr=1',
         'transaction.state.log.num.partitions=3',
         'group.initial.rebalance.delay.ms=0',
+        // Tests write messages with event-time timestamps of any age: time-based retention would delete them.
+        'log.retention.ms=-1',
         // A 10 MB message must reach the source (which dead-letters it), not be refused by the broker.
         'message.max.bytes=16777216',
         'replica.fetch.max.bytes=16777216',

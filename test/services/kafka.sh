@@ -37,6 +37,7 @@ offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
+log.retention.ms=-1
 PROPS
     [ -f "$dir/data/meta.properties" ] || java -cp "$libs/*" kafka.tools.StorageTool format -t "abflow-$(date +%s)-cluster" -c "$dir/server.properties" >/dev/null
     java -Xmx512m -Dkafka.logs.dir="$dir" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" -cp "$libs/*" kafka.Kafka "$dir/server.properties" >/dev/null 2>&1 &

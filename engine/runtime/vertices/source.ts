@@ -25,6 +25,8 @@ class SourceDriver {
   private resumable = true;
   private injected: number;
   private markers: unknown[] = [];
+  /** The newest watermark the source reported (sources that track event time). */
+  private watermark = -Infinity;
   /** Checkpoint id → the position it covers, for `Source.committed`. */
   private readonly positions = new Map<number, unknown>();
 
@@ -138,6 +140,10 @@ class SourceDriver {
     // A source with a decoder is counted by its decoder (lines in, rows out); raw batches are not rows yet.
     if (!v.node.decodedBy) rt.metrics.node(this.origin).rowsOut += batch.numRows;
     if (batch.numRows) await rt.wiring.emit(v.id, `${v.node.id}.${port}`, { t: 'batch', batch, ...(rows ? { positions: rows } : {}), origin: this.origin });
+    if (out.watermark !== undefined && out.watermark > this.watermark) {
+      this.watermark = out.watermark;
+      await rt.wiring.broadcast(v.id, { t: 'watermark', ms: out.watermark });
+    }
     if (out.checkpoint && this.resumable && coordinator) {
       await this.injectRequested(coordinator);
       const id = await rt.failed.race(coordinator.requestNow());
