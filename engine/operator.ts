@@ -204,6 +204,9 @@ export interface SinkContext {
     /** The newest complete checkpoint the job resumes from (null: a fresh start). On open, the sink commits what it
      * staged up to it and discards what it staged after it. */
     readonly resumeFrom: number | null;
+    /** The id of this run's first checkpoint: what is written before it belongs to it. Usually `resumeFrom + 1`, but
+     * higher when newer checkpoints than the one resumed from were left unusable (a crash while one was written). */
+    readonly firstId: number;
     /** Whether checkpoints are persisted and a restart resumes from them (`engine.checkpoint`). When false they
      * are commit points only (Airbyte STATEs): a crash restarts the input from its last commit, so staged data need
      * not survive one. */

@@ -20,7 +20,8 @@ import { REPO_ROOT, type Row } from './report.js';
 
 const SCRIPT = join(REPO_ROOT, 'test/services/kafka.sh');
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on now (for a broker started here, and the tests' brokers). */
+export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };

@@ -60,10 +60,15 @@ export function clientOptions(cfg: ConnectionConfig, nodeId: string) {
   };
 }
 
+/** An error's message with those of the errors it wraps (the client library nests the broker's answers). */
+export function errorText(e: unknown): string {
+  const err = e as Error & { errors?: unknown[] };
+  const inner = Array.isArray(err?.errors) ? err.errors.map(errorText).filter(Boolean) : [];
+  return [String(err?.message ?? e), ...inner].join(': ');
+}
+
 /** A client error as the job reports it: external (the cluster), naming the node and the brokers. */
 export function kafkaError(e: unknown, code: 'source_io' | 'sink_io', nodeId: string, cfg: ConnectionConfig, what: string): AbflowError {
   if (e instanceof AbflowError) return e;
-  const err = e as Error & { errors?: Error[] };
-  const detail = err.errors?.length ? `${err.message}: ${err.errors.map((x) => x.message).join('; ')}` : err.message;
-  return new AbflowError(code, `'${nodeId}': ${what} (Kafka at ${brokersOf(cfg).join(',')}): ${detail}`, { domain: 'external', nodeId, cause: e });
+  return new AbflowError(code, `'${nodeId}': ${what} (Kafka at ${brokersOf(cfg).join(',')}): ${errorText(e)}`, { domain: 'external', nodeId, cause: e });
 }

@@ -152,7 +152,7 @@ export const kafkaSink = defineSink({
     type KafkaProducer = InstanceType<typeof Producer>;
     type Txn = Awaited<ReturnType<KafkaProducer['beginTransaction']>>;
     /** exactly_once: the epoch being written (rows up to barrier `epoch`), its transaction, and pre-committed ones. */
-    let epoch = (ctx.checkpointing?.resumeFrom ?? 0) + 1;
+    let epoch = ctx.checkpointing?.firstId ?? 1;
     let current: { producer: KafkaProducer; txn: Txn } | null = null;
     const pending = new Map<number, { producer: KafkaProducer; txn: Txn }>();
     let plain: KafkaProducer | null = null;
@@ -169,9 +169,10 @@ export const kafkaSink = defineSink({
     };
 
     /** After a restart: the transactions of epochs up to the resumed checkpoint that were pre-committed but not
-     * committed are committed; those of later epochs are aborted (a new producer with the id fences them). Epochs
-     * run ahead of the last complete checkpoint by at most the checkpoints in flight (16). */
-    const recover = async (resumeFrom: number | null) => {
+     * committed are committed; those of later epochs (up to this run's first, and the 16 checkpoints that may have
+     * been in flight after it) are aborted: a new producer with the id fences them. Transactions are named by the
+     * checkpoint they belong to, so this run's first is `firstId`, not always `resumeFrom + 1`. */
+    const recover = async (resumeFrom: number | null, firstId: number) => {
       const admin = new TransactionAdmin(cfg, ctx.nodeId, (ms) => ctx.clock.sleep(ms));
       try {
         const upTo = resumeFrom ?? 0;
@@ -179,7 +180,7 @@ export const kafkaSink = defineSink({
           const s = await admin.describe(`${prefix}-${e}`);
           if (s.state === 'Ongoing') await admin.commit(`${prefix}-${e}`, s);
         }
-        for (let e = upTo + 1; e <= upTo + 17; e++) {
+        for (let e = upTo + 1; e <= Math.max(upTo, firstId - 1) + 17; e++) {
           const s = await admin.describe(`${prefix}-${e}`);
           if (s.state !== 'Ongoing') continue;
           const p = new Producer({ ...options, idempotent: true, transactionalId: `${prefix}-${e}`, timeout: cfg.transactionTimeout });
@@ -187,7 +188,7 @@ export const kafkaSink = defineSink({
           await p.close();
         }
       } finally {
-        await admin.close();
+        admin.close();
       }
     };
 
@@ -204,7 +205,7 @@ export const kafkaSink = defineSink({
     return {
       async open() {
         try {
-          if (eos) await recover(ctx.checkpointing!.resumeFrom);
+          if (eos) await recover(ctx.checkpointing!.resumeFrom, ctx.checkpointing!.firstId);
           else
             plain = new Producer({
               ...options,

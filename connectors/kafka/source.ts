@@ -186,24 +186,25 @@ export const kafkaSource = defineSource({
             autocommit: false,
             maxWaitTime: cfg.maxWait,
             maxBytes: Math.max(cfg.maxMessageBytes * 2, 16 << 20),
+            // Kafka's max.partition.fetch.bytes: each fetch brings a share of every partition, not one partition whole
+            // (partitions read one after another would starve the others' event time and make them look idle).
+            maxBytesPerPartition: 1 << 20,
           });
-          /** Bounded reads: whether a partition this member owns is short of its end. Transaction markers, aborted
-           * transactions' messages and offsets deleted by retention are never delivered, so a partition whose tail is
-           * one of those never reaches its end offset: once nothing at all has arrived for three fetch waits, what is
-           * left is only such gaps (a bounded read's topic is not being written to). */
-          let lastMessageAt: number | undefined;
-          const startedAt = ctx.clock.monotonic();
+          /** Bounded reads: whether a partition this member owns is short of its end. Its position is the next offset
+           * read or, once everything fetched was read, the client's fetch position: transaction markers, aborted
+           * transactions' messages and offsets deleted by retention are never delivered as messages, so a partition
+           * whose tail is one of those reaches its end only that way. */
           const unfinished = () => {
             const mine = owned();
             if (!mine.size) return true; // the group has not assigned partitions yet
-            // Joining the group and the first fetch take a while: twenty fetch waits before the first message.
-            const quiet =
-              lastMessageAt === undefined ? ctx.clock.monotonic() - startedAt >= 20 * cfg.maxWait : ctx.clock.monotonic() - lastMessageAt >= 3 * cfg.maxWait;
-            if (quiet && stream.readableLength === 0) return false;
+            const drained = stream.readableLength === 0;
             for (const [topic, offs] of ends!)
               for (let p = 0; p < offs.length; p++) {
                 const tp = `${topic}:${p}`;
-                if (mine.has(tp) && (next.get(tp) ?? -1n) < offs[p]!) return true;
+                if (!mine.has(tp)) continue;
+                const read = next.get(tp) ?? -1n;
+                const fetched = drained ? (stream.offsetsToFetch.get(tp) ?? -1n) : -1n;
+                if ((read > fetched ? read : fetched) < offs[p]!) return true;
               }
             return false;
           };
@@ -228,7 +229,6 @@ export const kafkaSource = defineSource({
               const m = stream.read() as (typeof messages)[number] | null;
               if (m) {
                 messages.push(m);
-                lastMessageAt = ctx.clock.monotonic();
                 continue;
               }
               const left = (messages.length ? ctx.lingerMs : cfg.maxWait) - (ctx.clock.monotonic() - started);

@@ -6,7 +6,10 @@
  * coordinator over the client library's protocol layer; everything else uses its producer.
  */
 import type { Connection as KafkaConnection } from '@platformatic/kafka';
-import { brokersOf, type ConnectionConfig, clientOptions, kafkaLib } from './connection.js';
+import { brokersOf, type ConnectionConfig, clientOptions, errorText, kafkaLib } from './connection.js';
+
+/** Errors worth another try: the coordinator loading or moving, the broker unreachable or restarting. */
+const RETRIABLE = /not available|loading|load in progress|not the coordinator|connection|ECONNREFUSED|ECONNRESET|timed out/i;
 
 /** FindCoordinator's key type for transactional ids. */
 const TRANSACTION_COORDINATOR = 1;
@@ -34,13 +37,8 @@ export class TransactionAdmin {
       try {
         return await f();
       } catch (e) {
-        const text = `${(e as Error).message} ${JSON.stringify((e as { errors?: unknown }).errors ?? '')}`;
-        if (
-          attempt >= this.cfg.retries ||
-          !/not available|load in progress|not the coordinator|COORDINATOR|connection|ECONNREFUSED|ECONNRESET|timed out/i.test(text)
-        )
-          throw e;
-        await this.close();
+        if (attempt >= this.cfg.retries || !RETRIABLE.test(errorText(e))) throw e;
+        this.close();
         await this.sleep(this.cfg.retryDelay);
       }
     }
@@ -74,7 +72,7 @@ export class TransactionAdmin {
       return { state: s.transactionState, producerId: s.producerId, producerEpoch: s.producerEpoch };
     } catch (e) {
       // TRANSACTIONAL_ID_NOT_FOUND: the id was never used (or expired).
-      if (/not found|TRANSACTIONAL_ID_NOT_FOUND/i.test(String((e as Error).message) + JSON.stringify((e as { errors?: unknown }).errors ?? ''))) {
+      if (/could not be found|not found/i.test(errorText(e))) {
         return { state: null, producerId: -1n, producerEpoch: -1 };
       }
       throw e;
@@ -87,7 +85,8 @@ export class TransactionAdmin {
     await this.retrying(async () => endTxnV4.api.async(await this.coordinator(transactionalId), transactionalId, at.producerId, at.producerEpoch, true));
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.open.splice(0).map((c) => Promise.resolve(c.close()).catch(() => undefined)));
+  /** Closes the connections without waiting: a connection that never opened may never report that it closed. */
+  close(): void {
+    for (const c of this.open.splice(0)) void Promise.resolve(c.close()).catch(() => undefined);
   }
 }

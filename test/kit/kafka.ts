@@ -6,9 +6,9 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Admin, Consumer, FetchIsolationLevels, stringDeserializers } from '@platformatic/kafka';
+import { freePort } from '../../native-bench/kafka.js';
 import { ROOT, tempDir } from './cli.js';
 
 const SERVICES = join(ROOT, 'test/services');
@@ -21,14 +21,6 @@ if (!HAS_KAFKA && process.env.ABFLOW_REQUIRE_KAFKA) throw new Error('ABFLOW_REQU
 /** The directory of Kafka's jars (fetched on first use). */
 export function kafkaLibs(): string {
   return execFileSync(join(SERVICES, 'kafka.sh'), ['fetch'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 export class KafkaBroker {

@@ -37,7 +37,7 @@ export async function runSink(v: Extract<Vertex, { type: 'sink' }>, rt: VertexRu
       job: rt.plan.name,
       inputs: n.inputSchemas,
       clock: rt.clock,
-      ...(coordinator ? { checkpointing: { resumeFrom: rt.resumeFrom, durable: coordinator.durable } } : {}),
+      ...(coordinator ? { checkpointing: { resumeFrom: rt.resumeFrom, firstId: coordinator.beforeFirst + 1, durable: coordinator.durable } } : {}),
     }),
   );
   let metricsReadAt = 0;
