@@ -143,10 +143,7 @@ export const kafkaSource = defineSource({
 
     async function startOffsets(topics: string[], from: Position | undefined) {
       if (from) {
-        const offsets = Object.entries(from.next).map(([tp, o]) => {
-          const cut = tp.lastIndexOf(':');
-          return { topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)), offset: BigInt(o) };
-        });
+        const offsets = Object.entries(from.next).map(([tp, o]) => ({ ...splitPartition(tp), offset: BigInt(o) }));
         for (const o of offsets) next.set(`${o.topic}:${o.partition}`, o.offset);
         // Partitions the checkpoint does not know were created since: they are read from the start.
         return { mode: 'manual' as const, fallbackMode: 'earliest' as const, offsets };
@@ -164,9 +161,8 @@ export const kafkaSource = defineSource({
 
     return {
       describePosition(p) {
-        const tp = partitions[Math.floor(p / OFFSET_BITS)] ?? '?:?';
-        const cut = tp.lastIndexOf(':');
-        return `${tp.slice(0, cut)}[${tp.slice(cut + 1)}]@${p % OFFSET_BITS}`;
+        const { topic, partition } = splitPartition(partitions[Math.floor(p / OFFSET_BITS)] ?? '?:-1');
+        return `${topic}[${partition}]@${p % OFFSET_BITS}`;
       },
       async *read(from?: unknown): AsyncGenerator<SourceOutput> {
         consumer = new Consumer({
@@ -241,14 +237,16 @@ export const kafkaSource = defineSource({
             const texts: string[] = [];
             const lengths: number[] = [];
             const metaBuilders = meta.map((m) => new ColumnBuilder(METADATA[m], n));
-            const places = new ColumnBuilder('string', n);
+            // The decoder's dead letters name each message's place; raw values have no decoder.
+            const places = cfg.format === 'json' ? new ColumnBuilder('string', n) : null;
+            const now = ctx.clock.monotonic();
             for (let i = 0; i < n; i++) {
               const m = messages[i]!;
               const tp = `${m.topic}:${m.partition}`;
               positions[i] = partitionIndex(tp) * OFFSET_BITS + Number(m.offset);
               next.set(tp, m.offset + 1n);
-              places.appendString(`${m.topic}[${m.partition}]@${m.offset}`);
-              eventTime?.saw(tp, Number(m.timestamp), ctx.clock.monotonic());
+              places?.appendString(`${m.topic}[${m.partition}]@${m.offset}`);
+              eventTime?.saw(tp, Number(m.timestamp), now);
               const v = m.value;
               if (cfg.format === 'json') {
                 // A value over the limit keeps only its start: the decoder dead-letters it by its true length.
@@ -266,10 +264,10 @@ export const kafkaSource = defineSource({
             }
             const metaData = metaBuilders.map((b) => b.finish());
             const resumeAfter: Position = { next: Object.fromEntries([...next].map(([tp, o]) => [tp, o.toString()])) };
-            const watermark = eventTime?.current(owned(), ctx.clock.monotonic());
+            const watermark = eventTime?.current(owned(), now);
             const time = watermark === undefined ? {} : { watermark };
             if (cfg.format === 'json') {
-              const cols = [...messageColumns(texts, lengths), ...metaData, places.finish()];
+              const cols = [...messageColumns(texts, lengths), ...metaData, places!.finish()];
               yield { batch: makeBatch(decoderInput(cfg), cols, n), positions, resumeAfter, ...time };
             } else {
               const value = new ColumnBuilder('string', n);
@@ -293,10 +291,7 @@ export const kafkaSource = defineSource({
         const mine = owned();
         const offsets = Object.entries(position.next)
           .filter(([tp]) => mine.has(tp))
-          .map(([tp, o]) => {
-            const cut = tp.lastIndexOf(':');
-            return { topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)), offset: BigInt(o), leaderEpoch: -1 };
-          });
+          .map(([tp, o]) => ({ ...splitPartition(tp), offset: BigInt(o), leaderEpoch: -1 }));
         if (offsets.length)
           await (consumer.commit({ offsets }) as Promise<void>).catch((e: unknown) =>
             Promise.reject(kafkaError(e, 'source_io', ctx.nodeId, cfg, 'committing offsets')),
@@ -305,6 +300,12 @@ export const kafkaSource = defineSource({
     };
   },
 });
+
+/** `topic:partition`, the key partitions go by (in checkpoints too), split back; topics may contain ':'. */
+function splitPartition(tp: string): { topic: string; partition: number } {
+  const cut = tp.lastIndexOf(':');
+  return { topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)) };
+}
 
 /** Per-partition event time (Flink's per-split watermarks): each partition's newest timestamp bounds its own
  * watermark, and the source's is the smallest over the partitions it owns that are not idle, so a partition that lags
