@@ -2,7 +2,32 @@
  * pure JavaScript, maintained, transactions and consumer groups over Kafka's own protocol, no native build). */
 import { AbflowError, lazyRequire, z } from '../../engine/api.js';
 
-export const kafkaLib = lazyRequire<typeof import('@platformatic/kafka')>(import.meta.url, '@platformatic/kafka');
+type KafkaLib = typeof import('@platformatic/kafka');
+const loadKafka = lazyRequire<KafkaLib>(import.meta.url, '@platformatic/kafka');
+let readerFixed = false;
+
+/** The client library, with its response reader corrected (see `readTaggedFields`). */
+export const kafkaLib = (): KafkaLib => {
+  const lib = loadKafka();
+  if (!readerFixed) {
+    lib.Reader.prototype.readTaggedFields = readTaggedFields;
+    readerFixed = true;
+  }
+  return lib;
+};
+
+/** A tagged-field section as Kafka's protocol defines it: a count, then (tag, size, data) per field. @platformatic/kafka
+ * 1.x takes the count for a byte length, so a response carrying any tagged field fails to parse ("Out of bounds"), and
+ * does again on every retry: a broker answering a fetch with FENCED_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER sends the
+ * current leader as one (KIP-951), which is what a consumer meets after a broker restart. 2.x reads it right but needs
+ * Node.js 22; until abflow does, this replaces the library's method. */
+export function readTaggedFields(this: InstanceType<KafkaLib['Reader']>): void {
+  const fields = this.readUnsignedVarInt();
+  for (let i = 0; i < fields; i++) {
+    this.readUnsignedVarInt(); // tag
+    this.skip(this.readUnsignedVarInt());
+  }
+}
 
 export const connectionConfig = {
   bootstrapServers: z

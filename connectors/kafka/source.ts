@@ -65,7 +65,9 @@ const config = z
     watermark: z
       .object({
         maxOutOfOrderness: duration().default(0).describe('How far behind the newest timestamp of a partition its messages may arrive.'),
-        idleTimeout: duration().optional().describe('A partition without messages for this long stops holding event time back.'),
+        idleTimeout: duration()
+          .optional()
+          .describe('A partition without messages for this long, and with nothing left to read (checked with the brokers), stops holding event time back.'),
       })
       .strict()
       .optional()
@@ -91,6 +93,8 @@ const metadataFields = (cfg: Config): MetadataField[] => (cfg.watermark && !cfg.
 const metadataColumns = (cfg: Config) => Object.fromEntries(metadataFields(cfg).map((m) => [`_kafka_${m}`, METADATA[m]]));
 /** Positions are numbers (doubles): a partition index above 2^40 offsets keeps them exact up to partition 8 191. */
 const OFFSET_BITS = 2 ** 40;
+/** How often (ms) a source with quiet partitions asks the brokers where their logs end. */
+const LOOK_EVERY = 1000;
 
 export const kafkaSource = defineSource({
   kind: 'kafka',
@@ -156,6 +160,17 @@ export const kafkaSource = defineSource({
         const offsets = [...listed].flatMap(([topic, offs]) => offs.map((offset, partition) => ({ topic, partition, offset })));
         return { mode: 'manual' as const, fallbackMode: 'latest' as const, offsets };
       }
+      if (cfg.startFrom === 'committed') {
+        // Read once here rather than by the client's `committed` mode, which goes back to the group's offsets at every
+        // rejoin (a broker restart causes one): those trail the read position by up to a checkpoint, and the messages
+        // in between would be read twice.
+        const partitionCounts = await consumer!.listOffsets({ topics });
+        const committed = await consumer!.listCommittedOffsets({
+          topics: [...partitionCounts].map(([topic, offs]) => ({ topic, partitions: offs.map((_, p) => p) })),
+        });
+        const offsets = [...committed].flatMap(([topic, offs]) => offs.flatMap((offset, partition) => (offset >= 0n ? [{ topic, partition, offset }] : [])));
+        return { mode: 'manual' as const, fallbackMode: cfg.resetTo, offsets };
+      }
       return { mode: cfg.startFrom, fallbackMode: cfg.resetTo };
     }
 
@@ -210,6 +225,35 @@ export const kafkaSource = defineSource({
           (stream as NodeJS.EventEmitter).on('readable', () => wake());
           const meta = metadataFields(cfg);
           const eventTime = cfg.watermark ? new PartitionWatermarks(cfg.watermark.maxOutOfOrderness, cfg.watermark.idleTimeout, ctx.clock.monotonic()) : null;
+          /** Idleness needs the log's end (see PartitionWatermarks): one look at a time, at most every LOOK_EVERY ms. */
+          let looking = false;
+          let lastLook = -Infinity;
+          const lookAtEnds = (quiet: string[], at: number) => {
+            if (looking || at - lastLook < LOOK_EVERY) return;
+            looking = true;
+            lastLook = at;
+            // Positions as of `at`; the fetch position counts once everything fetched was read (see `unfinished`).
+            const drained = stream.readableLength === 0;
+            const position = (tp: string) => {
+              const read = next.get(tp) ?? -1n;
+              const fetched = drained ? (stream.offsetsToFetch.get(tp) ?? -1n) : -1n;
+              return read > fetched ? read : fetched;
+            };
+            const positions = new Map(quiet.map((tp) => [tp, position(tp)]));
+            consumer!
+              .listOffsets({ topics, isolationLevel: FetchIsolationLevels.READ_COMMITTED })
+              .then((latest) => {
+                for (const [tp, pos] of positions) {
+                  const { topic, partition } = splitPartition(tp);
+                  const end = latest.get(topic)?.[partition];
+                  if (end !== undefined && pos >= end) eventTime!.reachedEnd(tp, at);
+                }
+                wake();
+              })
+              // A broker that cannot be asked confirms nothing: the quiet partitions keep holding event time back.
+              .catch(() => undefined)
+              .finally(() => (looking = false));
+          };
           for (;;) {
             const started = ctx.clock.monotonic();
             const messages: {
@@ -264,7 +308,12 @@ export const kafkaSource = defineSource({
             }
             const metaData = metaBuilders.map((b) => b.finish());
             const resumeAfter: Position = { next: Object.fromEntries([...next].map(([tp, o]) => [tp, o.toString()])) };
-            const watermark = eventTime?.current(owned(), now);
+            const mine = owned();
+            if (eventTime) {
+              const quiet = eventTime.silent(mine, now);
+              if (quiet.length) lookAtEnds(quiet, now);
+            }
+            const watermark = eventTime?.current(mine, now);
             const time = watermark === undefined ? {} : { watermark };
             if (cfg.format === 'json') {
               const cols = [...messageColumns(texts, lengths), ...metaData, places!.finish()];
@@ -310,10 +359,16 @@ function splitPartition(tp: string): { topic: string; partition: number } {
 /** Per-partition event time (Flink's per-split watermarks): each partition's newest timestamp bounds its own
  * watermark, and the source's is the smallest over the partitions it owns that are not idle, so a partition that lags
  * behind holds event time back instead of having its messages dropped as late. A partition that has sent nothing yet
- * counts from the start of the read. */
+ * counts from the start of the read.
+ *
+ * Idle means quiet *and at its end*: silence alone also describes a partition the consumer cannot fetch (a broker
+ * restarting, a leader moving, fetches starved by backpressure), and declaring it idle then lets the others carry event
+ * time past messages it still holds, which would arrive late and leave the windows. So a silent partition is idle
+ * only once a look at the log's end, taken after its last message, found nothing left to read (`reachedEnd`). */
 export class PartitionWatermarks {
   private readonly newest = new Map<string, number>();
   private readonly lastSeen = new Map<string, number>();
+  private readonly atEndSince = new Map<string, number>();
 
   constructor(
     private readonly maxOutOfOrderness: number,
@@ -326,16 +381,38 @@ export class PartitionWatermarks {
     this.lastSeen.set(partition, now);
   }
 
+  /** The read position of `partition`, taken at `at`, was found at the end of its log. */
+  reachedEnd(partition: string, at: number): void {
+    this.atEndSince.set(partition, at);
+  }
+
+  /** Partitions silent for idleTimeout whose end has not been confirmed since their last message: the source looks. */
+  silent(partitions: ReadonlySet<string>, now: number): string[] {
+    return [...partitions].filter((p) => this.quiet(p, now) && !this.confirmedAtEnd(p));
+  }
+
   /** The watermark over `partitions` now; undefined while one of them has none yet, or all are idle. */
   current(partitions: ReadonlySet<string>, now: number): number | undefined {
     let min = Infinity;
     for (const p of partitions) {
-      if (this.idleTimeout !== undefined && now - (this.lastSeen.get(p) ?? this.startedAt) >= this.idleTimeout) continue;
+      if (this.quiet(p, now) && this.confirmedAtEnd(p)) continue;
       const newest = this.newest.get(p);
       if (newest === undefined) return undefined;
       min = Math.min(min, boundedWatermark(newest, this.maxOutOfOrderness));
     }
     return min === Infinity ? undefined : min;
+  }
+
+  private quiet(p: string, now: number): boolean {
+    return this.idleTimeout !== undefined && now - this.since(p) >= this.idleTimeout;
+  }
+
+  private confirmedAtEnd(p: string): boolean {
+    return (this.atEndSince.get(p) ?? -Infinity) >= this.since(p);
+  }
+
+  private since(p: string): number {
+    return this.lastSeen.get(p) ?? this.startedAt;
   }
 }
 
