@@ -170,22 +170,19 @@ export const kafkaSink = defineSink({
 
     /** After a restart: the transactions of epochs up to the resumed checkpoint that were pre-committed but not
      * committed are committed; those of later epochs (up to this run's first, and the 16 checkpoints that may have
-     * been in flight after it) are aborted: a new producer with the id fences them. Transactions are named by the
-     * checkpoint they belong to, so this run's first is `firstId`, not always `resumeFrom + 1`. */
+     * been in flight after it) are aborted, whether or not this run will use their ids again (a transaction left open
+     * holds back every read_committed reader). Transactions are named by the checkpoint they belong to, so this
+     * run's first is `firstId`, not always `resumeFrom + 1`. One DescribeTransactions per coordinator asks about all. */
     const recover = async (resumeFrom: number | null, firstId: number) => {
       const admin = new TransactionAdmin(cfg, ctx.nodeId, (ms) => ctx.clock.sleep(ms));
       try {
         const upTo = resumeFrom ?? 0;
-        for (let e = Math.max(1, upTo - 16); e <= upTo; e++) {
-          const s = await admin.describe(`${prefix}-${e}`);
-          if (s.state === 'Ongoing') await admin.commit(`${prefix}-${e}`, s);
-        }
-        for (let e = upTo + 1; e <= Math.max(upTo, firstId - 1) + 17; e++) {
-          const s = await admin.describe(`${prefix}-${e}`);
-          if (s.state !== 'Ongoing') continue;
-          const p = new Producer({ ...options, idempotent: true, transactionalId: `${prefix}-${e}`, timeout: cfg.transactionTimeout });
-          await p.initIdempotentProducer({});
-          await p.close();
+        const epochs: number[] = [];
+        for (let e = Math.max(1, upTo - 16); e <= Math.max(upTo, firstId - 1) + 17; e++) epochs.push(e);
+        const states = await admin.describe(epochs.map((e) => `${prefix}-${e}`));
+        for (const e of epochs) {
+          const s = states.get(`${prefix}-${e}`);
+          if (s?.state === 'Ongoing') await admin.end(`${prefix}-${e}`, s, e <= upTo);
         }
       } finally {
         admin.close();

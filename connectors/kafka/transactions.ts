@@ -1,9 +1,10 @@
 /**
  * What the `kafka` sink needs of Kafka's transaction protocol beyond a producer: the state of a transactional id and
- * committing a transaction another process pre-committed. After a crash, the transaction of the last complete
- * checkpoint may still be open (flushed, not committed); it is committed with the producer id and epoch the
- * transaction coordinator reports, as Flink's KafkaSink resumes its transactions. Requests go straight to the
- * coordinator over the client library's protocol layer; everything else uses its producer.
+ * ending a transaction another process began. After a crash, the transaction of the last complete checkpoint may
+ * still be open (flushed, not committed) and later ones certainly are; each is committed or aborted with the producer
+ * id and epoch the transaction coordinator reports, as Flink's KafkaSink resumes and aborts its transactions.
+ * Requests go straight to the coordinators over the client library's protocol layer; everything else uses its
+ * producer.
  */
 import type { Connection as KafkaConnection } from '@platformatic/kafka';
 import { brokersOf, type ConnectionConfig, clientOptions, errorText, kafkaLib } from './connection.js';
@@ -21,8 +22,17 @@ export interface TransactionState {
   readonly producerEpoch: number;
 }
 
+/** DescribeTransactions' answer for an id that was never used (or expired). */
+const TRANSACTIONAL_ID_NOT_FOUND = 105;
+const NEVER_USED: TransactionState = { state: null, producerId: -1n, producerEpoch: -1 };
+
+type Described = { errorCode: number; transactionalId: string; transactionState: string; producerId: bigint; producerEpoch: number };
+
 export class TransactionAdmin {
-  private readonly open: KafkaConnection[] = [];
+  /** Connections by host:port, reused by every request to that broker. */
+  private readonly connections = new Map<string, Promise<KafkaConnection>>();
+  /** Where each transactional id's coordinator is (host:port), once looked up. */
+  private readonly coordinatorOf = new Map<string, string>();
 
   constructor(
     private readonly cfg: ConnectionConfig,
@@ -44,49 +54,79 @@ export class TransactionAdmin {
     }
   }
 
-  private async connect(host: string, port: number): Promise<KafkaConnection> {
+  private connection(address: string): Promise<KafkaConnection> {
+    const open = this.connections.get(address);
+    if (open) return open;
     const { Connection } = kafkaLib();
     const { clientId, tls, sasl } = clientOptions(this.cfg, this.nodeId) as { clientId: string; tls?: object; sasl?: never };
-    const c = new Connection(clientId, { ...(tls ? { tls } : {}), ...(sasl ? { sasl } : {}) });
-    this.open.push(c);
-    await c.connect(host, port);
-    return c;
+    const conn = new Connection(clientId, { ...(tls ? { tls } : {}), ...(sasl ? { sasl } : {}) });
+    const cut = address.lastIndexOf(':');
+    const connected = Promise.resolve(conn.connect(address.slice(0, cut), Number(address.slice(cut + 1)))).then(() => conn);
+    // A failed connection is not kept: the next attempt opens a new one.
+    connected.catch(() => {
+      if (this.connections.get(address) === connected) this.connections.delete(address);
+    });
+    this.connections.set(address, connected);
+    return connected;
   }
 
-  private async coordinator(transactionalId: string): Promise<KafkaConnection> {
+  /** Looks up the coordinators of `ids` (one FindCoordinator request) and groups the ids by coordinator. */
+  private async byCoordinator(ids: readonly string[]): Promise<Map<string, string[]>> {
     const { findCoordinatorV4 } = kafkaLib();
-    const [host, port] = brokersOf(this.cfg)[0]!.split(':');
-    const bootstrap = await this.connect(host!, Number(port ?? 9092));
-    const { coordinators } = await findCoordinatorV4.api.async(bootstrap, TRANSACTION_COORDINATOR, [transactionalId]);
-    const c = coordinators[0]!;
-    return this.connect(c.host, c.port);
-  }
-
-  async describe(transactionalId: string): Promise<TransactionState> {
-    const { describeTransactionsV0 } = kafkaLib();
-    try {
-      const { transactionStates } = await this.retrying(async () =>
-        describeTransactionsV0.api.async(await this.coordinator(transactionalId), [transactionalId]),
+    const missing = ids.filter((id) => !this.coordinatorOf.has(id));
+    if (missing.length) {
+      const bootstrap = brokersOf(this.cfg)[0]!;
+      const { coordinators } = await findCoordinatorV4.api.async(
+        await this.connection(bootstrap.includes(':') ? bootstrap : `${bootstrap}:9092`),
+        TRANSACTION_COORDINATOR,
+        missing,
       );
-      const s = transactionStates[0]!;
-      return { state: s.transactionState, producerId: s.producerId, producerEpoch: s.producerEpoch };
-    } catch (e) {
-      // TRANSACTIONAL_ID_NOT_FOUND: the id was never used (or expired).
-      if (/could not be found|not found/i.test(errorText(e))) {
-        return { state: null, producerId: -1n, producerEpoch: -1 };
-      }
-      throw e;
+      for (const c of coordinators) this.coordinatorOf.set(c.key, `${c.host}:${c.port}`);
     }
+    const groups = new Map<string, string[]>();
+    for (const id of ids) {
+      const at = this.coordinatorOf.get(id)!;
+      groups.set(at, [...(groups.get(at) ?? []), id]);
+    }
+    return groups;
   }
 
-  /** Commits the open transaction of `transactionalId` as the producer that began it. */
-  async commit(transactionalId: string, at: TransactionState): Promise<void> {
+  /** The state of each transactional id: one request per coordinator, not one per id (a restart asks about ~20). */
+  async describe(ids: readonly string[]): Promise<Map<string, TransactionState>> {
+    const { describeTransactionsV0 } = kafkaLib();
+    return this.retrying(async () => {
+      const states = new Map<string, TransactionState>();
+      for (const [at, group] of await this.byCoordinator(ids)) {
+        // The library throws when any id has an error, with the whole answer attached: ids never used are fine.
+        const answer = await describeTransactionsV0.api
+          .async(await this.connection(at), group)
+          .catch((e: { response?: { transactionStates: Described[] } }) => {
+            const states = e.response?.transactionStates;
+            if (!states || states.some((x) => x.errorCode !== 0 && x.errorCode !== TRANSACTIONAL_ID_NOT_FOUND)) throw e;
+            return { transactionStates: states };
+          });
+        for (const x of answer.transactionStates as Described[])
+          states.set(x.transactionalId, x.errorCode ? NEVER_USED : { state: x.transactionState, producerId: x.producerId, producerEpoch: x.producerEpoch });
+      }
+      return states;
+    });
+  }
+
+  /** Ends the open transaction of `transactionalId` as the producer that began it: commits or aborts it. (A new
+   * producer's InitProducerId would fence it too, but the client library sends one only with a transaction begun.) */
+  async end(transactionalId: string, at: TransactionState, commit: boolean): Promise<void> {
     const { endTxnV4 } = kafkaLib();
-    await this.retrying(async () => endTxnV4.api.async(await this.coordinator(transactionalId), transactionalId, at.producerId, at.producerEpoch, true));
+    await this.retrying(async () => {
+      const [coordinator] = (await this.byCoordinator([transactionalId])).keys();
+      await endTxnV4.api.async(await this.connection(coordinator!), transactionalId, at.producerId, at.producerEpoch, commit);
+    });
   }
 
-  /** Closes the connections without waiting: a connection that never opened may never report that it closed. */
+  /** Closes the connections without waiting: a connection that never opened may never report that it closed. Where
+   * coordinators are is looked up again after (they move when a broker restarts). */
   close(): void {
-    for (const c of this.open.splice(0)) void Promise.resolve(c.close()).catch(() => undefined);
+    for (const c of this.connections.values()) void c.then((conn) => conn.close()).catch(() => undefined);
+    this.connections.clear();
+    this.coordinatorOf.clear();
   }
 }

@@ -39,7 +39,8 @@ afterAll(async () => broker?.close());
 
 const plan = (name: string, out: string) => `
 name: ${name}
-engine: { parallelism: 2, checkpoint: { path: state.duckdb, interval: 300ms } }
+# Small batches and queues: a barrier passes in well under a second, so every run commits several transactions.
+engine: { parallelism: 2, batchSize: 2000, queueCapacity: 2, checkpoint: { path: state.duckdb, interval: 300ms } }
 sources:
   - id: events
     kind: kafka
@@ -133,10 +134,14 @@ describe.skipIf(!HAS_KAFKA)('kafka exactly once', () => {
     const runs: string[] = [];
     let kills = 0;
     for (let i = 0; i < 40; i++) {
-      // Half the kills land 1–4 s after the start (recovering, reading, mid-epoch), half within 500 ms of a
-      // checkpoint completing (while its transactions commit).
+      // Every other kill lands 1–5 s after the start (recovering transactions, reading, mid-epoch), the others within
+      // 100 ms of the run's second checkpoint completing (its transactions committing, or about to).
       const when =
-        kills >= 10 ? {} : random() < 0.5 ? { killAfterMs: 1000 + random() * 3000 } : { killAfterOutput: /checkpoint \d+ complete/, killAfter: random() * 500 };
+        kills >= 10
+          ? {}
+          : i % 2 === 0
+            ? { killAfterMs: 1000 + random() * 4000 }
+            : { killAfterOutput: /checkpoint \d+ complete[^]*checkpoint \d+ complete/, killAfter: random() * 100 };
       const r = await runCli(['run', 'plan.yaml'], { cwd, ...when });
       runs.push(`${r.signal ?? r.code} ${JSON.stringify(when)}: ${/resumed from checkpoint \d+/.exec(r.stderr)?.[0] ?? 'fresh start'}`);
       if (r.signal === 'SIGKILL') {

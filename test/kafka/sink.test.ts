@@ -6,6 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaSink } from '../../connectors/kafka/sink.js';
+import { batchFromRows, schemaOf, systemClock } from '../../engine/api.js';
 import { abflow, runCli, tempDir } from '../kit/cli.js';
 import { HAS_KAFKA, KafkaBroker, readTopic } from '../kit/kafka.js';
 
@@ -42,7 +44,60 @@ sinks:
       deliveryGuarantee: ${guarantee}
 `;
 
+/** The sink as the runtime drives it, in this process: a run that resumes from `resumeFrom` and begins at `firstId`. */
+function eosSink(topic: string, resumeFrom: number | null, firstId: number) {
+  const input = schemaOf({ id: 'int64', customer: 'string' });
+  const sink = kafkaSink.create(
+    kafkaSink.config.parse({
+      bootstrapServers: broker.bootstrap,
+      topic,
+      key: 'customer',
+      deliveryGuarantee: 'exactly_once',
+      transactionalIdPrefix: `${topic}-tx`,
+    }),
+    { nodeId: 'out', job: 'recovery', inputs: [input], clock: systemClock, checkpointing: { resumeFrom, firstId, durable: true } },
+  );
+  const rows = (from: number, n: number) =>
+    batchFromRows(
+      input,
+      Array.from({ length: n }, (_, i) => ({ id: BigInt(from + i), customer: `c${(from + i) % 7}` })),
+    );
+  return { sink, rows };
+}
+
+const ids = (messages: string[]) => messages.map((m) => Number((JSON.parse(m) as { id: number }).id)).sort((a, b) => a - b);
+const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
 describe.skipIf(!HAS_KAFKA)('kafka sink', () => {
+  it('exactly_once recovery: the crashed run’s transaction of the resumed checkpoint is committed, later ones aborted', async () => {
+    const topic = `recover_${Date.now()}`;
+    await broker.createTopic(topic, 2);
+    // Run 1: checkpoint 1 committed; checkpoint 2 durable but the crash comes before its commit; epoch 3 under way.
+    const run1 = eosSink(topic, null, 1);
+    await run1.sink.open!();
+    await run1.sink.write(run1.rows(0, 100), 0);
+    await run1.sink.preCommit!(1);
+    await run1.sink.commit!(1, []);
+    await run1.sink.write(run1.rows(100, 100), 0);
+    await run1.sink.preCommit!(2);
+    await run1.sink.write(run1.rows(200, 100), 0);
+    // The crash: run 1's producers are never heard from again (their transactions stay open on the broker).
+    // Run 2 resumes from checkpoint 2: it commits 2 and aborts 3. A transaction left open would hold back every
+    // read_committed reader at its first message.
+    const run2 = eosSink(topic, 2, 3);
+    await run2.sink.open!();
+    expect(ids(await readTopic(broker.bootstrap, topic, { count: 200, idleMs: 3000 }))).toEqual(range(0, 200));
+    // Its epoch 3 brings no rows (so no producer of its own fences the crashed run's transaction 3); epoch 4 does.
+    await run2.sink.preCommit!(3);
+    await run2.sink.commit!(3, []);
+    await run2.sink.write(run2.rows(200, 50), 0);
+    await run2.sink.preCommit!(4);
+    await run2.sink.commit!(4, []);
+    await run2.sink.close!();
+    expect(ids(await readTopic(broker.bootstrap, topic, { count: 250, idleMs: 3000 }))).toEqual(range(0, 250));
+    await run1.sink.abort!(); // lets go of the crashed run's producers
+  }, 120_000);
+
   it('exactly_once: a read_committed reader sees every row once across SIGKILLs', async () => {
     const topic = `eos_${Date.now()}`;
     await broker.createTopic(topic, 4);
