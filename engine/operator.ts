@@ -140,6 +140,8 @@ export interface SourceContext {
   readonly checkpointing: boolean;
   /** Processing time (read it here, never from `Date.now()`: tests drive it). */
   readonly clock: Clock;
+  /** Tells the operator of something the source rode out (a consumer reconnected): the CLI prints it as a warning. */
+  warn(message: string): void;
 }
 
 export interface Source {

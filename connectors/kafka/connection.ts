@@ -4,23 +4,42 @@ import { AbflowError, lazyRequire, z } from '../../engine/api.js';
 
 type KafkaLib = typeof import('@platformatic/kafka');
 const loadKafka = lazyRequire<KafkaLib>(import.meta.url, '@platformatic/kafka');
-let readerFixed = false;
+let fixed = false;
 
-/** The client library, with its response reader corrected (see `readTaggedFields`). */
+/** The client library, with two faults of its 1.x line corrected (2.x fixes them but needs Node.js 22; until abflow
+ * does, the corrections are installed here): its response reader (see `readTaggedFields`), and connections to a
+ * broker that left the cluster (see `unknownBrokerFails`). */
 export const kafkaLib = (): KafkaLib => {
   const lib = loadKafka();
-  if (!readerFixed) {
+  if (!fixed) {
     lib.Reader.prototype.readTaggedFields = readTaggedFields;
-    readerFixed = true;
+    const pool = lib.ConnectionPool.prototype as unknown as { get: PoolGet };
+    pool.get = unknownBrokerFails(pool.get, lib.NetworkError);
+    fixed = true;
   }
   return lib;
 };
 
+/** ConnectionPool.get, both forms: with a callback, or returning a promise. */
+type PoolGet = (this: unknown, broker: unknown, callback?: (error: Error | null, connection?: unknown) => void) => unknown;
+
+/** A consumer remembers its group coordinator by broker id; once that broker has failed it is missing from the
+ * metadata, and 1.x throws a TypeError from a timer callback when asked to connect to it (the process dies). Failing
+ * the request with a retriable network error instead lets the operation fail as any unreachable broker does: the
+ * source then replaces its client, which finds the new coordinator. */
+export function unknownBrokerFails(get: PoolGet, NetworkError: new (message: string) => Error): PoolGet {
+  return function (this: unknown, broker, callback) {
+    if (broker) return get.call(this, broker, callback);
+    const error = new NetworkError('the broker is no longer in the cluster metadata (it failed or left)');
+    if (!callback) return Promise.reject(error);
+    callback(error);
+  };
+}
+
 /** A tagged-field section as Kafka's protocol defines it: a count, then (tag, size, data) per field. @platformatic/kafka
  * 1.x takes the count for a byte length, so a response carrying any tagged field fails to parse ("Out of bounds"), and
  * does again on every retry: a broker answering a fetch with FENCED_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER sends the
- * current leader as one (KIP-951), which is what a consumer meets after a broker restart. 2.x reads it right but needs
- * Node.js 22; until abflow does, this replaces the library's method. */
+ * current leader as one (KIP-951), which is what a consumer meets after a broker restart. */
 export function readTaggedFields(this: InstanceType<KafkaLib['Reader']>): void {
   const fields = this.readUnsignedVarInt();
   for (let i = 0; i < fields; i++) {

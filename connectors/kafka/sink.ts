@@ -34,8 +34,8 @@ import {
   z,
 } from '../../engine/api.js';
 import zlib from 'node:zlib';
-import { clientOptions, connectionConfig, kafkaError, kafkaLib } from './connection.js';
-import { TransactionAdmin } from './transactions.js';
+import { clientOptions, connectionConfig, errorText, kafkaError, kafkaLib } from './connection.js';
+import { NOT_COORDINATOR, TransactionAdmin } from './transactions.js';
 
 const config = z
   .object({
@@ -151,21 +151,55 @@ export const kafkaSink = defineSink({
     const fail = (e: unknown, what: string) => kafkaError(e, 'sink_io', ctx.nodeId, cfg, what);
     type KafkaProducer = InstanceType<typeof Producer>;
     type Txn = Awaited<ReturnType<KafkaProducer['beginTransaction']>>;
+    interface Open {
+      readonly transactionalId: string;
+      readonly producer: KafkaProducer;
+      readonly txn: Txn;
+    }
     /** exactly_once: the epoch being written (rows up to barrier `epoch`), its transaction, and pre-committed ones. */
     let epoch = ctx.checkpointing?.firstId ?? 1;
-    let current: { producer: KafkaProducer; txn: Txn } | null = null;
-    const pending = new Map<number, { producer: KafkaProducer; txn: Txn }>();
+    let current: Open | null = null;
+    const pending = new Map<number, Open>();
     let plain: KafkaProducer | null = null;
+    let admin: TransactionAdmin | null = null;
 
-    const begin = async () => {
-      const producer = new Producer({
-        ...options,
-        idempotent: true,
-        acks: ProduceAcks.ALL,
-        transactionalId: `${prefix}-${epoch}`,
-        timeout: cfg.transactionTimeout,
-      });
-      return { producer, txn: await producer.beginTransaction() };
+    /** A producer with the epoch's transaction begun. The client library keeps the transaction coordinator it found
+     * first: one that answers NOT_COORDINATOR (it moved: its broker failed) would be retried in vain, so the producer
+     * is closed at once, which ends its retries, and a new one looks the coordinator up again. */
+    const begin = async (): Promise<Open> => {
+      const transactionalId = `${prefix}-${epoch}`;
+      for (let attempt = 1; ; attempt++) {
+        let moved = false;
+        const producer = new Producer({
+          ...options,
+          idempotent: true,
+          acks: ProduceAcks.ALL,
+          transactionalId,
+          timeout: cfg.transactionTimeout,
+          retryDelay: (client, _operation, _attempt, _retries, error) => {
+            if (NOT_COORDINATOR.test(errorText(error))) {
+              moved = true;
+              void closeProducer(client as KafkaProducer);
+            }
+            return cfg.retryDelay;
+          },
+        });
+        try {
+          return { transactionalId, producer, txn: await producer.beginTransaction() };
+        } catch (e) {
+          await closeProducer(producer);
+          if (!moved || attempt > cfg.retries) throw e;
+          await ctx.clock.sleep(cfg.retryDelay);
+        }
+      }
+    };
+
+    /** Ends a transaction through its coordinator as found at each attempt, not through its producer: the client
+     * library keeps the coordinator it found when the transaction began, and one that moved since (its broker failed)
+     * answers NOT_COORDINATOR to every retry. */
+    const end = async (t: Open, commit: boolean) => {
+      await admin!.end(t.transactionalId, { producerId: t.producer.producerId!, producerEpoch: t.producer.producerEpoch! }, commit);
+      await closeProducer(t.producer);
     };
 
     /** After a restart: the transactions of epochs up to the resumed checkpoint that were pre-committed but not
@@ -173,37 +207,33 @@ export const kafkaSink = defineSink({
      * been in flight after it) are aborted, whether or not this run will use their ids again (a transaction left open
      * holds back every read_committed reader). Transactions are named by the checkpoint they belong to, so this
      * run's first is `firstId`, not always `resumeFrom + 1`. One DescribeTransactions per coordinator asks about all. */
-    const recover = async (resumeFrom: number | null, firstId: number) => {
-      const admin = new TransactionAdmin(cfg, ctx.nodeId, (ms) => ctx.clock.sleep(ms));
-      try {
-        const upTo = resumeFrom ?? 0;
-        const epochs: number[] = [];
-        for (let e = Math.max(1, upTo - 16); e <= Math.max(upTo, firstId - 1) + 17; e++) epochs.push(e);
-        const states = await admin.describe(epochs.map((e) => `${prefix}-${e}`));
-        for (const e of epochs) {
-          const s = states.get(`${prefix}-${e}`);
-          if (s?.state === 'Ongoing') await admin.end(`${prefix}-${e}`, s, e <= upTo);
-        }
-      } finally {
-        admin.close();
+    const recover = async (transactions: TransactionAdmin, resumeFrom: number | null, firstId: number) => {
+      const upTo = resumeFrom ?? 0;
+      const epochs: number[] = [];
+      for (let e = Math.max(1, upTo - 16); e <= Math.max(upTo, firstId - 1) + 17; e++) epochs.push(e);
+      const states = await transactions.describe(epochs.map((e) => `${prefix}-${e}`));
+      for (const e of epochs) {
+        const s = states.get(`${prefix}-${e}`);
+        if (s?.state === 'Ongoing') await transactions.end(`${prefix}-${e}`, s, e <= upTo);
       }
     };
 
-    const closeAll = async (commit: boolean) => {
-      for (const t of [...pending.values(), ...(current ? [current] : [])]) {
-        if (commit) await t.txn.commit();
-        else await t.txn.abort().catch(() => undefined);
-        await closeProducer(t.producer);
-      }
+    /** Aborts what is open and lets go of the clients. */
+    const release = async () => {
+      for (const t of [...pending.values(), ...(current ? [current] : [])]) await end(t, false).catch(() => closeProducer(t.producer));
       pending.clear();
       current = null;
+      admin?.close();
+      if (plain) await closeProducer(plain);
     };
 
     return {
       async open() {
         try {
-          if (eos) await recover(ctx.checkpointing!.resumeFrom, ctx.checkpointing!.firstId);
-          else
+          if (eos) {
+            admin = new TransactionAdmin(cfg, ctx.nodeId, (ms) => ctx.clock.sleep(ms));
+            await recover(admin, ctx.checkpointing!.resumeFrom, ctx.checkpointing!.firstId);
+          } else
             plain = new Producer({
               ...options,
               idempotent: cfg.deliveryGuarantee === 'at_least_once',
@@ -236,22 +266,19 @@ export const kafkaSink = defineSink({
         for (const [e, t] of [...pending].sort((a, b) => a[0] - b[0])) {
           if (e > id) break;
           try {
-            await t.txn.commit();
+            await end(t, true);
           } catch (err) {
-            throw fail(err, `committing transaction ${prefix}-${e}`);
+            throw fail(err, `committing transaction ${t.transactionalId}`);
           }
           pending.delete(e);
-          await closeProducer(t.producer);
         }
       },
       async close() {
         // With checkpoints the last one committed everything; a transaction begun after it holds no rows.
-        await closeAll(false);
-        if (plain) await closeProducer(plain);
+        await release();
       },
       async abort() {
-        await closeAll(false);
-        if (plain) await closeProducer(plain);
+        await release();
       },
     };
   },

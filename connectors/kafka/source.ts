@@ -25,7 +25,7 @@ import {
   z,
 } from '../../engine/api.js';
 import { LINES_SCHEMA, messageColumns, NO_VALUE } from '../jsonl/lines.js';
-import { clientOptions, connectionConfig, kafkaError, kafkaLib } from './connection.js';
+import { clientOptions, connectionConfig, errorText, kafkaError, kafkaLib } from './connection.js';
 
 const METADATA = { topic: 'string', partition: 'int32', offset: 'int64', key: 'string', timestamp: 'timestamp', headers: 'json' } as const;
 type MetadataField = keyof typeof METADATA;
@@ -93,6 +93,8 @@ const metadataFields = (cfg: Config): MetadataField[] => (cfg.watermark && !cfg.
 const metadataColumns = (cfg: Config) => Object.fromEntries(metadataFields(cfg).map((m) => [`_kafka_${m}`, METADATA[m]]));
 /** Positions are numbers (doubles): a partition index above 2^40 offsets keeps them exact up to partition 8 191. */
 const OFFSET_BITS = 2 ** 40;
+/** Retries of each request within the consumer client, before the source tries again on a new client. */
+const CLIENT_RETRIES = 3;
 /** How often (ms) a source with quiet partitions asks the brokers where their logs end. */
 const LOOK_EVERY = 1000;
 
@@ -107,6 +109,10 @@ export const kafkaSource = defineSource({
     },
   ],
   display: (cfg) => ({ topics: cfg.topics?.join(', ') ?? `/${cfg.topicPattern}/`, group: cfg.groupId }),
+  // The position belongs to the consumer group's reading of its topics, beyond one run: a run after a finished one
+  // continues where it ended (a bounded run again reads what arrived since), as a group's consumer does. `startFrom`
+  // only places a group's first run; --from-scratch starts over.
+  connection: (cfg) => ({ groupId: cfg.groupId, topics: cfg.topics ?? null, topicPattern: cfg.topicPattern ?? null }),
   outputSchemas: (cfg) => ({ out: schemaOf({ ...(cfg.format === 'json' ? cfg.schema : { value: 'string' }), ...metadataColumns(cfg) }) }),
   decoder: (cfg) =>
     cfg.format === 'json'
@@ -123,7 +129,49 @@ export const kafkaSource = defineSource({
     const partitions: string[] = [];
     const indexOf = new Map<string, number>();
     const next = new Map<string, bigint>();
-    let consumer: InstanceType<typeof Consumer> | undefined;
+    const newConsumer = () => {
+      const c = new Consumer({
+        ...options,
+        // The source retries (see `persistently` in read), on a new client: the client's own retries stay brief.
+        retries: CLIENT_RETRIES,
+        groupId: cfg.groupId,
+        groupInstanceId: cfg.groupInstanceId ?? `abflow-${ctx.job}-${ctx.nodeId}`,
+        autocommit: false,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      });
+      c.on('consumer:heartbeat:error', () => {
+        if (c === consumer) coordinatorLost = true;
+      });
+      return c;
+    };
+    const closeConsumer = (c: ReturnType<typeof newConsumer>) => new Promise<void>((resolve) => c.close(true, () => resolve()));
+    let consumer: ReturnType<typeof newConsumer> | undefined;
+    /** Offset commits, as Flink's KafkaSource makes them: after each checkpoint, in the background, the newest
+     * position superseding one not yet sent; a failed commit is a warning, not a failure (the checkpoint holds the
+     * offsets, and a restore takes them from there), and the next read gets a client that finds the coordinator anew. */
+    let toCommit: Position | null = null;
+    let committing = false;
+    let commits = Promise.resolve();
+    let coordinatorLost = false;
+    const commitLatest = async () => {
+      for (let position = toCommit; position; position = toCommit) {
+        toCommit = null;
+        // Only partitions this member still owns: another member may have moved on from a revoked one.
+        const mine = owned();
+        const offsets = Object.entries(position.next)
+          .filter(([tp]) => mine.has(tp))
+          .map(([tp, o]) => ({ ...splitPartition(tp), offset: BigInt(o), leaderEpoch: -1 }));
+        const client = consumer!;
+        if (!offsets.length) continue;
+        try {
+          await client.commit({ offsets });
+        } catch (e) {
+          ctx.warn(`committing offsets to group '${cfg.groupId}' failed (${errorText(e)}); the checkpoint holds them and the next commit carries them`);
+          // A client replaced meanwhile failed for being closed: the new one needs nothing.
+          if (client === consumer) coordinatorLost = true;
+        }
+      }
+    };
     /** `topic:partition` of the partitions the group gave this member. */
     const owned = () => new Set((consumer?.assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
     const partitionIndex = (tp: string) => {
@@ -145,33 +193,37 @@ export const kafkaSource = defineSource({
       }
     }
 
-    async function startOffsets(topics: string[], from: Position | undefined) {
-      if (from) {
-        const offsets = Object.entries(from.next).map(([tp, o]) => ({ ...splitPartition(tp), offset: BigInt(o) }));
-        for (const o of offsets) next.set(`${o.topic}:${o.partition}`, o.offset);
-        // Partitions the checkpoint does not know were created since: they are read from the start.
-        return { mode: 'manual' as const, fallbackMode: 'earliest' as const, offsets };
-      }
+    /** Where each partition of `topics` starts, explicitly (so a consumer restarted mid-read continues exactly):
+     * the checkpoint's positions, else by `startFrom`. Partitions created later start at their beginning. */
+    async function startOffsets(topics: string[], from: Position | undefined): Promise<Map<string, bigint>> {
+      const { ListOffsetTimestamps } = kafkaLib();
+      const listed = async (timestamp: bigint) => {
+        const offsets = await consumer!.listOffsets({ topics, timestamp, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
+        return new Map([...offsets].flatMap(([topic, offs]) => offs.map((o, p) => [`${topic}:${p}`, o] as const)));
+      };
+      if (from) return new Map(Object.entries(from.next).map(([tp, o]) => [tp, BigInt(o)]));
+      const fallback = await listed(cfg.resetTo === 'earliest' || cfg.startFrom === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST);
+      if (cfg.startFrom === 'earliest' || cfg.startFrom === 'latest') return fallback;
       if (typeof cfg.startFrom === 'object') {
         const at = Date.parse(cfg.startFrom.timestamp);
         if (Number.isNaN(at))
           throw new AbflowError('config', `'${ctx.nodeId}': startFrom.timestamp ${cfg.startFrom.timestamp} is not a time`, { nodeId: ctx.nodeId });
-        const listed = await consumer!.listOffsets({ topics, timestamp: BigInt(at) });
-        const offsets = [...listed].flatMap(([topic, offs]) => offs.map((offset, partition) => ({ topic, partition, offset })));
-        return { mode: 'manual' as const, fallbackMode: 'latest' as const, offsets };
+        // No message at or after the time: the partition's end.
+        const after = await listed(BigInt(at));
+        const latest = await listed(ListOffsetTimestamps.LATEST);
+        return new Map([...latest].map(([tp, end]) => [tp, (after.get(tp) ?? -1n) >= 0n ? after.get(tp)! : end]));
       }
-      if (cfg.startFrom === 'committed') {
-        // Read once here rather than by the client's `committed` mode, which goes back to the group's offsets at every
-        // rejoin (a broker restart causes one): those trail the read position by up to a checkpoint, and the messages
-        // in between would be read twice.
-        const partitionCounts = await consumer!.listOffsets({ topics });
-        const committed = await consumer!.listCommittedOffsets({
-          topics: [...partitionCounts].map(([topic, offs]) => ({ topic, partitions: offs.map((_, p) => p) })),
-        });
-        const offsets = [...committed].flatMap(([topic, offs]) => offs.flatMap((offset, partition) => (offset >= 0n ? [{ topic, partition, offset }] : [])));
-        return { mode: 'manual' as const, fallbackMode: cfg.resetTo, offsets };
+      // committed: read once here rather than by the client's `committed` mode, which goes back to the group's offsets
+      // at every rejoin (a broker restart causes one): those trail the read position by up to a checkpoint, and the
+      // messages in between would be read twice.
+      const byTopic = new Map<string, number[]>();
+      for (const tp of fallback.keys()) {
+        const { topic, partition } = splitPartition(tp);
+        byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
       }
-      return { mode: cfg.startFrom, fallbackMode: cfg.resetTo };
+      const committed = await consumer!.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      for (const [topic, offs] of committed) offs.forEach((o, p) => o >= 0n && fallback.set(`${topic}:${p}`, o));
+      return fallback;
     }
 
     return {
@@ -180,49 +232,87 @@ export const kafkaSource = defineSource({
         return `${topic}[${partition}]@${p % OFFSET_BITS}`;
       },
       async *read(from?: unknown): AsyncGenerator<SourceOutput> {
-        consumer = new Consumer({
-          ...options,
-          groupId: cfg.groupId,
-          groupInstanceId: cfg.groupInstanceId ?? `abflow-${ctx.job}-${ctx.nodeId}`,
-          autocommit: false,
-          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-        });
+        /** Consecutive failures of the client without a message read in between. */
+        let failures = 0;
+        /** Runs `f`, and when it fails runs it again on a new client, `retryDelay` later, up to `retries` times in a
+         * row: the client library retries only briefly, and keeps the group coordinator it found first even after it
+         * moved (a broker failed), so a new client is what finds the cluster as it is now. */
+        const persistently = async <T>(what: string, f: () => Promise<T>, failure?: unknown): Promise<T> => {
+          for (let cause = failure; ;) {
+            if (cause !== undefined) {
+              if (++failures > cfg.retries) throw cause;
+              ctx.warn(`${what} failed (${errorText(cause)}); trying again on a new connection (${failures} of ${cfg.retries})`);
+              await ctx.clock.sleep(cfg.retryDelay);
+              const old = consumer!;
+              consumer = newConsumer();
+              void closeConsumer(old);
+            }
+            try {
+              return await f();
+            } catch (e) {
+              cause = e;
+            }
+          }
+        };
+        consumer = newConsumer();
         try {
-          const topics = await topicsToRead();
-          const start = await startOffsets(topics, from as Position | undefined);
-          const ends = cfg.bounded ? await consumer.listOffsets({ topics, isolationLevel: FetchIsolationLevels.READ_COMMITTED }) : undefined;
-          const stream = await consumer.consume({
-            topics,
-            ...start,
-            autocommit: false,
-            maxWaitTime: cfg.maxWait,
-            maxBytes: Math.max(cfg.maxMessageBytes * 2, 16 << 20),
-            // Kafka's max.partition.fetch.bytes: each fetch brings a share of every partition, not one partition whole
-            // (partitions read one after another would starve the others' event time and make them look idle).
-            maxBytesPerPartition: 1 << 20,
+          const { topics, ends } = await persistently('connecting', async () => {
+            const topics = await topicsToRead();
+            for (const [tp, o] of await startOffsets(topics, from as Position | undefined)) next.set(tp, o);
+            const ends = cfg.bounded ? await consumer!.listOffsets({ topics, isolationLevel: FetchIsolationLevels.READ_COMMITTED }) : undefined;
+            return { topics, ends };
           });
-          /** Bounded reads: whether a partition this member owns is short of its end. Its position is the next offset
-           * read or, once everything fetched was read, the client's fetch position: transaction markers, aborted
-           * transactions' messages and offsets deleted by retention are never delivered as messages, so a partition
-           * whose tail is one of those reaches its end only that way. */
+          /** A stream of messages from the next offset of every partition. */
+          const consume = () =>
+            consumer!.consume({
+              topics,
+              mode: 'manual',
+              fallbackMode: 'earliest',
+              offsets: [...next].map(([tp, offset]) => ({ ...splitPartition(tp), offset })),
+              autocommit: false,
+              maxWaitTime: cfg.maxWait,
+              maxBytes: Math.max(cfg.maxMessageBytes * 2, 16 << 20),
+              // Kafka's max.partition.fetch.bytes: each fetch brings a share of every partition, not one partition whole
+              // (partitions read one after another would starve the others' event time and make them look idle).
+              maxBytesPerPartition: 1 << 20,
+            });
+          let stream = await persistently('reading', consume);
+          let wake = () => {};
+          /** Resolves with the error that ends `stream`. */
+          let broken: Promise<Error>;
+          const watch = () => {
+            (stream as NodeJS.EventEmitter).on('readable', () => wake());
+            broken = new Promise((resolve) => stream.once('error', resolve));
+          };
+          watch();
+          /** A stream that failed (its fetches gave up: a partition's leader is gone, the brokers cannot be reached)
+           * or whose client lost the group coordinator is replaced: the new one continues from the next offsets. */
+          const reopen = async (failure: unknown) => {
+            await stream.close().catch(() => undefined);
+            stream = await persistently('reading', consume, failure);
+            watch();
+          };
+          /** How far a partition has been read: the next offset read or, once everything the stream fetched was read,
+           * its fetch position. Transaction markers, aborted transactions' messages and offsets deleted by retention are
+           * never delivered as messages, so a partition whose tail is one of those reaches its end only that way. A
+           * broken stream's fetch position counts for nothing: what it fetched was dropped unread. */
+          const positionOf = () => {
+            const drained = !stream.destroyed && stream.readableLength === 0;
+            return (tp: string) => {
+              const read = next.get(tp) ?? -1n;
+              const fetched = drained ? (stream.offsetsToFetch.get(tp) ?? -1n) : -1n;
+              return read > fetched ? read : fetched;
+            };
+          };
+          /** Bounded reads: whether a partition this member owns is short of its end. */
           const unfinished = () => {
             const mine = owned();
             if (!mine.size) return true; // the group has not assigned partitions yet
-            const drained = stream.readableLength === 0;
+            const position = positionOf();
             for (const [topic, offs] of ends!)
-              for (let p = 0; p < offs.length; p++) {
-                const tp = `${topic}:${p}`;
-                if (!mine.has(tp)) continue;
-                const read = next.get(tp) ?? -1n;
-                const fetched = drained ? (stream.offsetsToFetch.get(tp) ?? -1n) : -1n;
-                if ((read > fetched ? read : fetched) < offs[p]!) return true;
-              }
+              for (let p = 0; p < offs.length; p++) if (mine.has(`${topic}:${p}`) && position(`${topic}:${p}`) < offs[p]!) return true;
             return false;
           };
-          const failed = new Promise<never>((_, reject) => stream.once('error', (e: Error) => reject(kafkaError(e, 'source_io', ctx.nodeId, cfg, 'reading'))));
-          failed.catch(() => undefined);
-          let wake = () => {};
-          (stream as NodeJS.EventEmitter).on('readable', () => wake());
           const meta = metadataFields(cfg);
           const eventTime = cfg.watermark ? new PartitionWatermarks(cfg.watermark.maxOutOfOrderness, cfg.watermark.idleTimeout, ctx.clock.monotonic()) : null;
           /** Idleness needs the log's end (see PartitionWatermarks): one look at a time, at most every LOOK_EVERY ms. */
@@ -232,13 +322,7 @@ export const kafkaSource = defineSource({
             if (looking || at - lastLook < LOOK_EVERY) return;
             looking = true;
             lastLook = at;
-            // Positions as of `at`; the fetch position counts once everything fetched was read (see `unfinished`).
-            const drained = stream.readableLength === 0;
-            const position = (tp: string) => {
-              const read = next.get(tp) ?? -1n;
-              const fetched = drained ? (stream.offsetsToFetch.get(tp) ?? -1n) : -1n;
-              return read > fetched ? read : fetched;
-            };
+            const position = positionOf();
             const positions = new Map(quiet.map((tp) => [tp, position(tp)]));
             consumer!
               .listOffsets({ topics, isolationLevel: FetchIsolationLevels.READ_COMMITTED })
@@ -255,6 +339,10 @@ export const kafkaSource = defineSource({
               .finally(() => (looking = false));
           };
           for (;;) {
+            if (coordinatorLost) {
+              coordinatorLost = false;
+              await reopen(new Error(`the coordinator of group '${cfg.groupId}' cannot be reached`));
+            }
             const started = ctx.clock.monotonic();
             const messages: {
               topic: string;
@@ -269,13 +357,19 @@ export const kafkaSource = defineSource({
               const m = stream.read() as (typeof messages)[number] | null;
               if (m) {
                 messages.push(m);
+                // At once: a stream replaced before this batch is out continues after it.
+                next.set(`${m.topic}:${m.partition}`, m.offset + 1n);
                 continue;
               }
               const left = (messages.length ? ctx.lingerMs : cfg.maxWait) - (ctx.clock.monotonic() - started);
               if (left <= 0 || (ends && !unfinished() && !messages.length)) break;
               const abort = new AbortController();
-              await Promise.race([new Promise<void>((r) => (wake = r)), ctx.clock.sleep(left, abort.signal), failed]).finally(() => abort.abort());
+              const failure = await Promise.race([new Promise<void>((r) => (wake = r)), ctx.clock.sleep(left, abort.signal), broken!]).finally(() =>
+                abort.abort(),
+              );
+              if (failure) await reopen(failure);
             }
+            if (messages.length) failures = 0;
             const n = messages.length;
             const positions = new Float64Array(n);
             const texts: string[] = [];
@@ -288,7 +382,6 @@ export const kafkaSource = defineSource({
               const m = messages[i]!;
               const tp = `${m.topic}:${m.partition}`;
               positions[i] = partitionIndex(tp) * OFFSET_BITS + Number(m.offset);
-              next.set(tp, m.offset + 1n);
               places?.appendString(`${m.topic}[${m.partition}]@${m.offset}`);
               eventTime?.saw(tp, Number(m.timestamp), now);
               const v = m.value;
@@ -331,20 +424,17 @@ export const kafkaSource = defineSource({
       },
       async close() {
         // The consumer outlives the read: the last checkpoint's offsets are committed through it.
-        if (consumer) await new Promise<void>((resolve) => consumer!.close(true, () => resolve()));
+        await commits;
+        if (consumer) await closeConsumer(consumer);
       },
-      async committed(at) {
+      committed(at) {
         const position = at as Position | null;
         if (!position || !consumer) return;
-        // Only partitions this member still owns: another member may have moved on from a revoked one.
-        const mine = owned();
-        const offsets = Object.entries(position.next)
-          .filter(([tp]) => mine.has(tp))
-          .map(([tp, o]) => ({ ...splitPartition(tp), offset: BigInt(o), leaderEpoch: -1 }));
-        if (offsets.length)
-          await (consumer.commit({ offsets }) as Promise<void>).catch((e: unknown) =>
-            Promise.reject(kafkaError(e, 'source_io', ctx.nodeId, cfg, 'committing offsets')),
-          );
+        toCommit = position;
+        if (!committing) {
+          committing = true;
+          commits = commitLatest().finally(() => (committing = false));
+        }
       },
     };
   },

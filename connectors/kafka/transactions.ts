@@ -9,8 +9,10 @@
 import type { Connection as KafkaConnection } from '@platformatic/kafka';
 import { brokersOf, type ConnectionConfig, clientOptions, errorText, kafkaLib } from './connection.js';
 
+/** The broker's answer when a request went to a coordinator that is no longer the one (Kafka's NOT_COORDINATOR). */
+export const NOT_COORDINATOR = /not the correct coordinator/i;
 /** Errors worth another try: the coordinator loading or moving, the broker unreachable or restarting. */
-const RETRIABLE = /not available|loading|load in progress|not the coordinator|connection|ECONNREFUSED|ECONNRESET|timed out/i;
+const RETRIABLE = new RegExp(`${NOT_COORDINATOR.source}|not available|loading|load in progress|connection|ECONNREFUSED|ECONNRESET|timed out|no longer in the cluster`, 'i');
 
 /** FindCoordinator's key type for transactional ids. */
 const TRANSACTION_COORDINATOR = 1;
@@ -114,7 +116,7 @@ export class TransactionAdmin {
 
   /** Ends the open transaction of `transactionalId` as the producer that began it: commits or aborts it. (A new
    * producer's InitProducerId would fence it too, but the client library sends one only with a transaction begun.) */
-  async end(transactionalId: string, at: TransactionState, commit: boolean): Promise<void> {
+  async end(transactionalId: string, at: Pick<TransactionState, 'producerId' | 'producerEpoch'>, commit: boolean): Promise<void> {
     const { endTxnV4 } = kafkaLib();
     await this.retrying(async () => {
       const [coordinator] = (await this.byCoordinator([transactionalId])).keys();

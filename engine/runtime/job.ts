@@ -230,6 +230,10 @@ export class Job implements VertexRuntime {
     return `${dead} of ${rowsIn} rows read became dead letters (${((100 * dead) / rowsIn).toFixed(1)} %), more than engine.maxDeadLetterRatio ${limit}; see ${this.plan.engine.deadLetters} or the plan's dead-letter sinks`;
   }
 
+  warn(message: string): void {
+    this.opts.onWarning?.(message);
+  }
+
   count(counters: readonly NodeCounters[]): void {
     if (!this.metrics.count(counters) || this.plan.engine.maxDeadLetterRatio === undefined) return;
     // While the run goes: from 1 000 rows on, so the first few rows of a run do not decide it.

@@ -25,7 +25,8 @@ describe.skipIf(!HAS_KAFKA)('plans/kafka-enrich.yaml', () => {
       _airbyte_emitted_at: 1_765_000_000_000 + i,
       _airbyte_data: { ticket: i, body: i % 5 ? `printer broken #${i}` : `call me at +1 415 555 01${String(i % 100).padStart(2, '0')} or ann${i}@example.com` },
     }));
-    const p = new Producer({ clientId: 'test', bootstrapBrokers: [broker.bootstrap], serializers: stringSerializers });
+    // Idempotent: a retried send (a new topic's leaders still settling) must not write a message twice.
+    const p = new Producer({ clientId: 'test', bootstrapBrokers: [broker.bootstrap], serializers: stringSerializers, idempotent: true });
     await p.send({ messages: records.map((r) => ({ topic: 'support_tickets', key: r._airbyte_ab_id, value: JSON.stringify(r) })) });
     await p.send({ messages: [{ topic: 'support_tickets', key: 'broken', value: '{"_airbyte_ab_id": ', partition: 0 }] });
     await p.close();

@@ -49,14 +49,18 @@ export interface CliRun {
 }
 
 /** Runs the CLI asynchronously. Crash tests kill it with SIGKILL: `killAfterMs` after the start, or `killAfter`
- * milliseconds after its stderr first contains `killAfterOutput`. */
-export function runCli(args: string[], opts: { cwd: string; killAfterMs?: number; killAfterOutput?: RegExp; killAfter?: number }): Promise<CliRun> {
+ * milliseconds after its stderr first contains `killAfterOutput`. `onStderr` sees its stderr so far as it grows. */
+export function runCli(
+  args: string[],
+  opts: { cwd: string; killAfterMs?: number; killAfterOutput?: RegExp; killAfter?: number; onStderr?: (stderr: string) => void },
+): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
+      opts.onStderr?.(stderr);
       if (opts.killAfterOutput && !timer && opts.killAfterOutput.test(stderr)) timer = setTimeout(() => child.kill('SIGKILL'), opts.killAfter ?? 0);
     });
     child.on('exit', (code, signal) => {

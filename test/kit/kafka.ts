@@ -1,7 +1,8 @@
 /**
  * A real Apache Kafka broker in tests: Apache's own jars (test/services/kafka.sh fetches them with Maven, once, into a
  * cache), one KRaft node (broker and controller in one process) per test file, on free loopback ports, with a
- * temporary log directory. Tests stop, kill and restart it to exercise failures; `close` removes everything.
+ * temporary log directory; or a cluster of such processes, the first also the controller. Tests stop, kill and
+ * restart brokers to exercise failures; `close` removes everything.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -37,39 +38,54 @@ export class KafkaBroker {
   }
 
   static async start(): Promise<KafkaBroker> {
+    return (await KafkaBroker.cluster(1))[0]!;
+  }
+
+  /** `size` brokers in one cluster, started and ready. The first is also the cluster's only controller (keep it
+   * up); internal topics are replicated to every broker, so any other can fail. */
+  static async cluster(size: number): Promise<KafkaBroker[]> {
     const libs = kafkaLibs();
-    const dir = tempDir('abflow-kafka-');
-    const [port, controller] = [await freePort(), await freePort()];
-    mkdirSync(join(dir, 'data'));
-    writeFileSync(
-      join(dir, 'server.properties'),
-      [
-        'process.roles=broker,controller',
-        'node.id=1',
-        `controller.quorum.voters=1@127.0.0.1:${controller}`,
-        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
-        'controller.listener.names=CONTROLLER',
-        `log.dirs=${join(dir, 'data')}`,
-        'offsets.topic.replication.factor=1',
-        'offsets.topic.num.partitions=3',
-        'transaction.state.log.replication.factor=1',
-        'transaction.state.log.min.isr=1',
-        'transaction.state.log.num.partitions=3',
-        'group.initial.rebalance.delay.ms=0',
-        // Tests write messages with event-time timestamps of any age: time-based retention would delete them.
-        'log.retention.ms=-1',
-        // A 10 MB message must reach the source (which dead-letters it), not be refused by the broker.
-        'message.max.bytes=16777216',
-        'replica.fetch.max.bytes=16777216',
-      ].join('\n'),
-    );
-    execFileSync('java', ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', `abflow-test-${port}`, '-c', join(dir, 'server.properties')], {
-      stdio: 'ignore',
+    const controller = await freePort();
+    const ports: number[] = [];
+    for (let i = 0; i < size; i++) ports.push(await freePort());
+    const brokers = ports.map((port, i) => {
+      const dir = tempDir('abflow-kafka-');
+      mkdirSync(join(dir, 'data'));
+      const listeners = i === 0 ? `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}` : `PLAINTEXT://127.0.0.1:${port}`;
+      writeFileSync(
+        join(dir, 'server.properties'),
+        [
+          `process.roles=${i === 0 ? 'broker,controller' : 'broker'}`,
+          `node.id=${i + 1}`,
+          `controller.quorum.voters=1@127.0.0.1:${controller}`,
+          `listeners=${listeners}`,
+          `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+          'controller.listener.names=CONTROLLER',
+          `log.dirs=${join(dir, 'data')}`,
+          `offsets.topic.replication.factor=${size}`,
+          'offsets.topic.num.partitions=3',
+          `transaction.state.log.replication.factor=${size}`,
+          'transaction.state.log.min.isr=1',
+          'transaction.state.log.num.partitions=3',
+          'group.initial.rebalance.delay.ms=0',
+          // A failed broker's partitions get new leaders within seconds (the default waits 9 s).
+          'broker.heartbeat.interval.ms=500',
+          'broker.session.timeout.ms=3000',
+          // Tests write messages with event-time timestamps of any age: time-based retention would delete them.
+          'log.retention.ms=-1',
+          // A 10 MB message must reach the source (which dead-letters it), not be refused by the broker.
+          'message.max.bytes=16777216',
+          'replica.fetch.max.bytes=16777216',
+        ].join('\n'),
+      );
+      execFileSync('java', ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', `abflow-test-${ports[0]}`, '-c', join(dir, 'server.properties')], {
+        stdio: 'ignore',
+      });
+      return new KafkaBroker(dir, port, libs);
     });
-    const broker = new KafkaBroker(dir, port, libs);
-    await broker.run();
-    return broker;
+    await brokers[0]!.run();
+    await Promise.all(brokers.slice(1).map((b) => b.run()));
+    return brokers;
   }
 
   /** Starts the broker process (again, after `stop` or `kill`) and waits until it answers metadata requests. */
@@ -106,10 +122,10 @@ export class KafkaBroker {
     await Promise.race([ready, exited]);
   }
 
-  async createTopic(topic: string, partitions: number): Promise<void> {
+  async createTopic(topic: string, partitions: number, replicas = 1): Promise<void> {
     const admin = new Admin({ clientId: 'abflow-test', bootstrapBrokers: [this.bootstrap] });
     try {
-      await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+      await admin.createTopics({ topics: [topic], partitions, replicas });
     } finally {
       await admin.close();
     }
@@ -140,12 +156,12 @@ export class KafkaBroker {
 }
 
 /** Every message of `topic` a read_committed consumer sees (aborted transactions' messages never appear), read from
- * the earliest offsets until `count` arrived or nothing came for `idleMs`. */
+ * the earliest offsets until `count` arrived or nothing came for `idleMs`. `bootstrap`: host:port, comma-separated. */
 export async function readTopic(bootstrap: string, topic: string, opts: { count?: number; idleMs?: number } = {}): Promise<string[]> {
   const consumer = new Consumer({
     clientId: 'abflow-test',
     groupId: `reader_${topic}_${Date.now()}`,
-    bootstrapBrokers: [bootstrap],
+    bootstrapBrokers: bootstrap.split(','),
     deserializers: stringDeserializers,
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
   });

@@ -39,6 +39,8 @@ export interface VertexRuntime {
   readonly stopping: boolean;
   readonly failure: Error | null;
   fail(e: unknown, v: Vertex): void;
+  /** A message for the operator (the CLI prints it as a warning). */
+  warn(message: string): void;
   /** Adds counters to the job's metrics (and checks the dead-letter ratio). */
   count(counters: readonly NodeCounters[]): void;
 }

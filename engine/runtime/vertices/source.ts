@@ -47,6 +47,7 @@ class SourceDriver {
       outputs: n.outputs,
       checkpointing: this.coordinator !== null,
       clock: rt.clock,
+      warn: (m) => rt.warn(`'${this.origin}': ${m}`),
     });
     this.resumeAfter = rt.stateOf(v.id)[0]?.value ?? null;
     this.injected = this.coordinator?.beforeFirst ?? 0;

@@ -53,3 +53,13 @@ it('reads a fetch answer whose partition carries a tagged field, as brokers send
     { partitionIndex: 4, errorCode: 0, highWatermark: 10n },
   ]);
 });
+
+it('fails a connection to a broker missing from the metadata with a retriable error, not a TypeError', async () => {
+  const { ConnectionPool } = kafkaLib();
+  const pool = new ConnectionPool('abflow-test');
+  const failure = (await (pool.get(undefined as never) as Promise<unknown>).catch((e: unknown) => e)) as { message: string; canRetry?: boolean };
+  expect(failure.message).toMatch(/no longer in the cluster metadata/);
+  expect(failure.canRetry).toBe(true);
+  const viaCallback = await new Promise<Error | null>((resolve) => pool.get(undefined as never, (e) => resolve(e)));
+  expect(viaCallback?.message).toMatch(/no longer in the cluster metadata/);
+});
