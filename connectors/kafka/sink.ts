@@ -155,6 +155,8 @@ export const kafkaSink = defineSink({
       readonly transactionalId: string;
       readonly producer: KafkaProducer;
       readonly txn: Txn;
+      /** What the epoch sent so far: written again in a new transaction if this one's coordinator moves. */
+      readonly sent: Message[][];
     }
     /** exactly_once: the epoch being written (rows up to barrier `epoch`), its transaction, and pre-committed ones. */
     let epoch = ctx.checkpointing?.firstId ?? 1;
@@ -179,13 +181,14 @@ export const kafkaSink = defineSink({
           retryDelay: (client, _operation, _attempt, _retries, error) => {
             if (NOT_COORDINATOR.test(errorText(error))) {
               moved = true;
-              void closeProducer(client as KafkaProducer);
+              // Once the library has armed this retry: closing then cancels it at once.
+              setImmediate(() => void closeProducer(client as KafkaProducer));
             }
             return cfg.retryDelay;
           },
         });
         try {
-          return { transactionalId, producer, txn: await producer.beginTransaction() };
+          return { transactionalId, producer, txn: await producer.beginTransaction(), sent: [] };
         } catch (e) {
           await closeProducer(producer);
           if (!moved || attempt > cfg.retries) throw e;
@@ -200,6 +203,25 @@ export const kafkaSink = defineSink({
     const end = async (t: Open, commit: boolean) => {
       await admin!.end(t.transactionalId, { producerId: t.producer.producerId!, producerEpoch: t.producer.producerEpoch! }, commit);
       await closeProducer(t.producer);
+    };
+
+    /** Sends into the epoch's transaction. When its coordinator moved (a broker failed) the transaction cannot go on
+     * in this producer: it is aborted, and the epoch's messages so far go again into a new one under the same id, up
+     * to `retries` times. Flink fails the task instead; abflow has no restart of its own, so the sink rides it out. */
+    const sendInTransaction = async (messages: Message[]) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (attempt === 1) await current!.txn.send({ messages });
+          else for (const earlier of current!.sent) await current!.txn.send({ messages: earlier });
+          return;
+        } catch (e) {
+          if (!NOT_COORDINATOR.test(errorText(e)) || attempt > cfg.retries) throw e;
+          const moved = current!;
+          await end(moved, false).catch(() => closeProducer(moved.producer));
+          current = await begin();
+          current.sent.push(...moved.sent);
+        }
+      }
     };
 
     /** After a restart: the transactions of epochs up to the resumed checkpoint that were pre-committed but not
@@ -251,14 +273,18 @@ export const kafkaSink = defineSink({
             return;
           }
           current ??= await begin();
-          await current.txn.send({ messages });
+          current.sent.push(messages);
+          await sendInTransaction(messages);
         } catch (e) {
           throw fail(e, `writing to ${cfg.topic}`);
         }
       },
       async preCommit(id) {
         // Every send of the epoch was acknowledged in `write`: the transaction is flushed, ready to commit.
-        if (eos && current) pending.set(id, current);
+        if (eos && current) {
+          current.sent.length = 0; // nothing more goes into it
+          pending.set(id, current);
+        }
         current = null;
         epoch = id + 1;
       },

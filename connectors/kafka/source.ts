@@ -95,6 +95,9 @@ const metadataColumns = (cfg: Config) => Object.fromEntries(metadataFields(cfg).
 const OFFSET_BITS = 2 ** 40;
 /** Retries of each request within the consumer client, before the source tries again on a new client. */
 const CLIENT_RETRIES = 3;
+/** How long (ms) a partition behind its end may send nothing, all fetched having been read, before the stream is
+ * replaced: a working stream brings some of every lagging partition with each fetch (maxWait, 500 ms by default). */
+const STALL_MS = 10_000;
 /** How often (ms) a source with quiet partitions asks the brokers where their logs end. */
 const LOOK_EVERY = 1000;
 
@@ -280,9 +283,15 @@ export const kafkaSource = defineSource({
           let wake = () => {};
           /** Resolves with the error that ends `stream`. */
           let broken: Promise<Error>;
+          /** When each partition last gave a message, and when the stream was opened. */
+          const lastRead = new Map<string, number>();
+          let streamSince = ctx.clock.monotonic();
+          /** A partition found behind its end though nothing came from it for STALL_MS with nothing left to read. */
+          let stalled: string | null = null;
           const watch = () => {
             (stream as NodeJS.EventEmitter).on('readable', () => wake());
             broken = new Promise((resolve) => stream.once('error', resolve));
+            streamSince = ctx.clock.monotonic();
           };
           watch();
           /** A stream that failed (its fetches gave up: a partition's leader is gone, the brokers cannot be reached)
@@ -318,19 +327,24 @@ export const kafkaSource = defineSource({
           /** Idleness needs the log's end (see PartitionWatermarks): one look at a time, at most every LOOK_EVERY ms. */
           let looking = false;
           let lastLook = -Infinity;
-          const lookAtEnds = (quiet: string[], at: number) => {
+          /** Also the stall check: a stream can stop fetching some partitions without failing (the client keeps
+           * waiting on a fetch from a broker that died, or on a leader that moved), so a partition that is behind its
+           * end yet sent nothing for STALL_MS while everything fetched was read gets a new stream. */
+          const lookAtEnds = (quiet: ReadonlySet<string>, stuck: ReadonlySet<string>, at: number) => {
             if (looking || at - lastLook < LOOK_EVERY) return;
             looking = true;
             lastLook = at;
             const position = positionOf();
-            const positions = new Map(quiet.map((tp) => [tp, position(tp)]));
+            const positions = new Map([...quiet, ...stuck].map((tp) => [tp, position(tp)]));
             consumer!
               .listOffsets({ topics, isolationLevel: FetchIsolationLevels.READ_COMMITTED })
               .then((latest) => {
                 for (const [tp, pos] of positions) {
                   const { topic, partition } = splitPartition(tp);
                   const end = latest.get(topic)?.[partition];
-                  if (end !== undefined && pos >= end) eventTime!.reachedEnd(tp, at);
+                  if (end === undefined) continue;
+                  if (pos >= end) eventTime?.reachedEnd(tp, at);
+                  else if (stuck.has(tp)) stalled = tp;
                 }
                 wake();
               })
@@ -342,6 +356,11 @@ export const kafkaSource = defineSource({
             if (coordinatorLost) {
               coordinatorLost = false;
               await reopen(new Error(`the coordinator of group '${cfg.groupId}' cannot be reached`));
+            }
+            if (stalled) {
+              const tp = stalled;
+              stalled = null;
+              await reopen(new Error(`${tp} is behind its end, yet nothing came from it for ${STALL_MS / 1000} s`));
             }
             const started = ctx.clock.monotonic();
             const messages: {
@@ -384,6 +403,7 @@ export const kafkaSource = defineSource({
               positions[i] = partitionIndex(tp) * OFFSET_BITS + Number(m.offset);
               places?.appendString(`${m.topic}[${m.partition}]@${m.offset}`);
               eventTime?.saw(tp, Number(m.timestamp), now);
+              lastRead.set(tp, now);
               const v = m.value;
               if (cfg.format === 'json') {
                 // A value over the limit keeps only its start: the decoder dead-letters it by its true length.
@@ -402,10 +422,10 @@ export const kafkaSource = defineSource({
             const metaData = metaBuilders.map((b) => b.finish());
             const resumeAfter: Position = { next: Object.fromEntries([...next].map(([tp, o]) => [tp, o.toString()])) };
             const mine = owned();
-            if (eventTime) {
-              const quiet = eventTime.silent(mine, now);
-              if (quiet.length) lookAtEnds(quiet, now);
-            }
+            const quiet = new Set(eventTime?.silent(mine, now));
+            const drained = !stream.destroyed && stream.readableLength === 0;
+            const stuck = new Set(drained ? [...mine].filter((tp) => now - Math.max(lastRead.get(tp) ?? -Infinity, streamSince) >= STALL_MS) : []);
+            if (quiet.size || stuck.size) lookAtEnds(quiet, stuck, now);
             const watermark = eventTime?.current(mine, now);
             const time = watermark === undefined ? {} : { watermark };
             if (cfg.format === 'json') {

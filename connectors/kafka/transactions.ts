@@ -12,7 +12,10 @@ import { brokersOf, type ConnectionConfig, clientOptions, errorText, kafkaLib } 
 /** The broker's answer when a request went to a coordinator that is no longer the one (Kafka's NOT_COORDINATOR). */
 export const NOT_COORDINATOR = /not the correct coordinator/i;
 /** Errors worth another try: the coordinator loading or moving, the broker unreachable or restarting. */
-const RETRIABLE = new RegExp(`${NOT_COORDINATOR.source}|not available|loading|load in progress|connection|ECONNREFUSED|ECONNRESET|timed out|no longer in the cluster`, 'i');
+const RETRIABLE = new RegExp(
+  `${NOT_COORDINATOR.source}|not available|loading|load in progress|connection|ECONNREFUSED|ECONNRESET|timed out|no longer in the cluster`,
+  'i',
+);
 
 /** FindCoordinator's key type for transactional ids. */
 const TRANSACTION_COORDINATOR = 1;
