@@ -49,19 +49,23 @@ export interface CliRun {
 }
 
 /** Runs the CLI asynchronously. Crash tests kill it with SIGKILL: `killAfterMs` after the start, or `killAfter`
- * milliseconds after its stderr first contains `killAfterOutput`. `onStderr` sees its stderr so far as it grows. */
+ * milliseconds after its stderr first contains `killAfterOutput`; not once its stderr matches `spare`. `onStderr` sees
+ * its stderr so far as it grows. */
 export function runCli(
   args: string[],
-  opts: { cwd: string; killAfterMs?: number; killAfterOutput?: RegExp; killAfter?: number; onStderr?: (stderr: string) => void },
+  opts: { cwd: string; killAfterMs?: number; killAfterOutput?: RegExp; killAfter?: number; spare?: RegExp; onStderr?: (stderr: string) => void },
 ): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    let timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
+    const kill = () => {
+      if (!opts.spare?.test(stderr)) child.kill('SIGKILL');
+    };
+    let timer = opts.killAfterMs === undefined ? undefined : setTimeout(kill, opts.killAfterMs);
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
       opts.onStderr?.(stderr);
-      if (opts.killAfterOutput && !timer && opts.killAfterOutput.test(stderr)) timer = setTimeout(() => child.kill('SIGKILL'), opts.killAfter ?? 0);
+      if (opts.killAfterOutput && !timer && opts.killAfterOutput.test(stderr)) timer = setTimeout(kill, opts.killAfter ?? 0);
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
