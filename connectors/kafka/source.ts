@@ -305,11 +305,12 @@ export const kafkaSource = defineSource({
            * its fetch position. Transaction markers, aborted transactions' messages and offsets deleted by retention are
            * never delivered as messages, so a partition whose tail is one of those reaches its end only that way. A
            * broken stream's fetch position counts for nothing: what it fetched was dropped unread. */
+          const drained = () => !stream.destroyed && stream.readableLength === 0;
           const positionOf = () => {
-            const drained = !stream.destroyed && stream.readableLength === 0;
+            const all = drained();
             return (tp: string) => {
               const read = next.get(tp) ?? -1n;
-              const fetched = drained ? (stream.offsetsToFetch.get(tp) ?? -1n) : -1n;
+              const fetched = all ? (stream.offsetsToFetch.get(tp) ?? -1n) : -1n;
               return read > fetched ? read : fetched;
             };
           };
@@ -423,8 +424,7 @@ export const kafkaSource = defineSource({
             const resumeAfter: Position = { next: Object.fromEntries([...next].map(([tp, o]) => [tp, o.toString()])) };
             const mine = owned();
             const quiet = new Set(eventTime?.silent(mine, now));
-            const drained = !stream.destroyed && stream.readableLength === 0;
-            const stuck = new Set(drained ? [...mine].filter((tp) => now - Math.max(lastRead.get(tp) ?? -Infinity, streamSince) >= STALL_MS) : []);
+            const stuck = new Set(drained() ? [...mine].filter((tp) => now - Math.max(lastRead.get(tp) ?? -Infinity, streamSince) >= STALL_MS) : []);
             if (quiet.size || stuck.size) lookAtEnds(quiet, stuck, now);
             const watermark = eventTime?.current(mine, now);
             const time = watermark === undefined ? {} : { watermark };
