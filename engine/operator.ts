@@ -203,9 +203,13 @@ export interface SinkContext {
   readonly clock: Clock;
   /** Set when the job takes checkpoints: the sink must then write exactly once with two-phase commit. */
   readonly checkpointing?: {
-    /** The newest complete checkpoint the job resumes from (null: a fresh start). On open, the sink commits what it
-     * staged up to it and discards what it staged after it. */
+    /** The newest complete checkpoint the job resumes from (null: a fresh start). */
     readonly resumeFrom: number | null;
+    /** The newest complete checkpoint (null: none, or `--from-scratch`). On open, the sink commits what it staged up to
+     * it — a crash may have cut its commit short — and discards what it staged after it. It is `resumeFrom` when the
+     * run resumes; after a finished run the job starts afresh (`resumeFrom` null) but that run's final checkpoint may
+     * still await its commit. A sink whose fresh start replaces all its output may skip that commit. */
+    readonly lastComplete: number | null;
     /** The id of this run's first checkpoint: what is written before it belongs to it. Usually `resumeFrom + 1`, but
      * higher when newer checkpoints than the one resumed from were left unusable (a crash while one was written). */
     readonly firstId: number;

@@ -125,7 +125,7 @@ export async function microBench(): Promise<Row[]> {
     clock: systemClock,
     job: 'micro',
     inputs: [batch.schema],
-    checkpointing: { resumeFrom: null, firstId: 1, durable: false },
+    checkpointing: { resumeFrom: null, lastComplete: null, firstId: 1, durable: false },
   });
   let epoch = 0;
   await duckSink.open?.();

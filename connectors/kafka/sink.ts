@@ -224,13 +224,14 @@ export const kafkaSink = defineSink({
       }
     };
 
-    /** After a restart: the transactions of epochs up to the resumed checkpoint that were pre-committed but not
-     * committed are committed; those of later epochs (up to this run's first, and the 16 checkpoints that may have
+    /** After a restart: the transactions of epochs up to the last complete checkpoint that were pre-committed but not
+     * committed are committed (also when that checkpoint finished its run: this run starts afresh, but its sinks'
+     * commit may have been cut short); those of later epochs (up to this run's first, and the 16 checkpoints that may have
      * been in flight after it) are aborted, whether or not this run will use their ids again (a transaction left open
      * holds back every read_committed reader). Transactions are named by the checkpoint they belong to, so this
-     * run's first is `firstId`, not always `resumeFrom + 1`. One DescribeTransactions per coordinator asks about all. */
-    const recover = async (transactions: TransactionAdmin, resumeFrom: number | null, firstId: number) => {
-      const upTo = resumeFrom ?? 0;
+     * run's first is `firstId`, not always `lastComplete + 1`. One DescribeTransactions per coordinator asks about all. */
+    const recover = async (transactions: TransactionAdmin, lastComplete: number | null, firstId: number) => {
+      const upTo = lastComplete ?? 0;
       const epochs: number[] = [];
       for (let e = Math.max(1, upTo - 16); e <= Math.max(upTo, firstId - 1) + 17; e++) epochs.push(e);
       const states = await transactions.describe(epochs.map((e) => `${prefix}-${e}`));
@@ -254,7 +255,7 @@ export const kafkaSink = defineSink({
         try {
           if (eos) {
             admin = new TransactionAdmin(cfg, ctx.nodeId, (ms) => ctx.clock.sleep(ms));
-            await recover(admin, ctx.checkpointing!.resumeFrom, ctx.checkpointing!.firstId);
+            await recover(admin, ctx.checkpointing!.lastComplete, ctx.checkpointing!.firstId);
           } else
             plain = new Producer({
               ...options,

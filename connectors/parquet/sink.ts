@@ -69,8 +69,9 @@ export const parquet = defineSink({
     const prefix = cfg.prefix ?? ctx.nodeId;
     const staging = join(cfg.path, '.staging');
     const run = ctx.clock.now().toString(36);
-    const resumeFrom = ctx.checkpointing ? ctx.checkpointing.resumeFrom : null;
-    let epoch = (resumeFrom ?? 0) + 1;
+    const lastComplete = ctx.checkpointing ? ctx.checkpointing.lastComplete : null;
+    // Files are named by the checkpoint they belong to: this run's first is not always `lastComplete + 1`.
+    let epoch = ctx.checkpointing?.firstId ?? 1;
     let files = 0;
     let buffered: RecordBatch[] = [];
     let bytes = 0;
@@ -105,8 +106,8 @@ export const parquet = defineSink({
       async open() {
         mkdirSync(staging, { recursive: true });
         // What an earlier run staged: published if its checkpoint completed, else dropped (the replay rewrites it).
-        if (resumeFrom !== null) publishUpTo(resumeFrom);
-        for (const f of staged()) if (resumeFrom === null || f.epoch > resumeFrom) rmSync(join(staging, f.name));
+        if (lastComplete !== null) publishUpTo(lastComplete);
+        for (const f of staged()) rmSync(join(staging, f.name));
       },
       write(batch) {
         if (!batch.numRows) return;

@@ -17,7 +17,7 @@
  * Only the bulk load and the connection are dialect-specific (`Warehouse`).
  */
 import { createHash } from 'node:crypto';
-import { AbflowError, type ColumnType, fieldsOf, type RecordBatch, type Schema, z } from '../../engine/api.js';
+import { AbflowError, type ColumnType, fieldsOf, type RecordBatch, type Schema, type SinkContext, z } from '../../engine/api.js';
 import { EpochTransactions, type TransactionLoader } from './direct.js';
 import {
   type Column,
@@ -185,7 +185,7 @@ export interface StagedSinkOptions {
   readonly nodeId: string;
   readonly input: Schema;
   /** Set when the job checkpoints (see SinkContext.checkpointing). */
-  readonly checkpointing?: { readonly resumeFrom: number | null; readonly durable: boolean } | undefined;
+  readonly checkpointing?: SinkContext['checkpointing'];
 }
 
 export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: StagedSinkOptions) {
@@ -205,6 +205,7 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
   const tombstones = q(tombstoneName);
   const commits = q('_abflow_commits');
   const resumeFrom = opts.checkpointing ? opts.checkpointing.resumeFrom : null;
+  const lastComplete = opts.checkpointing ? opts.checkpointing.lastComplete : null;
   const has = (n: string) => inputCols.some((c) => c.name === n);
   const dedup =
     cfg.mode === 'append_dedup'
@@ -221,7 +222,8 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
   let writer: RowWriter | null = null;
   let shape: CommitShape | null = null;
   let tableColumns: Column[] = [];
-  let epoch = (resumeFrom ?? 0) + 1;
+  // Staged rows carry the checkpoint they belong to: this run's first is not always `lastComplete + 1`.
+  let epoch = opts.checkpointing?.firstId ?? 1;
   let committed = -1;
   /** An `overwrite` run replaces the table in its first commit, so a run that fails before that leaves it as it was. */
   let replacePending = false;
@@ -363,22 +365,23 @@ export function stagedTableSink(cfg: TableModeConfig, wh: Warehouse, opts: Stage
     conn = await wh.connect();
     if (cfg.schema) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(cfg.schema)}`);
     await conn.run(`CREATE TABLE IF NOT EXISTS ${commits} (sink ${dialect.types.string}, epoch BIGINT)`);
+    if (lastComplete !== null) {
+      committed = await committedEpoch();
+      // A fresh run clears its commit records, so none means that run had not committed (nor replaced) yet.
+      replacePending = cfg.mode === 'overwrite' && committed === -1;
+      // Finish a commit the crash interrupted, with the stage as that run left it.
+      const staged = await catalogColumns(stageName);
+      if (staged && committed < lastComplete) {
+        const cols = staged.filter((c) => c.name !== EPOCH_COLUMN && c.name !== SEQ_COLUMN).map((c) => ({ name: c.name, type: c.type ?? 'string' }));
+        for (const s of await prepareTarget(false)) await conn.run(s);
+        shape = shapeFor(tableColumns, cols);
+        await commitUpTo(lastComplete);
+      }
+    }
     if (resumeFrom === null) {
       await conn.run(`DELETE FROM ${commits} WHERE sink = ${quoteLiteral(opts.nodeId)}`);
       committed = -1;
       replacePending = cfg.mode === 'overwrite';
-    } else {
-      committed = await committedEpoch();
-      // A fresh run clears its commit records, so none means this run has not committed (nor replaced) yet.
-      replacePending = cfg.mode === 'overwrite' && committed === -1;
-      // Finish a commit the crash interrupted, with the stage as that run left it.
-      const staged = await catalogColumns(stageName);
-      if (staged && committed < resumeFrom) {
-        const cols = staged.filter((c) => c.name !== EPOCH_COLUMN && c.name !== SEQ_COLUMN).map((c) => ({ name: c.name, type: c.type ?? 'string' }));
-        for (const s of await prepareTarget(false)) await conn.run(s);
-        shape = shapeFor(tableColumns, cols);
-        await commitUpTo(resumeFrom);
-      }
     }
     if (!replacePending) for (const s of await prepareTarget(false)) await conn.run(s);
     else tableColumns = inputCols;

@@ -68,7 +68,7 @@ export interface RunOptions {
   /** Called once the pool workers have loaded the components and created their operators (the sources start reading
    * at once; chains send their first batch after this), with the checkpoint the run resumed from (null: a fresh start). */
   readonly onStarted?: (run: { readonly resumedFrom: number | null }) => void;
-  /** Called after each checkpoint is durable and committed by the sinks. */
+  /** Called as each checkpoint becomes durable, before the sinks commit it. */
   readonly onCheckpoint?: (c: { id: number; ms: number; bytes: number; finished: boolean }) => void;
 }
 
@@ -119,6 +119,10 @@ export class Job implements VertexRuntime {
 
   get resumeFrom(): number | null {
     return this.recovery.resumeFrom;
+  }
+
+  get lastComplete(): number | null {
+    return this.recovery.lastComplete;
   }
 
   stateOf(vertex: string) {

@@ -43,6 +43,7 @@ const planId = (v: Vertex) => (v.type === 'source' ? (v.node.decodedBy ?? v.id) 
 export class Recovery {
   coordinator: Coordinator | null = null;
   private restored: Checkpoint | null = null;
+  private latest: Checkpoint | null = null;
   /** After a finished run: the positions of sources that keep connection state. */
   private carried: { states: StateBlob[] } | null = null;
 
@@ -55,6 +56,12 @@ export class Recovery {
   /** The checkpoint this run resumes from (null: a fresh start; a finished run's output was already committed). */
   get resumeFrom(): number | null {
     return this.restored?.id ?? null;
+  }
+
+  /** The newest complete checkpoint, finished or not (null: none, or a start from scratch): its sinks' commit may
+   * have been cut short, so they complete it on open (SinkContext.checkpointing). */
+  get lastComplete(): number | null {
+    return this.latest?.id ?? null;
   }
 
   stateOf(vertex: string): StateBlob[] {
@@ -86,6 +93,7 @@ export class Recovery {
       const { checkpoint, skipped } = await store.latestUsable();
       for (const s of skipped) this.opts.onWarning?.(`${s}; recovering from the previous complete checkpoint`);
       firstId = ((await store.list())[0]?.id ?? 0) + 1;
+      this.latest = checkpoint;
       this.restored = checkpoint?.finished ? null : checkpoint;
       if (checkpoint?.finished) this.carried = this.carryOver(checkpoint);
       this.checkFits();

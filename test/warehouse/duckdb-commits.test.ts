@@ -54,7 +54,7 @@ function sink(path: string, config: Record<string, unknown>, durable: boolean | 
     job: 'commits',
     clock: systemClock,
     inputs: [schema],
-    ...(durable === null ? {} : { checkpointing: { resumeFrom: null, firstId: 1, durable } }),
+    ...(durable === null ? {} : { checkpointing: { resumeFrom: null, lastComplete: null, firstId: 1, durable } }),
   });
 }
 

@@ -27,6 +27,8 @@ export interface VertexRuntime {
   readonly coordinator: Coordinator | null;
   /** The checkpoint this run resumes from (null: a fresh start). */
   readonly resumeFrom: number | null;
+  /** The newest complete checkpoint, finished or not (null: none, or a start from scratch): see SinkContext. */
+  readonly lastComplete: number | null;
   stateOf(vertex: string): StateBlob[];
   readonly pool: WorkerPool | null;
   /** Resolves when the pool workers have loaded their operators. */

@@ -37,7 +37,9 @@ export async function runSink(v: Extract<Vertex, { type: 'sink' }>, rt: VertexRu
       job: rt.plan.name,
       inputs: n.inputSchemas,
       clock: rt.clock,
-      ...(coordinator ? { checkpointing: { resumeFrom: rt.resumeFrom, firstId: coordinator.beforeFirst + 1, durable: coordinator.durable } } : {}),
+      ...(coordinator
+        ? { checkpointing: { resumeFrom: rt.resumeFrom, lastComplete: rt.lastComplete, firstId: coordinator.beforeFirst + 1, durable: coordinator.durable } }
+        : {}),
     }),
   );
   let metricsReadAt = 0;
