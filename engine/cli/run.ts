@@ -55,6 +55,7 @@ export function register(program: Command): void {
     .argument('<plan>', 'plan YAML file')
     .addOption(parallelismOption())
     .addOption(pluginOption())
+    .option('--inline', 'every operator on the main thread, no worker threads (overrides engine.inline): for debugging and profiling')
     .option('-q, --quiet', 'no progress line and no summary')
     .option('--from-scratch', 'ignore saved checkpoints and start afresh')
     .option('--summary-json <file>', 'also write the run summary as JSON')
@@ -62,7 +63,15 @@ export function register(program: Command): void {
     .action(
       async (
         file: string,
-        opts: { plugin: string[]; parallelism?: number; quiet?: boolean; fromScratch?: boolean; summaryJson?: string; stopTimeout: number },
+        opts: {
+          plugin: string[];
+          parallelism?: number;
+          inline?: boolean;
+          quiet?: boolean;
+          fromScratch?: boolean;
+          summaryJson?: string;
+          stopTimeout: number;
+        },
       ) => {
         const loaded = (() => {
           try {
@@ -72,7 +81,10 @@ export function register(program: Command): void {
           }
         })();
         const { registry, modules } = await planComponents(loaded, opts.plugin);
-        const plan = await compilePlan(loaded, registry, opts.parallelism ? { parallelism: opts.parallelism } : {}).catch(reportPlanError);
+        const plan = await compilePlan(loaded, registry, {
+          ...(opts.parallelism ? { parallelism: opts.parallelism } : {}),
+          ...(opts.inline ? { inline: true } : {}),
+        }).catch(reportPlanError);
         for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
         const tty = process.stderr.isTTY && !opts.quiet;
         const onProgress = tty
@@ -91,7 +103,7 @@ export function register(program: Command): void {
             : {
                 onStarted: ({ resumedFrom }) =>
                   process.stderr.write(
-                    `running ${plan.name}: ${plan.engine.parallelism} worker threads${resumedFrom === null ? '' : `, resumed from checkpoint ${resumedFrom}`} (Ctrl-C stops gracefully)\n`,
+                    `running ${plan.name}: ${plan.engine.inline ? `inline, ${plan.engine.parallelism} partitions per keyed operator` : `${plan.engine.parallelism} worker threads`}${resumedFrom === null ? '' : `, resumed from checkpoint ${resumedFrom}`} (Ctrl-C stops gracefully)\n`,
                   ),
               }),
           ...(opts.quiet

@@ -120,6 +120,8 @@ export interface CompiledPlan {
 export interface CompileOptions {
   /** Overrides `engine.parallelism` (CLI `--parallelism`). */
   readonly parallelism?: number;
+  /** Overrides `engine.inline` (CLI `--inline`). */
+  readonly inline?: boolean;
   /** What the plan may touch (plans submitted to the service); absent: everything (the CLI). */
   readonly policy?: SubmissionPolicy;
 }
@@ -401,6 +403,7 @@ function resolveEngine(plan: PlanSpec, opts: CompileOptions, keepsConnections: b
     batchSize: e.batchSize,
     queueCapacity: e.queueCapacity,
     parallelism,
+    inline: opts.inline ?? e.inline,
     lingerMs: e.linger,
     deadLetters: (e.deadLetters ?? DEFAULTS.deadLetterPath).replace('{name}', plan.name),
     maxDeadLetterRatio: e.maxDeadLetterRatio,

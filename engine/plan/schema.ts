@@ -25,6 +25,12 @@ export const engineOptions = z
       .union([z.number().int().min(1).max(256), z.literal('auto')])
       .default('auto')
       .describe('Worker threads for parallel operator chains; `auto` = available cores.'),
+    inline: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Run every operator on the main thread, one batch at a time, with no worker threads (keyed state is still split into `parallelism` partitions): for debugging with breakpoints, one-thread profiles and the smallest containers. Slower on several cores.',
+      ),
     batchSize: z.number().int().min(1).max(1_000_000).default(DEFAULTS.batchSize).describe('Rows per source batch.'),
     linger: duration().default(DEFAULTS.lingerMs).describe('Longest a source holds a partial batch, e.g. "50ms".'),
     queueCapacity: z

@@ -7,6 +7,7 @@
  * - sources are pulled only when downstream has room;
  * - chains ship batches to the worker pool and emit results in input order;
  * - keyed vertices run their partitions on keyed threads (keyed-pool.ts);
+ * (with `engine.inline`, pool and keyed threads are replaced by their hosts on this thread: inline.ts)
  * - sinks and `single` operators run here.
  * Watermarks, barriers and end-of-input travel in the same ordered streams as batches.
  */
@@ -14,11 +15,12 @@ import type { CompiledPlan, Vertex } from '../compile/compile.js';
 import { AbflowError, isAbflowError } from '../errors.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { ChannelClosed } from './channel.js';
+import { InlinePool } from './inline.js';
 import { KeyedPool } from './keyed-pool.js';
 import { Latch } from './latch.js';
 import { JobMetrics, type NodeMetrics } from './metrics.js';
 import { operatorFailure } from './observed.js';
-import { WorkerPool } from './pool.js';
+import { type ChainPool, WorkerPool } from './pool.js';
 import type { NodeCounters } from './protocol.js';
 import { Recovery } from './recovery.js';
 import { runChain } from './vertices/chain.js';
@@ -90,7 +92,7 @@ export class Job implements VertexRuntime {
   readonly keyed: KeyedPool;
   readonly stopped = new Latch<'stop'>();
   readonly failed = new Latch<null>();
-  pool: WorkerPool | null = null;
+  pool: ChainPool | null = null;
   warmed: Promise<void> = Promise.resolve();
   failure: Error | null = null;
   stopping = false;
@@ -109,7 +111,7 @@ export class Job implements VertexRuntime {
     this.clock = opts.clock ?? systemClock;
     this.metrics = new JobMetrics(plan);
     this.wiring = new Wiring(plan, (vertex, ms) => this.metrics.watermark(vertex, ms));
-    this.keyed = new KeyedPool(opts.modules, (e, starter) => this.fail(e, this.vertex(starter)));
+    this.keyed = new KeyedPool(opts.modules, plan.engine.inline, (e, starter) => this.fail(e, this.vertex(starter)));
     this.recovery = new Recovery(plan, { ...opts, clock: this.clock }, (e) => this.fail(e, plan.physical.vertices[0]!));
   }
 
@@ -206,14 +208,14 @@ export class Job implements VertexRuntime {
   }
 
   /** The pool for the chains that run in workers (none: no pool). */
-  private startPool(): WorkerPool | null {
+  private startPool(): ChainPool | null {
     const chains = this.plan.physical.vertices.filter((v): v is Extract<Vertex, { type: 'chain' }> => v.type === 'chain' && !v.inline);
     if (!chains.length) return null;
     const data = {
       modules: this.opts.modules,
       chains: Object.fromEntries(chains.map((c) => [c.id, { members: c.members, exits: this.wiring.exitsOf(c.id) }])),
     };
-    return new WorkerPool({ threads: this.plan.engine.parallelism, data });
+    return this.plan.engine.inline ? new InlinePool(data) : new WorkerPool({ threads: this.plan.engine.parallelism, data });
   }
 
   private async drive(v: Vertex): Promise<void> {

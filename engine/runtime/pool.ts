@@ -1,19 +1,36 @@
 /**
  * @module runtime/pool
- * The only module that touches piscina. One pool per job, sized to the job's parallelism; workers load the same
- * component modules as the coordinating thread, so user operators run in the pool like built-ins.
+ * Where chain drivers ship batches. The only module that touches piscina: one pool per job, sized to the job's
+ * parallelism; workers load the same component modules as the coordinating thread, so user operators run in the pool
+ * like built-ins. With `engine.inline` the same host runs on this thread instead (inline.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { AbflowError } from '../errors.js';
 import type { ChainResult, ChainTask, WorkerData } from './protocol.js';
 
+/** What runs a job's pooled chains: worker threads, or this thread (inline.ts). */
+export interface ChainPool {
+  /** Resolves once the component modules are loaded and the chains' operators created. */
+  warm(threads: number): Promise<void>;
+  run(task: ChainTask): Promise<ChainResult>;
+  close(): Promise<void>;
+  /** Ends what runs now, busy or not: its tasks fail. */
+  destroy(): Promise<void>;
+}
+
+/** A host's answer as the chain driver sees it: a failure becomes an error naming its node. */
+export function chainResult(res: ChainResult | { error: { message: string; nodeId?: string } }): ChainResult {
+  if ('error' in res) throw new AbflowError('operator_failed', res.error.message, { ...(res.error.nodeId ? { nodeId: res.error.nodeId } : {}) });
+  return res;
+}
+
 export interface PoolOptions {
   readonly threads: number;
   readonly data: WorkerData;
 }
 
-export class WorkerPool {
+export class WorkerPool implements ChainPool {
   private readonly pool: Piscina;
 
   constructor(opts: PoolOptions) {
@@ -43,16 +60,13 @@ export class WorkerPool {
   }
 
   private async call(task: ChainTask | { type: 'warm' }, transferList: ArrayBuffer[]): Promise<ChainResult> {
-    const res = (await this.pool.run(task, { transferList })) as ChainResult | { error: { message: string; nodeId?: string } };
-    if ('error' in res) throw new AbflowError('operator_failed', res.error.message, { ...(res.error.nodeId ? { nodeId: res.error.nodeId } : {}) });
-    return res;
+    return chainResult((await this.pool.run(task, { transferList })) as Parameters<typeof chainResult>[0]);
   }
 
   async close(): Promise<void> {
     await this.pool.close({ force: true });
   }
 
-  /** Ends every worker now, busy or not (close waits for running tasks): their tasks fail. */
   async destroy(): Promise<void> {
     await this.pool.destroy();
   }

@@ -53,7 +53,7 @@ class KeyedDriver {
 
   async run(): Promise<void> {
     const { v, rt } = this;
-    await Promise.all(this.partitions.map((p) => p.thread.ready));
+    await Promise.all(this.partitions.map((p) => p.thread.channel.ready));
     await this.open();
     const processingTime = (v.node.spec as OperatorSpec).processingTime?.(v.node.config as never);
     const ticker = processingTime
@@ -151,7 +151,7 @@ class KeyedDriver {
     p.inFlight++;
     const seq = ++p.seq;
     const reply = new Promise<KeyedReply>((resolve) => p.pending.set(seq, resolve));
-    p.thread.worker.postMessage({ ...req, seq, vertex: v.id }, transfer);
+    p.thread.channel.post({ ...req, seq, vertex: v.id } as KeyedRequest, transfer);
     // Replies are handled in order per partition; a slot frees only once its outputs were pushed downstream.
     let handled!: (r: KeyedReply) => void;
     let broken!: (e: unknown) => void;

@@ -10,7 +10,7 @@ import type { Clock } from '../../time/clock.js';
 import type { KeyedPool } from '../keyed-pool.js';
 import type { Latch } from '../latch.js';
 import type { JobMetrics } from '../metrics.js';
-import type { WorkerPool } from '../pool.js';
+import type { ChainPool } from '../pool.js';
 import type { NodeCounters } from '../protocol.js';
 import type { Wiring } from '../wiring.js';
 
@@ -30,7 +30,7 @@ export interface VertexRuntime {
   /** The newest complete checkpoint, finished or not (null: none, or a start from scratch): see SinkContext. */
   readonly lastComplete: number | null;
   stateOf(vertex: string): StateBlob[];
-  readonly pool: WorkerPool | null;
+  readonly pool: ChainPool | null;
   /** Resolves when the pool workers have loaded their operators. */
   readonly warmed: Promise<void>;
   readonly keyed: KeyedPool;
