@@ -69,18 +69,24 @@ function eosSink(topic: string, resumeFrom: number | null, firstId: number, last
 const ids = (messages: string[]) => messages.map((m) => Number((JSON.parse(m) as { id: number }).id)).sort((a, b) => a - b);
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
+/** Run 1 as a cut leaves it: checkpoint 1 committed, checkpoint 2 pre-committed (durable) but not committed. */
+async function cutAtCheckpoint2(topic: string) {
+  const run1 = eosSink(topic, null, 1);
+  await run1.sink.open!();
+  await run1.sink.write(run1.rows(0, 100), 0);
+  await run1.sink.preCommit!(1);
+  await run1.sink.commit!(1, []);
+  await run1.sink.write(run1.rows(100, 100), 0);
+  await run1.sink.preCommit!(2);
+  return run1;
+}
+
 describe.skipIf(!HAS_KAFKA)('kafka sink', () => {
   it('exactly_once recovery: the crashed run’s transaction of the resumed checkpoint is committed, later ones aborted', async () => {
     const topic = `recover_${Date.now()}`;
     await broker.createTopic(topic, 2);
     // Run 1: checkpoint 1 committed; checkpoint 2 durable but the crash comes before its commit; epoch 3 under way.
-    const run1 = eosSink(topic, null, 1);
-    await run1.sink.open!();
-    await run1.sink.write(run1.rows(0, 100), 0);
-    await run1.sink.preCommit!(1);
-    await run1.sink.commit!(1, []);
-    await run1.sink.write(run1.rows(100, 100), 0);
-    await run1.sink.preCommit!(2);
+    const run1 = await cutAtCheckpoint2(topic);
     await run1.sink.write(run1.rows(200, 100), 0);
     // The crash: run 1's producers are never heard from again (their transactions stay open on the broker).
     // Run 2 resumes from checkpoint 2: it commits 2 and aborts 3. A transaction left open would hold back every
@@ -103,13 +109,7 @@ describe.skipIf(!HAS_KAFKA)('kafka sink', () => {
     const topic = `finished_${Date.now()}`;
     await broker.createTopic(topic, 2);
     // Run 1's final checkpoint (2) is durable and finished the run; the cut comes before its sinks commit it.
-    const run1 = eosSink(topic, null, 1);
-    await run1.sink.open!();
-    await run1.sink.write(run1.rows(0, 100), 0);
-    await run1.sink.preCommit!(1);
-    await run1.sink.commit!(1, []);
-    await run1.sink.write(run1.rows(100, 100), 0);
-    await run1.sink.preCommit!(2);
+    const run1 = await cutAtCheckpoint2(topic);
     // Run 2 starts afresh (its source continues after run 1's last position) and commits transaction 2 first.
     const run2 = eosSink(topic, null, 3, 2);
     await run2.sink.open!();
