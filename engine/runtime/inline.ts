@@ -11,7 +11,7 @@
 import type { KeyedReply, KeyedRequest } from './keyed-host.js';
 import { createKeyedHost } from './keyed-host.js';
 import type { KeyedChannel } from './keyed-pool.js';
-import { type ChainPool, chainResult } from './pool.js';
+import { type ChainPool, chainResult, transferOf } from './pool.js';
 import type { ChainResult, ChainTask, WorkerData } from './protocol.js';
 import { createHost, type HostResult } from './worker-host.js';
 
@@ -36,7 +36,7 @@ export class InlinePool implements ChainPool {
   }
 
   run(task: ChainTask): Promise<ChainResult> {
-    return this.call(structuredClone(task, { transfer: [task.ipc.buffer, ...(task.positions ? [task.positions.buffer] : [])] as ArrayBuffer[] }));
+    return this.call(structuredClone(task, { transfer: transferOf(task) }));
   }
 
   private call(task: ChainTask | { type: 'warm' }): Promise<ChainResult> {

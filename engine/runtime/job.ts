@@ -7,8 +7,8 @@
  * - sources are pulled only when downstream has room;
  * - chains ship batches to the worker pool and emit results in input order;
  * - keyed vertices run their partitions on keyed threads (keyed-pool.ts);
- * (with `engine.inline`, pool and keyed threads are replaced by their hosts on this thread: inline.ts)
  * - sinks and `single` operators run here.
+ * With `engine.inline` the pool and the keyed threads are replaced by their hosts on this thread (inline.ts).
  * Watermarks, barriers and end-of-input travel in the same ordered streams as batches.
  */
 import type { CompiledPlan, Vertex } from '../compile/compile.js';

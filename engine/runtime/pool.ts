@@ -19,6 +19,9 @@ export interface ChainPool {
   destroy(): Promise<void>;
 }
 
+/** The buffers a task moves to its host rather than copies. */
+export const transferOf = (task: ChainTask): ArrayBuffer[] => [task.ipc.buffer, ...(task.positions ? [task.positions.buffer] : [])] as ArrayBuffer[];
+
 /** A host's answer as the chain driver sees it: a failure becomes an error naming its node. */
 export function chainResult(res: ChainResult | { error: { message: string; nodeId?: string } }): ChainResult {
   if ('error' in res) throw new AbflowError('operator_failed', res.error.message, { ...(res.error.nodeId ? { nodeId: res.error.nodeId } : {}) });
@@ -56,7 +59,7 @@ export class WorkerPool implements ChainPool {
   }
 
   async run(task: ChainTask): Promise<ChainResult> {
-    return this.call(task, [task.ipc.buffer, ...(task.positions ? [task.positions.buffer] : [])] as ArrayBuffer[]);
+    return this.call(task, transferOf(task));
   }
 
   private async call(task: ChainTask | { type: 'warm' }, transferList: ArrayBuffer[]): Promise<ChainResult> {

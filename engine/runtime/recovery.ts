@@ -42,7 +42,7 @@ const planId = (v: Vertex) => (v.type === 'source' ? (v.node.decodedBy ?? v.id) 
 
 export class Recovery {
   coordinator: Coordinator | null = null;
-  private restored: Checkpoint | null = null;
+  /** The newest usable checkpoint, finished or not. */
   private latest: Checkpoint | null = null;
   /** After a finished run: the positions of sources that keep connection state. */
   private carried: { states: StateBlob[] } | null = null;
@@ -54,6 +54,11 @@ export class Recovery {
   ) {}
 
   /** The checkpoint this run resumes from (null: a fresh start; a finished run's output was already committed). */
+  /** What this run restores: the latest checkpoint unless it finished its run. */
+  private get restored(): Checkpoint | null {
+    return this.latest?.finished ? null : this.latest;
+  }
+
   get resumeFrom(): number | null {
     return this.restored?.id ?? null;
   }
@@ -94,7 +99,6 @@ export class Recovery {
       for (const s of skipped) this.opts.onWarning?.(`${s}; recovering from the previous complete checkpoint`);
       firstId = ((await store.list())[0]?.id ?? 0) + 1;
       this.latest = checkpoint;
-      this.restored = checkpoint?.finished ? null : checkpoint;
       if (checkpoint?.finished) this.carried = this.carryOver(checkpoint);
       this.checkFits();
     }
