@@ -58,3 +58,43 @@ export function expectedOf(name: string, actual?: Record<string, string>): Recor
   }
   return Object.fromEntries(filesUnder(expectedDir).map((f) => [f, readFileSync(join(expectedDir, f), 'utf8')]));
 }
+
+interface SummaryNode {
+  id: string;
+  kind: string;
+  role: string;
+  decoded: boolean;
+  rowsIn: number;
+  rowsOut: number;
+  dead: number;
+  discarded: number;
+  extra?: Record<string, number>;
+  watermarkMs?: number;
+}
+
+/** What a run counted, without what depends on timing (busy time, batch sizes, checkpoints taken): per node rows in
+ * and out, dead letters, discards, the operator's own counters and the last watermark, and the run's totals. The
+ * same for a threaded run, an inline one and the CLI's `--summary-json`. */
+export function countersOf(result: { nodes: readonly SummaryNode[]; rowsIn: number; rowsOut: number; deadLetters: number; stopped: boolean }): string {
+  const nodes = result.nodes.map((n) => ({
+    id: n.id,
+    kind: n.kind,
+    role: n.role,
+    decoded: n.decoded,
+    rowsIn: n.rowsIn,
+    rowsOut: n.rowsOut,
+    dead: n.dead,
+    discarded: n.discarded,
+    ...(n.extra ? { extra: n.extra } : {}),
+    ...(n.watermarkMs !== undefined ? { watermarkMs: n.watermarkMs } : {}),
+  }));
+  nodes.sort((a, b) => a.id.localeCompare(b.id));
+  return JSON.stringify({ rowsIn: result.rowsIn, rowsOut: result.rowsOut, deadLetters: result.deadLetters, stopped: result.stopped, nodes }, null, 2) + '\n';
+}
+
+/** The case's expected counters (`counters.json` beside the plan); with `UPDATE_GOLDEN=1`, first rewritten. */
+export function expectedCountersOf(name: string, actual?: string): string {
+  const file = join(HERE, name, 'counters.json');
+  if (actual && process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
+  return readFileSync(file, 'utf8');
+}

@@ -10,11 +10,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { loadComponents } from '../../engine/builtins.js';
 import { compilePlan } from '../../engine/compile/compile.js';
 import { loadPlanText } from '../../engine/plan/load.js';
-import { Job } from '../../engine/runtime/job.js';
-import { caseCopy, expectedOf, GOLDEN_CASES, outputsOf } from './cases.js';
+import { Job, type JobResult } from '../../engine/runtime/job.js';
+import { caseCopy, countersOf, expectedCountersOf, expectedOf, GOLDEN_CASES, outputsOf } from './cases.js';
 
-/** Runs the plan in `dir` inline; returns what it printed. */
-async function runInline(dir: string): Promise<string> {
+/** Runs the plan in `dir` inline; returns what it printed and the job's result. */
+async function runInline(dir: string): Promise<{ printed: string; result: JobResult }> {
   const text = readFileSync(join(dir, 'plan.yaml'), 'utf8').replace(
     /\b(path|catalog|deadLetters): ([\w./-]+)/g,
     (_, key: string, p: string) => `${key}: ${join(dir, p)}`,
@@ -29,18 +29,20 @@ async function runInline(dir: string): Promise<string> {
     return true;
   });
   try {
-    await new Job(plan, { modules }).run();
+    const result = await new Job(plan, { modules }).run();
+    return { printed, result };
   } finally {
     write.mockRestore();
   }
-  return printed;
 }
 
 describe('golden plans, inline in this process', () => {
   for (const name of GOLDEN_CASES) {
     it(name, async () => {
       const dir = caseCopy(name);
-      expect(outputsOf(dir, await runInline(dir))).toEqual(expectedOf(name));
+      const { printed, result } = await runInline(dir);
+      expect(outputsOf(dir, printed)).toEqual(expectedOf(name));
+      expect(countersOf(result)).toBe(expectedCountersOf(name));
     });
   }
 });

@@ -55,7 +55,78 @@ describe('parseTimestamp', () => {
   });
 });
 
+describe('the canonical fast path', () => {
+  // Every position of `YYYY-MM-DDTHH:MM:SS[.fff]Z` spoiled in turn: the fast path must refuse it (NaN) rather than read a
+  // neighbouring date, and parseTimestamp must then answer as the full grammar does.
+  const base20 = '1999-12-09T19:59:59Z';
+  const base24 = '1999-12-09T19:59:59.949Z';
+  const spoil = (s: string, i: number, c: string) => s.slice(0, i) + c + s.slice(i + 1);
+
+  it('reads the digits next to the character-code bounds (0 and 9)', () => {
+    expect(canonical(base20)).toBe(Date.UTC(1999, 11, 9, 19, 59, 59));
+    expect(canonical(base24)).toBe(Date.UTC(1999, 11, 9, 19, 59, 59, 949));
+    expect(canonical('2000-10-01T00:00:00.090Z')).toBe(Date.UTC(2000, 9, 1, 0, 0, 0, 90));
+    expect(parseTimestamp(base24)).toBe(Date.UTC(1999, 11, 9, 19, 59, 59, 949));
+  });
+
+  it('refuses a spoiled character at every position', () => {
+    for (const base of [base20, base24])
+      for (let i = 0; i < base.length; i++)
+        for (const c of ['/', ':', 'x', ' ']) {
+          if (c === base[i]) continue;
+          const bad = spoil(base, i, c);
+          expect(canonical(bad), bad).toBeNaN();
+          const full = parseTimestamp(bad);
+          if (full !== null) expect(c === ' ' || (i === 10 && c !== 'x')).toBe(true); // the grammar allows a space for T
+        }
+    expect(canonicalUtc((i) => base20.charCodeAt(i), 21)).toBeNaN();
+    expect(canonical('1999-12-09T19:59:59.9Z')).toBeNaN();
+  });
+
+  it('is only taken for lengths 20 and 24, and never changes an answer', () => {
+    for (const s of ['2024-01-30T00:00:00Z', '2024-03-31T12:00:00.001Z', '2026-03-01T00:00:00.5Z', '2026-03-01T00:00:00.12Z', '2026-03-01T00:00:00+01:00'])
+      expect(parseTimestamp(s), s).toBe(Date.parse(s));
+    expect(parseTimestamp('2026-03-00T00:00:00Z')).toBeNull();
+    expect(parseTimestamp('2026-03-01T00:00:00.99Z')).toBe(Date.UTC(2026, 2, 1, 0, 0, 0, 990));
+  });
+});
+
+describe('range and zone bounds', () => {
+  const MAX = 8.64e15;
+  it('holds exactly the range a JavaScript Date holds, before and after the zone', () => {
+    expect(parseTimestamp('+275760-09-13T00:00:00Z')).toBe(MAX);
+    expect(parseTimestamp('+275760-09-13T00:00:00.001Z')).toBeNull();
+    expect(parseTimestamp('-271821-04-20T00:00:00Z')).toBe(-MAX);
+    expect(parseTimestamp('+275760-09-13T00:00:00-00:01')).toBeNull();
+    expect(parseTimestamp('+275760-09-12T23:59:00-00:01')).toBe(MAX);
+  });
+
+  it('takes zone offsets up to 23:59 and refuses larger ones', () => {
+    expect(parseTimestamp('2026-01-01T10:00:00+23:00')).toBe(Date.UTC(2026, 0, 1, 10) - 23 * 3_600_000);
+    expect(parseTimestamp('2026-01-01T10:00:00+00:59')).toBe(Date.UTC(2026, 0, 1, 10) - 59 * 60_000);
+    expect(parseTimestamp('2026-01-01T10:00:00-23:59')).toBe(Date.UTC(2026, 0, 1, 10) + (23 * 60 + 59) * 60_000);
+    expect(parseTimestamp('2026-01-01T10:00:00+00:60')).toBeNull();
+    expect(parseTimestamp('2026-01-01T10:00:00+24:00')).toBeNull();
+    expect(parseTimestamp('2026-01-01T10:00:00z')).toBe(Date.UTC(2026, 0, 1, 10));
+  });
+});
+
 describe('microseconds', () => {
+  it('keeps the microseconds of three to six fraction digits only', () => {
+    expect(parseTimestampMicros('2026-01-01T00:00:00.123Z')).toBe(BigInt(Date.UTC(2026, 0, 1)) * 1000n + 123_000n);
+    expect(parseTimestampMicros('2026-01-01T00:00:00.1234Z')).toBe(BigInt(Date.UTC(2026, 0, 1)) * 1000n + 123_400n);
+    expect(parseTimestampMicros('2026-01-01T00:00:00Z')).toBe(BigInt(Date.UTC(2026, 0, 1)) * 1000n);
+  });
+
+  it('floors fractional and negative microseconds given as numbers or bigints', () => {
+    expect(microsToMs(1500.5)).toBe(1);
+    expect(microsToMs(-1)).toBe(-1);
+    expect(microsToMs(-1000n)).toBe(-1);
+    expect(microsToMs(-1001n)).toBe(-2);
+    expect(microsToMs(2 ** 60)).toBe(Number(2n ** 60n / 1000n));
+    expect(isoOfMicros(1_000_005n)).toBe('1970-01-01T00:00:01.000005Z');
+  });
+
   it('parses to the microsecond, exactly, over the whole year range', () => {
     expect(parseTimestampMicros('2023-06-22T10:11:12.1687451Z')).toBe(BigInt(Date.parse('2023-06-22T10:11:12.168Z')) * 1000n + 745n);
     expect(parseTimestampMicros('9999-12-31T23:59:59.999999Z')).toBe(253402300799999999n);
