@@ -9,7 +9,13 @@ import { defineConfig } from 'vitest/config';
  * (with restarts, a run went 90 tested mutants per 5 min; without, 60 per minute). */
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/golden/inline.test.ts', 'test/recovery/finished.test.ts', 'test/runtime/retention.test.ts'],
+    include: [
+      'test/unit/**/*.test.ts',
+      'test/golden/inline.test.ts',
+      'test/recovery/finished.test.ts',
+      'test/runtime/retention.test.ts',
+      'test/runtime/lifecycle.test.ts',
+    ],
     testTimeout: 3_000,
     maxWorkers: 1,
     isolate: false,

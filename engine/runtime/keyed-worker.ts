@@ -1,3 +1,5 @@
+// Stryker disable all: a thread entry; Stryker activates mutants only on the test's thread, so none here could be
+// killed. The threaded golden, CLI and crash tests run it.
 /**
  * @module runtime/keyed-worker
  * Entry of a keyed thread (partition k of every keyed vertex): requests arrive in order on the parent port and are

@@ -40,6 +40,9 @@ function connectionOf(v: Vertex): unknown {
 
 const planId = (v: Vertex) => (v.type === 'source' ? (v.node.decodedBy ?? v.id) : v.id);
 
+/** The plan nodes a vertex runs, as a user wrote them (a chain's id is the engine's, not theirs). */
+const nodesOf = (v: Vertex) => (v.type === 'chain' ? v.members.map((m) => `\`${m.nodeId}\``).join(' → ') : `\`${planId(v)}\``);
+
 export class Recovery {
   coordinator: Coordinator | null = null;
   /** The newest usable checkpoint, finished or not. */
@@ -115,7 +118,7 @@ export class Recovery {
       const v = this.plan.physical.vertices.find((x) => x.id === blob.vertex);
       if (!v) problems.push(`\`${blob.vertex}\` has saved state but is no longer in the plan`);
       else if (fingerprint(v) !== blob.fingerprint)
-        problems.push(`\`${blob.vertex}\` changed (kind, config or input schema): its saved state cannot be read safely`);
+        problems.push(`${nodesOf(v)} changed (kind, config or input schema): its saved state cannot be read safely`);
     }
     if (problems.length)
       throw new AbflowError('config', `checkpoint ${this.restored.id} does not fit this plan:\n  ${[...new Set(problems)].join('\n  ')}`, {

@@ -1,3 +1,5 @@
+// Stryker disable all: a thread entry; Stryker activates mutants only on the test's thread, so none here could be
+// killed. The threaded golden, CLI and crash tests run it.
 /**
  * @module runtime/worker
  * Pool worker entry. Deliberately tiny: it loads worker-host and the component modules through one loader, then

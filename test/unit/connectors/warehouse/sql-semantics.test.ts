@@ -46,7 +46,13 @@ type Row = Record<string, string | number | null>;
 async function setUp(input: CommitShape['input'], dedup?: CommitShape['dedup']): Promise<CommitShape> {
   const n = ++tables;
   const shape: CommitShape = { dialect: DUCKDB, target: `t${n}`, stage: `s${n}`, tombstones: `d${n}`, batch: `b${n}`, input, ...(dedup ? { dedup } : {}) };
-  await run(createTableSql(DUCKDB, shape.target, input.map((c) => ({ name: c.name, type: c.to }))));
+  await run(
+    createTableSql(
+      DUCKDB,
+      shape.target,
+      input.map((c) => ({ name: c.name, type: c.to })),
+    ),
+  );
   const staged: Column[] = [...input.map((c) => ({ name: c.name, type: c.from })), { name: EPOCH_COLUMN, type: 'int64' }, { name: SEQ_COLUMN, type: 'int64' }];
   await run(createTableSql(DUCKDB, shape.stage, staged));
   if (dedup) await run(createTableSql(DUCKDB, shape.tombstones, tombstoneColumns(shape)));
@@ -254,8 +260,16 @@ describe('tables', () => {
 
   it("reads back every abflow type from DuckDB's catalog, and evolves a table by the statements it gives", async () => {
     const types = Object.keys(DUCKDB.types) as ColumnType[];
-    await run(createTableSql(DUCKDB, 'every_type', types.map((t) => ({ name: `c_${t}`, type: t }))));
-    const catalog = (await select(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'every_type' ORDER BY ordinal_position`)) as {
+    await run(
+      createTableSql(
+        DUCKDB,
+        'every_type',
+        types.map((t) => ({ name: `c_${t}`, type: t })),
+      ),
+    );
+    const catalog = (await select(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'every_type' ORDER BY ordinal_position`,
+    )) as {
       column_name: string;
       data_type: string;
     }[];
