@@ -42,6 +42,18 @@ export function defineSink<C>(spec: Define<SinkSpec<C>>): SinkSpec<C> {
 export { z } from 'zod';
 export { lazyRequire } from './lazy.js';
 export { duckdbApi, duckdbConnect, duckdbPrivate } from './duckdb.js';
+export { quoteIdent, quoteLiteral, SQL_TYPES, type SqlDialectName } from './sql.js';
+export {
+  describePgError,
+  describePgTarget,
+  isTransientPgError,
+  pgClientConfig,
+  type PgConnectionConfig,
+  pgConnectionConfig,
+  pgLib,
+  type PgRetryPolicy,
+  withPgRetry,
+} from './postgres.js';
 export type {
   AnySpec,
   Collector,

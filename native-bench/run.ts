@@ -3,7 +3,7 @@
  * prints a markdown table and writes it with the raw JSON to native-bench/results/ (git-ignored). Speeds are reported
  * as ratios against baselines measured in the same run, never as absolute targets in tests. A scenario that cannot
  * run here (no PostgreSQL for `warehouse`, say) is reported and skipped; the others still run.
- * Environment: BENCH_ROWS (pipeline, airbyte, payments, warehouse and onnx rows; 1 M), BENCH_LLM_ROWS (llm records,
+ * Environment: BENCH_ROWS (pipeline, airbyte, payments, warehouse, lookup and onnx rows; 1 M), BENCH_LLM_ROWS (llm records,
  * 5000), BENCH_CDC_RATE / BENCH_CDC_SECONDS (CDC lag), BENCH_EVENTS (Nexmark events, 10 M), BENCH_KEYS (window-state
  * keys, 1 M), BENCH_LATENCY_SECONDS (paced run, 10), BENCH_MEMORY_GB (long input, 10), BENCH_KAFKA (a broker's host:port
  * for `kafka`; default: one started from Apache Kafka's jars).
@@ -16,6 +16,7 @@ import { airbyteBench } from './airbyte.js';
 import { kafkaBench } from './kafka.js';
 import { checkpointBench } from './checkpoint.js';
 import { latencyBench } from './latency.js';
+import { lookupBench } from './lookup.js';
 import { memoryBench } from './memory.js';
 import { microBench } from './micro.js';
 import { llmBench, onnxBench } from './ai.js';
@@ -42,6 +43,7 @@ export const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   'window-state': () => windowStateBench(env('BENCH_KEYS', 1_000_000)),
   checkpoint: checkpointBench,
   warehouse: () => warehouseBench(env('BENCH_ROWS', 1_000_000)),
+  lookup: () => lookupBench(env('BENCH_ROWS', 1_000_000)),
   nab: nabBench,
   onnx: () => onnxBench(env('BENCH_ROWS', 1_000_000)),
   llm: () => llmBench(env('BENCH_LLM_ROWS', 5000)),

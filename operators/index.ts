@@ -6,6 +6,7 @@ import { anomalyDetect } from './ai/anomaly-detect.js';
 import { llmEnrich } from './ai/llm-enrich.js';
 import { piiMask } from './ai/pii-mask.js';
 import { onnxScore } from './ai/onnx-score.js';
+import { lookupJoin } from './lookup/lookup-join.js';
 import { dedupe } from './quality/dedupe.js';
 import { qualityGate } from './quality/quality-gate.js';
 import { cast } from './stateless/cast.js';
@@ -38,6 +39,7 @@ const builtinOperators = [
   onnxScore,
   qualityGate,
   dedupe,
+  lookupJoin,
 ] as const;
 
 /** Read by the worker pool, which loads components by module URL. */

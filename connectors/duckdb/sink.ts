@@ -6,8 +6,8 @@
  */
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { CHUNK_ROWS, encodeChunk } from './chunk.js';
-import { type ColumnType, defineSink, duckdbConnect, type RecordBatch, z } from '../../engine/api.js';
-import { DUCKDB, quoteIdent } from '../warehouse/sql.js';
+import { type ColumnType, defineSink, duckdbConnect, type RecordBatch, z, quoteIdent } from '../../engine/api.js';
+import { DUCKDB } from '../warehouse/sql.js';
 import {
   checkTableMode,
   inTransaction,

@@ -12,15 +12,13 @@
  * `fired_at` and `error`. A failed action does not fail the job: it stays in the table with its error.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { defineSink, duckdbConnect, duration, type Schema, z } from '../../engine/api.js';
-import { clientConfig, connectionConfig, pgLib } from '../postgres/connection.js';
-import { quoteIdent, quoteLiteral } from '../warehouse/sql.js';
+import { defineSink, duckdbConnect, duration, type Schema, z, pgClientConfig, pgConnectionConfig, pgLib, quoteIdent, quoteLiteral } from '../../engine/api.js';
 import { deliveryConfig, HttpDelivery, type HttpRequest, RequestTemplate, requestHeaders } from './delivery.js';
 
 const config = z
   .object({
     database: z
-      .union([z.object({ duckdb: z.string().min(1) }).strict(), z.object({ postgres: z.object(connectionConfig).strict() }).strict()])
+      .union([z.object({ duckdb: z.string().min(1) }).strict(), z.object({ postgres: z.object(pgConnectionConfig).strict() }).strict()])
       .describe('Where the queue lives: { duckdb: path } or { postgres: { url | urlEnv } }.'),
     table: z
       .string()
@@ -54,7 +52,7 @@ async function openStore(cfg: ApprovalConfig, nodeId: string): Promise<Store> {
       close: async () => c.closeSync(),
     };
   }
-  const client = new (pgLib().Client)(clientConfig(cfg.database.postgres, `abflow ${nodeId}`));
+  const client = new (pgLib().Client)(pgClientConfig(cfg.database.postgres, `abflow ${nodeId}`));
   await client.connect();
   return {
     run: async (sql) => void (await client.query(sql)),

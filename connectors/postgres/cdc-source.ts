@@ -29,15 +29,19 @@ import {
   type SchemaSpec,
   type SourceOutput,
   z,
+  pgClientConfig,
+  type PgConnectionConfig,
+  pgConnectionConfig,
+  describePgError,
+  describePgTarget,
+  pgLib,
 } from '../../engine/api.js';
-
-import { clientConfig, type ConnectionConfig, connectionConfig, describePgError, describeTarget, pgLib } from './connection.js';
 
 const replicationLib = lazyRequire<typeof import('pg-logical-replication')>(import.meta.url, 'pg-logical-replication');
 
 const config = z
   .object({
-    ...connectionConfig,
+    ...pgConnectionConfig,
     tables: z
       .array(z.string().min(1))
       .min(1)
@@ -153,10 +157,10 @@ interface ColumnInfo {
 const TEXT_TYPES = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
 const SESSION = '-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=1';
 
-async function withClient<T>(cfg: ConnectionConfig, nodeId: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new (pgLib().Client)({ ...clientConfig(cfg, `abflow ${nodeId}`), types: TEXT_TYPES, options: SESSION });
+async function withClient<T>(cfg: PgConnectionConfig, nodeId: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new (pgLib().Client)({ ...pgClientConfig(cfg, `abflow ${nodeId}`), types: TEXT_TYPES, options: SESSION });
   await c.connect().catch((e: unknown) => {
-    throw new AbflowError('source_io', `cannot connect to PostgreSQL at ${describeTarget(cfg)}: ${describePgError(e)}`, { nodeId, domain: 'external' });
+    throw new AbflowError('source_io', `cannot connect to PostgreSQL at ${describePgTarget(cfg)}: ${describePgError(e)}`, { nodeId, domain: 'external' });
   });
   try {
     return await f(c);
@@ -179,7 +183,7 @@ async function describeTables(cfg: Config, nodeId: string): Promise<Map<string, 
     const out = new Map<string, ColumnInfo[]>();
     for (const [i, t] of tablesOf(cfg).entries()) {
       const exists = await c.query('SELECT to_regclass($1) AS r', [qualified(t)]);
-      if (!exists.rows[0].r) throw new AbflowError('config', `table ${t.schema}.${t.name} does not exist in ${describeTarget(cfg)}`, { path: ['tables', i] });
+      if (!exists.rows[0].r) throw new AbflowError('config', `table ${t.schema}.${t.name} does not exist in ${describePgTarget(cfg)}`, { path: ['tables', i] });
       out.set(t.port, await tableColumns(c, t));
     }
     return out;
@@ -198,7 +202,7 @@ async function checkServer(c: pg.Client, cfg: Config, nodeId: string): Promise<v
   // (This client reads every value as PostgreSQL text: booleans are 't' / 'f'.)
   if (role?.ok !== 't') problems.push('the user lacks the REPLICATION attribute (ALTER ROLE <user> REPLICATION)');
   if (problems.length)
-    throw new AbflowError('source_io', `PostgreSQL at ${describeTarget(cfg)} is not set up for logical replication: ${problems.join('; ')}`, {
+    throw new AbflowError('source_io', `PostgreSQL at ${describePgTarget(cfg)} is not set up for logical replication: ${problems.join('; ')}`, {
       nodeId,
       domain: 'external',
     });
@@ -295,7 +299,7 @@ export const postgresCdc = defineSource({
       yaml: `id: cdc\nkind: postgres_cdc\nconfig:\n  urlEnv: SOURCE_DB_URL\n  tables: [public.orders]\n  slot: abflow_orders`,
     },
   ],
-  display: (cfg) => ({ source: describeTarget(cfg), tables: cfg.tables.join(', '), until: cfg.until }),
+  display: (cfg) => ({ source: describePgTarget(cfg), tables: cfg.tables.join(', '), until: cfg.until }),
   // The slot holds the position: a finished `until: start` run is continued from it by the next run, and options
   // such as `until` or the connection URL's parameters change without a new snapshot.
   connection: (cfg) => ({ slot: cfg.slot ?? null, tables: cfg.tables }),
@@ -357,11 +361,11 @@ export const postgresCdc = defineSource({
           }
         }
 
-        const replication = { ...clientConfig(cfg, `abflow ${ctx.nodeId}`), options: SESSION };
+        const replication = { ...pgClientConfig(cfg, `abflow ${ctx.nodeId}`), options: SESSION };
         if (from === undefined) {
           // A fresh start: a new slot whose exported snapshot is read before streaming from its consistent point.
           const creator = new (pgLib().Client)({ ...replication, replication: 'database' } as pg.ClientConfig);
-          const snapshotReader = new (pgLib().Client)({ ...clientConfig(cfg, `abflow ${ctx.nodeId}`), types: TEXT_TYPES, options: SESSION });
+          const snapshotReader = new (pgLib().Client)({ ...pgClientConfig(cfg, `abflow ${ctx.nodeId}`), types: TEXT_TYPES, options: SESSION });
           try {
             await withClient(cfg, ctx.nodeId, async (c) => {
               await checkServer(c, cfg, ctx.nodeId);

@@ -8,8 +8,21 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
-import { defineSink, lazyRequire, type RecordBatch, z } from '../../engine/api.js';
-import { POSTGRES, quoteIdent, tableRef } from '../warehouse/sql.js';
+import {
+  defineSink,
+  lazyRequire,
+  type RecordBatch,
+  z,
+  pgClientConfig,
+  type PgConnectionConfig,
+  pgConnectionConfig,
+  describePgTarget,
+  pgLib,
+  type PgRetryPolicy,
+  withPgRetry,
+  quoteIdent,
+} from '../../engine/api.js';
+import { POSTGRES, tableRef } from '../warehouse/sql.js';
 import {
   checkTableMode,
   inTransaction,
@@ -20,14 +33,13 @@ import {
   type Warehouse,
   type WarehouseConnection,
 } from '../warehouse/staged.js';
-import { clientConfig, type ConnectionConfig, connectionConfig, describeTarget, pgLib, type RetryPolicy, withRetry } from './connection.js';
 import { encodeCopyText, type EncodeStats } from './copy-text.js';
 
 const copyStreams = lazyRequire<typeof import('pg-copy-streams')>(import.meta.url, 'pg-copy-streams');
 
 const config = z
   .object({
-    ...connectionConfig,
+    ...pgConnectionConfig,
     ...tableModeConfig,
     retries: z.number().int().min(1).max(20).default(5).describe('Attempts for a statement or COPY that fails transiently.'),
     copyChunkBytes: z
@@ -68,7 +80,7 @@ class PooledConnection implements WarehouseConnection {
 }
 
 /** COPY in chunks of about `chunkBytes`, one in flight while the next fills (the engine waits when both are full). */
-function copyLoader(conn: PooledConnection, table: string, columns: string, cfg: Config, policy: RetryPolicy): StageLoader {
+function copyLoader(conn: PooledConnection, table: string, columns: string, cfg: Config, policy: PgRetryPolicy): StageLoader {
   const stats: EncodeStats = { replacedNul: 0 };
   let parts: string[] = [];
   let bytes = 0;
@@ -77,7 +89,7 @@ function copyLoader(conn: PooledConnection, table: string, columns: string, cfg:
   let inFlight: Promise<void> = Promise.resolve();
 
   const send = (text: string, from: number, to: number) =>
-    withRetry(`COPY into ${table}`, policy, async (attempt) => {
+    withPgRetry(`COPY into ${table}`, policy, async (attempt) => {
       if (attempt > 1) {
         await conn.reconnect();
         // COPY is atomic: after a lost acknowledgement the rows are either all staged or not at all.
@@ -125,18 +137,18 @@ function copyLoader(conn: PooledConnection, table: string, columns: string, cfg:
 }
 
 function postgresWarehouse(cfg: Config, nodeId: string): Warehouse {
-  const pool = new (pgLib().Pool)({ ...clientConfig(cfg, `abflow ${nodeId}`), max: 3 });
+  const pool = new (pgLib().Pool)({ ...pgClientConfig(cfg, `abflow ${nodeId}`), max: 3 });
   // An idle pooled client that loses its connection must not take the process down; the next use reconnects.
   pool.on('error', () => undefined);
-  const policy: RetryPolicy = { attempts: cfg.retries, baseMs: 200 };
-  const where = describeTarget(cfg);
+  const policy: PgRetryPolicy = { attempts: cfg.retries, baseMs: 200 };
+  const where = describePgTarget(cfg);
   // The pool ends when the sink's last connection (the commit connection or the COPY loader) is closed.
   let open = 0;
   const onClose = async () => {
     if (--open === 0) await pool.end();
   };
   const connect = () =>
-    withRetry(`connecting to ${where}`, policy, async () => {
+    withPgRetry(`connecting to ${where}`, policy, async () => {
       const c = new PooledConnection(pool, await pool.connect(), onClose);
       open++;
       return c;
@@ -150,7 +162,7 @@ function postgresWarehouse(cfg: Config, nodeId: string): Warehouse {
       return copyLoader(await connect(), tableRef(stage), columns.map((col) => quoteIdent(col.name)).join(', '), cfg, policy);
     },
     async transaction(conn, statements, needed) {
-      await withRetry(`transaction on ${where}`, policy, async (attempt) => {
+      await withPgRetry(`transaction on ${where}`, policy, async (attempt) => {
         if (attempt > 1) {
           await (conn as PooledConnection).reconnect();
           if (!(await needed())) return;
@@ -171,7 +183,7 @@ export const postgres = defineSink({
       yaml: `id: mirror\nkind: postgres\ninputs: [cdc.orders]\nconfig:\n  urlEnv: WAREHOUSE_URL\n  schema: analytics\n  table: orders\n  mode: append_dedup\n  primaryKey: [id]\n  cursor: _ab_cdc_lsn`,
     },
   ],
-  display: (cfg) => ({ target: describeTarget(cfg as ConnectionConfig), table: cfg.schema ? `${cfg.schema}.${cfg.table}` : cfg.table, mode: cfg.mode }),
+  display: (cfg) => ({ target: describePgTarget(cfg as PgConnectionConfig), table: cfg.schema ? `${cfg.schema}.${cfg.table}` : cfg.table, mode: cfg.mode }),
   check: (cfg, inputs) => checkTableMode(cfg, inputs[0]!),
   create: (cfg, ctx) =>
     stagedTableSink(cfg, postgresWarehouse(cfg, ctx.nodeId), { nodeId: ctx.nodeId, input: ctx.inputs[0]!, checkpointing: ctx.checkpointing }),

@@ -3,7 +3,7 @@
  * is evolved to take a new input schema, and the statements that commit staged rows in each sync mode. Pure functions
  * of names and types, so both sinks run the same semantics and the rules are testable without a database.
  */
-import type { ColumnType } from '../../engine/api.js';
+import { type ColumnType, quoteIdent, SQL_TYPES } from '../../engine/api.js';
 
 export interface Dialect {
   readonly name: 'duckdb' | 'postgres';
@@ -17,28 +17,6 @@ export interface Dialect {
    * recovery). */
   readonly transientStage: { readonly keyword: string; readonly catalog?: string; readonly schema?: string };
 }
-
-const DUCKDB_TYPES: Record<ColumnType, string> = {
-  bool: 'BOOLEAN',
-  int32: 'INTEGER',
-  int64: 'BIGINT',
-  float64: 'DOUBLE',
-  string: 'VARCHAR',
-  json: 'JSON',
-  timestamp: 'TIMESTAMPTZ',
-  date: 'DATE',
-};
-
-const POSTGRES_TYPES: Record<ColumnType, string> = {
-  bool: 'boolean',
-  int32: 'integer',
-  int64: 'bigint',
-  float64: 'double precision',
-  string: 'text',
-  json: 'jsonb',
-  timestamp: 'timestamptz',
-  date: 'date',
-};
 
 /** Catalog spellings of each type (DuckDB reports `TIMESTAMP WITH TIME ZONE`, PostgreSQL `character varying`, ...). */
 const CATALOG_NAMES: Record<string, ColumnType> = {
@@ -71,29 +49,20 @@ const columnType = (dataType: string): ColumnType | undefined => CATALOG_NAMES[d
 
 export const DUCKDB: Dialect = {
   name: 'duckdb',
-  types: DUCKDB_TYPES,
+  types: SQL_TYPES.duckdb,
   columnType,
-  alterType: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} TYPE ${DUCKDB_TYPES[type]}`,
+  alterType: (table, column, type) => `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} TYPE ${SQL_TYPES.duckdb[type]}`,
   transientStage: { keyword: '', catalog: 'abflow_stage', schema: 'main' },
 };
 
 export const POSTGRES: Dialect = {
   name: 'postgres',
-  types: POSTGRES_TYPES,
+  types: SQL_TYPES.postgres,
   columnType,
   alterType: (table, column, type) =>
-    `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} TYPE ${POSTGRES_TYPES[type]} USING ${quoteIdent(column)}::${POSTGRES_TYPES[type]}`,
+    `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} TYPE ${SQL_TYPES.postgres[type]} USING ${quoteIdent(column)}::${SQL_TYPES.postgres[type]}`,
   transientStage: { keyword: 'UNLOGGED' },
 };
-
-/** Any stream or field name is a valid identifier once quoted (reserved words, `stream-with:spécial:character`). */
-export function quoteIdent(name: string): string {
-  return '"' + name.replace(/"/g, '""') + '"';
-}
-
-export function quoteLiteral(s: string): string {
-  return "'" + s.replace(/'/g, "''") + "'";
-}
 
 const INTEGERS: readonly ColumnType[] = ['int32', 'int64'];
 

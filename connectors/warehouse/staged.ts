@@ -17,7 +17,7 @@
  * Only the bulk load and the connection are dialect-specific (`Warehouse`).
  */
 import { createHash } from 'node:crypto';
-import { AbflowError, type ColumnType, fieldsOf, type RecordBatch, type Schema, type SinkContext, z } from '../../engine/api.js';
+import { AbflowError, type ColumnType, fieldsOf, quoteIdent, quoteLiteral, type RecordBatch, type Schema, type SinkContext, z } from '../../engine/api.js';
 import { EpochTransactions, type TransactionLoader } from './direct.js';
 import {
   type Column,
@@ -27,8 +27,6 @@ import {
   type Dialect,
   EPOCH_COLUMN,
   evolve,
-  quoteIdent,
-  quoteLiteral,
   SEQ_COLUMN,
   stagedRows,
   type EpochRange,

@@ -18,8 +18,8 @@ import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { type CatalogStream, readCatalog } from '../../connectors/airbyte/catalog.js';
 import { traceErrorLine } from '../../connectors/airbyte/protocol.js';
-import { clientConfig, describePgError, describeTarget, pgLib } from '../../connectors/postgres/connection.js';
-import { quoteIdent } from '../../connectors/warehouse/sql.js';
+import { pgClientConfig, describePgError, describePgTarget, pgLib } from '../postgres.js';
+import { quoteIdent } from '../sql.js';
 import { AbflowError, duckdbPrivate, nearestExisting, z } from '../api.js';
 import { compilePlan, type CompiledPlan } from '../compile/compile.js';
 import { systemClock } from '../time/clock.js';
@@ -194,7 +194,7 @@ async function checkDuckdb(path: string): Promise<void> {
 /** The PostgreSQL destination accepts a connection and lets this user create a table in the target schema: tried
  * in a transaction that is rolled back (DDL is transactional in PostgreSQL), so nothing is left. */
 async function checkPostgres(cfg: DestinationConfig): Promise<void> {
-  const client = new (pgLib().Client)({ ...clientConfig({ url: cfg.postgres_url }, 'abflow check'), connectionTimeoutMillis: CHECK_TIMEOUT_MS });
+  const client = new (pgLib().Client)({ ...pgClientConfig({ url: cfg.postgres_url }, 'abflow check'), connectionTimeoutMillis: CHECK_TIMEOUT_MS });
   try {
     await client.connect();
     const schema = quoteIdent(cfg.postgres_schema ?? 'public');
@@ -202,7 +202,7 @@ async function checkPostgres(cfg: DestinationConfig): Promise<void> {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(`CREATE TABLE ${schema}.${quoteIdent(`_abflow_check_${process.pid}`)} (x integer)`);
   } catch (e) {
-    throw new Error(`PostgreSQL ${describeTarget({ url: cfg.postgres_url })}: ${describePgError(e)}`);
+    throw new Error(`PostgreSQL ${describePgTarget({ url: cfg.postgres_url })}: ${describePgError(e)}`);
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
     await client.end().catch(() => undefined);

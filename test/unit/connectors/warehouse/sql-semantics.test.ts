@@ -16,13 +16,12 @@ import {
   EPOCH_COLUMN,
   evolve,
   POSTGRES,
-  quoteIdent,
-  quoteLiteral,
   SEQ_COLUMN,
   tableRef,
   tombstoneColumns,
 } from '../../../../connectors/warehouse/sql.js';
 import type { ColumnType } from '../../../../engine/api.js';
+import { quoteIdent, quoteLiteral } from '../../../../engine/sql.js';
 
 let db: DuckDBInstance;
 let conn: DuckDBConnection;
