@@ -15,6 +15,8 @@ export default defineConfig({
       'test/recovery/finished.test.ts',
       'test/runtime/retention.test.ts',
       'test/runtime/lifecycle.test.ts',
+      'test/runtime/recovery-inline.test.ts',
+      'test/runtime/source-inline.test.ts',
     ],
     testTimeout: 3_000,
     maxWorkers: 1,

@@ -63,7 +63,7 @@ const config = z
       .record(z.string(), z.unknown())
       .default({})
       .describe(
-        'Generator options (payments: customers, merchants, eventsPerSecond, lateFraction, maxLatenessMs; nexmark: eventsPerSecond, outOfOrderGroupSize; clickstream: users, eventsPerSecond, activeUsers; tickets: ticketsPerHour).',
+        'Generator options (payments: customers, merchants, eventsPerSecond, lateFraction, maxLatenessMs; nexmark: eventsPerSecond, outOfOrderGroupSize; clickstream: users, eventsPerSecond, activeUsers; tickets: ticketsPerHour, customers).',
       ),
   })
   .strict();

@@ -144,7 +144,7 @@ describe('llm_enrich', () => {
     );
     const { rows } = await runText(text);
     const out = rows.get('enriched')!;
-    expect(Object.keys(out[0]!).sort()).toEqual(['body', 'channel', 'created_at', 'customer_email', 'product', 'subject', 'ticket_id']);
+    expect(Object.keys(out[0]!).sort()).toEqual(['body', 'channel', 'created_at', 'customer_email', 'customer_id', 'product', 'subject', 'ticket_id']);
     const audit = rows.get('audit')!;
     expect(audit.length).toBe(50);
     expect(audit[0]).toMatchObject({ operator: 'triage', record_key: '1', model: 'test-model' });

@@ -1,5 +1,6 @@
 /** plans/tickets.yaml as users run it (the CLI, endpoint from OPENAI_BASE_URL), against the local test server. */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { CLI, ROOT, tempDir } from '../kit/cli.js';
@@ -12,6 +13,15 @@ afterAll(() => server?.close());
 it('plans/tickets.yaml: every ticket triaged and routed by priority, with PII masked in every table and prompt', async () => {
   server = await startLlmServer({ answer: triage, faults: { rate429: 0.05 }, retryAfterMs: 20 });
   const cwd = tempDir('abflow-tickets-');
+  // The warehouse table the plan looks payment histories up in (plans/payments.yaml fills it for users).
+  writeFileSync(
+    join(cwd, 'history.yaml'),
+    `name: history
+sources: [{ id: payments, kind: generate, config: { generator: payments, count: 20000, seed: 7 } }]
+sinks: [{ id: out, kind: duckdb, inputs: [payments], config: { path: out/payments.duckdb, table: payments } }]`,
+  );
+  const history = spawnSync(process.execPath, [CLI, 'run', 'history.yaml', '-q'], { cwd, encoding: 'utf8' });
+  expect(history.status, history.stderr).toBe(0);
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, [CLI, 'run', join(ROOT, 'plans/tickets.yaml')], {
       cwd,
@@ -39,4 +49,8 @@ it('plans/tickets.yaml: every ticket triaged and routed by priority, with PII ma
   );
   expect(leaks[0]![0]).toBe(0);
   for (const p of server.received) expect(p.user).not.toMatch(/4111 1111|@[a-z]+\.(com|test|org)|DE89 3704|555-\d{4}/);
+  // Every prompt carries the customer's payment history from the warehouse (lookup_join).
+  const histories = server.received.map((p) => JSON.parse(/The customer's last payments: (\[.*\])$/s.exec(p.user)![1]!) as { amount: number }[]);
+  expect(histories.every((h) => h.length <= 10)).toBe(true);
+  expect(histories.filter((h) => h.length > 0).length).toBeGreaterThan(histories.length / 2);
 }, 120_000);

@@ -38,16 +38,19 @@ const numbered = defineSource({
   }),
 });
 
-/** Counts rows; with `stuck`, its first write never returns (a sink waiting on a dead server). */
+/** Counts rows; with `stuck`, its first write never returns (a sink waiting on a dead server); with `fails`, its
+ * first write throws that (`abflow`: an AbflowError naming no node). */
 function counting(written: { rows: number }) {
   return defineSink({
     kind: 'counting',
     summary: 'test sink',
-    config: z.object({ stuck: z.boolean().default(false) }).strict(),
+    config: z.object({ stuck: z.boolean().default(false), fails: z.enum(['no', 'abflow', 'plain']).default('no') }).strict(),
     examples: [],
     create: (cfg) => ({
       async write(batch) {
         if (cfg.stuck) await new Promise(() => {});
+        if (cfg.fails === 'abflow') throw new AbflowError('sink_io', 'the warehouse said no');
+        if (cfg.fails === 'plain') throw new Error('socket hang up');
         written.rows += batch.numRows;
       },
       async commit() {},
@@ -106,6 +109,14 @@ describe('job lifecycle', () => {
     expect(e.nodeId).toBe('src');
   });
 
+  it('fails when a sink fails, naming the sink whatever error it threw', async () => {
+    const named = await failureOf((await job(plan('{ batches: 3, size: 10 }', '', '{ fails: abflow }'))).run());
+    expect([named.code, named.message, named.nodeId]).toEqual(['sink_io', 'the warehouse said no', 'out']);
+    const plain = await failureOf((await job(plan('{ batches: 3, size: 10 }', '', '{ fails: plain }'))).run());
+    expect(plain.message).toMatch(/socket hang up/);
+    expect(plain.nodeId).toBe('out');
+  });
+
   it('stops gracefully: what was read reaches the sink, and the result says it stopped', async () => {
     const written = { rows: 0 };
     const j = await job(plan('{ batches: 100000, size: 10, pauseMs: 2 }'), written, {
@@ -135,7 +146,10 @@ describe('job lifecycle', () => {
     const running = j.run();
     setTimeout(() => void j.terminate('the operator pressed stop twice').then(() => j.terminate('again')), 20);
     const e = await failureOf(running);
-    expect(e.message).toMatch(/^job lifecycle was terminated: the operator pressed stop twice; still running: /);
+    // The parts still running, named as the plan names them (a chain by its operators).
+    expect(e.message).toMatch(
+      /^job lifecycle was terminated: the operator pressed stop twice; still running: (src|chain parsed|out|dead_letters)(, (src|chain parsed|out|dead_letters))*$/,
+    );
     await j.terminate('after the end');
     expect(j.failure).toBe(e);
   });

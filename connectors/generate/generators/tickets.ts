@@ -14,9 +14,15 @@ export const ticketsSchema = schemaOf({
   product: 'string',
   subject: 'string',
   body: 'string',
+  customer_id: 'string',
 });
 
-export const ticketsOptions = z.object({ ticketsPerHour: z.number().positive().default(120).describe('Event-time density.') }).strict();
+export const ticketsOptions = z
+  .object({
+    ticketsPerHour: z.number().positive().default(120).describe('Event-time density.'),
+    customers: z.number().int().min(1).default(5000).describe('Distinct customers (ids as the payments generator writes them: c000042).'),
+  })
+  .strict();
 export type TicketsOptions = z.output<typeof ticketsOptions>;
 
 const PRODUCTS = ['billing', 'checkout', 'mobile app', 'API', 'dashboard', 'exports'];
@@ -63,6 +69,8 @@ export function ticketsBatch(
     b[6]!.appendString(
       body.replace('{card}', r.pick(CARDS)).replace('{email}', email).replace('{phone}', phone).replace('{iban}', r.pick(IBANS)).replace('{ip}', ip),
     );
+    // Drawn last, so the other columns are what they were before tickets had a customer.
+    b[7]!.appendString('c' + String(r.int(o.customers)).padStart(6, '0'));
     positions[k] = n + 1;
   }
   return [

@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { schemaOf } from '../../../../engine/types.js';
-import { compileAggregate, TDigest } from '../../../../operators/windowed/aggregates.js';
+import { compileAggregate, TDigest, valueOf } from '../../../../operators/windowed/aggregates.js';
 
-const schema = schemaOf({ x: 'float64', n: 'int64', s: 'string', t: 'timestamp' });
+const schema = schemaOf({ x: 'float64', n: 'int64', i: 'int32', s: 'string', t: 'timestamp' });
 
 function fold(text: string, values: unknown[]) {
   const { fn } = compileAggregate('a', text, schema);
@@ -105,6 +105,93 @@ describe('aggregates', () => {
     expect(result('approx_percentile(x, 0.5)', [1, 2, 3])).toBe(2);
   });
 
+  it('merges min and max whichever side holds the extreme, and merges of merges', () => {
+    const values = [5, 3, 9, 1, 7];
+    for (let at = 0; at <= values.length; at++) {
+      expect(merged('min(x)', values, at)).toBe(1);
+      expect(merged('max(x)', values, at)).toBe(9);
+      expect(merged('first(x)', values, at)).toBe(5);
+      expect(merged('last(x)', values, at)).toBe(7);
+      expect(merged('sum(x)', values, at)).toBe(25);
+      expect(merged('count_distinct(x)', [...values, 5, 1], at)).toBe(5);
+    }
+    expect(merged('min(x)', [2, 8], 1)).toBe(2);
+    expect(merged('max(x)', [8, 2], 1)).toBe(8);
+    expect(merged('max(x)', [], 0)).toBeNull();
+    expect(merged('min(x)', [], 0)).toBeNull();
+  });
+
+  it('keeps a merged variance state exact for what is added after the merge, and merges empty states', () => {
+    const { fn } = compileAggregate('a', 'var_pop(x)', schema);
+    const all = [4, 1, 7, 1, 9, 3, 12];
+    const mean = all.reduce((a, v) => a + v, 0) / all.length;
+    const want = all.reduce((a, v) => a + (v - mean) ** 2, 0) / all.length;
+    for (const at of [0, 2, 5, 6]) {
+      const state = fn.merge(fold('var_pop(x)', all.slice(0, at)), fold('var_pop(x)', all.slice(at, 6)));
+      expect(fn.result(fn.add(state, 12)) as number).toBeCloseTo(want, 10);
+    }
+    const empty = fn.merge(fn.init(), fn.init());
+    expect(fn.result(fn.merge(empty, fold('var_pop(x)', all))) as number).toBeCloseTo(want, 10);
+    expect(fn.result(fn.add(empty, 3))).toBe(0);
+  });
+
+  it('interpolates the top tail of a compressed t-digest towards the exact maximum', () => {
+    const values = Array.from({ length: 10_001 }, (_, i) => (i * 7919) % 10_001);
+    for (const [q, want] of [
+      [0.9999, 9999],
+      [0.999, 9990],
+      [0.0001, 1],
+      [0.25, 2500],
+    ] as const)
+      expect(Math.abs((result(`percentile(x, ${q})`, values) as number) - want), `q ${q}`).toBeLessThan(3);
+    // Few values: one centroid each, the maximum beyond the last centre.
+    expect(result('percentile(x, 0.9)', [1, 2, 3, 4])).toBe(4);
+    expect(result('percentile(x, 0.5)', [4, 1, 3, 2])).toBe(2.5);
+    const d = new TDigest();
+    for (const v of [10, -5, 30]) d.add(v);
+    const e = new TDigest();
+    for (const v of [100, -50]) e.add(v);
+    d.merge(e);
+    expect([d.min, d.max, d.total]).toEqual([-50, 100, 5]);
+    expect(d.quantile(0.5)).toBe(10);
+  });
+
+  it('estimates large distinct counts within HyperLogLog error', () => {
+    for (const n of [100, 5_000, 200_000]) {
+      const est = result(
+        'approx_count_distinct(n)',
+        Array.from({ length: n }, (_, i) => i * 31),
+      ) as number;
+      expect(Math.abs(est - n) / n, `n ${n}`).toBeLessThan(0.04);
+    }
+  });
+
+  it('types every aggregate and takes any numeric column where numbers are needed', () => {
+    const type = (text: string) => compileAggregate('a', text, schema).fn.resultType;
+    expect(
+      [
+        'var_samp(n)',
+        'stddev_pop(i)',
+        'median(i)',
+        'percentile(n, 0.5)',
+        'approx_count_distinct(s)',
+        'count_distinct(s)',
+        'collect(n)',
+        'sum(i)',
+        'avg(i)',
+      ].map(type),
+    ).toEqual(['float64', 'float64', 'float64', 'float64', 'int64', 'int64', 'string', 'int64', 'float64']);
+  });
+
+  it('reads vector values, nulls and booleans as the aggregates see them', () => {
+    expect(valueOf({ kind: 'str', v: ['a', undefined] } as never, 1)).toBeNull();
+    expect(valueOf({ kind: 'str', v: ['a'] } as never, 0)).toBe('a');
+    expect(valueOf({ kind: 'num', v: new Float64Array([1.5, 2]), valid: new Uint8Array([1, 0]) } as never, 1)).toBeNull();
+    expect(valueOf({ kind: 'num', v: new Float64Array([1.5, 2]), valid: new Uint8Array([1, 0]) } as never, 0)).toBe(1.5);
+    expect(valueOf({ kind: 'bool', v: new Uint8Array([1, 0]) } as never, 0)).toBe(true);
+    expect(valueOf({ kind: 'bool', v: new Uint8Array([1, 0]) } as never, 1)).toBe(false);
+  });
+
   it('revives a t-digest that lost its class in a checkpoint', () => {
     const { fn } = compileAggregate('a', 'median(x)', schema);
     const state = fold('median(x)', [1, 2, 3, 4, 5]) as TDigest;
@@ -131,5 +218,10 @@ describe('aggregates', () => {
     expect(err('percentile(x, -0.1)')).toThrow();
     expect(err("percentile(x, '0.5')")).toThrow(/needs q between 0 and 1/);
     expect(err('a.b(x)')).toThrow(/an aggregate is a call/);
+    expect(err('approx_percentile(x, 2)')).toThrow(/approx_percentile\(x, q\) needs q between 0 and 1/);
+    for (const text of ['x + 1', 'nope(x)', 'sum()', 'sum(s)', 'percentile(x, n)', 'percentile(x, 1.5)'])
+      expect(err(text), text).toThrow(expect.objectContaining({ code: 'expression_type' }));
+    expect(err('nope(x)')).toThrow(expect.objectContaining({ hint: expect.stringMatching(/^aggregates: count, sum, avg, min, max/) }));
+    expect(err('x + 1')).toThrow(expect.objectContaining({ hint: expect.stringMatching(/^aggregates: count/) }));
   });
 });
