@@ -4,6 +4,11 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { vi } from 'vitest';
+import { loadComponents } from '../../engine/builtins.js';
+import { compilePlan } from '../../engine/compile/compile.js';
+import { loadPlanText } from '../../engine/plan/load.js';
+import { Job, type JobResult } from '../../engine/runtime/job.js';
 import { tempDir } from '../kit/cli.js';
 
 const HERE = import.meta.dirname;
@@ -69,12 +74,12 @@ interface SummaryNode {
   dead: number;
   discarded: number;
   extra?: Record<string, number>;
-  watermarkMs?: number;
 }
 
-/** What a run counted, without what depends on timing (busy time, batch sizes, checkpoints taken): per node rows in
- * and out, dead letters, discards, the operator's own counters and the last watermark, and the run's totals. The
- * same for a threaded run, an inline one and the CLI's `--summary-json`. */
+/** What a run counted, without what depends on timing (busy time, batch sizes, checkpoints taken, the last watermark
+ * a node forwarded, which depends on how its inputs interleave): per node rows in and out, dead letters, discards and
+ * the operator's own counters, and the run's totals. The same for a threaded run, an inline one and the CLI's
+ * `--summary-json`. */
 export function countersOf(result: { nodes: readonly SummaryNode[]; rowsIn: number; rowsOut: number; deadLetters: number; stopped: boolean }): string {
   const nodes = result.nodes.map((n) => ({
     id: n.id,
@@ -86,7 +91,6 @@ export function countersOf(result: { nodes: readonly SummaryNode[]; rowsIn: numb
     dead: n.dead,
     discarded: n.discarded,
     ...(n.extra ? { extra: n.extra } : {}),
-    ...(n.watermarkMs !== undefined ? { watermarkMs: n.watermarkMs } : {}),
   }));
   nodes.sort((a, b) => a.id.localeCompare(b.id));
   return JSON.stringify({ rowsIn: result.rowsIn, rowsOut: result.rowsOut, deadLetters: result.deadLetters, stopped: result.stopped, nodes }, null, 2) + '\n';
@@ -97,4 +101,29 @@ export function expectedCountersOf(name: string, actual?: string): string {
   const file = join(HERE, name, 'counters.json');
   if (actual && process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
   return readFileSync(file, 'utf8');
+}
+
+/** Runs the plan in `dir` in this process (`inline`: every operator on this thread, else worker threads); returns what
+ * it printed and the job's result. Paths in the plan are made absolute (a run resolves them against the working
+ * directory). */
+export async function runInProcess(dir: string, inline: boolean): Promise<{ printed: string; result: JobResult }> {
+  const text = readFileSync(join(dir, 'plan.yaml'), 'utf8').replace(
+    /\b(path|catalog|deadLetters): ([\w./-]+)/g,
+    (_, key: string, p: string) => `${key}: ${join(dir, p)}`,
+  );
+  const { registry, modules } = await loadComponents();
+  const plan = await compilePlan(loadPlanText(text), registry, { inline, parallelism: 2 });
+  let printed = '';
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    printed += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    done?.();
+    return true;
+  });
+  try {
+    const result = await new Job(plan, { modules }).run();
+    return { printed, result };
+  } finally {
+    write.mockRestore();
+  }
 }
