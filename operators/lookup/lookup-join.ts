@@ -31,7 +31,6 @@ import {
   makeBatch,
   parseTimestampMicros,
   pgConnectionConfig,
-  type RecordBatch,
   Schema,
   takeBatch,
   z,

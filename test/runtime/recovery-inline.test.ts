@@ -59,7 +59,7 @@ function collecting(seen: number[]) {
     summary: 'test sink',
     config: z.object({}).strict(),
     examples: [],
-    create: (cfg) => ({
+    create: () => ({
       write(batch) {
         for (const v of batch.getChild('id')!.toArray() as BigInt64Array) seen.push(Number(v));
       },
