@@ -153,6 +153,9 @@ function fromJson(t: ColumnType, v: unknown): unknown {
 /** The answer for one key: the matching rows as JSON texts, in the order the database returned them. */
 type Answer = readonly string[];
 
+/** The answer for a key with a null part, which matches nothing and is not asked. */
+const NO_MATCH: Answer = [];
+
 interface Failed {
   readonly reason: string;
 }
@@ -297,31 +300,36 @@ export const lookupJoin = defineOperator({
         }
 
         const builders = columns.map(([, t]) => new ColumnBuilder(t, n));
+        // Converted once per distinct answer: rows sharing a key share its values.
+        const converted = new Map<Answer, unknown[] | string>();
         const kept: number[] = [];
         const missing: number[] = [];
         const dead: number[] = [];
         const reasons: string[] = [];
         for (let i = 0; i < n; i++) {
-          const a: Answer | Failed = keys[i] === null ? [] : answers.get(keys[i]!)!;
+          const a: Answer | Failed = keys[i] === null ? NO_MATCH : answers.get(keys[i]!)!;
           if ('reason' in a) {
             dead.push(i);
             reasons.push(a.reason);
             continue;
           }
-          if (!a.length && cfg.type === 'inner') {
-            missing.push(i);
-            continue;
-          }
-          const bad = appendRow(builders, a);
-          if (bad) {
+          if (!a.length) {
+            metrics.missing++;
+            if (cfg.type === 'inner') {
+              missing.push(i);
+              continue;
+            }
+          } else metrics.matched++;
+          let values = converted.get(a);
+          if (values === undefined) converted.set(a, (values = valuesOf(a)));
+          if (typeof values === 'string') {
             dead.push(i);
-            reasons.push(bad);
+            reasons.push(values);
             continue;
           }
+          values.forEach((v, j) => appendValue(builders[j]!, v));
           kept.push(i);
         }
-        metrics.matched += kept.length;
-        metrics.missing += missing.length;
         metrics.failed += dead.length;
         if (dead.length && cfg.onError === 'fail')
           throw new AbflowError('operator_failed', `lookup_join failed on ${dead.length} row(s) (onError: fail): ${reasons[0]}`, {
@@ -341,21 +349,15 @@ export const lookupJoin = defineOperator({
       metrics: () => ({ ...metrics, cache_keys: cache?.size ?? 0 }),
     };
 
-    /** Appends one input row's looked-up values, or nothing and the reason when they do not fit the declared types. */
-    function appendRow(builders: ColumnBuilder[], a: Answer): string | null {
-      if (cfg.many === 'list') {
-        builders[0]!.appendString(`[${a.join(',')}]`);
-        return null;
-      }
+    /** The values an answer adds to its rows, or the reason they do not fit the declared types. */
+    function valuesOf(a: Answer): unknown[] | string {
+      if (cfg.many === 'list') return [`[${a.join(',')}]`];
       const first = a.length ? (JSON.parse(a[0]!) as Record<string, unknown>) : null;
       const values = columns.map(([name, t]) => (first === null ? null : name in first ? fromJson(t, first[name]) : undefined));
       const wrong = values.findIndex((v) => v === undefined);
-      if (wrong >= 0) {
-        const [name, t] = columns[wrong]!;
-        return `lookup_type: looked-up column \`${name}\` ${first && name in first ? `holds ${JSON.stringify(first[name])}, not a ${t}` : "is not in the lookup's result"}`;
-      }
-      values.forEach((v, j) => appendValue(builders[j]!, v));
-      return null;
+      if (wrong < 0) return values;
+      const [name, t] = columns[wrong]!;
+      return `lookup_type: looked-up column \`${name}\` ${first && name in first ? `holds ${JSON.stringify(first[name])}, not a ${t}` : "is not in the lookup's result"}`;
     }
   },
 });

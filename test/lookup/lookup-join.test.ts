@@ -134,6 +134,9 @@ describe.each([
     // 60 distinct customer ids, asked once each (the cache answers every later batch).
     expect(extra.keys_looked_up).toBe(60);
     expect(extra.queries).toBeLessThanOrEqual(10);
+    // Rows with a null key or a customer not in the table have no match; a left join keeps them.
+    const unmatched = rows.get('out')!.filter((r) => r.tier === null).length;
+    expect([extra.matched, extra.missing]).toEqual([1000 - unmatched, unmatched]);
   });
 
   it('by query, many rows as a JSON list, inner: matches equal SQL; the rest go to `missing`', async () => {
